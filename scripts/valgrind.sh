@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the task-core tests under valgrind memcheck; fails on any error or leak.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v valgrind >/dev/null 2>&1; then
+  echo "valgrind is not installed" >&2
+  exit 1
+fi
+cargo build --tests --quiet
+for test in task_core; do
+  bin=$(cargo test --no-run --message-format=json --test "$test" 2>/dev/null \
+    | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
+  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    --quiet "$bin" --test-threads=1
+done
+echo "valgrind: clean"

@@ -1,0 +1,250 @@
+//! The error types, named after the asyncio exceptions they stand for.
+//!
+//! Python raises; Rust returns. Each exception that asyncio's high-level API can raise has a
+//! type here with the same name, so `except asyncio.TimeoutError` reads as
+//! `Err(asyncio::TimeoutError { .. })`.
+
+use std::any::Any;
+use std::fmt;
+
+/// The operation was cancelled (asyncio's `CancelledError`).
+///
+/// A cancelled task's future was dropped before it finished; `msg` is the message given to
+/// [`Task::cancel_with`](crate::Task::cancel_with), if any.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let task = asyncio::create_task(asyncio::sleep(10.0));
+/// task.cancel_with("no longer needed");
+/// match task.await {
+///     Err(asyncio::TaskError::Cancelled(e)) => assert_eq!(e.msg.as_deref(), Some("no longer needed")),
+///     other => panic!("{other:?}"),
+/// }
+/// # });
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CancelledError {
+    /// The message passed to `cancel_with`, if any.
+    pub msg: Option<String>,
+}
+
+impl fmt::Display for CancelledError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.msg {
+            Some(msg) => write!(f, "cancelled: {msg}"),
+            None => f.write_str("cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for CancelledError {}
+
+/// The deadline passed (asyncio's `TimeoutError`).
+///
+/// # Examples
+/// ```
+/// let e = asyncio::TimeoutError::default();
+/// assert_eq!(e.to_string(), "timed out");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TimeoutError {}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out")
+    }
+}
+
+impl std::error::Error for TimeoutError {}
+
+/// An operation is not allowed in the object's current state (asyncio's `InvalidStateError`),
+/// such as asking for the result of a task that has not finished.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let task = asyncio::create_task(async { 1 });
+/// assert!(matches!(task.result(), Err(asyncio::TaskError::InvalidState(_))));
+/// # });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidStateError {
+    /// What was wrong.
+    pub msg: &'static str,
+}
+
+impl fmt::Display for InvalidStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.msg)
+    }
+}
+
+impl std::error::Error for InvalidStateError {}
+
+/// The call is wrong for where it was made (asyncio's `RuntimeError`), such as
+/// [`run`](crate::run) inside a running loop or [`get_running_loop`](crate::get_running_loop)
+/// outside one.
+///
+/// # Examples
+/// ```
+/// assert!(asyncio::try_get_running_loop().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeError {
+    /// What was wrong, in asyncio's words.
+    pub msg: &'static str,
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.msg)
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// A task's future panicked: the Rust form of "the coroutine raised".
+///
+/// Holds the panic payload; [`message`](PanicError::message) reads it as text and
+/// [`into_panic`](PanicError::into_panic) gives it back to `std::panic::resume_unwind`.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let task = asyncio::create_task(async { panic!("boom") });
+/// match task.await {
+///     Err(asyncio::TaskError::Panicked(p)) => assert_eq!(p.message(), Some("boom")),
+///     other => panic!("{other:?}"),
+/// }
+/// # });
+/// ```
+pub struct PanicError {
+    payload: Box<dyn Any + Send + 'static>,
+}
+
+impl PanicError {
+    pub(crate) fn new(payload: Box<dyn Any + Send + 'static>) -> Self {
+        PanicError { payload }
+    }
+
+    /// The panic message, when the payload is a string (as `panic!` makes it).
+    pub fn message(&self) -> Option<&str> {
+        if let Some(s) = self.payload.downcast_ref::<&'static str>() {
+            Some(s)
+        } else {
+            self.payload.downcast_ref::<String>().map(String::as_str)
+        }
+    }
+
+    /// The payload, to re-raise with `std::panic::resume_unwind`.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.payload
+    }
+}
+
+impl fmt::Debug for PanicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PanicError")
+            .field(&self.message().unwrap_or("<non-string payload>"))
+            .finish()
+    }
+}
+
+impl fmt::Display for PanicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "panicked: {}",
+            self.message().unwrap_or("<non-string payload>")
+        )
+    }
+}
+
+impl std::error::Error for PanicError {}
+
+/// Why a task, or a future run on another loop, gave no value.
+///
+/// Awaiting a [`Task`](crate::Task) gives `Result<T, TaskError>`.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let task = asyncio::create_task(async { 7 });
+/// let outcome: Result<i32, asyncio::TaskError> = task.await;
+/// assert_eq!(outcome.unwrap(), 7);
+/// # });
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// The task was cancelled: its future was dropped before it finished.
+    Cancelled(CancelledError),
+    /// The task's future panicked.
+    Panicked(PanicError),
+    /// The outcome is not there: the task is still pending, or its outcome was already taken
+    /// by another handle (a task's output is moved out once).
+    InvalidState(InvalidStateError),
+    /// A blocking wait for the outcome ran out of time
+    /// ([`ConcurrentFuture::result`](crate::ConcurrentFuture::result)).
+    Timeout(TimeoutError),
+}
+
+impl TaskError {
+    /// Whether this is the `Cancelled` variant.
+    ///
+    /// # Examples
+    /// ```
+    /// let e = asyncio::TaskError::Cancelled(asyncio::CancelledError::default());
+    /// assert!(e.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, TaskError::Cancelled(_))
+    }
+
+    /// Whether this is the `Panicked` variant.
+    ///
+    /// # Examples
+    /// ```
+    /// let e = asyncio::TaskError::Cancelled(asyncio::CancelledError::default());
+    /// assert!(!e.is_panic());
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        matches!(self, TaskError::Panicked(_))
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Cancelled(e) => e.fmt(f),
+            TaskError::Panicked(e) => e.fmt(f),
+            TaskError::InvalidState(e) => e.fmt(f),
+            TaskError::Timeout(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TaskError::Cancelled(e) => Some(e),
+            TaskError::Panicked(e) => Some(e),
+            TaskError::InvalidState(e) => Some(e),
+            TaskError::Timeout(e) => Some(e),
+        }
+    }
+}
+
+impl From<CancelledError> for TaskError {
+    fn from(e: CancelledError) -> Self {
+        TaskError::Cancelled(e)
+    }
+}
+
+impl From<TimeoutError> for TaskError {
+    fn from(e: TimeoutError) -> Self {
+        TaskError::Timeout(e)
+    }
+}

@@ -1,0 +1,69 @@
+//! The loop's clock: real (monotonic since the loop was made) or virtual.
+//!
+//! Time is kept in nanoseconds since the loop's epoch; timers work in ticks of one millisecond.
+//! The virtual clock stands still while anything can run and is moved only by the loop, to the
+//! next timer's tick, when every task is idle; it lives in an atomic so that
+//! [`LoopHandle::time`](crate::LoopHandle::time) reads it from any thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Nanoseconds in one timer tick.
+pub(crate) const TICK_NS: u64 = 1_000_000;
+
+pub(crate) struct Clock {
+    epoch: Instant,
+    /// `Some` on a virtual clock: the current time in nanoseconds.
+    virtual_now: Option<AtomicU64>,
+}
+
+impl Clock {
+    pub(crate) fn new(virtual_time: bool) -> Self {
+        Clock {
+            epoch: Instant::now(),
+            virtual_now: virtual_time.then(|| AtomicU64::new(0)),
+        }
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.virtual_now.is_some()
+    }
+
+    pub(crate) fn now_ns(&self) -> u64 {
+        match &self.virtual_now {
+            Some(now) => now.load(Ordering::Acquire),
+            None => u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+
+    pub(crate) fn now_secs(&self) -> f64 {
+        self.now_ns() as f64 / 1e9
+    }
+
+    /// The tick that has fully begun: timers at or before it are due.
+    pub(crate) fn now_tick(&self) -> u64 {
+        self.now_ns() / TICK_NS
+    }
+
+    /// Moves a virtual clock forward to the start of `tick`.
+    pub(crate) fn jump_to_tick(&self, tick: u64) {
+        if let Some(now) = &self.virtual_now {
+            now.fetch_max(tick.saturating_mul(TICK_NS), Ordering::AcqRel);
+        }
+    }
+
+    /// How long until `tick` begins, on the real clock.
+    pub(crate) fn until_tick(&self, tick: u64) -> Duration {
+        Duration::from_nanos(tick.saturating_mul(TICK_NS).saturating_sub(self.now_ns()))
+    }
+}
+
+/// The first tick at or after `ns`, so that a timer never fires early.
+pub(crate) fn tick_at_or_after(ns: u64) -> u64 {
+    ns.div_ceil(TICK_NS)
+}
+
+/// A delay as nanoseconds, saturating.
+pub(crate) fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}

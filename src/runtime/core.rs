@@ -1,0 +1,331 @@
+//! The loop's engine: the ready queue, the task slab, the timers, and one turn of the loop.
+//!
+//! # A turn
+//! As asyncio's `_run_once`: wait for I/O (not at all if something is ready, until the next
+//! timer otherwise), take what other threads sent, move due timers to the ready queue, then run
+//! exactly the callbacks and tasks that were ready when the run began. What they make ready runs
+//! next turn, so `sleep(0)` yields one turn to every other ready task.
+//!
+//! With something always ready the loop still looks at I/O every [`IO_INTERVAL`] turns, so a
+//! busy loop does not starve sockets, and a zero-timeout poll is not paid on every turn.
+//!
+//! # Ownership
+//! Everything here is touched only on the loop's thread, through `RefCell`s whose borrows never
+//! span a call into user code (a poll, a callback, a waker, a drop).
+
+use super::blocking::Pool;
+use super::clock::Clock;
+use super::remote::RemoteItem;
+use super::shared::Shared;
+use crate::task::cell::{RawTask, TaskCell};
+use crate::task::header::Header;
+use crate::task::{Task, TaskRef};
+use crate::time::wheel::Wheel;
+use crate::util::slab::{Key, Slab};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+/// Turns between looks at I/O while the ready queue never empties (tokio's `event_interval`).
+const IO_INTERVAL: u64 = 61;
+const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+
+pub(crate) type Callback = Box<dyn FnOnce()>;
+
+enum Ready {
+    Task(u64),
+    /// A callback, and its handle's cancelled flag if it has a handle.
+    Call(Callback, Option<Rc<Cell<bool>>>),
+}
+
+/// What a timer does when it fires.
+pub(crate) enum TimerAction {
+    Wake(Waker),
+    Call(Callback, Rc<Cell<bool>>),
+}
+
+pub(crate) struct Core {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) debug: bool,
+    pub(crate) slow_callback_duration: Duration,
+    this: Weak<Core>,
+    ready: RefCell<VecDeque<Ready>>,
+    tasks: RefCell<Slab<Rc<dyn RawTask>>>,
+    pub(crate) timers: RefCell<Wheel<TimerAction>>,
+    poll: RefCell<mio::Poll>,
+    events: RefCell<mio::Events>,
+    remote_buf: RefCell<Vec<RemoteItem>>,
+    timer_buf: RefCell<Vec<TimerAction>>,
+    current: Cell<Option<u64>>,
+    turns: Cell<u64>,
+    pub(crate) pool: RefCell<Option<Pool>>,
+}
+
+impl Core {
+    pub(crate) fn new(virtual_time: bool, debug: bool) -> std::io::Result<Rc<Core>> {
+        let poll = mio::Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let shared = Arc::new(Shared::new(waker, virtual_time));
+        Ok(Rc::new_cyclic(|this| Core {
+            shared,
+            debug,
+            slow_callback_duration: Duration::from_millis(100),
+            this: this.clone(),
+            ready: RefCell::new(VecDeque::new()),
+            tasks: RefCell::new(Slab::new()),
+            timers: RefCell::new(Wheel::new()),
+            poll: RefCell::new(poll),
+            events: RefCell::new(mio::Events::with_capacity(1024)),
+            remote_buf: RefCell::new(Vec::new()),
+            timer_buf: RefCell::new(Vec::new()),
+            current: Cell::new(None),
+            turns: Cell::new(0),
+            pool: RefCell::new(None),
+        }))
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    pub(crate) fn spawn<T: 'static>(
+        &self,
+        future: Pin<Box<dyn Future<Output = T>>>,
+        location: &'static Location<'static>,
+    ) -> Task<T> {
+        static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
+        let key = self.tasks.borrow_mut().vacant_key();
+        let header = Arc::new(Header::new(key.to_u64(), self.shared.clone()));
+        let cell = Rc::new(TaskCell::new(
+            header,
+            id,
+            self.this.clone(),
+            future,
+            location,
+        ));
+        let inserted = self.tasks.borrow_mut().insert(cell.clone());
+        debug_assert_eq!(inserted, key);
+        if cell.header.claim_schedule() {
+            self.schedule_local(key.to_u64());
+        }
+        Task::from_cell(cell)
+    }
+
+    pub(crate) fn remove_task(&self, key: u64) {
+        let task = self.tasks.borrow_mut().remove(Key::from_u64(key));
+        drop(task);
+    }
+
+    pub(crate) fn schedule_local(&self, key: u64) {
+        self.ready.borrow_mut().push_back(Ready::Task(key));
+    }
+
+    pub(crate) fn call_soon(&self, callback: Callback, cancelled: Option<Rc<Cell<bool>>>) {
+        self.ready
+            .borrow_mut()
+            .push_back(Ready::Call(callback, cancelled));
+    }
+
+    pub(crate) fn enter_task(&self, key: u64) -> Option<u64> {
+        self.current.replace(Some(key))
+    }
+
+    pub(crate) fn leave_task(&self, previous: Option<u64>) {
+        self.current.set(previous);
+    }
+
+    pub(crate) fn current_task(&self) -> Option<TaskRef> {
+        let key = Key::from_u64(self.current.get()?);
+        self.tasks
+            .borrow()
+            .get(key)
+            .map(|raw| TaskRef::new(raw.clone()))
+    }
+
+    pub(crate) fn task_by_key(&self, key: Key) -> Option<TaskRef> {
+        self.tasks
+            .borrow()
+            .get(key)
+            .map(|raw| TaskRef::new(raw.clone()))
+    }
+
+    pub(crate) fn all_tasks(&self) -> Vec<TaskRef> {
+        self.tasks
+            .borrow()
+            .iter()
+            .map(|(_, raw)| TaskRef::new(raw.clone()))
+            .collect()
+    }
+
+    pub(crate) fn stats(&self) -> super::handle::LoopStats {
+        let timers = self.timers.borrow();
+        super::handle::LoopStats {
+            tasks: self.tasks.borrow().len(),
+            ready: self.ready.borrow().len(),
+            timers: timers.len(),
+            timer_capacity: timers.capacity(),
+            blocking_in_flight: self.shared.remote.in_flight(),
+        }
+    }
+
+    /// Arms a timer that fires at the first tick at or after `deadline_ns`.
+    pub(crate) fn add_timer(&self, deadline_ns: u64, action: TimerAction) -> Key {
+        let tick = super::clock::tick_at_or_after(deadline_ns);
+        self.timers.borrow_mut().insert(tick, action)
+    }
+
+    /// One turn of the loop.
+    pub(crate) fn turn(&self) {
+        let turn = self.turns.get().wrapping_add(1);
+        self.turns.set(turn);
+        if self.ready.borrow().is_empty() {
+            self.wait_for_work();
+        } else if turn % IO_INTERVAL == 0 {
+            self.poll_io(Some(Duration::ZERO));
+        }
+        if self.shared.remote.is_notified() {
+            self.drain_remote();
+        }
+        self.fire_timers();
+        self.run_ready();
+    }
+
+    /// Blocks until something can run: I/O, a message from another thread, or a timer. On a
+    /// virtual clock, a timer is reached by jumping the clock once nothing else can happen.
+    fn wait_for_work(&self) {
+        let clock = self.clock();
+        if clock.is_virtual() {
+            self.poll_io(Some(Duration::ZERO));
+            if self.shared.remote.is_notified() || !self.ready.borrow().is_empty() {
+                return;
+            }
+            if self.shared.remote.is_quiet() {
+                let next = self.timers.borrow().next_deadline();
+                if let Some(tick) = next {
+                    clock.jump_to_tick(tick);
+                    return;
+                }
+            }
+            self.poll_io(None);
+        } else {
+            let timeout = if self.shared.remote.is_notified() {
+                Some(Duration::ZERO)
+            } else {
+                self.timers
+                    .borrow()
+                    .next_deadline()
+                    .map(|tick| clock.until_tick(tick))
+            };
+            self.poll_io(timeout);
+        }
+    }
+
+    fn poll_io(&self, timeout: Option<Duration>) {
+        let mut events = self.events.borrow_mut();
+        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                log::error!("event loop poll failed: {e}");
+            }
+            return;
+        }
+        for event in events.iter() {
+            if event.token() == WAKER_TOKEN {
+                continue;
+            }
+        }
+    }
+
+    fn drain_remote(&self) {
+        let mut items = std::mem::take(&mut *self.remote_buf.borrow_mut());
+        self.shared.remote.take(&mut items);
+        for item in items.drain(..) {
+            match item {
+                RemoteItem::Wake(key) => self.schedule_local(key),
+                RemoteItem::Call(f) => self.call_soon(f, None),
+            }
+        }
+        *self.remote_buf.borrow_mut() = items;
+    }
+
+    fn fire_timers(&self) {
+        let now = self.clock().now_tick();
+        match self.timers.borrow().next_deadline() {
+            Some(tick) if tick <= now => {}
+            _ => return,
+        }
+        let mut due = std::mem::take(&mut *self.timer_buf.borrow_mut());
+        self.timers.borrow_mut().advance(now, &mut due);
+        for action in due.drain(..) {
+            match action {
+                TimerAction::Wake(waker) => waker.wake(),
+                TimerAction::Call(f, cancelled) => self.call_soon(f, Some(cancelled)),
+            }
+        }
+        *self.timer_buf.borrow_mut() = due;
+    }
+
+    fn run_ready(&self) {
+        let n = self.ready.borrow().len();
+        for _ in 0..n {
+            let item = self.ready.borrow_mut().pop_front();
+            match item {
+                Some(Ready::Task(key)) => {
+                    let task = self.tasks.borrow().get(Key::from_u64(key)).cloned();
+                    if let Some(task) = task {
+                        task.run(self);
+                    }
+                }
+                Some(Ready::Call(f, cancelled)) => {
+                    if cancelled.is_some_and(|c| c.get()) {
+                        continue;
+                    }
+                    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+                        let p = crate::error::PanicError::new(p);
+                        log::error!("Exception in callback: {p}");
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Whether anything is queued to run.
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready.borrow().is_empty()
+    }
+
+    /// Cancels every task and runs until all are gone, as asyncio's `_cancel_all_tasks`.
+    pub(crate) fn cancel_all_and_drain(&self) {
+        loop {
+            let pending = self.all_tasks();
+            if pending.is_empty() && !self.has_ready() {
+                return;
+            }
+            for task in &pending {
+                task.cancel();
+            }
+            self.turn();
+        }
+    }
+
+    /// Ends the loop: the blocking pool is shut down, other threads are refused, timers dropped.
+    pub(crate) fn shut_down(&self) {
+        let pool = self.pool.borrow_mut().take();
+        if let Some(pool) = pool {
+            pool.shutdown();
+        }
+        drop(self.shared.remote.close());
+        let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
+        drop(timers);
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        drop(ready);
+    }
+}

@@ -1,0 +1,21 @@
+//! The event loop: one per thread, made by [`run`] or a [`Runner`].
+//!
+//! See [`core`] for one turn of the loop, [`remote`] for how other threads reach it, and
+//! [`blocking`] for the default executor.
+
+pub(crate) mod blocking;
+pub(crate) mod clock;
+pub(crate) mod context;
+pub(crate) mod core;
+mod handle;
+pub(crate) mod remote;
+mod runner;
+pub(crate) mod shared;
+mod threadsafe;
+
+pub use blocking::{to_thread, ToThread};
+pub use handle::{
+    get_running_loop, try_get_running_loop, Handle, LoopHandle, LoopStats, TimerHandle,
+};
+pub use runner::{run, try_run, Runner};
+pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};

@@ -1,0 +1,139 @@
+//! The cross-thread door: the one queue through which other threads reach a loop.
+//!
+//! Other threads push items (a task to wake, a closure to call) under a mutex and then set
+//! `notified`; only the push that turns `notified` from false to true calls the notifier (an
+//! eventfd write through mio's `Waker`), so a burst of pushes before the loop wakes costs one
+//! wake-up. The loop clears `notified` *before* it takes the items, so a push that lands after
+//! the take sees `notified == false` and notifies again: no item is left behind while the loop
+//! sleeps. This protocol is model-checked with loom (`tests/loom_remote.rs`).
+//!
+//! Work handed to other threads (the blocking pool) is counted in `in_flight`, and its result
+//! arrives through [`Remote::finish_job`], which pushes and uncounts under one lock, so the loop
+//! never sees "nothing in flight, nothing queued" while a result is on its way; the virtual
+//! clock relies on that to know when it may jump.
+
+use crate::util::sync::{lock, AtomicBool, Mutex};
+use std::sync::atomic::Ordering;
+
+/// What another thread can ask of the loop.
+pub(crate) enum RemoteItem {
+    /// Wake the task with this slab key.
+    Wake(u64),
+    /// Call this on the loop's thread.
+    Call(Box<dyn FnOnce() + Send>),
+}
+
+/// Wakes the loop from its poll.
+pub(crate) trait Notify: Send + Sync {
+    fn notify(&self);
+}
+
+struct State {
+    items: Vec<RemoteItem>,
+    in_flight: usize,
+    closed: bool,
+}
+
+pub(crate) struct Remote<N> {
+    state: Mutex<State>,
+    notified: AtomicBool,
+    notifier: N,
+}
+
+impl<N: Notify> Remote<N> {
+    pub(crate) fn new(notifier: N) -> Self {
+        Remote {
+            state: Mutex::new(State {
+                items: Vec::new(),
+                in_flight: 0,
+                closed: false,
+            }),
+            notified: AtomicBool::new(false),
+            notifier,
+        }
+    }
+
+    /// Queues an item for the loop; gives it back if the loop is closed.
+    pub(crate) fn push(&self, item: RemoteItem) -> Result<(), RemoteItem> {
+        {
+            let mut state = lock(&self.state);
+            if state.closed {
+                return Err(item);
+            }
+            state.items.push(item);
+        }
+        self.notify();
+        Ok(())
+    }
+
+    /// Counts a job handed to another thread; `false` if the loop is closed.
+    pub(crate) fn start_job(&self) -> bool {
+        let mut state = lock(&self.state);
+        if !state.closed {
+            state.in_flight += 1;
+        }
+        !state.closed
+    }
+
+    /// Delivers a job's result and uncounts the job, atomically for the loop's eyes.
+    pub(crate) fn finish_job(&self, item: RemoteItem) {
+        {
+            let mut state = lock(&self.state);
+            state.in_flight -= 1;
+            if state.closed {
+                return;
+            }
+            state.items.push(item);
+        }
+        self.notify();
+    }
+
+    fn notify(&self) {
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            self.notifier.notify();
+        }
+    }
+
+    /// Whether anything may be waiting: cheap, without the lock.
+    pub(crate) fn is_notified(&self) -> bool {
+        self.notified.load(Ordering::Acquire)
+    }
+
+    /// Moves every queued item into `out` (the loop's side).
+    pub(crate) fn take(&self, out: &mut Vec<RemoteItem>) {
+        self.notified.store(false, Ordering::SeqCst);
+        let mut state = lock(&self.state);
+        if out.is_empty() {
+            std::mem::swap(out, &mut state.items);
+        } else {
+            out.append(&mut state.items);
+        }
+    }
+
+    /// True when nothing is queued and no job is out: the loop may jump its virtual clock.
+    pub(crate) fn is_quiet(&self) -> bool {
+        let state = lock(&self.state);
+        state.items.is_empty() && state.in_flight == 0
+    }
+
+    /// Jobs handed out and not yet finished.
+    pub(crate) fn in_flight(&self) -> usize {
+        lock(&self.state).in_flight
+    }
+
+    /// Refuses further items and returns those not taken, to be dropped by the caller.
+    pub(crate) fn close(&self) -> Vec<RemoteItem> {
+        let mut state = lock(&self.state);
+        state.closed = true;
+        std::mem::take(&mut state.items)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.state).closed
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn notifier(&self) -> &N {
+        &self.notifier
+    }
+}

@@ -1,0 +1,258 @@
+//! `run` and `Runner`: making a loop, running a main task on it, and closing it.
+
+use super::context::{self, Enter};
+use super::core::Core;
+use super::handle::LoopHandle;
+use crate::error::{RuntimeError, TaskError};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+
+/// Runs `main` as the main task of a new event loop on this thread and returns its output
+/// (asyncio's `run`).
+///
+/// When `main` finishes, every task still pending is cancelled and given its turn to finish,
+/// the blocking pool is shut down and the loop is closed. A panic in `main` is re-raised here,
+/// after that cleanup.
+///
+/// # Panics
+/// Inside a running loop (asyncio's `RuntimeError`; [`try_run`] returns it instead), and when
+/// `main` panics or is cancelled.
+///
+/// # Examples
+/// ```
+/// let answer = asyncio::run(async {
+///     println!("hello");
+///     asyncio::sleep(0.01).await;
+///     println!("world");
+///     42
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn run<F>(main: F) -> F::Output
+where
+    F: Future + 'static,
+{
+    try_run(main).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`run`], with asyncio's `RuntimeError` returned instead of raised when a loop is already
+/// running on this thread.
+///
+/// # Errors
+/// `RuntimeError` inside a running loop.
+///
+/// # Examples
+/// ```
+/// asyncio::run(async {
+///     let nested = asyncio::try_run(async {});
+///     assert_eq!(
+///         nested.unwrap_err().to_string(),
+///         "asyncio.run() cannot be called from a running event loop"
+///     );
+/// });
+/// ```
+#[track_caller]
+pub fn try_run<F>(main: F) -> Result<F::Output, RuntimeError>
+where
+    F: Future + 'static,
+{
+    if context::current_core().is_some() {
+        return Err(RuntimeError {
+            msg: "asyncio.run() cannot be called from a running event loop",
+        });
+    }
+    let mut runner = Runner::new();
+    let outcome = runner.run_task(main);
+    runner.close();
+    Ok(unwrap_main(outcome))
+}
+
+fn unwrap_main<T>(outcome: Result<T, TaskError>) -> T {
+    match outcome {
+        Ok(value) => value,
+        Err(TaskError::Panicked(p)) => std::panic::resume_unwind(p.into_panic()),
+        Err(e) => std::panic::panic_any(e),
+    }
+}
+
+/// An event loop kept across several `run` calls (asyncio's `Runner`).
+///
+/// Tasks left pending by one `run` continue in the next; [`close`](Runner::close) (or drop)
+/// cancels them, shuts the blocking pool down and closes the loop.
+///
+/// # Examples
+/// ```
+/// let mut runner = asyncio::Runner::new().virtual_time(true);
+/// let lp = runner.get_loop();
+/// runner.run(async { asyncio::sleep(1.0).await });
+/// runner.run(async { asyncio::sleep(1.0).await });
+/// assert_eq!(lp.time(), 2.0);
+/// runner.close();
+/// assert!(lp.is_closed());
+/// ```
+pub struct Runner {
+    core: Option<Rc<Core>>,
+    debug: bool,
+    virtual_time: bool,
+    closed: bool,
+}
+
+impl Default for Runner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Runner {
+    /// A runner whose loop is made at the first `run` (or `get_loop`).
+    ///
+    /// # Examples
+    /// ```
+    /// let mut runner = asyncio::Runner::new();
+    /// assert_eq!(runner.run(async { 1 + 1 }), 2);
+    /// ```
+    pub fn new() -> Self {
+        Runner {
+            core: None,
+            debug: false,
+            virtual_time: false,
+            closed: false,
+        }
+    }
+
+    /// Debug mode: slow polls (over 0.1 s) are logged and each task's busy time is counted.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut runner = asyncio::Runner::new().debug(true);
+    /// runner.run(async {});
+    /// ```
+    pub fn debug(mut self, on: bool) -> Self {
+        self.debug = on;
+        self
+    }
+
+    /// Runs the loop on a virtual clock: it starts at 0 and jumps to the next timer whenever
+    /// every task is idle and nothing is pending from I/O or other threads.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut runner = asyncio::Runner::new().virtual_time(true);
+    /// let now = runner.run(async {
+    ///     asyncio::sleep(3600.0).await; // returns at once in real time
+    ///     asyncio::get_running_loop().time()
+    /// });
+    /// assert_eq!(now, 3600.0);
+    /// ```
+    pub fn virtual_time(mut self, on: bool) -> Self {
+        self.virtual_time = on;
+        self
+    }
+
+    fn core(&mut self) -> Rc<Core> {
+        assert!(!self.closed, "Runner is closed");
+        if self.core.is_none() {
+            let core = Core::new(self.virtual_time, self.debug)
+                .unwrap_or_else(|e| panic!("cannot create the event loop: {e}"));
+            self.core = Some(core);
+        }
+        self.core.clone().expect("made above")
+    }
+
+    /// The runner's loop.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut runner = asyncio::Runner::new();
+    /// assert!(!runner.get_loop().is_running());
+    /// ```
+    pub fn get_loop(&mut self) -> LoopHandle {
+        LoopHandle {
+            shared: self.core().shared.clone(),
+        }
+    }
+
+    /// Runs `main` as a task until it finishes and returns its output.
+    ///
+    /// # Panics
+    /// Inside a running loop, after `close`, and when `main` panics (the panic is re-raised)
+    /// or is cancelled (with the `TaskError` as payload).
+    ///
+    /// # Examples
+    /// ```
+    /// let mut runner = asyncio::Runner::new();
+    /// let n = runner.run(async { asyncio::sleep(0).await; 5 });
+    /// assert_eq!(n, 5);
+    /// ```
+    #[track_caller]
+    pub fn run<F>(&mut self, main: F) -> F::Output
+    where
+        F: Future + 'static,
+    {
+        if context::current_core().is_some() {
+            panic!("Runner.run() cannot be called from a running event loop");
+        }
+        unwrap_main(self.run_task(main))
+    }
+
+    #[track_caller]
+    fn run_task<F>(&mut self, main: F) -> Result<F::Output, TaskError>
+    where
+        F: Future + 'static,
+    {
+        let location = std::panic::Location::caller();
+        let core = self.core();
+        let _enter = Enter::new(&core);
+        core.shared.running.store(true, Ordering::Release);
+        let _running = RunningFlag(&core);
+        let task = core.spawn(Box::pin(main), location);
+        while !task.done() {
+            core.turn();
+        }
+        task.result()
+    }
+
+    /// Cancels every pending task and lets each finish, shuts the blocking pool down and
+    /// closes the loop. Called by drop too.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut runner = asyncio::Runner::new();
+    /// let lp = runner.get_loop();
+    /// runner.close();
+    /// assert!(lp.is_closed());
+    /// ```
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let Some(core) = self.core.take() else { return };
+        {
+            let _enter = Enter::new(&core);
+            core.shared.running.store(true, Ordering::Release);
+            let _running = RunningFlag(&core);
+            core.cancel_all_and_drain();
+        }
+        core.shut_down();
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        if !std::thread::panicking() || context::current_core().is_none() {
+            self.close();
+        }
+    }
+}
+
+/// Clears the loop's running flag when a run ends, by return or by unwinding.
+struct RunningFlag<'a>(&'a Core);
+
+impl Drop for RunningFlag<'_> {
+    fn drop(&mut self) {
+        self.0.shared.running.store(false, Ordering::Release);
+    }
+}

@@ -1,0 +1,36 @@
+//! The part of a loop that other threads may touch, behind an `Arc`.
+
+use super::clock::Clock;
+use super::remote::{Notify, Remote};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Wakes the loop's `mio::Poll` from another thread (an eventfd write on Linux).
+pub(crate) struct MioNotifier(pub(crate) mio::Waker);
+
+impl Notify for MioNotifier {
+    fn notify(&self) {
+        if let Err(e) = self.0.wake() {
+            log::error!("failed to wake the event loop: {e}");
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    /// Unique among the loops of this process, never 0.
+    pub(crate) id: usize,
+    pub(crate) remote: Remote<MioNotifier>,
+    pub(crate) clock: Clock,
+    pub(crate) running: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(waker: mio::Waker, virtual_time: bool) -> Shared {
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+        Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            remote: Remote::new(MioNotifier(waker)),
+            clock: Clock::new(virtual_time),
+            running: AtomicBool::new(false),
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! `Task<T>`, the handle users hold, and `TaskRef`, the same without the output type.
+
+use super::cell::{RawTask, TaskCell};
+use crate::error::{InvalidStateError, TaskError};
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// A future running on the loop as a task (asyncio's `Task`).
+///
+/// Made by [`create_task`](crate::create_task). Awaiting it gives `Ok(output)`, or
+/// `Err(TaskError::Cancelled)` / `Err(TaskError::Panicked)`. Handles are cheap clones of one
+/// task; the output is moved out once, to the first that takes it.
+///
+/// Dropping a `Task` does not cancel it: the loop keeps running it, as asyncio does (keep a
+/// handle if you want its outcome, or call [`cancel`](Task::cancel)).
+///
+/// # Cancel safety
+/// Dropping a pending `.await` on a task loses nothing: the task runs on and its outcome stays
+/// for another handle.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let task = asyncio::create_task(async { 6 * 7 });
+/// assert!(!task.done());
+/// assert_eq!(task.clone().await.unwrap(), 42);
+/// assert!(task.done());
+/// # });
+/// ```
+#[must_use = "a task runs without its handle, but its outcome is only seen through it"]
+pub struct Task<T> {
+    cell: Rc<TaskCell<T>>,
+}
+
+impl<T> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Task {
+            cell: self.cell.clone(),
+        }
+    }
+}
+
+impl<T: 'static> Task<T> {
+    pub(crate) fn from_cell(cell: Rc<TaskCell<T>>) -> Self {
+        Task { cell }
+    }
+
+    /// The task's key in its loop's slab.
+    pub(crate) fn key(&self) -> u64 {
+        self.cell.header.key
+    }
+
+    /// Asks the task to stop: its future is dropped at the loop's next turn and the task ends
+    /// cancelled. Returns false if the task is already done.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(asyncio::sleep(3600.0));
+    /// assert!(task.cancel());
+    /// assert!(task.clone().await.unwrap_err().is_cancelled());
+    /// assert!(task.cancelled());
+    /// assert!(!task.cancel());
+    /// # });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.cell.cancel(None)
+    }
+
+    /// [`cancel`](Task::cancel) with a message, carried by the `CancelledError`.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(asyncio::sleep(3600.0));
+    /// task.cancel_with("shutting down");
+    /// let err = task.await.unwrap_err();
+    /// assert_eq!(err.to_string(), "cancelled: shutting down");
+    /// # });
+    /// ```
+    pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
+        self.cell.cancel(Some(msg.into()))
+    }
+
+    /// Whether the task ended by cancellation.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(async {});
+    /// asyncio::sleep(0).await;
+    /// assert!(!task.cancelled());
+    /// # });
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        self.cell.cancelled()
+    }
+
+    /// Whether the task has finished: returned, panicked or was cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(async {});
+    /// assert!(!task.done());
+    /// asyncio::sleep(0).await;
+    /// assert!(task.done());
+    /// # });
+    /// ```
+    pub fn done(&self) -> bool {
+        self.cell.done()
+    }
+
+    /// Takes the outcome of a finished task, without waiting.
+    ///
+    /// # Errors
+    /// `TaskError::InvalidState` while the task is pending, or when another handle already took
+    /// the outcome; otherwise the task's own `Cancelled` or `Panicked`.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(async { "ok" });
+    /// assert!(matches!(task.result(), Err(asyncio::TaskError::InvalidState(_))));
+    /// asyncio::sleep(0).await;
+    /// assert_eq!(task.result().unwrap(), "ok");
+    /// # });
+    /// ```
+    pub fn result(&self) -> Result<T, TaskError> {
+        self.cell
+            .take_outcome()
+            .unwrap_or(Err(TaskError::InvalidState(InvalidStateError {
+                msg: "Result is not set.",
+            })))
+    }
+
+    /// Calls `callback` with the task once it is done (soon after, from the loop, as asyncio
+    /// schedules done callbacks). If the task is already done the callback is scheduled now.
+    /// Returns an id for [`remove_done_callback`](Task::remove_done_callback).
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// use std::{cell::Cell, rc::Rc};
+    /// let seen = Rc::new(Cell::new(false));
+    /// let task = asyncio::create_task(async {});
+    /// let flag = seen.clone();
+    /// task.add_done_callback(move |t| flag.set(t.done()));
+    /// asyncio::sleep(0).await;
+    /// asyncio::sleep(0).await;
+    /// assert!(seen.get());
+    /// # });
+    /// ```
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) -> u64 {
+        self.cell.add_done_callback(Box::new(callback))
+    }
+
+    /// Removes a callback that has not run yet; true if it was there.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(async {});
+    /// let id = task.add_done_callback(|_| unreachable!());
+    /// assert!(task.remove_done_callback(id));
+    /// assert!(!task.remove_done_callback(id));
+    /// # });
+    /// ```
+    pub fn remove_done_callback(&self, id: u64) -> bool {
+        self.cell.remove_done_callback(id)
+    }
+
+    /// This task, without its output type: what [`current_task`](crate::current_task) and
+    /// [`all_tasks`](crate::all_tasks) give.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(async {});
+    /// assert_eq!(task.as_ref().id(), task.id());
+    /// # });
+    /// ```
+    pub fn as_ref(&self) -> TaskRef {
+        TaskRef {
+            raw: self.cell.clone(),
+        }
+    }
+
+    /// Sets the name and returns the handle, for `create_task(fut).with_name("worker-1")`.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(async {}).with_name("worker-1");
+    /// assert_eq!(task.name(), "worker-1");
+    /// # });
+    /// ```
+    pub fn with_name(self, name: impl Into<String>) -> Self {
+        self.set_name(name);
+        self
+    }
+}
+
+macro_rules! introspection {
+    ([$($generics:tt)*] $ty:ty, $field:ident) => {
+        impl<$($generics)*> $ty {
+            /// A number unique among the tasks of this process; the `N` of the default name.
+            ///
+            /// # Examples
+            /// ```
+            /// # asyncio::run(async {
+            /// let task = asyncio::create_task(async {});
+            /// assert_eq!(task.id(), task.as_ref().id());
+            /// assert_eq!(task.name(), format!("Task-{}", task.id()));
+            /// # });
+            /// ```
+            pub fn id(&self) -> u64 {
+                self.$field.id()
+            }
+
+            /// The task's name: `Task-N` unless set.
+            ///
+            /// # Examples
+            /// ```
+            /// # asyncio::run(async {
+            /// let task = asyncio::create_task(async {});
+            /// task.as_ref().set_name("worker");
+            /// assert_eq!(task.name(), "worker");
+            /// # });
+            /// ```
+            pub fn name(&self) -> String {
+                self.$field.name()
+            }
+
+            /// Renames the task.
+            ///
+            /// # Examples
+            /// ```
+            /// # asyncio::run(async {
+            /// let task = asyncio::create_task(async {});
+            /// task.set_name("worker");
+            /// assert_eq!(task.as_ref().name(), "worker");
+            /// # });
+            /// ```
+            pub fn set_name(&self, name: impl Into<String>) {
+                self.$field.set_name(name.into())
+            }
+
+            /// Where the task was created (`#[track_caller]` of `create_task`).
+            ///
+            /// # Examples
+            /// ```
+            /// # asyncio::run(async {
+            /// let task = asyncio::create_task(async {});
+            /// assert_eq!(task.location().line(), line!() - 1);
+            /// # });
+            /// ```
+            pub fn location(&self) -> &'static Location<'static> {
+                self.$field.location()
+            }
+
+            /// How many times the loop has polled the task.
+            ///
+            /// # Examples
+            /// ```
+            /// # asyncio::run(async {
+            /// let task = asyncio::create_task(async { asyncio::sleep(0).await });
+            /// task.clone().await.unwrap();
+            /// assert_eq!(task.as_ref().poll_count(), 2);
+            /// # });
+            /// ```
+            pub fn poll_count(&self) -> u64 {
+                self.$field.polls()
+            }
+
+            /// Time spent inside the task's polls; counted in debug mode only
+            /// ([`Runner::debug`](crate::Runner::debug)), zero otherwise.
+            ///
+            /// # Examples
+            /// ```
+            /// # asyncio::run(async {
+            /// let task = asyncio::create_task(async {});
+            /// assert_eq!(task.busy_time(), std::time::Duration::ZERO);
+            /// # });
+            /// ```
+            pub fn busy_time(&self) -> Duration {
+                self.$field.busy()
+            }
+        }
+    };
+}
+
+introspection!([T: 'static] Task<T>, cell);
+
+impl<T: 'static> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.cell.take_outcome() {
+            Some(outcome) => Poll::Ready(outcome),
+            None => {
+                self.cell.add_waiter(cx.waker());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T: 'static> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_ref().fmt(f)
+    }
+}
+
+/// A handle to a task of any output type: id, name, state and cancellation.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let me = asyncio::current_task().unwrap();
+/// assert!(!me.done());
+/// assert!(me.name().starts_with("Task-"));
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct TaskRef {
+    raw: Rc<dyn RawTask>,
+}
+
+impl TaskRef {
+    pub(crate) fn new(raw: Rc<dyn RawTask>) -> Self {
+        TaskRef { raw }
+    }
+
+    /// See [`Task::cancel`].
+    pub fn cancel(&self) -> bool {
+        self.raw.cancel(None)
+    }
+
+    /// See [`Task::cancel_with`].
+    pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
+        self.raw.cancel(Some(msg.into()))
+    }
+
+    /// See [`Task::done`].
+    pub fn done(&self) -> bool {
+        self.raw.done()
+    }
+
+    /// See [`Task::cancelled`].
+    pub fn cancelled(&self) -> bool {
+        self.raw.cancelled()
+    }
+}
+
+introspection!([] TaskRef, raw);
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for TaskRef {}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.cancelled() {
+            "cancelled"
+        } else if self.done() {
+            "finished"
+        } else {
+            "pending"
+        };
+        write!(
+            f,
+            "<Task {} name={:?} {} created at {}>",
+            state,
+            self.name(),
+            self.id(),
+            self.location()
+        )
+    }
+}

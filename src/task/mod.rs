@@ -1,0 +1,81 @@
+//! Tasks: futures the loop runs concurrently.
+//!
+//! The design note is in [`cell`] (states and ownership) and [`header`] (how wakers reach the
+//! loop from any thread).
+
+pub(crate) mod cell;
+mod handle;
+pub(crate) mod header;
+
+pub use handle::{Task, TaskRef};
+
+use crate::runtime::context;
+use std::future::Future;
+
+/// Schedules `fut` to run on the running loop as a new task, and returns its handle
+/// (asyncio's `create_task`).
+///
+/// The future need not be `Send`. It starts at the loop's next turn, after the tasks that are
+/// already ready.
+///
+/// # Panics
+/// Outside a running loop (asyncio's `RuntimeError: no running event loop`).
+///
+/// # Examples
+/// ```
+/// use asyncio::{create_task, sleep};
+///
+/// async fn say_after(delay: f64, what: &str) {
+///     sleep(delay).await;
+///     println!("{what}");
+/// }
+///
+/// # asyncio::Runner::new().virtual_time(true).run(async {
+/// let task1 = create_task(say_after(1.0, "hello"));
+/// let task2 = create_task(say_after(2.0, "world"));
+/// task1.await.unwrap();
+/// task2.await.unwrap();
+/// # });
+/// ```
+#[track_caller]
+pub fn create_task<F>(fut: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    let location = std::panic::Location::caller();
+    match context::current_core() {
+        Some(core) => core.spawn(Box::pin(fut), location),
+        None => panic!("create_task: no running event loop"),
+    }
+}
+
+/// The task running now, or `None` outside a task (asyncio's `current_task`).
+///
+/// # Examples
+/// ```
+/// assert!(asyncio::current_task().is_none());
+/// asyncio::run(async {
+///     let me = asyncio::current_task().unwrap();
+///     assert!(!me.done());
+/// });
+/// ```
+pub fn current_task() -> Option<TaskRef> {
+    context::with_core(|core| core.current_task()).flatten()
+}
+
+/// The running loop's tasks that are not done yet (asyncio's `all_tasks`).
+///
+/// Empty outside a running loop.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let worker = asyncio::create_task(asyncio::sleep(1.0)).with_name("worker");
+/// let names: Vec<String> = asyncio::all_tasks().iter().map(|t| t.name()).collect();
+/// assert!(names.contains(&"worker".to_string()));
+/// worker.cancel();
+/// # });
+/// ```
+pub fn all_tasks() -> Vec<TaskRef> {
+    context::with_core(|core| core.all_tasks()).unwrap_or_default()
+}

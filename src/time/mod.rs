@@ -1,0 +1,8 @@
+//! Time: delays, the timer wheel, `sleep`.
+
+mod delay;
+mod sleep;
+pub(crate) mod wheel;
+
+pub use delay::IntoDelay;
+pub use sleep::{sleep, Sleep};

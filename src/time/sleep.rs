@@ -1,0 +1,120 @@
+//! `sleep`: a timer in the loop's wheel, armed on first poll.
+
+use super::delay::IntoDelay;
+use crate::runtime::clock::duration_ns;
+use crate::runtime::context;
+use crate::runtime::core::{Core, TimerAction};
+use crate::util::slab::Key;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Weak;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+enum State {
+    /// Not polled yet: the delay counts from the first poll, as a coroutine starts when awaited.
+    Idle(Option<Duration>),
+    /// `sleep(0)`: yield once.
+    Yielded,
+    Armed(Key, Weak<Core>),
+    /// Infinite delay: never fires.
+    Forever,
+    Done,
+}
+
+/// The future of [`sleep`]. Completes once its delay has passed on the loop's clock.
+///
+/// # Cancel safety
+/// Dropping it cancels its timer; nothing else is lost.
+#[must_use = "a Sleep does nothing until awaited"]
+pub struct Sleep {
+    state: State,
+}
+
+/// Suspends the current task for `delay` (asyncio's `sleep`): a [`Duration`], or seconds as
+/// `f64` or an integer.
+///
+/// `sleep(0)` yields exactly one turn to the other ready tasks. The delay starts at the first
+/// poll. Timers fire in ticks of one millisecond, never early.
+///
+/// # Panics
+/// When polled outside a running loop; for a NaN delay.
+///
+/// # Examples
+/// ```
+/// # asyncio::Runner::new().virtual_time(true).run(async {
+/// let lp = asyncio::get_running_loop();
+/// asyncio::sleep(1.5).await;
+/// asyncio::sleep(std::time::Duration::from_millis(500)).await;
+/// assert_eq!(lp.time(), 2.0);
+/// # });
+/// ```
+pub fn sleep(delay: impl IntoDelay) -> Sleep {
+    Sleep {
+        state: State::Idle(delay.into_delay()),
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match &self.state {
+            State::Idle(None) => {
+                self.state = State::Forever;
+                Poll::Pending
+            }
+            State::Idle(Some(delay)) if delay.is_zero() => {
+                self.state = State::Yielded;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            State::Idle(Some(delay)) => {
+                let delay = *delay;
+                let core = context::current_core().expect("sleep: no running event loop");
+                let deadline = core.clock().now_ns().saturating_add(duration_ns(delay));
+                let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
+                self.state = State::Armed(key, std::rc::Rc::downgrade(&core));
+                Poll::Pending
+            }
+            State::Yielded => {
+                self.state = State::Done;
+                Poll::Ready(())
+            }
+            State::Armed(key, core) => {
+                let Some(core) = core.upgrade() else {
+                    self.state = State::Done;
+                    return Poll::Ready(());
+                };
+                let mut timers = core.timers.borrow_mut();
+                match timers.get_mut(*key) {
+                    None => {
+                        drop(timers);
+                        self.state = State::Done;
+                        Poll::Ready(())
+                    }
+                    Some(TimerAction::Wake(waker)) => {
+                        if !waker.will_wake(cx.waker()) {
+                            *waker = cx.waker().clone();
+                        }
+                        Poll::Pending
+                    }
+                    Some(TimerAction::Call(..)) => unreachable!("a sleep's timer wakes"),
+                }
+            }
+            State::Forever => Poll::Pending,
+            State::Done => Poll::Ready(()),
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let State::Armed(key, core) = &self.state {
+            if let Some(core) = core.upgrade() {
+                let action = core.timers.borrow_mut().remove(*key);
+                drop(action);
+            }
+        }
+    }
+}

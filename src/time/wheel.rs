@@ -1,0 +1,295 @@
+//! A hierarchical timing wheel: O(1) insert and cancel, in ticks of one millisecond.
+//!
+//! Six levels of 64 slots; a slot of level `L` spans `64^L` ticks, so the wheel covers
+//! `64^6` ms (about 2.2 years) ahead; a deadline farther out is parked in the top level and
+//! re-placed each time its slot comes round. Each slot is a doubly linked list of entries kept
+//! in one [`Slab`], so cancelling unlinks in O(1) and frees the entry at once.
+//!
+//! `elapsed` is the tick the wheel has been advanced to. Invariant: an entry in a level list has
+//! `when > elapsed` and sits at the level of the highest bit in which `when` and `elapsed`
+//! differ, so the lowest occupied level holds the earliest deadline. Entries that were already
+//! due when inserted wait in the `expired` list. Entries due at the same tick fire in insertion
+//! order, as asyncio's timers do.
+
+use crate::util::slab::{Key, Slab};
+
+const LEVELS: usize = 6;
+const SLOTS: usize = 64;
+const SLOT_BITS: u32 = 6;
+/// Ticks the wheel can place directly; farther deadlines are re-placed as they come near.
+const MAX_SPAN: u64 = 1 << (SLOT_BITS as u64 * LEVELS as u64);
+/// Index of the list of entries that were due when inserted.
+const EXPIRED: usize = LEVELS * SLOTS;
+
+struct Entry<T> {
+    when: u64,
+    list: u16,
+    prev: Option<Key>,
+    next: Option<Key>,
+    value: T,
+}
+
+#[derive(Clone, Copy, Default)]
+struct List {
+    head: Option<Key>,
+    tail: Option<Key>,
+}
+
+pub(crate) struct Wheel<T> {
+    entries: Slab<Entry<T>>,
+    lists: Box<[List]>,
+    occupied: [u64; LEVELS],
+    elapsed: u64,
+}
+
+impl<T> Wheel<T> {
+    pub(crate) fn new() -> Self {
+        Wheel {
+            entries: Slab::new(),
+            lists: vec![List::default(); LEVELS * SLOTS + 1].into_boxed_slice(),
+            occupied: [0; LEVELS],
+            elapsed: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entry slots held in memory.
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
+    pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
+        self.entries.get_mut(key).map(|e| &mut e.value)
+    }
+
+    /// Adds an entry that fires once the wheel is advanced to `when`.
+    pub(crate) fn insert(&mut self, when: u64, value: T) -> Key {
+        let key = self.entries.insert(Entry {
+            when,
+            list: 0,
+            prev: None,
+            next: None,
+            value,
+        });
+        self.place(key, when);
+        key
+    }
+
+    /// Cancels an entry; `None` if it already fired or was removed.
+    pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
+        self.entries.get(key)?;
+        self.unlink(key);
+        self.entries.remove(key).map(|e| e.value)
+    }
+
+    /// The tick at which the wheel next has work: the earliest slot to fire or cascade.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        if self.lists[EXPIRED].head.is_some() {
+            return Some(self.elapsed);
+        }
+        self.next_slot().map(|(_, deadline)| deadline)
+    }
+
+    /// Advances to `now`, appending every entry due by then to `out` in firing order.
+    pub(crate) fn advance(&mut self, now: u64, out: &mut Vec<T>) {
+        self.drain_list(EXPIRED, out);
+        while let Some((list, deadline)) = self.next_slot() {
+            if deadline > now {
+                break;
+            }
+            self.elapsed = self.elapsed.max(deadline);
+            self.drain_list(list, out);
+        }
+        self.elapsed = self.elapsed.max(now);
+    }
+
+    /// Takes every entry of one list: the due ones fire, the rest cascade to lower levels.
+    fn drain_list(&mut self, list: usize, out: &mut Vec<T>) {
+        let mut cursor = self.lists[list].head;
+        self.lists[list] = List::default();
+        if list < EXPIRED {
+            self.occupied[list / SLOTS] &= !(1 << (list % SLOTS));
+        }
+        while let Some(key) = cursor {
+            let entry = self
+                .entries
+                .get_mut(key)
+                .expect("linked timer entry is live");
+            cursor = entry.next;
+            let when = entry.when;
+            if when <= self.elapsed {
+                out.push(self.entries.remove(key).expect("live").value);
+            } else {
+                self.place(key, when);
+            }
+        }
+    }
+
+    fn place(&mut self, key: Key, when: u64) {
+        let list = if when <= self.elapsed {
+            EXPIRED
+        } else {
+            let when = when.min(self.elapsed + MAX_SPAN - 1);
+            let masked = (self.elapsed ^ when) | (SLOTS as u64 - 1);
+            let level = ((63 - masked.leading_zeros()) / SLOT_BITS) as usize;
+            let slot = ((when >> (level as u32 * SLOT_BITS)) as usize) % SLOTS;
+            self.occupied[level] |= 1 << slot;
+            level * SLOTS + slot
+        };
+        let tail = self.lists[list].tail;
+        let entry = self.entries.get_mut(key).expect("placing a live entry");
+        entry.list = list as u16;
+        entry.prev = tail;
+        entry.next = None;
+        match tail {
+            Some(t) => self.entries.get_mut(t).expect("tail is live").next = Some(key),
+            None => self.lists[list].head = Some(key),
+        }
+        self.lists[list].tail = Some(key);
+    }
+
+    fn unlink(&mut self, key: Key) {
+        let entry = self.entries.get(key).expect("unlinking a live entry");
+        let (list, prev, next) = (entry.list as usize, entry.prev, entry.next);
+        match prev {
+            Some(p) => self.entries.get_mut(p).expect("prev is live").next = next,
+            None => self.lists[list].head = next,
+        }
+        match next {
+            Some(n) => self.entries.get_mut(n).expect("next is live").prev = prev,
+            None => self.lists[list].tail = prev,
+        }
+        if list < EXPIRED && self.lists[list].head.is_none() {
+            self.occupied[list / SLOTS] &= !(1 << (list % SLOTS));
+        }
+    }
+
+    /// The first occupied slot after `elapsed`, as (list index, tick it starts at).
+    fn next_slot(&self) -> Option<(usize, u64)> {
+        for (level, &occupied) in self.occupied.iter().enumerate() {
+            if occupied == 0 {
+                continue;
+            }
+            let shift = level as u32 * SLOT_BITS;
+            let slot_range = 1u64 << shift;
+            let level_range = slot_range << SLOT_BITS;
+            let now_slot = ((self.elapsed >> shift) as usize) % SLOTS;
+            let slot = (occupied.rotate_right(now_slot as u32).trailing_zeros() as usize
+                + now_slot)
+                % SLOTS;
+            let level_start = self.elapsed & !(level_range - 1);
+            let mut deadline = level_start + slot as u64 * slot_range;
+            if slot < now_slot {
+                deadline += level_range;
+            }
+            return Some((level * SLOTS + slot, deadline));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fire_all(wheel: &mut Wheel<u64>) -> Vec<(u64, u64)> {
+        let mut fired = Vec::new();
+        let mut out = Vec::new();
+        while let Some(t) = wheel.next_deadline() {
+            wheel.advance(t, &mut out);
+            fired.extend(out.drain(..).map(|v| (t, v)));
+        }
+        fired
+    }
+
+    #[test]
+    fn fires_each_entry_at_its_tick_in_order() {
+        let mut wheel = Wheel::new();
+        let whens = [
+            1u64,
+            5,
+            63,
+            64,
+            65,
+            4095,
+            4096,
+            5000,
+            262_144,
+            1 << 30,
+            (1 << 36) + 7,
+        ];
+        for (i, &w) in whens.iter().enumerate().rev() {
+            wheel.insert(w, i as u64);
+        }
+        let fired = fire_all(&mut wheel);
+        let expected: Vec<_> = whens
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| (w, i as u64))
+            .collect();
+        assert_eq!(fired, expected);
+        assert!(wheel.is_empty());
+    }
+
+    #[test]
+    fn same_tick_fires_in_insertion_order_across_cascades() {
+        let mut wheel = Wheel::new();
+        wheel.insert(100, 1);
+        let mut out = Vec::new();
+        wheel.advance(70, &mut out);
+        assert!(out.is_empty());
+        wheel.insert(100, 2);
+        wheel.insert(100, 3);
+        assert_eq!(fire_all(&mut wheel), vec![(100, 1), (100, 2), (100, 3)]);
+    }
+
+    #[test]
+    fn cancel_unlinks_and_frees() {
+        let mut wheel = Wheel::new();
+        let keys: Vec<_> = (0..10_000u64)
+            .map(|i| wheel.insert(1 + i % 3000, i))
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            if i % 10 != 0 {
+                assert_eq!(wheel.remove(*k), Some(i as u64));
+            }
+        }
+        assert_eq!(wheel.len(), 1000);
+        let fired = fire_all(&mut wheel);
+        assert_eq!(fired.len(), 1000);
+        assert!(fired.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert!(fired.iter().all(|&(t, v)| t == 1 + v % 3000 && v % 10 == 0));
+        assert_eq!(wheel.capacity(), 0);
+    }
+
+    #[test]
+    fn overdue_entries_fire_on_next_advance() {
+        let mut wheel = Wheel::new();
+        let mut out = Vec::new();
+        wheel.advance(500, &mut out);
+        wheel.insert(10, 1);
+        assert_eq!(wheel.next_deadline(), Some(500));
+        wheel.advance(500, &mut out);
+        assert_eq!(out, vec![1]);
+    }
+
+    #[test]
+    fn advancing_past_many_slots_at_once_fires_everything_due() {
+        let mut wheel = Wheel::new();
+        for w in [3u64, 70, 4100, 300_000] {
+            wheel.insert(w, w);
+        }
+        let mut out = Vec::new();
+        wheel.advance(5000, &mut out);
+        assert_eq!(out, vec![3, 70, 4100]);
+        assert_eq!(wheel.next_deadline().map(|d| d <= 300_000), Some(true));
+    }
+}

@@ -31,6 +31,7 @@
 extern crate self as asyncio;
 
 mod error;
+mod reactor;
 mod runtime;
 mod task;
 mod time;

@@ -60,6 +60,10 @@ pub(crate) struct Core {
     tasks: RefCell<Slab<Rc<dyn RawTask>>>,
     pub(crate) timers: RefCell<Wheel<TimerAction>>,
     poll: RefCell<mio::Poll>,
+    /// A second handle on the poller's registry, usable while `poll` is borrowed.
+    #[allow(dead_code)] // used by the sockets built on the reactor
+    pub(crate) registry: mio::Registry,
+    pub(crate) reactor: crate::reactor::Reactor,
     events: RefCell<mio::Events>,
     remote_buf: RefCell<Vec<RemoteItem>>,
     timer_buf: RefCell<Vec<TimerAction>>,
@@ -72,6 +76,7 @@ impl Core {
     pub(crate) fn new(virtual_time: bool, debug: bool) -> std::io::Result<Rc<Core>> {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let registry = poll.registry().try_clone()?;
         let shared = Arc::new(Shared::new(waker, virtual_time));
         Ok(Rc::new_cyclic(|this| Core {
             shared,
@@ -82,6 +87,8 @@ impl Core {
             tasks: RefCell::new(Slab::new()),
             timers: RefCell::new(Wheel::new()),
             poll: RefCell::new(poll),
+            registry,
+            reactor: crate::reactor::Reactor::new(),
             events: RefCell::new(mio::Events::with_capacity(1024)),
             remote_buf: RefCell::new(Vec::new()),
             timer_buf: RefCell::new(Vec::new()),
@@ -237,8 +244,8 @@ impl Core {
             return;
         }
         for event in events.iter() {
-            if event.token() == WAKER_TOKEN {
-                continue;
+            if event.token() != WAKER_TOKEN {
+                self.reactor.dispatch(event);
             }
         }
     }

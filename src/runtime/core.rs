@@ -120,7 +120,7 @@ impl Core {
         ));
         let inserted = self.tasks.borrow_mut().insert(cell.clone());
         debug_assert_eq!(inserted, key);
-        if cell.header.claim_schedule() {
+        if cell.header.state.claim_schedule() {
             self.schedule_local(key.to_u64());
         }
         Task::from_cell(cell)
@@ -180,6 +180,12 @@ impl Core {
             timers: timers.len(),
             timer_capacity: timers.capacity(),
             blocking_in_flight: self.shared.remote.in_flight(),
+            remote_wakeups: self
+                .shared
+                .remote
+                .notifier()
+                .wakeups
+                .load(Ordering::Relaxed),
         }
     }
 

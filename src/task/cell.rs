@@ -100,7 +100,7 @@ impl<T: 'static> TaskCell<T> {
         self.was_cancelled
             .set(matches!(outcome, Err(TaskError::Cancelled(_))));
         *self.outcome.borrow_mut() = Outcome::Done(outcome);
-        self.header.complete();
+        self.header.state.complete();
         core.remove_task(self.header.key);
         for waker in self.waiters.take() {
             waker.wake();
@@ -162,7 +162,7 @@ impl<T: 'static> RawTask for TaskCell<T> {
     }
 
     fn run(self: Rc<Self>, core: &Core) {
-        self.header.start_poll();
+        self.header.state.start_poll();
         if let Some(msg) = self.cancel_request.borrow_mut().take() {
             let future = self.future.borrow_mut().take();
             if future.is_some() {

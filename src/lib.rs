@@ -64,7 +64,8 @@ pub use error::{
 };
 pub use runtime::{
     get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
-    ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, TimerHandle, ToThread,
+    Builder, ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, Runtime, TimerHandle,
+    ToThread,
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use time::{sleep, IntoDelay, Sleep};

@@ -139,7 +139,7 @@ async fn wait_with_a_guard_of_another_lock_panics() {
     let cond = Condition::new();
     let other = Lock::new();
     let guard = other.acquire().await;
-    let _ = cond.wait(guard);
+    drop(cond.wait(guard));
 }
 
 #[asyncio::test]

@@ -68,7 +68,10 @@ macro_rules! queue_methods {
             /// Puts an item, waiting for room while the queue is full.
             ///
             /// The future fails with [`QueueShutDown`], holding the item, once the queue is
-            /// shut down. See [`Put`] for cancel safety.
+            /// shut down.
+            ///
+            /// # Cancel safety
+            /// Dropping the future before it completes drops the item, which was not put. See [`Put`].
             ///
             /// # Examples
             /// ```
@@ -108,8 +111,10 @@ macro_rules! queue_methods {
             /// Takes the next item, waiting while the queue is empty.
             ///
             /// The future fails with [`QueueShutDown`] once the queue is shut down and empty:
-            /// after a plain `shutdown`, the items already in it can still be taken. See
-            /// [`Get`] for cancel safety.
+            /// after a plain `shutdown`, the items already in it can still be taken.
+            ///
+            /// # Cancel safety
+            /// Dropping the future before it completes loses no item. See [`Get`].
             ///
             /// # Examples
             /// ```
@@ -166,6 +171,9 @@ macro_rules! queue_methods {
 
             /// Waits until every item put has been marked done with
             /// [`task_done`](Self::task_done); returns at once if none is unfinished.
+            ///
+            /// # Cancel safety
+            /// Dropping the future loses nothing. See [`Join`].
             ///
             /// # Examples
             /// ```

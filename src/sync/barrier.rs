@@ -109,6 +109,9 @@ impl Barrier {
     /// # Errors
     /// [`BrokenBarrierError`] when the barrier is broken, or is aborted or reset while waiting.
     ///
+    /// # Cancel safety
+    /// Dropping the future leaves the barrier; nothing else is lost. See [`BarrierWait`].
+    ///
     /// # Examples
     /// ```
     /// # asyncio::run(async {

@@ -95,6 +95,9 @@ impl Condition {
 
     /// Takes the underlying lock (`async with cond:`); see [`Lock::acquire`].
     ///
+    /// # Cancel safety
+    /// Dropping the future before it completes loses nothing. See [`Acquire`].
+    ///
     /// # Examples
     /// ```
     /// # asyncio::run(async {
@@ -142,6 +145,9 @@ impl Condition {
     /// When `guard` holds another lock than this condition's (asyncio raises `RuntimeError`
     /// for a wait on a lock not acquired; a guard makes that impossible except this way).
     ///
+    /// # Cancel safety
+    /// Dropping the future leaves the lock released; a notification it received goes to the next waiter. See [`ConditionWait`].
+    ///
     /// # Examples
     /// ```
     /// # asyncio::run(async {
@@ -176,6 +182,9 @@ impl Condition {
     ///
     /// # Panics
     /// As [`wait`](Condition::wait), for a guard of another lock.
+    ///
+    /// # Cancel safety
+    /// As `wait`. See [`ConditionWaitFor`].
     ///
     /// # Examples
     /// ```

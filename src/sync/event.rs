@@ -105,6 +105,9 @@ impl Event {
     /// The future holds its own handle to the event, so it can be given to `create_task`
     /// as it is.
     ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing. See [`EventWait`].
+    ///
     /// # Examples
     /// ```
     /// # asyncio::run(async {

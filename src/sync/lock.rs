@@ -71,6 +71,9 @@ impl Lock {
     ///
     /// Waiters get the lock in the order they started waiting.
     ///
+    /// # Cancel safety
+    /// Dropping the future before it completes loses nothing. See [`Acquire`].
+    ///
     /// # Examples
     /// ```
     /// # asyncio::run(async {

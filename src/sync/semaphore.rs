@@ -111,6 +111,9 @@ impl Semaphore {
 
     /// Waits for a permit and takes it; the permit is given back when dropped.
     ///
+    /// # Cancel safety
+    /// Dropping the future before it completes loses no permit. See [`SemaphoreAcquire`].
+    ///
     /// # Examples
     /// ```
     /// # asyncio::run(async {
@@ -203,6 +206,9 @@ impl BoundedSemaphore {
     }
 
     /// Waits for a permit and takes it; see [`Semaphore::acquire`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it completes loses no permit. See [`SemaphoreAcquire`].
     ///
     /// # Examples
     /// ```

@@ -120,10 +120,12 @@ impl<T> Core<T> {
         if self.shut_down.get() {
             return Err(PutNowaitError::ShutDown(QueueShutDown(item)));
         }
-        if self.full() {
+        let mut items = self.items.borrow_mut();
+        if self.maxsize > 0 && items.len() >= self.maxsize {
             return Err(PutNowaitError::Full(QueueFull(item)));
         }
-        self.items.borrow_mut().push(item);
+        items.push(item);
+        drop(items);
         self.unfinished.set(self.unfinished.get() + 1);
         self.finished.clear();
         self.getters.borrow_mut().notify_one();

@@ -129,9 +129,10 @@ fn report(what: &str, ops: u64, ours: Duration, theirs: Duration, baseline: &str
 }
 
 fn main() {
-    // `cargo test --benches` runs this with --test-ish flags; do the work only for `cargo bench`
-    // or a plain run.
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // and a benchmark is no test, so it does nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("sync_queue: a benchmark; run it with `cargo bench --bench sync_queue`");
         return;
     }
     println!("uncontended throughput, best of {REPEATS} runs; ratio = tokio time / asyncio time");

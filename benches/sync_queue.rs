@@ -13,10 +13,17 @@ use std::time::{Duration, Instant};
 const LOCK_OPS: u64 = 2_000_000;
 const QUEUE_OPS: u64 = 2_000_000;
 const BATCH: u64 = 256;
-const REPEATS: usize = 5;
+const REPEATS: usize = 7;
 
-fn best<F: FnMut() -> Duration>(mut run: F) -> Duration {
-    (0..REPEATS).map(|_| run()).min().unwrap()
+/// Runs both sides in turn, `REPEATS` times, and keeps the best time of each: alternating
+/// spreads the noise of a shared machine over both.
+fn best(ours: fn() -> Duration, theirs: fn() -> Duration) -> (Duration, Duration) {
+    let (mut a, mut b) = (Duration::MAX, Duration::MAX);
+    for _ in 0..REPEATS {
+        a = a.min(ours());
+        b = b.min(theirs());
+    }
+    (a, b)
 }
 
 fn ours<F: std::future::Future<Output = Duration> + 'static>(fut: F) -> Duration {
@@ -118,7 +125,7 @@ fn unbounded_tokio() -> Duration {
     })
 }
 
-fn report(what: &str, ops: u64, ours: Duration, theirs: Duration, baseline: &str) {
+fn report(what: &str, ops: u64, (ours, theirs): (Duration, Duration), baseline: &str) {
     let per = |d: Duration| d.as_nanos() as f64 / ops as f64;
     let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
     println!(
@@ -139,22 +146,19 @@ fn main() {
     report(
         "Lock acquire+release",
         LOCK_OPS,
-        best(lock_asyncio),
-        best(lock_tokio),
+        best(lock_asyncio, lock_tokio),
         "tokio::sync::Mutex",
     );
     report(
         "Queue(256) put+get",
         QUEUE_OPS,
-        best(queue_asyncio),
-        best(queue_tokio),
+        best(queue_asyncio, queue_tokio),
         "tokio mpsc::channel(256)",
     );
     report(
         "Queue(0) put_nowait+get",
         QUEUE_OPS,
-        best(unbounded_asyncio),
-        best(unbounded_tokio),
+        best(unbounded_asyncio, unbounded_tokio),
         "tokio unbounded_channel",
     );
 }

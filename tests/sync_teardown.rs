@@ -16,17 +16,21 @@ fn closing_a_loop_with_waiters_everywhere() {
         let event = Event::new();
         let cond = Condition::new();
         let barrier = Barrier::new(5);
+        let mut waiters = Vec::new();
         for _ in 0..3 {
-            let _ = create_task(l2.acquire());
-            let _ = create_task(sem.acquire());
-            let _ = create_task(queue.put(1));
-            let _ = create_task(event.wait());
-            let _ = create_task(barrier.wait());
+            waiters.push(create_task(l2.acquire()).as_ref());
+            waiters.push(create_task(sem.acquire()).as_ref());
+            waiters.push(create_task(queue.put(1)).as_ref());
+            waiters.push(create_task(event.wait()).as_ref());
+            waiters.push(create_task(barrier.wait()).as_ref());
             let cond = cond.clone();
-            let _ = create_task(async move {
-                let g = cond.acquire().await;
-                let _g = cond.wait(g).await;
-            });
+            waiters.push(
+                create_task(async move {
+                    let g = cond.acquire().await;
+                    let _g = cond.wait(g).await;
+                })
+                .as_ref(),
+            );
         }
         sleep(0).await;
         sleep(0).await;
@@ -34,6 +38,7 @@ fn closing_a_loop_with_waiters_everywhere() {
         drop(held);
         drop(permit);
         assert_eq!(queue.get_nowait(), Ok(0));
+        assert!(waiters.iter().all(|t| !t.done()));
     });
     // Every waiter was dropped with the loop and passed what it held on: nothing is held now.
     assert!(!lock.locked());

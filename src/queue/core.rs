@@ -126,8 +126,11 @@ impl<T> Core<T> {
         }
         items.push(item);
         drop(items);
-        self.unfinished.set(self.unfinished.get() + 1);
-        self.finished.clear();
+        let unfinished = self.unfinished.get();
+        if unfinished == 0 {
+            self.finished.clear();
+        }
+        self.unfinished.set(unfinished + 1);
         self.getters.borrow_mut().notify_one();
         Ok(())
     }
@@ -136,7 +139,10 @@ impl<T> Core<T> {
         let item = self.items.borrow_mut().pop();
         match item {
             Some(item) => {
-                self.putters.borrow_mut().notify_one();
+                // Only a bounded queue ever has putters waiting.
+                if self.maxsize > 0 {
+                    self.putters.borrow_mut().notify_one();
+                }
                 Ok(item)
             }
             None if self.shut_down.get() => Err(GetNowaitError::ShutDown(QueueShutDown(()))),

@@ -61,6 +61,7 @@ impl Event {
     /// event.set();
     /// assert!(event.is_set());
     /// ```
+    #[inline]
     pub fn is_set(&self) -> bool {
         self.inner.flag.get()
     }
@@ -96,6 +97,7 @@ impl Event {
     /// event.clear();
     /// assert!(!event.is_set());
     /// ```
+    #[inline]
     pub fn clear(&self) {
         self.inner.flag.set(false);
     }

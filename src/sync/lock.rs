@@ -85,6 +85,7 @@ impl Lock {
     /// assert!(!lock.locked());
     /// # });
     /// ```
+    #[inline]
     pub fn acquire(&self) -> Acquire {
         Acquire {
             lock: self.clone(),
@@ -102,6 +103,7 @@ impl Lock {
     /// drop(guard);
     /// assert!(lock.try_acquire().is_some());
     /// ```
+    #[inline]
     pub fn try_acquire(&self) -> Option<LockGuard> {
         if self.inner.locked.get() {
             return None;
@@ -148,6 +150,7 @@ impl Lock {
     /// let _guard = lock.try_acquire();
     /// assert!(lock.locked());
     /// ```
+    #[inline]
     pub fn locked(&self) -> bool {
         self.inner.locked.get()
     }
@@ -157,6 +160,7 @@ impl Lock {
     }
 
     /// Hands the lock to the first waiter, or frees it if nobody waits.
+    #[inline]
     fn unlock(&self) {
         if !self.inner.waiters.borrow_mut().notify_one() {
             self.inner.locked.set(false);
@@ -193,6 +197,7 @@ pub struct Acquire {
 impl Future for Acquire {
     type Output = LockGuard;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard> {
         let this = self.get_mut();
         let inner = &this.lock.inner;
@@ -223,6 +228,7 @@ impl Future for Acquire {
 }
 
 impl Drop for Acquire {
+    #[inline]
     fn drop(&mut self) {
         if let Some(waiter) = self.waiter.take() {
             if waiter.notified() {
@@ -283,6 +289,7 @@ impl LockGuard {
 }
 
 impl Drop for LockGuard {
+    #[inline]
     fn drop(&mut self) {
         if let Some(lock) = self.lock.take() {
             lock.unlock();

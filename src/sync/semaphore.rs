@@ -32,6 +32,7 @@ impl Inner {
         })
     }
 
+    #[inline]
     fn try_acquire(self: &Rc<Self>) -> Option<SemaphorePermit> {
         let value = self.value.get();
         if value == 0 {
@@ -43,6 +44,7 @@ impl Inner {
         })
     }
 
+    #[inline]
     fn release(&self) -> Result<(), ValueError> {
         if self.waiters.borrow_mut().notify_one() {
             return Ok(());
@@ -57,6 +59,7 @@ impl Inner {
         Ok(())
     }
 
+    #[inline]
     fn acquire(self: &Rc<Self>) -> SemaphoreAcquire {
         SemaphoreAcquire {
             sem: self.clone(),
@@ -285,6 +288,7 @@ pub struct SemaphoreAcquire {
 impl Future for SemaphoreAcquire {
     type Output = SemaphorePermit;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit> {
         let this = self.get_mut();
         match &this.waiter {
@@ -310,6 +314,7 @@ impl Future for SemaphoreAcquire {
 }
 
 impl Drop for SemaphoreAcquire {
+    #[inline]
     fn drop(&mut self) {
         if let Some(waiter) = self.waiter.take() {
             if waiter.notified() {
@@ -366,6 +371,7 @@ impl SemaphorePermit {
 }
 
 impl Drop for SemaphorePermit {
+    #[inline]
     fn drop(&mut self) {
         if let Some(sem) = self.sem.take() {
             // A permit can only overflow a bound that explicit releases already filled; that

@@ -29,6 +29,7 @@ pub(crate) struct Waiter {
 
 impl Waiter {
     /// Whether the waiter was taken off the list and woken.
+    #[inline]
     pub(crate) fn notified(&self) -> bool {
         self.notified.get()
     }
@@ -66,6 +67,7 @@ impl WaitList {
     }
 
     /// How many waiters are queued (notified ones are not counted).
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.queue.len()
     }
@@ -83,6 +85,7 @@ impl WaitList {
     }
 
     /// Notifies the first waiter; false if there was none.
+    #[inline]
     pub(crate) fn notify_one(&mut self) -> bool {
         match self.queue.pop_front() {
             Some(waiter) => {

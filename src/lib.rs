@@ -31,8 +31,10 @@
 extern crate self as asyncio;
 
 mod error;
+mod queue;
 mod reactor;
 mod runtime;
+mod sync;
 mod task;
 mod time;
 mod util;
@@ -62,10 +64,19 @@ pub use asyncio_macros::test;
 pub use error::{
     CancelledError, InvalidStateError, PanicError, RuntimeError, TaskError, TimeoutError,
 };
+pub use queue::{
+    Get, GetNowaitError, Join, LifoQueue, PriorityQueue, Put, PutNowaitError, Queue, QueueEmpty,
+    QueueFull, QueueShutDown,
+};
 pub use runtime::{
     get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
     Builder, ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, Runtime, TimerHandle,
     ToThread,
+};
+pub use sync::{
+    Acquire, Barrier, BarrierWait, BoundedSemaphore, BrokenBarrierError, Condition, ConditionWait,
+    ConditionWaitFor, Event, EventWait, Lock, LockGuard, Semaphore, SemaphoreAcquire,
+    SemaphorePermit, ValueError,
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use time::{sleep, IntoDelay, Sleep};

@@ -24,7 +24,9 @@ fn spawned_futures_see_their_own_loop() {
     for lp in runtime.loops() {
         let expected = lp.clone();
         let same = runtime
-            .spawn_on(lp, move || async move { get_running_loop().same_loop(&expected) })
+            .spawn_on(lp, move || async move {
+                get_running_loop().same_loop(&expected)
+            })
             .result(None::<f64>)
             .unwrap();
         assert!(same);
@@ -54,7 +56,11 @@ fn shutdown_cancels_what_is_pending_and_closes_every_loop() {
         .collect();
     let loops = runtime.loops().to_vec();
     runtime.shutdown();
-    assert_eq!(dropped.load(Ordering::SeqCst), 2, "both pending futures were dropped");
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        2,
+        "both pending futures were dropped"
+    );
     assert!(loops.iter().all(|lp| lp.is_closed()));
     for fut in pending {
         assert!(fut.result(None::<f64>).unwrap_err().is_cancelled());
@@ -63,7 +69,11 @@ fn shutdown_cancels_what_is_pending_and_closes_every_loop() {
 
 #[test]
 fn virtual_loops_jump_their_clocks_independently() {
-    let runtime = Runtime::builder().loops(2).virtual_time(true).build().unwrap();
+    let runtime = Runtime::builder()
+        .loops(2)
+        .virtual_time(true)
+        .build()
+        .unwrap();
     let times: Vec<f64> = runtime
         .loops()
         .iter()

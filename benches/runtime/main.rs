@@ -55,10 +55,16 @@ fn main() {
         workload!("time() in the loop", 100_000, clock_reads),
         workload!("remote spawn 1000", 1_000, remote_spawn),
     ];
-    println!("| workload | {} |", RUNTIMES.map(|r| format!("{r} ns/op (min–max)")).join(" | "));
+    println!(
+        "| workload | {} |",
+        RUNTIMES.map(|r| format!("{r} ns/op (min–max)")).join(" | ")
+    );
     println!("|---|{}", "---|".repeat(RUNTIMES.len()));
     let mut ratios = Vec::new();
-    for w in workloads.iter().filter(|w| filter.as_deref().is_none_or(|f| w.name.contains(f))) {
+    for w in workloads
+        .iter()
+        .filter(|w| filter.as_deref().is_none_or(|f| w.name.contains(f)))
+    {
         let mut times: [Vec<Duration>; 4] = Default::default();
         for run in w.runs {
             run(); // warm-up
@@ -79,7 +85,14 @@ fn main() {
         let cells: Vec<String> = times
             .iter()
             .zip(&medians)
-            .map(|(t, m)| format!("{m:.1} ({:.1}–{:.1}) ×{:.2}", per_op(t[0]), per_op(t[REPS - 1]), medians[1] / m))
+            .map(|(t, m)| {
+                format!(
+                    "{m:.1} ({:.1}–{:.1}) ×{:.2}",
+                    per_op(t[0]),
+                    per_op(t[REPS - 1]),
+                    medians[1] / m
+                )
+            })
             .collect();
         println!("| {} | {} |", w.name, cells.join(" | "));
         ratios.push((w.name, medians[1] / medians[0]));

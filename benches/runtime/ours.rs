@@ -12,7 +12,9 @@ fn measure<F: std::future::Future<Output = Duration> + 'static>(fut: F) -> Durat
 pub fn spawn_many() -> Duration {
     measure(async {
         timed_async(async {
-            let tasks: Vec<_> = (0..100_000).map(|i| create_task(async move { black_box(i) })).collect();
+            let tasks: Vec<_> = (0..100_000)
+                .map(|i| create_task(async move { black_box(i) }))
+                .collect();
             for t in tasks {
                 t.await.unwrap();
             }
@@ -134,10 +136,12 @@ pub fn ring() -> Duration {
 
 pub fn timers_arm_cancel() -> Duration {
     measure(async {
-        let mut sleeps: Vec<_> = (0..100_000u64).map(|i| Box::pin(sleep(Duration::from_millis(1 + i % 1000)))).collect();
+        let start = std::time::Instant::now();
+        let mut sleeps: Vec<_> = (0..100_000u64)
+            .map(|i| Box::pin(sleep(Duration::from_millis(1 + i % 1000))))
+            .collect();
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
-        let start = std::time::Instant::now();
         for s in &mut sleeps {
             let _ = std::future::Future::poll(s.as_mut(), &mut cx);
         }
@@ -169,8 +173,12 @@ pub fn remote_spawn() -> Duration {
         let handle = get_running_loop();
         let start = std::time::Instant::now();
         let thread = std::thread::spawn(move || {
-            let futs: Vec<_> = (0..1000u64).map(|i| asyncio::run_coroutine_threadsafe(async move { i }, &handle)).collect();
-            futs.into_iter().map(|f| f.result(None::<f64>).unwrap()).sum::<u64>()
+            let futs: Vec<_> = (0..1000u64)
+                .map(|i| asyncio::run_coroutine_threadsafe(async move { i }, &handle))
+                .collect();
+            futs.into_iter()
+                .map(|f| f.result(None::<f64>).unwrap())
+                .sum::<u64>()
         });
         while !thread.is_finished() {
             sleep(0.0002).await;

@@ -28,7 +28,9 @@ async fn timed_async(f: impl std::future::Future<Output = ()>) -> Duration {
 pub fn spawn_many() -> Duration {
     measure(timed_async(async {
         let ex = ex();
-        let tasks: Vec<_> = (0..100_000).map(|i| ex.spawn(async move { black_box(i) })).collect();
+        let tasks: Vec<_> = (0..100_000)
+            .map(|i| ex.spawn(async move { black_box(i) }))
+            .collect();
         for t in tasks {
             t.await;
         }
@@ -100,7 +102,11 @@ pub fn ping_pong() -> Duration {
 fn channel(bounded: bool) -> Duration {
     measure(timed_async(async move {
         let ex = ex();
-        let (tx, rx) = if bounded { async_channel::bounded(100) } else { async_channel::unbounded() };
+        let (tx, rx) = if bounded {
+            async_channel::bounded(100)
+        } else {
+            async_channel::unbounded()
+        };
         for _ in 0..5 {
             let tx = tx.clone();
             ex.spawn(async move {
@@ -127,7 +133,8 @@ pub fn channel_unbounded() -> Duration {
 pub fn ring() -> Duration {
     measure(timed_async(async {
         let ex = ex();
-        let (txs, rxs): (Vec<_>, Vec<_>) = (0..300).map(|_| async_channel::bounded::<u32>(1)).unzip();
+        let (txs, rxs): (Vec<_>, Vec<_>) =
+            (0..300).map(|_| async_channel::bounded::<u32>(1)).unzip();
         let mut tasks = Vec::new();
         for (i, rx) in rxs.into_iter().enumerate() {
             let tx = txs[(i + 1) % 300].clone();
@@ -148,12 +155,12 @@ pub fn ring() -> Duration {
 
 pub fn timers_arm_cancel() -> Duration {
     measure(async {
-        let now = Instant::now();
-        let mut timers: Vec<_> =
-            (0..100_000u64).map(|i| smol::Timer::at(now + Duration::from_millis(1 + i % 1000))).collect();
+        let start = Instant::now();
+        let mut timers: Vec<_> = (0..100_000u64)
+            .map(|i| smol::Timer::after(Duration::from_millis(1 + i % 1000)))
+            .collect();
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
-        let start = Instant::now();
         for t in &mut timers {
             let _ = std::future::Future::poll(std::pin::Pin::new(t), &mut cx);
         }

@@ -23,7 +23,9 @@ macro_rules! tokio_workloads {
 
         pub fn spawn_many() -> Duration {
             measure(timed_async(async {
-                let tasks: Vec<_> = (0..100_000).map(|i| tokio::spawn(async move { black_box(i) })).collect();
+                let tasks: Vec<_> = (0..100_000)
+                    .map(|i| tokio::spawn(async move { black_box(i) }))
+                    .collect();
                 for t in tasks {
                     t.await.unwrap();
                 }
@@ -126,7 +128,8 @@ macro_rules! tokio_workloads {
 
         pub fn ring() -> Duration {
             measure(timed_async(async {
-                let (txs, rxs): (Vec<_>, Vec<_>) = (0..300).map(|_| mpsc::channel::<u32>(1)).unzip();
+                let (txs, rxs): (Vec<_>, Vec<_>) =
+                    (0..300).map(|_| mpsc::channel::<u32>(1)).unzip();
                 let mut tasks = Vec::new();
                 for (i, mut rx) in rxs.into_iter().enumerate() {
                     let tx = txs[(i + 1) % 300].clone();
@@ -147,13 +150,12 @@ macro_rules! tokio_workloads {
 
         pub fn timers_arm_cancel() -> Duration {
             measure(async {
-                let now = tokio::time::Instant::now();
+                let start = Instant::now();
                 let mut sleeps: Vec<_> = (0..100_000u64)
-                    .map(|i| Box::pin(tokio::time::sleep_until(now + Duration::from_millis(1 + i % 1000))))
+                    .map(|i| Box::pin(tokio::time::sleep(Duration::from_millis(1 + i % 1000))))
                     .collect();
                 let waker = std::task::Waker::noop();
                 let mut cx = std::task::Context::from_waker(waker);
-                let start = Instant::now();
                 for s in &mut sleeps {
                     let _ = std::future::Future::poll(s.as_mut(), &mut cx);
                 }
@@ -185,9 +187,15 @@ macro_rules! tokio_workloads {
             rt.block_on(async {
                 let start = Instant::now();
                 let thread = std::thread::spawn(move || {
-                    let futs: Vec<_> = (0..1000u64).map(|i| handle.spawn(async move { i })).collect();
-                    let waiter = tokio::runtime::Builder::new_current_thread().build().unwrap();
-                    futs.into_iter().map(|f| waiter.block_on(f).unwrap()).sum::<u64>()
+                    let futs: Vec<_> = (0..1000u64)
+                        .map(|i| handle.spawn(async move { i }))
+                        .collect();
+                    let waiter = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    futs.into_iter()
+                        .map(|f| waiter.block_on(f).unwrap())
+                        .sum::<u64>()
                 });
                 while !thread.is_finished() {
                     tokio::time::sleep(Duration::from_micros(200)).await;
@@ -200,9 +208,16 @@ macro_rules! tokio_workloads {
 }
 
 pub mod ct {
-    tokio_workloads!(tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap());
+    tokio_workloads!(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap());
 }
 
 pub mod mt {
-    tokio_workloads!(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap());
+    tokio_workloads!(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap());
 }

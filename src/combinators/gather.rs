@@ -1,0 +1,136 @@
+//! `gather`: run futures concurrently as tasks, and collect every outcome in input order.
+
+use super::notify::{cancel_pending, reraise, Watch};
+use crate::task::{create_task, Task};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Runs every future of `futs` concurrently as a task and collects their outputs in input
+/// order (asyncio's `gather(*aws, return_exceptions=True)`).
+///
+/// The tasks are created at once, as asyncio schedules them when `gather` is called, so they
+/// start at the loop's next turn even before the gather is awaited. A future that "raises"
+/// returns `Err`, and that `Err` is kept in its place like any other outcome: every future runs
+/// to completion. Use [`try_gather`](crate::try_gather) to stop waiting at the first `Err`, and
+/// [`gather!`](crate::gather!) for futures of different output types.
+///
+/// A task that ends without a value (its future panicked, or it was cancelled through
+/// [`all_tasks`](crate::all_tasks)) ends the gather: the other tasks are cancelled and the
+/// panic is raised again in the awaiting task (a cancellation as a panic carrying the
+/// [`TaskError`](crate::TaskError)).
+///
+/// # Panics
+/// Outside a running loop, and as described above when a child panics.
+///
+/// # Examples
+/// ```
+/// # asyncio::Runner::new().virtual_time(true).run(async {
+/// async fn double(x: u64) -> u64 {
+///     asyncio::sleep(x as f64).await;
+///     x * 2
+/// }
+/// let results = asyncio::gather(vec![double(3), double(1), double(2)]).await;
+/// assert_eq!(results, vec![6, 2, 4]);
+/// assert_eq!(asyncio::get_running_loop().time(), 3.0); // concurrently: 3 s, not 6 s
+/// # });
+/// ```
+#[track_caller]
+pub fn gather<I>(futs: I) -> Gather<<I::Item as Future>::Output>
+where
+    I: IntoIterator,
+    I::Item: Future + 'static,
+{
+    let tasks: Vec<_> = futs.into_iter().map(create_task).collect();
+    Gather::from_tasks(tasks)
+}
+
+enum Slot<T> {
+    Pending(Task<T>),
+    Done(T),
+}
+
+/// The future of [`gather`]: the outputs of all its tasks, in input order.
+///
+/// # Cancel safety
+/// Dropping it before it finishes cancels every task it made that has not finished; the
+/// outputs of those that did are dropped.
+#[must_use = "the tasks run anyway, but their outputs are only collected by awaiting the gather"]
+pub struct Gather<T: 'static> {
+    slots: Vec<Slot<T>>,
+    remaining: usize,
+    watch: Watch,
+    started: bool,
+    ready: Vec<usize>,
+}
+
+impl<T: 'static> Gather<T> {
+    pub(crate) fn from_tasks(tasks: Vec<Task<T>>) -> Self {
+        Gather {
+            remaining: tasks.len(),
+            slots: tasks.into_iter().map(Slot::Pending).collect(),
+            watch: Watch::new(),
+            started: false,
+            ready: Vec::new(),
+        }
+    }
+
+    fn pending_tasks(&self) -> impl Iterator<Item = Task<T>> + '_ {
+        self.slots.iter().filter_map(|slot| match slot {
+            Slot::Pending(task) => Some(task.clone()),
+            _ => None,
+        })
+    }
+}
+
+// Outputs are stored, never pinned.
+impl<T: 'static> Unpin for Gather<T> {}
+
+impl<T: 'static> Future for Gather<T> {
+    type Output = Vec<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
+        let this = self.get_mut();
+        this.watch.set_waiter(cx.waker());
+        if !this.started {
+            this.started = true;
+            for (index, slot) in this.slots.iter().enumerate() {
+                if let Slot::Pending(task) = slot {
+                    this.watch.watch(index, task);
+                }
+            }
+        }
+        this.watch.take_ready(&mut this.ready);
+        for index in std::mem::take(&mut this.ready) {
+            let Slot::Pending(task) = &this.slots[index] else {
+                continue;
+            };
+            match task.result() {
+                Ok(value) => {
+                    this.slots[index] = Slot::Done(value);
+                    this.remaining -= 1;
+                }
+                // Unwinding drops `self`, which cancels the siblings.
+                Err(error) => reraise(error),
+            }
+        }
+        if this.remaining > 0 {
+            return Poll::Pending;
+        }
+        let outputs = std::mem::take(&mut this.slots)
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Done(value) => value,
+                _ => unreachable!("every slot is done when none remains"),
+            })
+            .collect();
+        Poll::Ready(outputs)
+    }
+}
+
+impl<T: 'static> Drop for Gather<T> {
+    fn drop(&mut self) {
+        let pending: Vec<_> = self.pending_tasks().collect();
+        cancel_pending(pending);
+    }
+}

@@ -100,7 +100,7 @@ impl<T: 'static> Shared<T> {
             if !self.timed_out {
                 self.timed_out = true;
                 // Other awaitables may be waiting; each of them now ends with a timeout.
-                self.watch.wake_waiters();
+                self.watch.wake_waiters(cx.waker());
             }
             self.delivered += 1;
             return Poll::Ready(Some(Err(TimeoutError::default())));

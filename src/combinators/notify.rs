@@ -97,11 +97,14 @@ impl Watch {
         }
     }
 
-    /// Wakes every registered waiter: for an end that did not come from a task (a timeout).
-    pub(crate) fn wake_waiters(&self) {
+    /// Wakes every registered waiter but `current` (the one polling now, which needs no wake:
+    /// a spurious wake would give its task an extra turn ahead of others).
+    pub(crate) fn wake_waiters(&self, current: &Waker) {
         let waiters = lock(&self.shared).waiters.clone();
         for waker in waiters {
-            waker.wake();
+            if !waker.will_wake(current) {
+                waker.wake();
+            }
         }
     }
 

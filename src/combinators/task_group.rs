@@ -72,9 +72,8 @@ struct Inner<E> {
 }
 
 impl<E> Inner<E> {
-    /// Starts shutting down: every child still running is cancelled. Returns the run's waker,
-    /// to be woken once the borrow is released.
-    fn abort(&mut self) -> Option<Waker> {
+    /// Starts shutting down: every child still running is cancelled.
+    fn abort(&mut self) {
         if !self.aborting {
             self.aborting = true;
             for child in &self.children {
@@ -83,7 +82,6 @@ impl<E> Inner<E> {
                 }
             }
         }
-        self.waker.clone()
     }
 }
 
@@ -98,10 +96,12 @@ impl<E> ChildGuard<E> {
         let Some(group) = self.group.upgrade() else {
             return;
         };
+        // The run aborts the group when it next runs, not here: siblings that finish in this
+        // same turn still report their outcome, as asyncio's done callbacks run a turn later.
         let waker = {
             let mut inner = group.borrow_mut();
             inner.errors.push(error);
-            inner.abort()
+            inner.waker.clone()
         };
         if let Some(waker) = waker {
             waker.wake();
@@ -123,7 +123,7 @@ impl<E> Drop for ChildGuard<E> {
             inner.live -= 1;
             if std::thread::panicking() && inner.panicked.is_none() {
                 inner.panicked = Some(self.index);
-                inner.abort()
+                inner.waker.clone()
             } else if inner.live == 0 || inner.aborting {
                 inner.waker.clone()
             } else {
@@ -238,7 +238,7 @@ impl<E: 'static> TaskGroup<E> {
                 Ok(value) => value,
                 Err(error) => {
                     guard.fail(error);
-                    // `fail` cancelled this task with the others: it ends at its next turn.
+                    // The group cancels this task with the others when it aborts.
                     std::future::pending().await
                 }
             }
@@ -283,7 +283,13 @@ where
         // Every field is Unpin (the body is boxed).
         let this = self.get_mut();
         assert!(!this.done, "TaskGroupRun polled after it finished");
-        this.group.inner.borrow_mut().waker = Some(cx.waker().clone());
+        {
+            let mut inner = this.group.inner.borrow_mut();
+            inner.waker = Some(cx.waker().clone());
+            if !inner.errors.is_empty() || inner.panicked.is_some() {
+                inner.abort();
+            }
+        }
         if let Some(body) = this.body.as_mut() {
             if !this.group.inner.borrow().aborting {
                 // Polled with no borrow held: the body creates children.
@@ -297,7 +303,7 @@ where
                         this.body = None;
                         let mut inner = this.group.inner.borrow_mut();
                         inner.errors.push(error);
-                        let _ = inner.abort();
+                        inner.abort();
                     }
                 }
             }
@@ -339,7 +345,7 @@ impl<Fut, R, E: 'static> Drop for TaskGroupRun<Fut, R, E> {
             return;
         };
         inner.finished = true;
-        let _ = inner.abort();
+        inner.abort();
         inner.waker = None;
     }
 }

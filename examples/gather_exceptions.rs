@@ -26,6 +26,9 @@ async fn coro_n(num: u64) -> Result<u64, Exception> {
     Ok(num)
 }
 
+/// A coroutine of this program, boxed.
+type Coro = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Exception>>>>;
+
 /// Renders outcomes as Python's `print(results)` renders the list.
 fn repr(results: &[Result<u64, Exception>]) -> String {
     let items: Vec<String> = results
@@ -40,9 +43,8 @@ fn repr(results: &[Result<u64, Exception>]) -> String {
 
 #[asyncio::main]
 async fn main() {
-    // Boxed so that three different `async fn` futures share one type.
-    let futs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Exception>>>>> =
-        vec![Box::pin(coro1()), Box::pin(coro_n(2)), Box::pin(coro_n(3))];
+    // Boxed so that different `async fn` futures share one type.
+    let futs: Vec<Coro> = vec![Box::pin(coro1()), Box::pin(coro_n(2)), Box::pin(coro_n(3))];
     let results = asyncio::gather(futs).await;
     println!("{}", repr(&results));
 }

@@ -25,8 +25,8 @@ async fn main() {
     println!("both done: {} {}", a.result().unwrap(), b.result().unwrap());
 
     let outcome = TaskGroup::run(|tg| async move {
-        let _ = tg.create_task(worker("c", 1.0, true));
-        let _ = tg.create_task(worker("d", 5.0, false)); // cancelled when c fails
+        let _task = tg.create_task(worker("c", 1.0, true));
+        let _task = tg.create_task(worker("d", 5.0, false)); // cancelled when c fails
         Ok(())
     })
     .await;

@@ -52,7 +52,7 @@ async fn one_failing_child_is_reported_and_cancels_the_rest() {
     let slow = Rc::new(RefCell::new(None));
     let (l, d2, s) = (log.clone(), d.clone(), slow.clone());
     let err = TaskGroup::run(|tg| async move {
-        let _ = tg.create_task(job(l.clone(), "bad", 1.0, true));
+        let _task = tg.create_task(job(l.clone(), "bad", 1.0, true));
         *s.borrow_mut() = Some(tg.create_task(async move { Ok(after(10.0, 1, d2).await) }));
         sleep(5.0).await;
         l.push("body not cancelled?!");
@@ -85,9 +85,9 @@ async fn failures_in_the_same_turn_are_all_reported() {
     let log = Log::default();
     let l = log.clone();
     let err = TaskGroup::run(|tg| async move {
-        let _ = tg.create_task(job(l.clone(), "x", 1.0, true));
-        let _ = tg.create_task(job(l.clone(), "y", 1.0, true));
-        let _ = tg.create_task(job(l.clone(), "z", 2.0, true));
+        let _task = tg.create_task(job(l.clone(), "x", 1.0, true));
+        let _task = tg.create_task(job(l.clone(), "y", 1.0, true));
+        let _task = tg.create_task(job(l.clone(), "z", 2.0, true));
         Ok(())
     })
     .await
@@ -101,7 +101,7 @@ async fn an_err_from_the_body_cancels_the_children_and_is_grouped() {
     let d = DropCount::default();
     let d2 = d.clone();
     let err = TaskGroup::run(|tg| async move {
-        let _ = tg.create_task(async move { Ok::<_, String>(after(10.0, (), d2).await) });
+        let _task = tg.create_task(async move { Ok::<_, String>(after(10.0, 0, d2).await) });
         sleep(1.0).await;
         Err::<(), _>("body failed".to_string())
     })
@@ -120,8 +120,8 @@ async fn cancelling_the_parent_cancels_the_children() {
     let parent = create_task(async move {
         TaskGroup::run(|tg| async move {
             let d3 = d2.clone();
-            let _ = tg.create_task(async move { Ok::<_, ()>(after(10.0, (), d3).await) });
-            let _ = tg.create_task(async move { Ok::<_, ()>(after(20.0, (), d2).await) });
+            let _task = tg.create_task(async move { Ok::<_, ()>(after(10.0, 0, d3).await) });
+            let _task = tg.create_task(async move { Ok::<_, ()>(after(20.0, 0, d2).await) });
             Ok(())
         })
         .await
@@ -143,7 +143,7 @@ async fn a_child_that_is_cancelled_from_outside_is_not_an_error() {
             sleep(10.0).await;
             Ok::<_, String>(())
         });
-        let _ = tg.create_task(async {
+        let _task = tg.create_task(async {
             sleep(2.0).await;
             Ok(())
         });
@@ -162,14 +162,14 @@ async fn a_child_panic_cancels_the_rest_and_is_raised_again() {
     let d2 = d.clone();
     let parent = create_task(async move {
         TaskGroup::run(|tg| async move {
-            let _ = tg.create_task(async {
+            let _task = tg.create_task(async {
                 sleep(1.0).await;
                 if true {
                     panic!("child panicked");
                 }
                 Ok::<_, String>(())
             });
-            let _ = tg.create_task(async move { Ok(after(10.0, (), d2).await) });
+            let _task = tg.create_task(async move { Ok(after(10.0, 0, d2).await) });
             Ok(())
         })
         .await
@@ -189,9 +189,9 @@ async fn children_can_start_siblings() {
     let l = log.clone();
     TaskGroup::run(|tg| async move {
         let tg2 = tg.clone();
-        let _ = tg.create_task(async move {
+        let _task = tg.create_task(async move {
             sleep(1.0).await;
-            let _ = tg2.create_task(job(l, "sibling", 2.0, false));
+            let _task = tg2.create_task(job(l, "sibling", 2.0, false));
             Ok::<_, String>(())
         });
         Ok(())

@@ -9,7 +9,7 @@ use std::fmt;
 /// ```
 /// # asyncio::run(async {
 /// let err = asyncio::TaskGroup::run(|tg| async move {
-///     let _ = tg.create_task(async { Err::<(), _>("first") });
+///     let _task = tg.create_task(async { Err::<(), _>("first") });
 ///     Ok(())
 /// })
 /// .await

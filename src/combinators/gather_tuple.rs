@@ -1,4 +1,4 @@
-//! `gather!`: [`gather`](crate::gather) for futures of different output types, giving a tuple.
+//! `gather!`: [`gather`](crate::gather()) for futures of different output types, giving a tuple.
 
 use super::notify::{reraise, Watch};
 use crate::error::TaskError;
@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 /// Runs futures of different output types concurrently as tasks and gives their outputs as a
 /// tuple, in argument order (asyncio's `gather(a, b, c)`).
 ///
-/// Everything [`gather`](crate::gather) says holds: the tasks are created at once, every
+/// Everything [`gather`](crate::gather()) says holds: the tasks are created at once, every
 /// outcome is kept (an `Err` output is just a value), dropping the future cancels the tasks
 /// that have not finished, and a panic in one of them cancels the others and is raised again.
 ///
@@ -82,10 +82,13 @@ impl<P: TaskTuple> Future for GatherTuple<P> {
     }
 }
 
+/// Starts watching one task of the tuple under the given index.
+type WatchFn = Box<dyn Fn(&Watch, usize)>;
+
 /// One task of the tuple, with its output type erased.
 struct Member {
     task: TaskRef,
-    watch: Box<dyn Fn(&Watch, usize)>,
+    watch: WatchFn,
     /// Moves the finished task's output into its slot of the tuple.
     take: Box<dyn FnMut() -> Result<(), TaskError>>,
 }

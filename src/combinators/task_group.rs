@@ -154,7 +154,7 @@ impl<E: 'static> TaskGroup<E> {
     /// let keep = slow.clone();
     /// let outcome = asyncio::TaskGroup::run(|tg| async move {
     ///     *keep.borrow_mut() = Some(tg.create_task(work(10, false)));
-    ///     let _ = tg.create_task(work(1, true));
+    ///     let _task = tg.create_task(work(1, true));
     ///     Ok(())
     /// })
     /// .await;

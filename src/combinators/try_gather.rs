@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 /// future *before* it finishes cancels every task it made that has not finished.
 ///
 /// A task that panics, or is cancelled through [`all_tasks`](crate::all_tasks), ends the wait
-/// as in [`gather`](crate::gather): the others are cancelled and the panic is raised again.
+/// as in [`gather`](crate::gather()): the others are cancelled and the panic is raised again.
 ///
 /// # Errors
 /// The first `Err` returned by one of the futures.

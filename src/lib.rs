@@ -62,8 +62,6 @@ pub use asyncio_macros::main;
 /// # fn main() {}
 /// ```
 pub use asyncio_macros::test;
-#[doc(hidden)]
-pub use combinators::Join;
 pub use combinators::{
     as_completed, create_eager_task, gather, shield, timeout, timeout_at, try_gather, wait,
     wait_for, AsCompleted, ExceptionGroup, Gather, GatherTuple, IntoTimeout, NextCompleted,

@@ -224,3 +224,24 @@ async fn an_empty_group_returns_the_body_value_at_once() {
     assert_eq!(r, Ok(5));
     assert_eq!(now(), 0.0);
 }
+
+#[asyncio::test(virtual_time)]
+async fn an_eager_child_runs_inside_create_and_its_failure_is_reported() {
+    let log = Log::default();
+    let l = log.clone();
+    let err = TaskGroup::run(|tg| async move {
+        let ok = tg.create_eager_task(async { Ok::<_, String>(1) });
+        assert!(ok.done());
+        let _task = tg.create_eager_task(async { Err::<(), _>("at once".to_string()) });
+        l.push("body goes on until its next await");
+        sleep(1.0).await;
+        l.push("never");
+        Ok(())
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.exceptions(), ["at once"]);
+    assert_eq!(log.lines(), ["body goes on until its next await"]);
+    assert_eq!(now(), 0.0);
+    assert_eq!(others_pending(), 0);
+}

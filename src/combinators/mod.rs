@@ -33,7 +33,7 @@ pub use deadline::IntoTimeout;
 pub use eager::create_eager_task;
 pub use exception_group::ExceptionGroup;
 pub use gather::{gather, Gather};
-pub use gather_tuple::{GatherTuple, Join, TaskTuple};
+pub use gather_tuple::{GatherTuple, TaskTuple};
 pub use shield::{shield, Shield};
 pub use task_group::{TaskGroup, TaskGroupRun};
 pub use timeout::{timeout, timeout_at, Timeout, WithTimeout};

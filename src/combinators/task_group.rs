@@ -217,6 +217,42 @@ impl<E: 'static> TaskGroup<E> {
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
     {
+        self.spawn_child(fut, false)
+    }
+
+    /// [`create_task`](TaskGroup::create_task) with eager start: the child runs at once up to
+    /// its first suspension (see [`create_eager_task`](crate::create_eager_task)).
+    ///
+    /// # Panics
+    /// Outside a running loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let r = asyncio::TaskGroup::run(|tg| async move {
+    ///     let t = tg.create_eager_task(async { Ok::<_, String>(1) });
+    ///     assert!(t.done()); // finished without a turn of the loop
+    ///     Ok(t.result().unwrap())
+    /// })
+    /// .await;
+    /// assert_eq!(r, Ok(1));
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn create_eager_task<F, T>(&self, fut: F) -> Task<T>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+    {
+        self.spawn_child(fut, true)
+    }
+
+    #[track_caller]
+    fn spawn_child<F, T>(&self, fut: F, eager: bool) -> Task<T>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+    {
         let (closed, index) = {
             let inner = self.inner.borrow();
             (inner.aborting || inner.finished, inner.children.len())
@@ -231,8 +267,8 @@ impl<E: 'static> TaskGroup<E> {
             index,
         };
         self.inner.borrow_mut().live += 1;
-        // The borrow is released before spawning: nothing is held while the child runs.
-        let task = create_task(async move {
+        // No borrow is held while spawning: an eager child runs (and may end) inside `spawn`.
+        let child = async move {
             let guard = guard;
             match fut.await {
                 Ok(value) => value,
@@ -242,7 +278,12 @@ impl<E: 'static> TaskGroup<E> {
                     std::future::pending().await
                 }
             }
-        });
+        };
+        let task = if eager {
+            crate::create_eager_task(child)
+        } else {
+            create_task(child)
+        };
         let watched = task.clone();
         self.inner.borrow_mut().children.push(Child {
             task: task.as_ref(),

@@ -23,6 +23,9 @@ struct State {
     phase: Phase,
     /// The waker of the block's last poll, to re-arm the timer when rescheduled.
     waker: Option<Waker>,
+    /// The block is being polled now: a reschedule from inside it needs no wake, the check
+    /// after the poll sees the new deadline.
+    polling: bool,
 }
 
 /// A deadline for a block of awaits (asyncio's `Timeout`, the object of `async with
@@ -131,6 +134,7 @@ impl Timeout {
                 deadline: Deadline::new(when.map(secs_to_ns)),
                 phase: Phase::Created,
                 waker: None,
+                polling: false,
             })),
         }
     }
@@ -205,7 +209,7 @@ impl Timeout {
         }
         state.when = when;
         state.deadline.set(when.map(secs_to_ns));
-        if state.phase == Phase::Entered {
+        if state.phase == Phase::Entered && !state.polling {
             if let Some(waker) = state.waker.clone() {
                 // Arm the new timer for the block's task at once; a deadline already past
                 // wakes the block to end it.

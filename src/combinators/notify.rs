@@ -81,6 +81,29 @@ impl Watch {
         debug_assert!(polled.is_pending());
     }
 
+    /// Starts watching `task` through a done callback rather than a waker, and returns the
+    /// callback's id (`None` if the task is done already; its index is then ready at once).
+    ///
+    /// For tasks the caller owns and may wait on again and again (`wait` in a loop with a
+    /// timeout): a waker stays in the task until it completes, but a callback is removed with
+    /// [`Task::remove_done_callback`] when the wait ends, so nothing piles up. As in asyncio,
+    /// the callback runs one turn after the task completes.
+    pub(crate) fn watch_by_callback<T: 'static>(
+        &self,
+        index: usize,
+        task: &Task<T>,
+    ) -> Option<u64> {
+        if task.done() {
+            lock(&self.shared).ready.push(index);
+            return None;
+        }
+        let member = Arc::new(Member {
+            index,
+            shared: self.shared.clone(),
+        });
+        Some(task.add_done_callback(move |_| member.wake_by_ref()))
+    }
+
     /// Registers the waker of the current poll as the one to wake (replacing earlier ones).
     pub(crate) fn set_waiter(&self, waker: &Waker) {
         let mut shared = lock(&self.shared);

@@ -144,6 +144,7 @@ impl<T: 'static> IntoFuture for Wait<T> {
             watch: Watch::new(),
             deadline: None,
             ready: Vec::new(),
+            callbacks: Vec::new(),
         }
     }
 }
@@ -160,6 +161,8 @@ pub struct WaitFuture<T: 'static> {
     /// Set at the first poll (the wait starts when awaited, as a coroutine does).
     deadline: Option<Deadline>,
     ready: Vec<usize>,
+    /// Done callbacks registered on the tasks, removed when the wait ends.
+    callbacks: Vec<(usize, u64)>,
 }
 
 impl<T: 'static> WaitFuture<T> {
@@ -172,7 +175,14 @@ impl<T: 'static> WaitFuture<T> {
         })
     }
 
+    fn remove_callbacks(&mut self) {
+        for (index, id) in self.callbacks.drain(..) {
+            self.wait.tasks[index].remove_done_callback(id);
+        }
+    }
+
     fn split(&mut self) -> (Vec<Task<T>>, Vec<Task<T>>) {
+        self.remove_callbacks();
         std::mem::take(&mut self.wait.tasks)
             .into_iter()
             .partition(|task| task.done())
@@ -188,7 +198,9 @@ impl<T: 'static> Future for WaitFuture<T> {
         if this.deadline.is_none() {
             this.deadline = Some(Deadline::new(deadline_after(this.wait.timeout, "wait")));
             for (index, task) in this.wait.tasks.iter().enumerate() {
-                this.watch.watch(index, task);
+                if let Some(id) = this.watch.watch_by_callback(index, task) {
+                    this.callbacks.push((index, id));
+                }
             }
         }
         this.watch.take_ready(&mut this.ready);
@@ -210,5 +222,11 @@ impl<T: 'static> Future for WaitFuture<T> {
             }
         }
         Poll::Pending
+    }
+}
+
+impl<T: 'static> Drop for WaitFuture<T> {
+    fn drop(&mut self) {
+        self.remove_callbacks();
     }
 }

@@ -243,3 +243,16 @@ async fn many_children_finish_in_linear_time() {
     assert!(out.iter().enumerate().all(|(i, v)| i == *v));
     assert_eq!(now(), 6.0);
 }
+
+#[asyncio::test(virtual_time)]
+async fn children_are_created_at_the_callers_line() {
+    let line = line!() + 1;
+    let g = gather(vec![sleep(1.0)]);
+    let child = asyncio::all_tasks()
+        .into_iter()
+        .find(|t| t.id() != asyncio::current_task().unwrap().id())
+        .unwrap();
+    assert_eq!(child.location().file(), file!());
+    assert_eq!(child.location().line(), line);
+    g.await;
+}

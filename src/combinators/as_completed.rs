@@ -49,7 +49,12 @@ where
     I: IntoIterator,
     I::Item: Future + 'static,
 {
-    let tasks: Vec<_> = futs.into_iter().map(create_task).collect();
+    // A loop, not `map(create_task)`: called directly, `create_task` records our caller's
+    // location as the tasks' creation site.
+    let mut tasks = Vec::new();
+    for fut in futs {
+        tasks.push(create_task(fut));
+    }
     let watch = Watch::new();
     for (index, task) in tasks.iter().enumerate() {
         watch.watch(index, task);

@@ -20,6 +20,9 @@ use std::task::{Context, Poll};
 /// panic is raised again in the awaiting task (a cancellation as a panic carrying the
 /// [`TaskError`](crate::TaskError)).
 ///
+/// A [`Task`] given to `gather` is awaited by a task of its own, giving `Result<T, TaskError>`;
+/// dropping the gather does not cancel it, since dropping a task handle never does.
+///
 /// # Panics
 /// Outside a running loop, and as described above when a child panics.
 ///
@@ -41,7 +44,12 @@ where
     I: IntoIterator,
     I::Item: Future + 'static,
 {
-    let tasks: Vec<_> = futs.into_iter().map(create_task).collect();
+    // A loop, not `map(create_task)`: called directly, `create_task` records our caller's
+    // location as the tasks' creation site.
+    let mut tasks = Vec::new();
+    for fut in futs {
+        tasks.push(create_task(fut));
+    }
     Gather::from_tasks(tasks)
 }
 

@@ -48,7 +48,12 @@ where
     T: 'static,
     E: 'static,
 {
-    let tasks: Vec<_> = futs.into_iter().map(create_task).collect();
+    // A loop, not `map(create_task)`: called directly, `create_task` records our caller's
+    // location as the tasks' creation site.
+    let mut tasks = Vec::new();
+    for fut in futs {
+        tasks.push(create_task(fut));
+    }
     TryGather {
         remaining: tasks.len(),
         values: tasks.iter().map(|_| None).collect(),

@@ -37,7 +37,7 @@ where
 {
     let location = std::panic::Location::caller();
     match context::current_core() {
-        Some(core) => core.spawn_eager(Box::pin(fut), location),
+        Some(core) => core.spawn_eager(fut, location),
         None => panic!("create_eager_task: no running event loop"),
     }
 }

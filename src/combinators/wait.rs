@@ -168,10 +168,10 @@ pub struct WaitFuture<T: 'static> {
 impl<T: 'static> WaitFuture<T> {
     fn failed(&self, task: &Task<T>) -> bool {
         let is_exception = self.wait.exception_if;
-        task.peek_outcome(|outcome| match outcome {
-            Some(Err(TaskError::Panicked(_))) => true,
-            Some(Ok(value)) => is_exception.is_some_and(|f| f(value)),
-            _ => false,
+        task.outcome_matches(|outcome| match outcome {
+            Err(TaskError::Panicked(_)) => true,
+            Ok(value) => is_exception.is_some_and(|f| f(value)),
+            Err(_) => false,
         })
     }
 

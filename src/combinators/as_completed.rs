@@ -57,7 +57,7 @@ where
     }
     let watch = Watch::new();
     for (index, task) in tasks.iter().enumerate() {
-        watch.watch(index, task);
+        let _ = watch.watch(index, task);
     }
     AsCompleted {
         issued: 0,

@@ -104,7 +104,7 @@ impl<T: 'static> Future for Gather<T> {
             this.started = true;
             for (index, slot) in this.slots.iter().enumerate() {
                 if let Slot::Pending(task) = slot {
-                    this.watch.watch(index, task);
+                    let _ = this.watch.watch(index, task);
                 }
             }
         }

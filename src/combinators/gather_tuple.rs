@@ -98,7 +98,9 @@ impl Member {
         let watched = task.clone();
         Member {
             task: task.as_ref(),
-            watch: Box::new(move |watch, index| watch.watch(index, &watched)),
+            watch: Box::new(move |watch, index| {
+                let _ = watch.watch(index, &watched);
+            }),
             take: Box::new(move || {
                 slot.set(Some(task.result()?));
                 Ok(())

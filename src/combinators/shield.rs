@@ -1,5 +1,6 @@
 //! `shield`: work that goes on when its waiter is cancelled.
 
+use super::notify::Watch;
 use crate::error::TaskError;
 use crate::task::{create_task, Task};
 use std::future::Future;
@@ -43,6 +44,9 @@ where
 {
     Shield {
         task: create_task(fut),
+        watch: Watch::new(),
+        watching: Watching::NotYet,
+        ready: Vec::new(),
     }
 }
 
@@ -54,6 +58,19 @@ where
 #[must_use = "the shielded task runs anyway; await the Shield to get its outcome"]
 pub struct Shield<T: 'static> {
     task: Task<T>,
+    /// The inner task is watched through a done callback, as asyncio's `shield` is: the waiter
+    /// resumes when asyncio's would, and the callback is removed if the wait is dropped.
+    watch: Watch,
+    watching: Watching,
+    ready: Vec<usize>,
+}
+
+enum Watching {
+    NotYet,
+    /// The done callback's id, to remove it if the wait is dropped first.
+    Callback(u64),
+    /// The task is done: nothing to remove.
+    Finished,
 }
 
 impl<T: 'static> Shield<T> {
@@ -78,7 +95,28 @@ impl<T: 'static> Future for Shield<T> {
 
     /// # Errors
     /// The inner task's `Cancelled` or `Panicked`, as awaiting the task gives them.
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.task).poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.watch.set_waiter(cx.waker());
+        if let Watching::NotYet = this.watching {
+            this.watching = match this.watch.watch(0, &this.task) {
+                Some(id) => Watching::Callback(id),
+                None => Watching::Finished,
+            };
+        }
+        this.watch.take_ready(&mut this.ready);
+        if this.ready.is_empty() {
+            return Poll::Pending;
+        }
+        this.watching = Watching::Finished;
+        Poll::Ready(this.task.result())
+    }
+}
+
+impl<T: 'static> Drop for Shield<T> {
+    fn drop(&mut self) {
+        if let Watching::Callback(id) = self.watching {
+            self.task.remove_done_callback(id);
+        }
     }
 }

@@ -60,16 +60,18 @@ struct Child {
 
 struct Inner<E> {
     children: Vec<Child>,
-    /// Children whose future has not ended.
+    /// Children not done yet, as their done callbacks have reported.
     live: usize,
     errors: Vec<E>,
     /// The first child that panicked.
     panicked: Option<usize>,
     aborting: bool,
     finished: bool,
-    /// The run's waker, woken when it must act: a failure, or the last child ending.
+    /// The run's waker, woken when it must act: an abort, or the last child ending.
     waker: Option<Waker>,
 }
+
+type Group<E> = Weak<RefCell<Inner<E>>>;
 
 impl<E> Inner<E> {
     /// Starts shutting down: every child still running is cancelled.
@@ -85,53 +87,74 @@ impl<E> Inner<E> {
     }
 }
 
-/// Lives inside a child's future: tells the group how the child ended.
-struct ChildGuard<E> {
-    group: Weak<RefCell<Inner<E>>>,
-    index: usize,
-}
-
-impl<E> ChildGuard<E> {
-    fn fail(&self, error: E) {
-        let Some(group) = self.group.upgrade() else {
+/// Calls `f` on the group, then wakes the run if `f` says so; nothing if the group is gone.
+fn update<E>(group: &Group<E>, f: impl FnOnce(&mut Inner<E>) -> bool) {
+    let Some(group) = group.upgrade() else {
+        return;
+    };
+    let waker = {
+        let Ok(mut inner) = group.try_borrow_mut() else {
+            // Only reachable if a child ends while the group itself is being updated, which
+            // the group never lets happen; never panic here, this may run while unwinding.
             return;
         };
-        // The run aborts the group when it next runs, not here: siblings that finish in this
-        // same turn still report their outcome, as asyncio's done callbacks run a turn later.
-        let waker = {
-            let mut inner = group.borrow_mut();
-            inner.errors.push(error);
+        if f(&mut inner) {
             inner.waker.clone()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        } else {
+            None
         }
+    };
+    if let Some(waker) = waker {
+        waker.wake();
     }
 }
 
-impl<E> Drop for ChildGuard<E> {
+/// Aborts the group at the loop's next turn, as asyncio's done callback of the failed task
+/// does: siblings that finish in this same turn still report their outcome.
+fn abort_soon<E: 'static>(group: Group<E>) {
+    match crate::try_get_running_loop() {
+        Ok(lp) => {
+            lp.call_soon(move || {
+                update(&group, |inner| {
+                    inner.abort();
+                    true
+                })
+            });
+        }
+        Err(_) => update(&group, |inner| {
+            inner.abort();
+            true
+        }),
+    }
+}
+
+/// Lives inside a child's future: hands the child's error, or its panic, to the group.
+struct ChildGuard<E: 'static> {
+    group: Group<E>,
+    index: usize,
+}
+
+impl<E: 'static> ChildGuard<E> {
+    fn fail(&self, error: E) {
+        update(&self.group, |inner| {
+            inner.errors.push(error);
+            false
+        });
+        abort_soon(self.group.clone());
+    }
+}
+
+impl<E: 'static> Drop for ChildGuard<E> {
     fn drop(&mut self) {
-        let Some(group) = self.group.upgrade() else {
-            return;
-        };
-        let waker = {
-            let Ok(mut inner) = group.try_borrow_mut() else {
-                // Only reachable if a child is dropped while the group itself is being
-                // updated, which the group never does; never panic while unwinding.
-                return;
-            };
-            inner.live -= 1;
-            if std::thread::panicking() && inner.panicked.is_none() {
-                inner.panicked = Some(self.index);
-                inner.waker.clone()
-            } else if inner.live == 0 || inner.aborting {
-                inner.waker.clone()
-            } else {
-                None
-            }
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        // Dropped while unwinding: the child's future panicked (a cancelled or finished child
+        // drops its future outside any panic).
+        if std::thread::panicking() {
+            let index = self.index;
+            update(&self.group, |inner| {
+                inner.panicked.get_or_insert(index);
+                false
+            });
+            abort_soon(self.group.clone());
         }
     }
 }
@@ -284,6 +307,15 @@ impl<E: 'static> TaskGroup<E> {
         } else {
             create_task(child)
         };
+        // The group learns that a child ended from its done callback, a turn after, as
+        // asyncio's `_on_task_done`: the run resumes when asyncio's `__aexit__` would.
+        let group = Rc::downgrade(&self.inner);
+        task.add_done_callback(move |_| {
+            update(&group, |inner| {
+                inner.live -= 1;
+                inner.live == 0 || inner.aborting
+            })
+        });
         let watched = task.clone();
         self.inner.borrow_mut().children.push(Child {
             task: task.as_ref(),
@@ -324,13 +356,7 @@ where
         // Every field is Unpin (the body is boxed).
         let this = self.get_mut();
         assert!(!this.done, "TaskGroupRun polled after it finished");
-        {
-            let mut inner = this.group.inner.borrow_mut();
-            inner.waker = Some(cx.waker().clone());
-            if !inner.errors.is_empty() || inner.panicked.is_some() {
-                inner.abort();
-            }
-        }
+        this.group.inner.borrow_mut().waker = Some(cx.waker().clone());
         if let Some(body) = this.body.as_mut() {
             if !this.group.inner.borrow().aborting {
                 // Polled with no borrow held: the body creates children.

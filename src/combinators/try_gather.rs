@@ -94,7 +94,7 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
         if !this.started {
             this.started = true;
             for (index, task) in this.tasks.iter().enumerate() {
-                this.watch.watch(index, task);
+                let _ = this.watch.watch(index, task);
             }
         }
         this.watch.take_ready(&mut this.ready);

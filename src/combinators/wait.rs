@@ -198,7 +198,7 @@ impl<T: 'static> Future for WaitFuture<T> {
         if this.deadline.is_none() {
             this.deadline = Some(Deadline::new(deadline_after(this.wait.timeout, "wait")));
             for (index, task) in this.wait.tasks.iter().enumerate() {
-                if let Some(id) = this.watch.watch_by_callback(index, task) {
+                if let Some(id) = this.watch.watch(index, task) {
                     this.callbacks.push((index, id));
                 }
             }

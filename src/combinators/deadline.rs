@@ -10,7 +10,7 @@ use crate::runtime::context;
 use crate::runtime::core::{Core, TimerAction};
 use crate::time::IntoDelay;
 use crate::util::slab::Key;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::Context;
 use std::time::Duration;
 
@@ -62,9 +62,14 @@ pub(crate) fn deadline_after(delay: Option<Duration>, what: &str) -> Option<u64>
     Some(core.clock().now_ns().saturating_add(duration_ns(delay)))
 }
 
+/// A timer at `when_ns`, armed in the wheel of one loop.
+///
+/// Holds the loop's id, not an `Rc` of it, so that futures built on it stay `Send` when their
+/// inner future is (`run_coroutine_threadsafe(wait_for(...))`), as `Sleep` does.
 pub(crate) struct Deadline {
     when_ns: Option<u64>,
-    armed: Option<(Key, Weak<Core>)>,
+    /// The timer's key and its loop's id, once armed.
+    armed: Option<(Key, usize)>,
 }
 
 impl Deadline {
@@ -87,6 +92,9 @@ impl Deadline {
 
     /// Whether the deadline has passed; if not, makes sure the current task is woken when it
     /// does.
+    ///
+    /// # Panics
+    /// Outside a running loop, when there is a deadline.
     pub(crate) fn poll_expired(&mut self, cx: &Context<'_>) -> bool {
         let Some(when) = self.when_ns else {
             return false;
@@ -96,26 +104,30 @@ impl Deadline {
             self.disarm();
             return true;
         }
-        if let Some((key, _)) = &self.armed {
-            if let Some(TimerAction::Wake(waker)) = core.timers.borrow_mut().get_mut(*key) {
-                if !waker.will_wake(cx.waker()) {
-                    *waker = cx.waker().clone();
+        if let Some((key, loop_id)) = self.armed {
+            if loop_id == core.shared.id {
+                if let Some(TimerAction::Wake(waker)) = core.timers.borrow_mut().get_mut(key) {
+                    if !waker.will_wake(cx.waker()) {
+                        *waker = cx.waker().clone();
+                    }
+                    return false;
                 }
-                return false;
             }
         }
+        self.disarm();
         let key = core.add_timer(when, TimerAction::Wake(cx.waker().clone()));
-        self.armed = Some((key, Rc::downgrade(&core)));
+        self.armed = Some((key, core.shared.id));
         false
     }
 
     fn disarm(&mut self) {
-        if let Some((key, core)) = self.armed.take() {
-            if let Some(core) = core.upgrade() {
-                let action = core.timers.borrow_mut().remove(key);
-                // Dropped after the borrow ends: dropping a waker may run arbitrary code.
-                drop(action);
-            }
+        if let Some((key, loop_id)) = self.armed.take() {
+            // Off its loop's thread the timer stays armed and fires into a waker nobody needs,
+            // which is harmless; on it (the usual case) it goes now.
+            let action =
+                context::with_core_of(loop_id, |core| core.timers.borrow_mut().remove(key));
+            // Dropped after the borrow ends: dropping a waker may run arbitrary code.
+            drop(action);
         }
     }
 }

@@ -4,8 +4,10 @@
 //! # How they are built
 //! Work that must run concurrently runs as tasks (`gather`, `shield`, `as_completed`,
 //! `TaskGroup`), created when the combinator is called, as asyncio schedules them. Waiting on
-//! many tasks goes through [`notify::Watch`]: one waker per task, made once, that records which
-//! task finished, so each wake-up costs O(1) whatever the number of tasks. Time limits
+//! many tasks goes through [`notify::Watch`]: one done callback per task records which task
+//! finished, so each wake-up costs O(1) whatever the number of tasks, and the waiter resumes in
+//! the same turn as asyncio's (checked against CPython in `tests/combinators_cpython_order.rs`).
+//! Time limits
 //! (`wait_for`, `timeout`, `wait`, `as_completed`) use [`deadline::Deadline`], a timer at an
 //! absolute loop time in the loop's wheel.
 //!

@@ -14,7 +14,8 @@ use std::task::{Context, Poll, Waker};
 /// [`TaskGroup::run`] runs a body that gets the group and [`create_task`](TaskGroup::create_task)s
 /// children in it; the run ends once the body *and* every child have finished. A child's future
 /// returns `Result<T, E>`: the first `Err` (from a child or from the body) cancels every other
-/// child and the body, and once they have all ended the run returns every error together as an
+/// child and the body (at the loop's next turn, when asyncio's done callback would), and once
+/// they have all ended the run returns every error together as an
 /// [`ExceptionGroup`]. Dropping the run (cancelling the task that awaits it) cancels the
 /// children. A child that panics cancels the others too, and its panic is raised again from the
 /// run once they have ended (as asyncio re-raises `KeyboardInterrupt` instead of grouping it).

@@ -2,11 +2,11 @@
 
 use super::deadline::{deadline_after, running_core, secs_to_ns, Deadline, IntoTimeout};
 use crate::error::TimeoutError;
-use std::cell::RefCell;
+use crate::runtime::context;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +26,8 @@ struct State {
     /// The block is being polled now: a reschedule from inside it needs no wake, the check
     /// after the poll sees the new deadline.
     polling: bool,
+    /// The loop the block runs on, once entered.
+    loop_id: usize,
 }
 
 /// A deadline for a block of awaits (asyncio's `Timeout`, the object of `async with
@@ -33,7 +35,8 @@ struct State {
 /// [`reschedule`](Timeout::reschedule) to move it while the block runs, and whether it
 /// [`expired`](Timeout::expired).
 ///
-/// A cheap `Clone` handle: keep one outside the block and move one into it. The block is the
+/// A cheap `Clone` handle: keep one outside the block and move one into it. It is `Send` and
+/// `Sync`, so another thread may [`reschedule`](Timeout::reschedule) it too. The block is the
 /// future given to [`Timeout::run`] (or to [`timeout`] / [`timeout_at`], which make the
 /// `Timeout` for you). When the deadline passes, the block is dropped and the run ends with
 /// `Err(TimeoutError)`.
@@ -58,7 +61,7 @@ struct State {
 /// ```
 #[derive(Clone)]
 pub struct Timeout {
-    state: Rc<RefCell<State>>,
+    state: Arc<Mutex<State>>,
 }
 
 /// Runs `fut` with a deadline `delay` from now (asyncio's `async with asyncio.timeout(delay)`):
@@ -129,20 +132,27 @@ impl Timeout {
     pub fn new(when: impl Into<Option<f64>>) -> Timeout {
         let when = when.into();
         Timeout {
-            state: Rc::new(RefCell::new(State {
+            state: Arc::new(Mutex::new(State {
                 when,
                 deadline: Deadline::new(when.map(secs_to_ns)),
                 phase: Phase::Created,
                 waker: None,
                 polling: false,
+                loop_id: 0,
             })),
         }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every update of `State` is a few plain stores: a panic cannot leave it half-made,
+        // so a poisoned lock is still sound to use.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn from_ns(when_ns: Option<u64>) -> Timeout {
         let cm = Timeout::new(None);
         {
-            let mut state = cm.state.borrow_mut();
+            let mut state = cm.state();
             state.when = when_ns.map(|ns| ns as f64 / 1e9);
             state.deadline.set(when_ns);
         }
@@ -177,7 +187,7 @@ impl Timeout {
     /// assert_eq!(asyncio::Timeout::new(None).when(), None);
     /// ```
     pub fn when(&self) -> Option<f64> {
-        self.state.borrow().when
+        self.state().when
     }
 
     /// Moves the deadline to loop time `when` (`None` removes it). A time already past ends the
@@ -201,7 +211,7 @@ impl Timeout {
     /// ```
     pub fn reschedule(&self, when: impl Into<Option<f64>>) {
         let when = when.into();
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state();
         match state.phase {
             Phase::Expired => panic!("Cannot change state of expired Timeout"),
             Phase::Exited => panic!("Cannot change state of finished Timeout"),
@@ -211,9 +221,11 @@ impl Timeout {
         state.deadline.set(when.map(secs_to_ns));
         if state.phase == Phase::Entered && !state.polling {
             if let Some(waker) = state.waker.clone() {
-                // Arm the new timer for the block's task at once; a deadline already past
-                // wakes the block to end it.
-                if state.deadline.poll_expired(&Context::from_waker(&waker)) {
+                // On the block's loop, arm the new timer for the block's task at once; a
+                // deadline already past, or a call from another thread, wakes the block, whose
+                // next poll ends it or arms the timer on its own loop.
+                let on_its_loop = context::current_loop_id() == state.loop_id;
+                if !on_its_loop || state.deadline.poll_expired(&Context::from_waker(&waker)) {
                     drop(state);
                     waker.wake();
                 }
@@ -233,13 +245,13 @@ impl Timeout {
     /// # });
     /// ```
     pub fn expired(&self) -> bool {
-        self.state.borrow().phase == Phase::Expired
+        self.state().phase == Phase::Expired
     }
 }
 
 impl fmt::Debug for Timeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state.borrow();
+        let state = self.state();
         f.debug_struct("Timeout")
             .field("state", &state.phase)
             .field("when", &state.when)
@@ -282,13 +294,14 @@ impl<F: Future> Future for WithTimeout<F> {
         let this = &mut *self;
         if !this.entered {
             this.entered = true;
-            let _ = running_core("timeout");
-            let mut state = this.cm.state.borrow_mut();
+            let loop_id = running_core("timeout").shared.id;
+            let mut state = this.cm.state();
             assert!(
                 state.phase == Phase::Created,
                 "Timeout has already been entered"
             );
             state.phase = Phase::Entered;
+            state.loop_id = loop_id;
         }
         let fut = this
             .fut
@@ -298,10 +311,10 @@ impl<F: Future> Future for WithTimeout<F> {
         // deadline reached in the same turn.
         if let Poll::Ready(output) = fut.as_mut().poll(cx) {
             this.fut = None;
-            this.cm.state.borrow_mut().phase = Phase::Exited;
+            this.cm.state().phase = Phase::Exited;
             return Poll::Ready(Ok(output));
         }
-        let mut state = this.cm.state.borrow_mut();
+        let mut state = this.cm.state();
         if state.deadline.poll_expired(cx) {
             state.phase = Phase::Expired;
             state.waker = None;
@@ -324,7 +337,7 @@ impl<F: Future> Drop for WithTimeout<F> {
         }
         // Drop the block first: it may hold (and use) the Timeout while dropping.
         self.fut = None;
-        let mut state = self.cm.state.borrow_mut();
+        let mut state = self.cm.state();
         if state.phase == Phase::Entered {
             state.phase = Phase::Exited;
         }

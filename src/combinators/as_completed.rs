@@ -7,6 +7,7 @@ use crate::error::{TaskError, TimeoutError};
 use crate::task::{create_task, Task};
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -275,5 +276,30 @@ impl<T: 'static> Future for NextTask<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.it.poll_next_task(cx)
+    }
+}
+
+impl<T: 'static> fmt::Debug for AsCompleted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Ok(shared) = self.shared.try_borrow() else {
+            return f.write_str("AsCompleted { .. }");
+        };
+        f.debug_struct("AsCompleted")
+            .field("tasks", &shared.tasks.len())
+            .field("given", &shared.delivered)
+            .field("timed_out", &shared.timed_out)
+            .finish()
+    }
+}
+
+impl<T: 'static> fmt::Debug for NextCompleted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextCompleted").finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> fmt::Debug for NextTask<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextTask").finish_non_exhaustive()
     }
 }

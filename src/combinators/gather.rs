@@ -2,6 +2,7 @@
 
 use super::notify::{cancel_pending, reraise, Watch};
 use crate::task::{create_task, Task};
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -140,5 +141,14 @@ impl<T: 'static> Drop for Gather<T> {
     fn drop(&mut self) {
         let pending: Vec<_> = self.pending_tasks().collect();
         cancel_pending(pending);
+    }
+}
+
+impl<T: 'static> fmt::Debug for Gather<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gather")
+            .field("tasks", &self.slots.len())
+            .field("remaining", &self.remaining)
+            .finish()
     }
 }

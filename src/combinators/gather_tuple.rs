@@ -4,6 +4,7 @@ use super::notify::{reraise, Watch};
 use crate::error::TaskError;
 use crate::task::{Task, TaskRef};
 use std::cell::Cell;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -200,3 +201,12 @@ task_tuple!(A a sa, B b sb, C c sc, D d sd, E e se, F f sf, G g sg, H h sh, I i 
 task_tuple!(A a sa, B b sb, C c sc, D d sd, E e se, F f sf, G g sg, H h sh, I i si, J j sj);
 task_tuple!(A a sa, B b sb, C c sc, D d sd, E e se, F f sf, G g sg, H h sh, I i si, J j sj, K k sk);
 task_tuple!(A a sa, B b sb, C c sc, D d sd, E e se, F f sf, G g sg, H h sh, I i si, J j sj, K k sk, L l sl);
+
+impl<P: TaskTuple> fmt::Debug for GatherTuple<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatherTuple")
+            .field("tasks", &self.join.members.len())
+            .field("remaining", &self.join.remaining)
+            .finish()
+    }
+}

@@ -3,6 +3,7 @@
 use super::notify::Watch;
 use crate::error::TaskError;
 use crate::task::{create_task, Task};
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -118,5 +119,11 @@ impl<T: 'static> Drop for Shield<T> {
         if let Watching::Callback(id) = self.watching {
             self.task.remove_done_callback(id);
         }
+    }
+}
+
+impl<T: 'static> fmt::Debug for Shield<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shield").field("task", &self.task).finish()
     }
 }

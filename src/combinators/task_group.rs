@@ -4,6 +4,7 @@ use super::exception_group::ExceptionGroup;
 use crate::error::PanicError;
 use crate::task::{create_task, Task, TaskRef};
 use std::cell::RefCell;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -415,5 +416,29 @@ impl<Fut, R, E: 'static> Drop for TaskGroupRun<Fut, R, E> {
         inner.finished = true;
         inner.abort();
         inner.waker = None;
+    }
+}
+
+impl<E: 'static> fmt::Debug for TaskGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Ok(inner) = self.inner.try_borrow() else {
+            return f.write_str("TaskGroup { .. }");
+        };
+        f.debug_struct("TaskGroup")
+            .field("tasks", &inner.children.len())
+            .field("running", &inner.live)
+            .field("errors", &inner.errors.len())
+            .field("aborting", &inner.aborting)
+            .field("finished", &inner.finished)
+            .finish()
+    }
+}
+
+impl<Fut, R, E: 'static> fmt::Debug for TaskGroupRun<Fut, R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroupRun")
+            .field("group", &self.group)
+            .field("body_running", &self.body.is_some())
+            .finish()
     }
 }

@@ -346,3 +346,11 @@ impl<F: Future> Drop for WithTimeout<F> {
         state.deadline.set(when); // disarms the timer
     }
 }
+
+impl<F: Future> fmt::Debug for WithTimeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WithTimeout")
+            .field("timeout", &self.cm)
+            .finish()
+    }
+}

@@ -2,6 +2,7 @@
 
 use super::notify::{cancel_pending, reraise, Watch};
 use crate::task::{create_task, Task};
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -130,5 +131,15 @@ impl<T: 'static, E: 'static> Drop for TryGather<T, E> {
         if !self.finished {
             cancel_pending(self.tasks.drain(..));
         }
+    }
+}
+
+impl<T: 'static, E: 'static> fmt::Debug for TryGather<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryGather")
+            .field("tasks", &self.tasks.len())
+            .field("remaining", &self.remaining)
+            .field("finished", &self.finished)
+            .finish()
     }
 }

@@ -4,6 +4,7 @@ use super::deadline::{deadline_after, Deadline, IntoTimeout};
 use super::notify::Watch;
 use crate::error::TaskError;
 use crate::task::Task;
+use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -228,5 +229,24 @@ impl<T: 'static> Future for WaitFuture<T> {
 impl<T: 'static> Drop for WaitFuture<T> {
     fn drop(&mut self) {
         self.remove_callbacks();
+    }
+}
+
+impl<T: 'static> fmt::Debug for Wait<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait")
+            .field("tasks", &self.tasks)
+            .field("return_when", &self.return_when)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl<T: 'static> fmt::Debug for WaitFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitFuture")
+            .field("wait", &self.wait)
+            .field("remaining", &self.remaining)
+            .finish()
     }
 }

@@ -2,6 +2,7 @@
 
 use super::deadline::{deadline_after, Deadline, IntoTimeout};
 use crate::error::TimeoutError;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -83,5 +84,14 @@ impl<F: Future> Future for WaitFor<F> {
             return Poll::Ready(Err(TimeoutError::default()));
         }
         Poll::Pending
+    }
+}
+
+impl<F: Future> fmt::Debug for WaitFor<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitFor")
+            .field("timeout", &self.timeout)
+            .field("finished", &self.fut.is_none())
+            .finish()
     }
 }

@@ -63,8 +63,8 @@ pub use asyncio_macros::main;
 /// ```
 pub use asyncio_macros::test;
 pub use combinators::{
-    as_completed, create_eager_task, gather, shield, timeout, timeout_at, try_gather, wait,
-    wait_for, AsCompleted, ExceptionGroup, Gather, GatherTuple, IntoTimeout, NextCompleted,
+    as_completed, create_eager_task, gather, gather_tasks, shield, timeout, timeout_at, try_gather,
+    wait, wait_for, AsCompleted, ExceptionGroup, Gather, GatherTuple, IntoTimeout, NextCompleted,
     NextTask, ReturnWhen, Shield, TaskGroup, TaskGroupRun, TaskTuple, Timeout, TryGather, Wait,
     WaitFor, WaitFuture, WithTimeout, ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
 };

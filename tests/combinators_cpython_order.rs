@@ -4,7 +4,7 @@
 
 mod common;
 
-use asyncio::{gather, shield, sleep, try_gather, wait, TaskGroup, FIRST_COMPLETED};
+use asyncio::{gather, gather_tasks, shield, sleep, try_gather, wait, TaskGroup, FIRST_COMPLETED};
 use common::Log;
 use std::process::Command;
 
@@ -44,6 +44,24 @@ async fn program(log: Log) {
     }
     let r = shield(c(5, false, 0)).await.unwrap().unwrap();
     log.push(format!("shield {r}"));
+    let ta = asyncio::create_task(c(16, false, 1));
+    let tb = asyncio::create_task(c(17, false, 0));
+    let r: Vec<u32> = gather_tasks(vec![ta, tb])
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    log.push(format!("gather tasks {r:?}"));
+    let t1 = asyncio::create_task(c(18, false, 2));
+    let t2 = asyncio::create_task(c(19, false, 0));
+    let (done, _) = wait(vec![t1, t2]).await;
+    log.push(format!("wait all {}", done.len()));
+    let r = try_gather(vec![c(20, false, 1), c(21, false, 0)])
+        .await
+        .unwrap();
+    log.push(format!("gather ok {r:?}"));
+    let (a, b) = asyncio::gather!(c(22, false, 1), c(23, false, 0)).await;
+    log.push(format!("gather pair {} {}", a.unwrap(), b.unwrap()));
     let late = asyncio::create_task(c(7, false, 4));
     let six = asyncio::create_task(c(6, false, 1));
     let (done, pending) = wait(vec![six, late.clone()])

@@ -123,7 +123,7 @@ async fn cancelling_the_awaiting_task_cancels_the_children() {
 }
 
 #[asyncio::test(virtual_time)]
-async fn a_child_panic_is_raised_again_and_cancels_the_siblings() {
+async fn a_child_panic_is_raised_again_and_the_siblings_run_on() {
     let d = DropCount::default();
     let d2 = d.clone();
     let parent = asyncio::create_task(async move {
@@ -139,10 +139,15 @@ async fn a_child_panic_is_raised_again_and_cancels_the_siblings() {
         asyncio::TaskError::Panicked(p) => assert_eq!(p.message(), Some("child failed")),
         other => panic!("{other:?}"),
     }
-    sleep(0).await;
+    assert_eq!(now(), 1.0);
+    assert_eq!(
+        others_pending(),
+        1,
+        "as in asyncio, the sibling is not cancelled"
+    );
+    sleep(9.0).await;
     assert_eq!(d.get(), 1);
     assert_eq!(others_pending(), 0);
-    assert_eq!(now(), 1.0);
 }
 
 #[asyncio::test(virtual_time)]
@@ -255,4 +260,47 @@ async fn children_are_created_at_the_callers_line() {
     assert_eq!(child.location().file(), file!());
     assert_eq!(child.location().line(), line);
     g.await;
+}
+
+#[asyncio::test(virtual_time)]
+async fn gather_tasks_waits_for_running_tasks_in_input_order() {
+    use asyncio::gather_tasks;
+    let d = DropCount::default();
+    let tasks = vec![
+        asyncio::create_task(after(2.0, "a", d.clone())),
+        asyncio::create_task(after(1.0, "b", d.clone())),
+    ];
+    assert_eq!(gather_tasks(tasks).await, ["a", "b"]);
+    assert_eq!(now(), 2.0);
+
+    // Dropping it cancels the tasks, as cancelling asyncio's gather does.
+    let slow = asyncio::create_task(after(9.0, "slow", d.clone()));
+    assert!(asyncio::wait_for(gather_tasks(vec![slow.clone()]), 1.0)
+        .await
+        .is_err());
+    assert!(slow.await.unwrap_err().is_cancelled());
+    assert_eq!(d.get(), 3);
+    assert_eq!(others_pending(), 0);
+}
+
+#[asyncio::test(virtual_time)]
+async fn gather_tasks_raises_a_cancelled_task() {
+    let victim = asyncio::create_task(sleep(5.0));
+    let other = asyncio::create_task(sleep(6.0));
+    let (v, o) = (victim.clone(), other.clone());
+    let parent = asyncio::create_task(async move { asyncio::gather_tasks(vec![v, o]).await });
+    sleep(1.0).await;
+    victim.cancel();
+    match parent.await {
+        Err(asyncio::TaskError::Panicked(p)) => {
+            let payload = p.into_panic();
+            let error = payload.downcast::<asyncio::TaskError>().unwrap();
+            assert!(error.is_cancelled());
+        }
+        other => panic!("{other:?}"),
+    }
+    sleep(0).await;
+    assert!(!other.done(), "the others run on, as in asyncio");
+    other.await.unwrap();
+    assert_eq!(now(), 6.0);
 }

@@ -2,7 +2,7 @@
 //! async stream.
 
 use super::deadline::{deadline_after, Deadline, IntoTimeout};
-use super::notify::{cancel_pending, Watch};
+use super::notify::{always, cancel_pending, Watch};
 use crate::error::{TaskError, TimeoutError};
 use crate::task::{create_task, Task};
 use std::cell::RefCell;
@@ -58,7 +58,7 @@ where
     }
     let watch = Watch::new();
     for (index, task) in tasks.iter().enumerate() {
-        let _ = watch.watch(index, task);
+        let _ = watch.watch(index, task, always);
     }
     AsCompleted {
         issued: 0,

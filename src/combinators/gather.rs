@@ -1,6 +1,6 @@
 //! `gather`: run futures concurrently as tasks, and collect every outcome in input order.
 
-use super::notify::{cancel_pending, reraise, Watch};
+use super::notify::{cancel_pending, failed, reraise, Watch};
 use crate::task::{create_task, Task};
 use std::fmt;
 use std::future::Future;
@@ -17,12 +17,13 @@ use std::task::{Context, Poll};
 /// [`gather!`](crate::gather!) for futures of different output types.
 ///
 /// A task that ends without a value (its future panicked, or it was cancelled through
-/// [`all_tasks`](crate::all_tasks)) ends the gather: the other tasks are cancelled and the
-/// panic is raised again in the awaiting task (a cancellation as a panic carrying the
-/// [`TaskError`](crate::TaskError)).
+/// [`all_tasks`](crate::all_tasks)) ends the gather: the panic is raised again in the awaiting
+/// task (a cancellation as a panic carrying the [`TaskError`](crate::TaskError)), and, as in
+/// asyncio, the other tasks run on. Only dropping the gather before it ends cancels them.
 ///
-/// A [`Task`] given to `gather` is awaited by a task of its own, giving `Result<T, TaskError>`;
-/// dropping the gather does not cancel it, since dropping a task handle never does.
+/// A [`Task`] given to `gather` is awaited by a task of its own, giving `Result<T, TaskError>`,
+/// and dropping the gather does not cancel it (dropping a task handle never does): for tasks,
+/// use [`gather_tasks`], which is asyncio's `gather(*tasks)` exactly.
 ///
 /// # Panics
 /// Outside a running loop, and as described above when a child panics.
@@ -54,6 +55,32 @@ where
     Gather::from_tasks(tasks)
 }
 
+/// Waits for tasks that already run and collects their outputs in input order (asyncio's
+/// `gather(*tasks)`).
+///
+/// Unlike [`gather()`] given tasks, the tasks are watched directly, as asyncio does: the gather
+/// resumes in asyncio's turn, dropping it before it ends cancels the tasks that have not
+/// finished, and a task that panicked or was cancelled is raised again in the awaiting task
+/// (the others run on), as `return_exceptions=False` raises it.
+///
+/// # Panics
+/// When one of the tasks panicked or was cancelled, as described above.
+///
+/// # Examples
+/// ```
+/// # asyncio::Runner::new().virtual_time(true).run(async {
+/// use asyncio::{create_task, gather_tasks, sleep};
+/// let tasks: Vec<_> = (1..=3u64)
+///     .map(|n| create_task(async move { sleep(n as f64).await; n * n }))
+///     .collect();
+/// assert_eq!(gather_tasks(tasks).await, vec![1, 4, 9]);
+/// assert_eq!(asyncio::get_running_loop().time(), 3.0);
+/// # });
+/// ```
+pub fn gather_tasks<T: 'static>(tasks: impl IntoIterator<Item = Task<T>>) -> Gather<T> {
+    Gather::from_tasks(tasks.into_iter().collect())
+}
+
 enum Slot<T> {
     Pending(Task<T>),
     Done(T),
@@ -70,6 +97,8 @@ pub struct Gather<T: 'static> {
     remaining: usize,
     watch: Watch,
     started: bool,
+    /// Ended (with the outputs, or by raising a child's panic): nothing to cancel on drop.
+    finished: bool,
     ready: Vec<usize>,
 }
 
@@ -80,6 +109,7 @@ impl<T: 'static> Gather<T> {
             slots: tasks.into_iter().map(Slot::Pending).collect(),
             watch: Watch::new(),
             started: false,
+            finished: false,
             ready: Vec::new(),
         }
     }
@@ -105,7 +135,7 @@ impl<T: 'static> Future for Gather<T> {
             this.started = true;
             for (index, slot) in this.slots.iter().enumerate() {
                 if let Slot::Pending(task) = slot {
-                    let _ = this.watch.watch(index, task);
+                    let _ = this.watch.watch(index, task, failed);
                 }
             }
         }
@@ -119,13 +149,17 @@ impl<T: 'static> Future for Gather<T> {
                     this.slots[index] = Slot::Done(value);
                     this.remaining -= 1;
                 }
-                // Unwinding drops `self`, which cancels the siblings.
-                Err(error) => reraise(error),
+                // As asyncio raises the first exception: the others run on.
+                Err(error) => {
+                    this.finished = true;
+                    reraise(error)
+                }
             }
         }
         if this.remaining > 0 {
             return Poll::Pending;
         }
+        this.finished = true;
         let outputs = std::mem::take(&mut this.slots)
             .into_iter()
             .map(|slot| match slot {
@@ -139,8 +173,10 @@ impl<T: 'static> Future for Gather<T> {
 
 impl<T: 'static> Drop for Gather<T> {
     fn drop(&mut self) {
-        let pending: Vec<_> = self.pending_tasks().collect();
-        cancel_pending(pending);
+        if !self.finished {
+            let pending: Vec<_> = self.pending_tasks().collect();
+            cancel_pending(pending);
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! `gather!`: [`gather`](crate::gather()) for futures of different output types, giving a tuple.
 
-use super::notify::{reraise, Watch};
+use super::notify::{failed, reraise, Watch};
 use crate::error::TaskError;
 use crate::task::{Task, TaskRef};
 use std::cell::Cell;
@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 ///
 /// Everything [`gather`](crate::gather()) says holds: the tasks are created at once, every
 /// outcome is kept (an `Err` output is just a value), dropping the future cancels the tasks
-/// that have not finished, and a panic in one of them cancels the others and is raised again.
+/// that have not finished, and a panic in one of them is raised again while the others run on.
 ///
 /// # Panics
 /// Outside a running loop, and when a child panics.
@@ -100,7 +100,7 @@ impl Member {
         Member {
             task: task.as_ref(),
             watch: Box::new(move |watch, index| {
-                let _ = watch.watch(index, &watched);
+                let _ = watch.watch(index, &watched, failed);
             }),
             take: Box::new(move || {
                 slot.set(Some(task.result()?));
@@ -136,6 +136,8 @@ impl<Out> Future for Join<Out> {
         this.watch.take_ready(&mut this.ready);
         for index in std::mem::take(&mut this.ready) {
             if let Err(error) = (this.members[index].take)() {
+                // As asyncio raises the first exception: the others run on.
+                this.finished = true;
                 reraise(error);
             }
             this.remaining -= 1;

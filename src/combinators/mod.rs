@@ -34,7 +34,7 @@ pub use as_completed::{as_completed, AsCompleted, NextCompleted, NextTask};
 pub use deadline::IntoTimeout;
 pub use eager::create_eager_task;
 pub use exception_group::ExceptionGroup;
-pub use gather::{gather, Gather};
+pub use gather::{gather, gather_tasks, Gather};
 pub use gather_tuple::{GatherTuple, TaskTuple};
 pub use shield::{shield, Shield};
 pub use task_group::{TaskGroup, TaskGroupRun};

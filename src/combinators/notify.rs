@@ -20,8 +20,10 @@ use std::task::Waker;
 struct Shared {
     /// Indices of watched tasks that finished since the last `take_ready`.
     ready: Vec<usize>,
-    /// Who to wake when an index is added.
+    /// Who to wake when the waiter may be able to go on.
     waiters: Vec<Waker>,
+    /// Watched tasks whose callback has not run yet.
+    left: usize,
 }
 
 /// A set of watched tasks, known by index, reporting which ones finished.
@@ -39,19 +41,34 @@ impl Watch {
     /// Starts watching `task` under `index`: its index comes out of `take_ready` once the task
     /// is done (at once if it is done already). Never takes the task's outcome. Returns the
     /// done callback's id, for [`Task::remove_done_callback`], or `None` if it was done.
-    pub(crate) fn watch<T: 'static>(&self, index: usize, task: &Task<T>) -> Option<u64> {
+    ///
+    /// The waiter is woken when the last watched task is done, or when `wake_if` says yes to
+    /// the task that just finished, and not otherwise: asyncio's combinators resume only when
+    /// their condition is met, and waking on partial progress would let ours resume a turn
+    /// early.
+    pub(crate) fn watch<T: 'static>(
+        &self,
+        index: usize,
+        task: &Task<T>,
+        wake_if: impl Fn(&Task<T>) -> bool + 'static,
+    ) -> Option<u64> {
         if task.done() {
             self.shared.borrow_mut().ready.push(index);
             return None;
         }
+        self.shared.borrow_mut().left += 1;
         let shared = self.shared.clone();
-        Some(task.add_done_callback(move |_| {
+        Some(task.add_done_callback(move |task| {
             let waiters = {
                 let mut shared = shared.borrow_mut();
                 shared.ready.push(index);
-                shared.waiters.clone()
+                shared.left -= 1;
+                if shared.left == 0 || wake_if(task) {
+                    shared.waiters.clone()
+                } else {
+                    Vec::new()
+                }
             };
-            // Woken after the borrow ends: waking never re-enters here, but keep it simple.
             for waker in waiters {
                 waker.wake();
             }
@@ -108,4 +125,15 @@ pub(crate) fn reraise(error: crate::TaskError) -> ! {
         crate::TaskError::Panicked(p) => std::panic::resume_unwind(p.into_panic()),
         other => std::panic::panic_any(other),
     }
+}
+
+/// A `wake_if` for [`Watch::watch`]: wake on every task that finishes.
+pub(crate) fn always<T>(_: &Task<T>) -> bool {
+    true
+}
+
+/// A `wake_if` for [`Watch::watch`]: wake on a task that ended without a value (panicked or
+/// cancelled), which ends a gather at once.
+pub(crate) fn failed<T: 'static>(task: &Task<T>) -> bool {
+    task.outcome_matches(|outcome| outcome.is_err())
 }

@@ -1,6 +1,6 @@
 //! `shield`: work that goes on when its waiter is cancelled.
 
-use super::notify::Watch;
+use super::notify::{always, Watch};
 use crate::error::TaskError;
 use crate::task::{create_task, Task};
 use std::fmt;
@@ -100,7 +100,7 @@ impl<T: 'static> Future for Shield<T> {
         let this = self.get_mut();
         this.watch.set_waiter(cx.waker());
         if let Watching::NotYet = this.watching {
-            this.watching = match this.watch.watch(0, &this.task) {
+            this.watching = match this.watch.watch(0, &this.task, always) {
                 Some(id) => Watching::Callback(id),
                 None => Watching::Finished,
             };

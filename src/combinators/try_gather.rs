@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 /// future *before* it finishes cancels every task it made that has not finished.
 ///
 /// A task that panics, or is cancelled through [`all_tasks`](crate::all_tasks), ends the wait
-/// as in [`gather`](crate::gather()): the others are cancelled and the panic is raised again.
+/// as in [`gather`](crate::gather()): the panic is raised again and the others run on.
 ///
 /// # Errors
 /// The first `Err` returned by one of the futures.
@@ -95,7 +95,10 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
         if !this.started {
             this.started = true;
             for (index, task) in this.tasks.iter().enumerate() {
-                let _ = this.watch.watch(index, task);
+                // An `Err` output ends the wait as a failure does.
+                let _ = this.watch.watch(index, task, |t| {
+                    t.outcome_matches(|o| !matches!(o, Ok(Ok(_))))
+                });
             }
         }
         this.watch.take_ready(&mut this.ready);
@@ -111,7 +114,10 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
                     this.finished = true;
                     return Poll::Ready(Err(error));
                 }
-                Err(error) => reraise(error),
+                Err(error) => {
+                    this.finished = true;
+                    reraise(error)
+                }
             }
         }
         if this.remaining > 0 {

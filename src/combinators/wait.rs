@@ -168,12 +168,7 @@ pub struct WaitFuture<T: 'static> {
 
 impl<T: 'static> WaitFuture<T> {
     fn failed(&self, task: &Task<T>) -> bool {
-        let is_exception = self.wait.exception_if;
-        task.outcome_matches(|outcome| match outcome {
-            Err(TaskError::Panicked(_)) => true,
-            Ok(value) => is_exception.is_some_and(|f| f(value)),
-            Err(_) => false,
-        })
+        raised(task, self.wait.exception_if)
     }
 
     fn remove_callbacks(&mut self) {
@@ -190,6 +185,16 @@ impl<T: 'static> WaitFuture<T> {
     }
 }
 
+/// Whether a finished task counts as having raised for `FIRST_EXCEPTION`: it panicked, or its
+/// output matches `is_exception`. A cancelled task does not count, as in asyncio.
+fn raised<T: 'static>(task: &Task<T>, is_exception: Option<fn(&T) -> bool>) -> bool {
+    task.outcome_matches(|outcome| match outcome {
+        Err(TaskError::Panicked(_)) => true,
+        Ok(value) => is_exception.is_some_and(|f| f(value)),
+        Err(_) => false,
+    })
+}
+
 impl<T: 'static> Future for WaitFuture<T> {
     type Output = (Vec<Task<T>>, Vec<Task<T>>);
 
@@ -199,7 +204,15 @@ impl<T: 'static> Future for WaitFuture<T> {
         if this.deadline.is_none() {
             this.deadline = Some(Deadline::new(deadline_after(this.wait.timeout, "wait")));
             for (index, task) in this.wait.tasks.iter().enumerate() {
-                if let Some(id) = this.watch.watch(index, task) {
+                // Woken only when the condition may be met, as asyncio's `_on_completion`.
+                let return_when = this.wait.return_when;
+                let is_exception = this.wait.exception_if;
+                let wake_if = move |task: &Task<T>| match return_when {
+                    ReturnWhen::FirstCompleted => true,
+                    ReturnWhen::FirstException => raised(task, is_exception),
+                    ReturnWhen::AllCompleted => false,
+                };
+                if let Some(id) = this.watch.watch(index, task, wake_if) {
                     this.callbacks.push((index, id));
                 }
             }

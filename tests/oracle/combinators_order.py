@@ -29,6 +29,16 @@ async def main():
     except ValueError as e:
         print("gather raised", e)
     print("shield", await asyncio.shield(child(5)))
+    ta = asyncio.create_task(child(16, turns=1))
+    tb = asyncio.create_task(child(17))
+    print("gather tasks", await asyncio.gather(ta, tb))
+    t1 = asyncio.create_task(child(18, turns=2))
+    t2 = asyncio.create_task(child(19))
+    done, pending = await asyncio.wait([t1, t2])
+    print("wait all", len(done))
+    print("gather ok", await asyncio.gather(child(20, turns=1), child(21)))
+    a, b = await asyncio.gather(child(22, turns=1), child(23))
+    print("gather pair", a, b)
     late = asyncio.create_task(child(7, turns=4))
     done, pending = await asyncio.wait(
         [asyncio.create_task(child(6, turns=1)), late], return_when=asyncio.FIRST_COMPLETED

@@ -80,7 +80,7 @@ pub(crate) trait TaskOutput<T>: RawTask {
     fn add_done_callback(self: Rc<Self>, callback: DoneCallback<T>) -> u64;
     fn remove_done_callback(&self, id: u64) -> bool;
     /// Whether the task is done, its outcome not taken yet, and `f` says yes to it (a look
-    /// without taking: `wait(..).return_when(FIRST_EXCEPTION)`).
+    /// without taking, for the combinators: a failure ending a gather, `wait`'s FIRST_EXCEPTION).
     fn outcome_matches(&self, f: &mut dyn FnMut(&Result<T, TaskError>) -> bool) -> bool;
 }
 

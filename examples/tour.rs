@@ -12,6 +12,13 @@ const EXAMPLES: &[&str] = &[
     "say_after_tasks",
     "threadsafe",
     "introspection",
+    "gather_factorial",
+    "gather_exceptions",
+    "shield",
+    "wait_for",
+    "wait",
+    "as_completed",
+    "task_group",
 ];
 
 fn main() {

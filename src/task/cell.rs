@@ -91,6 +91,9 @@ pub(crate) trait TaskOutput<T>: RawTask {
     fn take_outcome(&self) -> Option<Result<T, TaskError>>;
     fn add_done_callback(self: Rc<Self>, callback: DoneCallback<T>) -> u64;
     fn remove_done_callback(&self, id: u64) -> bool;
+    /// Whether the task is done, its outcome not taken yet, and `f` says yes to it (a look
+    /// without taking, for the combinators: a failure ending a gather, `wait`'s FIRST_EXCEPTION).
+    fn outcome_matches(&self, f: &mut dyn FnMut(&Result<T, TaskError>) -> bool) -> bool;
 }
 
 impl<F: Future + 'static> TaskCell<F> {
@@ -259,6 +262,13 @@ impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
         });
         // Dropped outside the borrow: it holds a handle to this task.
         removed.is_some()
+    }
+
+    fn outcome_matches(&self, f: &mut dyn FnMut(&Result<F::Output, TaskError>) -> bool) -> bool {
+        match &*self.stage.borrow() {
+            Stage::Done(outcome) => f(outcome),
+            _ => false,
+        }
     }
 }
 

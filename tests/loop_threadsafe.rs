@@ -29,6 +29,9 @@ async fn call_soon_threadsafe_runs_on_the_loop_thread() {
             .unwrap()
     }))
     .await;
+    // The callback was queued before the thread ended; the loop takes it at its next turn,
+    // behind this task, and runs it that turn.
+    sleep(0).await;
     sleep(0).await;
     assert_eq!(rx.try_recv().unwrap(), loop_thread);
 }

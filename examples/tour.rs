@@ -19,6 +19,13 @@ const EXAMPLES: &[&str] = &[
     "wait",
     "as_completed",
     "task_group",
+    "lock",
+    "event",
+    "condition",
+    "semaphore",
+    "bounded_semaphore",
+    "barrier",
+    "queue_workers",
 ];
 
 fn main() {

@@ -23,6 +23,9 @@ struct State<T> {
     waker: Option<Waker>,
     /// The task on the loop, once it exists: its slab key, to cancel it from the loop's side.
     task_key: Option<u64>,
+    /// Threads blocked in `result`: the condvar is signalled only when there are some, as
+    /// signalling costs a syscall.
+    blocked: usize,
 }
 
 struct Inner<T> {
@@ -43,8 +46,11 @@ impl<T> Inner<T> {
         }
         state.outcome = Outcome::Done(result);
         let waker = state.waker.take();
+        let blocked = state.blocked > 0;
         drop(state);
-        self.done.notify_all();
+        if blocked {
+            self.done.notify_all();
+        }
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -118,6 +124,7 @@ where
             outcome: Outcome::Pending,
             waker: None,
             task_key: None,
+            blocked: 0,
         }),
         done: Condvar::new(),
     });
@@ -178,6 +185,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
             .and_then(IntoDelay::into_delay)
             .map(|d| Instant::now() + d);
         let mut state = self.inner.lock();
+        state.blocked += 1;
         while matches!(state.outcome, Outcome::Pending) {
             match deadline {
                 None => {
@@ -190,6 +198,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
+                        state.blocked -= 1;
                         return Err(TaskError::Timeout(TimeoutError::default()));
                     }
                     state = self
@@ -201,6 +210,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                 }
             }
         }
+        state.blocked -= 1;
         take(&mut state)
     }
 

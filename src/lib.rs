@@ -31,6 +31,7 @@
 extern crate self as asyncio;
 
 mod error;
+pub mod net;
 mod reactor;
 mod runtime;
 mod task;

@@ -34,6 +34,7 @@ mod error;
 pub mod net;
 mod reactor;
 mod runtime;
+mod streams;
 mod task;
 mod time;
 mod util;
@@ -45,6 +46,12 @@ pub use error::{
 pub use runtime::{
     get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
     ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, TimerHandle, ToThread,
+};
+pub use streams::{
+    open_connection, open_socket, open_unix_connection, start_server, start_unix_server,
+    HandlerOutput, IncompleteReadError, LimitOverrunError, OpenConnection, OpenUnixConnection,
+    ReadError, Separators, Server, StartServer, StartUnixServer, StreamAddr, StreamReader,
+    StreamSocket, StreamWriter, Streams,
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use time::{sleep, IntoDelay, Sleep};

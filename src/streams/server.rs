@@ -19,12 +19,15 @@ use std::path::PathBuf;
 use std::rc::{Rc, Weak};
 use std::task::{Poll, Waker};
 
+/// Starts the accept loop of one listener of a server.
+pub(crate) type StartAccepting = Box<dyn Fn(&Rc<ServerState>, Rc<Listener>) -> Task<()>>;
+
 pub(crate) struct ServerState {
     pub(crate) listeners: Vec<Rc<Listener>>,
     pub(crate) addrs: Vec<StreamAddr>,
     pub(crate) accept_tasks: RefCell<Vec<Task<()>>>,
     /// Starts an accept loop for one listener.
-    pub(crate) start_accepting: Box<dyn Fn(&Rc<ServerState>, Rc<Listener>) -> Task<()>>,
+    pub(crate) start_accepting: StartAccepting,
     pub(crate) backlog: i32,
     pub(crate) serving: Cell<bool>,
     pub(crate) closed: Cell<bool>,
@@ -61,8 +64,15 @@ impl ServerState {
         });
     }
 
+    /// Closed, and every connection it made is gone.
+    fn is_done(&self) -> bool {
+        // (The slab's `is_empty` exists for tests only.)
+        let clients = self.clients.borrow().len();
+        self.closed.get() && clients == 0
+    }
+
     fn wake_if_done(&self) {
-        if self.closed.get() && self.clients.borrow().len() == 0 {
+        if self.is_done() {
             let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
             waiters.into_iter().for_each(Waker::wake);
         }
@@ -297,7 +307,7 @@ impl Server {
     pub async fn wait_closed(&self) {
         let state = self.state();
         poll_fn(|cx| {
-            if state.closed.get() && state.clients.borrow().len() == 0 {
+            if state.is_done() {
                 Poll::Ready(())
             } else {
                 state.wait(cx);

@@ -220,3 +220,14 @@ async fn peername_and_sockname() {
     assert_eq!(w.peername().unwrap().as_inet().unwrap().port(), port);
     assert!(seen.starts_with("('127.0.0.1', "));
 }
+
+#[asyncio::test]
+async fn bytes_that_arrived_before_close_can_still_be_read() {
+    // asyncio's reader has them in its buffer by the time of close; ours must too.
+    let ((mut ra, wa), (_rb, wb)) = pair();
+    wb.write(b"late reply\n");
+    asyncio::sleep(0.001).await;
+    wa.close();
+    assert_eq!(ra.readline().await.unwrap(), b"late reply\n");
+    assert_eq!(ra.read(10).await.unwrap(), b"");
+}

@@ -123,6 +123,9 @@ pub(crate) struct Conn {
     lost: Cell<bool>,
     lost_err: RefCell<Option<SavedError>>,
     close_waiters: RefCell<Vec<Waker>>,
+    /// What had arrived, unread, when we closed the connection: asyncio's reader has it in
+    /// its buffer by then (it reads eagerly), so ours must still be able to read it.
+    salvaged: RefCell<Vec<u8>>,
     /// Writes after the connection was lost, as asyncio counts them to warn once.
     writes_after_loss: Cell<u32>,
     server: RefCell<Option<ServerLink>>,
@@ -153,6 +156,7 @@ impl Conn {
             lost: Cell::new(false),
             lost_err: RefCell::new(None),
             close_waiters: RefCell::new(Vec::new()),
+            salvaged: RefCell::new(Vec::new()),
             writes_after_loss: Cell::new(0),
             server: RefCell::new(None),
         })
@@ -190,12 +194,7 @@ impl Conn {
         let result = {
             let sock = self.sock.borrow();
             match sock.as_ref() {
-                None => {
-                    return Poll::Ready(match self.lost_error() {
-                        Some(e) => Err(e),
-                        None => Ok(0),
-                    })
-                }
+                None => return Poll::Ready(self.read_after_loss(buf)),
                 Some(sock) => std::task::ready!(sock.poll_read(cx, buf)),
             }
         };
@@ -208,12 +207,7 @@ impl Conn {
     /// Reads what already arrived, without waiting (`WouldBlock` if nothing).
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let result = match self.sock.borrow().as_ref() {
-            None => {
-                return match self.lost_error() {
-                    Some(e) => Err(e),
-                    None => Ok(0),
-                }
-            }
+            None => return self.read_after_loss(buf),
             Some(sock) => sock.try_read(buf),
         };
         match &result {
@@ -221,6 +215,32 @@ impl Conn {
             _ => {}
         }
         result
+    }
+
+    /// Once lost: what was salvaged, then end of stream, or the error.
+    fn read_after_loss(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = self.lost_error() {
+            return Err(e);
+        }
+        let mut salvaged = self.salvaged.borrow_mut();
+        let n = salvaged.len().min(buf.len());
+        buf[..n].copy_from_slice(&salvaged[..n]);
+        salvaged.drain(..n);
+        Ok(n)
+    }
+
+    /// Reads what already arrived before the socket is closed (bounded: past the bound the
+    /// peer's data is lost, as it would be past asyncio's paused transport).
+    fn salvage(&self, sock: &Sock) {
+        const MAX: usize = 256 * 1024;
+        let mut salvaged = self.salvaged.borrow_mut();
+        let mut chunk = [0u8; 16 * 1024];
+        while salvaged.len() < MAX {
+            match sock.try_read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => salvaged.extend_from_slice(&chunk[..n]),
+            }
+        }
     }
 
     // ---- writing ----
@@ -447,6 +467,10 @@ impl Conn {
     /// The connection is gone: close the socket, fail or release every waiter, leave the
     /// server. Idempotent.
     pub(crate) fn lose(&self, err: Option<&io::Error>) {
+        self.finish(err, true);
+    }
+
+    fn finish(&self, err: Option<&io::Error>, salvage: bool) {
         if self.lost.replace(true) {
             return;
         }
@@ -456,6 +480,9 @@ impl Conn {
         }
         // Dropping the socket deregisters it, which wakes a reader waiting on it.
         let sock = self.sock.borrow_mut().take();
+        if let (Some(sock), None, true) = (&sock, err, salvage) {
+            self.salvage(sock);
+        }
         drop(sock);
         let drainers = {
             let mut w = self.w.borrow_mut();
@@ -476,6 +503,7 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.lose(None);
+        // No reader is left to want the unread bytes.
+        self.finish(None, false);
     }
 }

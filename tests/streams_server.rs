@@ -240,3 +240,24 @@ async fn connection_errors_have_real_kinds() {
     let err = open_connection("127.0.0.1", port).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
 }
+
+#[asyncio::test(virtual_time)]
+async fn streams_work_on_a_virtual_clock() {
+    let server = start_server(
+        |mut r: StreamReader, w: StreamWriter| async move {
+            let line = r.readline().await.unwrap();
+            asyncio::sleep(30).await; // virtual: no real wait
+            w.write(&line);
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let lp = asyncio::get_running_loop();
+    let start = lp.time();
+    let (mut r, w) = open_connection("127.0.0.1", port_of(&server)).await.unwrap();
+    w.write(b"tick\n");
+    assert_eq!(r.readline().await.unwrap(), b"tick\n");
+    assert!(lp.time() - start >= 30.0);
+}

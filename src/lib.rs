@@ -47,6 +47,8 @@ pub use runtime::{
     get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
     ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, TimerHandle, ToThread,
 };
+#[cfg(feature = "tls")]
+pub use streams::tls_api as tls;
 pub use streams::{
     open_connection, open_socket, open_unix_connection, start_server, start_unix_server,
     HandlerOutput, IncompleteReadError, LimitOverrunError, OpenConnection, OpenUnixConnection,

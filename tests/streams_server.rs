@@ -256,7 +256,9 @@ async fn streams_work_on_a_virtual_clock() {
     .unwrap();
     let lp = asyncio::get_running_loop();
     let start = lp.time();
-    let (mut r, w) = open_connection("127.0.0.1", port_of(&server)).await.unwrap();
+    let (mut r, w) = open_connection("127.0.0.1", port_of(&server))
+        .await
+        .unwrap();
     w.write(b"tick\n");
     assert_eq!(r.readline().await.unwrap(), b"tick\n");
     assert!(lp.time() - start >= 30.0);

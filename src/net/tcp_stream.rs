@@ -317,6 +317,12 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
+    /// Waits for read or write readiness (for protocols layered on the socket, like TLS).
+    #[allow(dead_code)] // used by TLS
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(dir, cx)
+    }
+
     /// Sets `SO_LINGER` to zero, so that dropping the socket resets the connection (RST)
     /// instead of closing it in order (asyncio's `transport.abort()`).
     #[allow(dead_code)] // used by the streams' abort

@@ -288,6 +288,12 @@ impl UnixStream {
         self.io.get_ref().local_addr()
     }
 
+    /// Waits for read or write readiness (for protocols layered on the socket, like TLS).
+    #[allow(dead_code)] // used by TLS
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(dir, cx)
+    }
+
     /// `SO_LINGER` 0: dropping resets instead of closing in order.
     #[allow(dead_code)] // used by the streams' abort
     pub(crate) fn set_abortive_close(&self) -> io::Result<()> {

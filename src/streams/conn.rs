@@ -32,27 +32,39 @@ pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 pub(crate) enum Sock {
     Tcp(TcpStream),
     Unix(UnixStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<super::tls::TlsSock>),
 }
 
 impl Sock {
-    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         match self {
             Sock::Tcp(s) => s.poll_read(cx, buf),
             Sock::Unix(s) => s.poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.poll_read(cx, buf),
         }
     }
 
-    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Sock::Tcp(s) => s.try_read(buf),
             Sock::Unix(s) => s.try_read(buf),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.try_read(buf),
         }
     }
 
-    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sock::Tcp(s) => s.try_write(buf),
             Sock::Unix(s) => s.try_write(buf),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.try_write(buf),
         }
     }
 
@@ -60,6 +72,60 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.poll_write(cx, buf),
             Sock::Unix(s) => s.poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.poll_write(cx, buf),
+        }
+    }
+
+    /// Readiness of the socket itself (for the layer above it).
+    #[allow(dead_code)] // used by TLS
+    pub(crate) fn poll_ready(
+        &self,
+        dir: crate::reactor::Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self {
+            Sock::Tcp(s) => s.poll_ready(dir, cx),
+            Sock::Unix(s) => s.poll_ready(dir, cx),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().poll_ready(dir, cx),
+        }
+    }
+
+    /// Bytes accepted by a write but not yet on the socket (TLS records).
+    fn has_pending_output(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.has_pending_output(),
+            _ => false,
+        }
+    }
+
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.poll_flush(cx),
+            _ => {
+                let _ = cx;
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+
+    /// Whether the write half can be shut alone (not over TLS, as asyncio's SSL transport).
+    fn can_write_eof(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Sock::Tls(_) => false,
+            _ => true,
+        }
+    }
+
+    /// An orderly close: TLS says `close_notify` first.
+    fn prepare_close(&self) {
+        #[cfg(feature = "tls")]
+        if let Sock::Tls(s) = self {
+            s.close_notify();
         }
     }
 
@@ -67,6 +133,8 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.shutdown(how),
             Sock::Unix(s) => s.shutdown(how),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().shutdown(how),
         }
     }
 
@@ -74,11 +142,15 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.set_abortive_close(),
             Sock::Unix(s) => s.set_abortive_close(),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().set_abortive_close(),
         }
     }
 
     fn addrs(&self) -> (Option<StreamAddr>, Option<StreamAddr>) {
         match self {
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().addrs(),
             Sock::Tcp(s) => (
                 s.peer_addr().ok().map(StreamAddr::Inet),
                 s.local_addr().ok().map(StreamAddr::Inet),
@@ -264,8 +336,8 @@ impl Conn {
             return;
         }
         if w.pending() == 0 {
-            let result = match self.sock.borrow().as_ref() {
-                Some(sock) => sock.try_write(data),
+            let (result, sock_pending) = match self.sock.borrow().as_ref() {
+                Some(sock) => (sock.try_write(data), sock.has_pending_output()),
                 None => return,
             };
             match result {
@@ -278,7 +350,7 @@ impl Conn {
                     return;
                 }
             }
-            if data.is_empty() {
+            if data.is_empty() && !sock_pending {
                 return;
             }
         }
@@ -307,6 +379,13 @@ impl Conn {
                 return Poll::Ready(Ok(()));
             }
             if w.pending() == 0 {
+                // Records a layer (TLS) holds go out before the flush is done.
+                if let Some(sock) = self.sock.borrow().as_ref() {
+                    if let Err(e) = std::task::ready!(sock.poll_flush(cx)) {
+                        w.flushing = false;
+                        return Poll::Ready(Err(e));
+                    }
+                }
                 w.flushing = false;
                 w.buf.clear();
                 w.sent = 0;
@@ -347,9 +426,16 @@ impl Conn {
 
     fn after_flush(&self, eof: bool, closing: bool) {
         if closing {
+            if let Some(sock) = self.sock.borrow().as_ref() {
+                sock.prepare_close();
+            }
             self.lose(None);
         } else if eof {
             let result = match self.sock.borrow().as_ref() {
+                Some(sock) if !sock.can_write_eof() => {
+                    log::error!("write_eof() is not supported over TLS");
+                    Ok(())
+                }
                 Some(sock) => sock.shutdown(Shutdown::Write),
                 None => Ok(()),
             };
@@ -380,10 +466,10 @@ impl Conn {
             return;
         }
         w.closing = true;
-        let empty = w.pending() == 0;
+        let empty = w.pending() == 0 && !w.flushing;
         drop(w);
         if empty {
-            self.lose(None);
+            self.after_flush(false, true);
         }
     }
 
@@ -393,6 +479,53 @@ impl Conn {
             let _ = sock.set_abortive_close();
         }
         self.lose(None);
+    }
+
+    /// Whether the connection can shut its write half alone.
+    pub(crate) fn can_write_eof(&self) -> bool {
+        self.sock.borrow().as_ref().is_none_or_can_write_eof()
+    }
+
+    /// Puts TLS between this connection and its socket; the handshake is driven by
+    /// `poll_handshake` (and by reads meanwhile).
+    #[cfg(feature = "tls")]
+    pub(crate) fn upgrade_tls(&self, tls: rustls::Connection) -> io::Result<()> {
+        let mut sock = self.sock.borrow_mut();
+        match sock.take() {
+            None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the connection is closed",
+            )),
+            Some(Sock::Tls(t)) => {
+                *sock = Some(Sock::Tls(t));
+                Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the connection already uses TLS",
+                ))
+            }
+            Some(plain) => {
+                *sock = Some(Sock::Tls(Box::new(super::tls::TlsSock::new(plain, tls))));
+                Ok(())
+            }
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn poll_handshake(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let result = {
+            let sock = self.sock.borrow();
+            match sock.as_ref() {
+                Some(Sock::Tls(t)) => std::task::ready!(t.poll_handshake(cx)),
+                Some(_) => Ok(()),
+                None => Err(self.lost_error().unwrap_or_else(|| {
+                    io::Error::new(io::ErrorKind::NotConnected, "the connection is closed")
+                })),
+            }
+        };
+        if let Err(e) = &result {
+            self.lose(Some(e));
+        }
+        Poll::Ready(result)
     }
 
     pub(crate) fn is_closing(&self) -> bool {
@@ -498,6 +631,16 @@ impl Conn {
         if let Some(link) = link {
             link.detach();
         }
+    }
+}
+
+trait CanWriteEof {
+    fn is_none_or_can_write_eof(&self) -> bool;
+}
+
+impl CanWriteEof for Option<&Sock> {
+    fn is_none_or_can_write_eof(&self) -> bool {
+        self.map_or(true, Sock::can_write_eof)
     }
 }
 

@@ -60,6 +60,10 @@ pub fn open_connection(host: &str, port: u16) -> OpenConnection {
         limit: DEFAULT_LIMIT,
         local_addr: None,
         delay: Some(HAPPY_EYEBALLS_DELAY),
+        #[cfg(feature = "tls")]
+        ssl: None,
+        #[cfg(feature = "tls")]
+        server_hostname: None,
     }
 }
 
@@ -75,6 +79,10 @@ pub struct OpenConnection {
     limit: usize,
     local_addr: Option<SocketAddr>,
     delay: Option<Duration>,
+    #[cfg(feature = "tls")]
+    ssl: Option<crate::tls::TlsContext>,
+    #[cfg(feature = "tls")]
+    server_hostname: Option<String>,
 }
 
 impl OpenConnection {
@@ -126,6 +134,41 @@ impl OpenConnection {
         self
     }
 
+    /// Speaks TLS over the connection (asyncio's `ssl=`), verifying the server as
+    /// [`server_hostname`](Self::server_hostname) or else the host connected to.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ClientConfig>) -> std::io::Result<()> {
+    /// let (_reader, _writer) = asyncio::open_connection("example.com", 443).ssl(config).await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl(mut self, context: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.ssl = Some(context.into());
+        self
+    }
+
+    /// The name the server's certificate is checked against (and sent as SNI) when
+    /// [`ssl`](Self::ssl) is set; the host by default.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ClientConfig>) -> std::io::Result<()> {
+    /// let (_r, _w) = asyncio::open_connection("10.0.0.7", 443)
+    ///     .ssl(config)
+    ///     .server_hostname("internal.example.com")
+    ///     .await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn server_hostname(mut self, name: &str) -> Self {
+        self.server_hostname = Some(name.to_owned());
+        self
+    }
+
     async fn run(self) -> io::Result<Streams> {
         let addrs = resolve(&self.host, self.port).await?;
         let stream = match self.delay {
@@ -147,7 +190,13 @@ impl OpenConnection {
                 found.ok_or_else(|| combine(errors))?
             }
         };
-        Ok(streams(Sock::Tcp(stream), self.limit))
+        let streams = streams(Sock::Tcp(stream), self.limit);
+        #[cfg(feature = "tls")]
+        if let Some(context) = &self.ssl {
+            let name = self.server_hostname.as_deref().unwrap_or(&self.host);
+            streams.1.handshake(context, Some(name)).await?;
+        }
+        Ok(streams)
     }
 }
 

@@ -17,6 +17,8 @@ mod resolve;
 mod separator;
 mod server;
 mod start;
+#[cfg(feature = "tls")]
+mod tls;
 mod writer;
 
 pub use addr::StreamAddr;
@@ -30,6 +32,15 @@ pub use separator::Separators;
 pub use server::Server;
 pub use start::{start_server, start_unix_server, HandlerOutput, StartServer, StartUnixServer};
 pub use writer::StreamWriter;
+
+/// TLS for streams with rustls (feature `tls`): the [`TlsContext`](crate::tls::TlsContext) given to
+/// `open_connection(..).ssl(..)`, `start_server(..).ssl(..)` and
+/// [`StreamWriter::start_tls`], and the `rustls` crate to build it with.
+#[cfg(feature = "tls")]
+pub mod tls_api {
+    pub use super::tls::TlsContext;
+    pub use rustls;
+}
 
 #[cfg(test)]
 mod tests;

@@ -46,8 +46,26 @@ where
     })
 }
 
+/// Runs the TLS handshake before the handler; a failed handshake ends the connection
+/// without calling the handler (asyncio logs it and drops the connection).
+#[cfg(feature = "tls")]
+fn with_tls(handler: Handler, context: crate::tls::TlsContext) -> Handler {
+    Rc::new(move |r, w| {
+        let handler = handler.clone();
+        let context = context.clone();
+        Box::pin(async move {
+            match w.handshake(&context, None).await {
+                Ok(()) => handler(r, w).await,
+                Err(e) => log::debug!("TLS handshake failed: {e}"),
+            }
+        })
+    })
+}
+
 struct Common {
     handler: Handler,
+    #[cfg(feature = "tls")]
+    ssl: Option<crate::tls::TlsContext>,
     backlog: i32,
     limit: usize,
     start_serving: bool,
@@ -57,6 +75,8 @@ impl Common {
     fn new(handler: Handler) -> Common {
         Common {
             handler,
+            #[cfg(feature = "tls")]
+            ssl: None,
             backlog: 100,
             limit: DEFAULT_LIMIT,
             start_serving: true,
@@ -70,6 +90,11 @@ impl Common {
         unix_path: Option<(PathBuf, u64)>,
     ) -> io::Result<Server> {
         let (handler, limit, backlog) = (self.handler, self.limit, self.backlog);
+        #[cfg(feature = "tls")]
+        let handler = match self.ssl {
+            Some(context) => with_tls(handler, context),
+            None => handler,
+        };
         let state = Rc::new(ServerState {
             listeners,
             addrs,
@@ -211,6 +236,21 @@ impl StartServer {
     /// ```
     pub fn limit(mut self, limit: usize) -> Self {
         self.common.limit = limit;
+        self
+    }
+
+    /// Serves TLS (asyncio's `ssl=`): each connection's handshake runs before its handler.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ServerConfig>) -> std::io::Result<()> {
+    /// let _server = asyncio::start_server(|_r, _w| async {}, "0.0.0.0", 443).ssl(config).await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl(mut self, context: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.common.ssl = Some(context.into());
         self
     }
 

@@ -132,7 +132,8 @@ impl StreamWriter {
         poll_fn(|cx| self.conn().poll_drain(cx, &mut waited)).await
     }
 
-    /// Whether [`write_eof`](Self::write_eof) is supported: true for TCP and Unix sockets.
+    /// Whether [`write_eof`](Self::write_eof) is supported: true for TCP and Unix sockets,
+    /// false over TLS (as asyncio's SSL transport).
     ///
     /// # Examples
     /// ```
@@ -143,7 +144,7 @@ impl StreamWriter {
     /// # });
     /// ```
     pub fn can_write_eof(&self) -> bool {
-        true
+        self.conn().can_write_eof()
     }
 
     /// Closes the write half once the buffer is sent: the peer reads end of stream, and can
@@ -173,6 +174,58 @@ impl StreamWriter {
     /// See [`StreamWriter`].
     pub fn close(&self) {
         self.conn().close();
+    }
+
+    /// Upgrades the connection to TLS (asyncio's `start_tls`): what is buffered is sent in
+    /// the clear first, then the handshake runs; the reader and this writer then carry
+    /// plaintext over TLS. A client context needs `server_hostname`.
+    ///
+    /// # Errors
+    /// The handshake's error (kind `InvalidData` for a certificate or protocol error, with
+    /// the rustls error inside); the connection is then closed.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: a dropped upgrade leaves the connection mid-handshake; close it.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(writer: asyncio::StreamWriter, config: std::sync::Arc<asyncio::tls::rustls::ClientConfig>) -> std::io::Result<()> {
+    /// writer.write(b"STARTTLS\r\n");
+    /// writer.start_tls(config, Some("mail.example.com")).await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub async fn start_tls(
+        &self,
+        context: impl Into<crate::tls::TlsContext>,
+        server_hostname: Option<&str>,
+    ) -> io::Result<()> {
+        // Send what was written in the clear before the handshake begins.
+        let (low, high) = self.get_write_buffer_limits();
+        self.conn().set_write_buffer_limits(0, 0);
+        let drained = self.drain().await;
+        self.conn().set_write_buffer_limits(high, low);
+        drained?;
+        self.handshake(&context.into(), server_hostname).await
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) async fn handshake(
+        &self,
+        context: &crate::tls::TlsContext,
+        server_hostname: Option<&str>,
+    ) -> io::Result<()> {
+        let tls = context.connection(server_hostname);
+        let tls = match tls {
+            Ok(tls) => tls,
+            Err(e) => {
+                self.abort();
+                return Err(e);
+            }
+        };
+        self.conn().upgrade_tls(tls)?;
+        poll_fn(|cx| self.conn().poll_handshake(cx)).await
     }
 
     /// Closes at once, dropping what is buffered; the peer sees a reset (asyncio's

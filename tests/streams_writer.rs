@@ -231,3 +231,26 @@ async fn bytes_that_arrived_before_close_can_still_be_read() {
     assert_eq!(ra.readline().await.unwrap(), b"late reply\n");
     assert_eq!(ra.read(10).await.unwrap(), b"");
 }
+
+#[asyncio::test]
+async fn writing_to_a_closed_peer_never_raises_sigpipe() {
+    // With SIGPIPE at its default action a plain write(2) would kill the process.
+    // SAFETY: changing a signal's disposition has no memory-safety conditions.
+    let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let ((_ra, wa), b) = pair();
+    drop(b);
+    let chunk = vec![0u8; 64 * 1024];
+    for _ in 0..64 {
+        wa.write(&chunk);
+    }
+    let err = wa.drain().await.unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::BrokenPipe | ErrorKind::ConnectionReset
+        ),
+        "{err:?}"
+    );
+    // SAFETY: as above, restoring the previous disposition.
+    unsafe { libc::signal(libc::SIGPIPE, previous) };
+}

@@ -259,3 +259,20 @@ asyncio.run(main())
     child.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[asyncio::test]
+async fn tls_over_a_unix_socket() {
+    let c = certs();
+    let path = std::env::temp_dir().join(format!("asyncio-tls-{}.sock", std::process::id()));
+    let server = asyncio::start_unix_server(echo, &path)
+        .ssl(c.server)
+        .await
+        .unwrap();
+    let (mut r, w) = asyncio::open_unix_connection(&path)
+        .ssl(c.client, "localhost")
+        .await
+        .unwrap();
+    w.write(b"unix and tls\n");
+    assert_eq!(r.readline().await.unwrap(), b"unix and tls\n");
+    server.close();
+}

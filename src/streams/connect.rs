@@ -283,6 +283,8 @@ pub fn open_unix_connection(path: impl Into<PathBuf>) -> OpenUnixConnection {
     OpenUnixConnection {
         path: path.into(),
         limit: DEFAULT_LIMIT,
+        #[cfg(feature = "tls")]
+        ssl: None,
     }
 }
 
@@ -295,6 +297,8 @@ pub fn open_unix_connection(path: impl Into<PathBuf>) -> OpenUnixConnection {
 pub struct OpenUnixConnection {
     path: PathBuf,
     limit: usize,
+    #[cfg(feature = "tls")]
+    ssl: Option<(crate::tls::TlsContext, String)>,
 }
 
 impl OpenUnixConnection {
@@ -311,6 +315,28 @@ impl OpenUnixConnection {
     }
 }
 
+impl OpenUnixConnection {
+    /// Speaks TLS over the Unix socket, verifying the server as `server_hostname` (asyncio's
+    /// `ssl=` and `server_hostname=`, required together here).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ClientConfig>) -> std::io::Result<()> {
+    /// let (_r, _w) = asyncio::open_unix_connection("/tmp/tls.sock").ssl(config, "localhost").await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl(
+        mut self,
+        context: std::sync::Arc<rustls::ClientConfig>,
+        server_hostname: &str,
+    ) -> Self {
+        self.ssl = Some((context.into(), server_hostname.to_owned()));
+        self
+    }
+}
+
 impl IntoFuture for OpenUnixConnection {
     type Output = io::Result<Streams>;
     type IntoFuture = Pin<Box<dyn Future<Output = io::Result<Streams>>>>;
@@ -318,7 +344,12 @@ impl IntoFuture for OpenUnixConnection {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let sock = UnixStream::connect(&self.path).await?;
-            Ok(streams(Sock::Unix(sock), self.limit))
+            let streams = streams(Sock::Unix(sock), self.limit);
+            #[cfg(feature = "tls")]
+            if let Some((context, name)) = &self.ssl {
+                streams.1.handshake(context, Some(name)).await?;
+            }
+            Ok(streams)
         })
     }
 }

@@ -390,6 +390,21 @@ impl StartUnixServer {
         self
     }
 
+    /// Serves TLS over the Unix socket (asyncio's `ssl=`).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ServerConfig>) -> std::io::Result<()> {
+    /// let _server = asyncio::start_unix_server(|_r, _w| async {}, "/tmp/tls.sock").ssl(config).await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl(mut self, context: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.common.ssl = Some(context.into());
+        self
+    }
+
     /// Whether to accept at once (default true).
     ///
     /// # Examples

@@ -18,7 +18,8 @@
 use super::addr::StreamAddr;
 use super::error::SavedError;
 use super::server::ServerLink;
-use crate::net::{TcpStream, UnixStream};
+use super::sock::CanWriteEof;
+pub(crate) use super::sock::Sock;
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::io;
@@ -28,140 +29,6 @@ use std::task::{Context, Poll, Waker};
 
 /// asyncio's default high-water mark; the low-water mark is a quarter of it.
 pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
-
-pub(crate) enum Sock {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-    #[cfg(feature = "tls")]
-    Tls(Box<super::tls::TlsSock>),
-}
-
-impl Sock {
-    pub(crate) fn poll_read(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        match self {
-            Sock::Tcp(s) => s.poll_read(cx, buf),
-            Sock::Unix(s) => s.poll_read(cx, buf),
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.poll_read(cx, buf),
-        }
-    }
-
-    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Sock::Tcp(s) => s.try_read(buf),
-            Sock::Unix(s) => s.try_read(buf),
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.try_read(buf),
-        }
-    }
-
-    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sock::Tcp(s) => s.try_write(buf),
-            Sock::Unix(s) => s.try_write(buf),
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.try_write(buf),
-        }
-    }
-
-    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self {
-            Sock::Tcp(s) => s.poll_write(cx, buf),
-            Sock::Unix(s) => s.poll_write(cx, buf),
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.poll_write(cx, buf),
-        }
-    }
-
-    /// Readiness of the socket itself (for the layer above it).
-    #[allow(dead_code)] // used by TLS
-    pub(crate) fn poll_ready(
-        &self,
-        dir: crate::reactor::Direction,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self {
-            Sock::Tcp(s) => s.poll_ready(dir, cx),
-            Sock::Unix(s) => s.poll_ready(dir, cx),
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.inner().poll_ready(dir, cx),
-        }
-    }
-
-    /// Bytes accepted by a write but not yet on the socket (TLS records).
-    fn has_pending_output(&self) -> bool {
-        match self {
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.has_pending_output(),
-            _ => false,
-        }
-    }
-
-    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self {
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.poll_flush(cx),
-            _ => {
-                let _ = cx;
-                Poll::Ready(Ok(()))
-            }
-        }
-    }
-
-    /// Whether the write half can be shut alone (not over TLS, as asyncio's SSL transport).
-    fn can_write_eof(&self) -> bool {
-        match self {
-            #[cfg(feature = "tls")]
-            Sock::Tls(_) => false,
-            _ => true,
-        }
-    }
-
-    /// An orderly close: TLS says `close_notify` first.
-    fn prepare_close(&self) {
-        #[cfg(feature = "tls")]
-        if let Sock::Tls(s) = self {
-            s.close_notify();
-        }
-    }
-
-    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        match self {
-            Sock::Tcp(s) => s.shutdown(how),
-            Sock::Unix(s) => s.shutdown(how),
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.inner().shutdown(how),
-        }
-    }
-
-    fn set_abortive_close(&self) -> io::Result<()> {
-        match self {
-            Sock::Tcp(s) => s.set_abortive_close(),
-            Sock::Unix(s) => s.set_abortive_close(),
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.inner().set_abortive_close(),
-        }
-    }
-
-    fn addrs(&self) -> (Option<StreamAddr>, Option<StreamAddr>) {
-        match self {
-            #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.inner().addrs(),
-            Sock::Tcp(s) => (
-                s.peer_addr().ok().map(StreamAddr::Inet),
-                s.local_addr().ok().map(StreamAddr::Inet),
-            ),
-            Sock::Unix(s) => (
-                s.peer_addr().ok().map(|a| StreamAddr::from_unix(&a)),
-                s.local_addr().ok().map(|a| StreamAddr::from_unix(&a)),
-            ),
-        }
-    }
-}
 
 struct WriteState {
     /// Bytes not yet sent are `buf[sent..]`.
@@ -631,16 +498,6 @@ impl Conn {
         if let Some(link) = link {
             link.detach();
         }
-    }
-}
-
-trait CanWriteEof {
-    fn is_none_or_can_write_eof(&self) -> bool;
-}
-
-impl CanWriteEof for Option<&Sock> {
-    fn is_none_or_can_write_eof(&self) -> bool {
-        self.map_or(true, Sock::can_write_eof)
     }
 }
 

@@ -16,7 +16,9 @@ mod reader;
 mod resolve;
 mod separator;
 mod server;
+mod sock;
 mod start;
+mod start_unix;
 #[cfg(feature = "tls")]
 mod tls;
 mod writer;
@@ -30,7 +32,8 @@ pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
 pub use reader::StreamReader;
 pub use separator::Separators;
 pub use server::Server;
-pub use start::{start_server, start_unix_server, HandlerOutput, StartServer, StartUnixServer};
+pub use start::{start_server, HandlerOutput, StartServer};
+pub use start_unix::{start_unix_server, StartUnixServer};
 pub use writer::StreamWriter;
 
 /// TLS for streams with rustls (feature `tls`): the [`TlsContext`](crate::tls::TlsContext) given to

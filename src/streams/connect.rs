@@ -394,3 +394,46 @@ mod sealed {
 pub fn open_socket(sock: impl StreamSocket) -> Streams {
     streams(sock.into_sock().0, DEFAULT_LIMIT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn happy_eyeballs_starts_the_next_attempt_when_one_hangs() {
+        crate::run(async {
+            // A listener whose accept queue is full drops new SYNs: connecting to it hangs.
+            let full = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            crate::net::sys::listen(&full, 0).unwrap();
+            let full_addr = full.local_addr().unwrap();
+            let mut fillers = Vec::new();
+            for _ in 0..8 {
+                match std::net::TcpStream::connect_timeout(&full_addr, Duration::from_millis(50)) {
+                    Ok(s) => fillers.push(s),
+                    Err(_) => break,
+                }
+            }
+            let good = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let good_addr = good.local_addr().unwrap();
+            let stream = staggered(vec![full_addr, good_addr], None, Duration::from_millis(50))
+                .await
+                .unwrap();
+            assert_eq!(stream.peer_addr().unwrap(), good_addr);
+        });
+    }
+
+    #[test]
+    fn every_address_failing_gives_one_error() {
+        crate::run(async {
+            let closed = |_| {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap()
+            };
+            let addrs: Vec<SocketAddr> = (0..3).map(closed).collect();
+            let err = staggered(addrs, None, Duration::from_millis(50))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+        });
+    }
+}

@@ -65,7 +65,9 @@ fn smol() -> usize {
         let tasks: Vec<_> = (0..TASKS)
             .map(|_| {
                 let w = waiting.clone();
-                ex.spawn(async move { drop(w.recv().await) })
+                ex.spawn(async move {
+                    let _ = w.recv().await;
+                })
             })
             .collect();
         smol::future::yield_now().await;

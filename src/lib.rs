@@ -32,9 +32,11 @@ extern crate self as asyncio;
 
 mod combinators;
 mod error;
+pub mod net;
 mod queue;
 mod reactor;
 mod runtime;
+mod streams;
 mod sync;
 mod task;
 mod time;
@@ -79,6 +81,14 @@ pub use runtime::{
     get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
     Builder, ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, Runtime, TimerHandle,
     ToThread,
+};
+#[cfg(feature = "tls")]
+pub use streams::tls_api as tls;
+pub use streams::{
+    open_connection, open_socket, open_unix_connection, start_server, start_unix_server,
+    HandlerOutput, IncompleteReadError, LimitOverrunError, OpenConnection, OpenUnixConnection,
+    ReadError, Separators, Server, StartServer, StartUnixServer, StreamAddr, StreamReader,
+    StreamSocket, StreamWriter, Streams,
 };
 pub use sync::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, BrokenBarrierError, Condition, ConditionWait,

@@ -1,0 +1,36 @@
+//! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners.
+//!
+//! These are the low-level layer under the streams, for code that wants
+//! plain `accept` / `connect` / `read` / `write` (asyncio's `loop.sock_accept`,
+//! `loop.sock_connect`, `loop.sock_recv`, `loop.sock_sendall`). A socket belongs to the loop
+//! that made it; it is not `Send`.
+//!
+//! Writes never raise `SIGPIPE`: they use `send(MSG_NOSIGNAL)` (`SO_NOSIGPIPE` on Apple
+//! platforms), so writing to a closed peer is an `io::Error` of kind `BrokenPipe`.
+//!
+//! # Examples
+//! ```
+//! use asyncio::net::{TcpListener, TcpStream};
+//! # asyncio::run(async {
+//! let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+//! let addr = listener.local_addr()?;
+//! let client = TcpStream::connect(addr).await?;
+//! let (server, _peer) = listener.accept().await?;
+//! client.write_all(b"ping").await?;
+//! let mut buf = [0; 4];
+//! server.read_exact(&mut buf).await?;
+//! assert_eq!(&buf, b"ping");
+//! # std::io::Result::Ok(())
+//! # }).unwrap();
+//! ```
+
+pub(crate) mod sys;
+mod tcp_listener;
+mod tcp_stream;
+mod unix_listener;
+mod unix_stream;
+
+pub use tcp_listener::TcpListener;
+pub use tcp_stream::TcpStream;
+pub use unix_listener::UnixListener;
+pub use unix_stream::UnixStream;

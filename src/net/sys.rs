@@ -1,0 +1,135 @@
+//! The few socket calls std and mio do not make the way we need.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+
+/// `send` without `SIGPIPE`. std's `UnixStream::write` is a plain `write(2)`, which raises
+/// `SIGPIPE` on a closed peer and would kill a process that did not ignore it.
+pub(crate) fn send(sock: &impl AsFd, buf: &[u8]) -> io::Result<usize> {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos",
+        target_os = "solaris"
+    ))]
+    const FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+    // Elsewhere (Apple) sockets are made with SO_NOSIGPIPE instead; see `no_sigpipe`.
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos",
+        target_os = "solaris"
+    )))]
+    const FLAGS: libc::c_int = 0;
+    socket2::SockRef::from(sock).send_with_flags(buf, FLAGS)
+}
+
+/// Sets `SO_NOSIGPIPE` where `MSG_NOSIGNAL` does not exist.
+pub(crate) fn no_sigpipe(sock: &impl AsFd) -> io::Result<()> {
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos"
+    ))]
+    socket2::SockRef::from(sock).set_nosigpipe(true)?;
+    let _ = sock;
+    Ok(())
+}
+
+/// How a listening TCP socket is made (asyncio's `create_server` options).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BindOptions {
+    pub(crate) backlog: i32,
+    pub(crate) reuse_address: bool,
+    pub(crate) reuse_port: bool,
+    /// Listen at once; when false the socket is only bound.
+    pub(crate) listen: bool,
+}
+
+impl Default for BindOptions {
+    fn default() -> Self {
+        // asyncio's defaults: backlog 100, SO_REUSEADDR on POSIX.
+        BindOptions {
+            backlog: 100,
+            reuse_address: true,
+            reuse_port: false,
+            listen: true,
+        }
+    }
+}
+
+/// A non-blocking listening socket. IPv6 sockets are IPv6-only, as asyncio makes them, so
+/// `::` and `0.0.0.0` can both be bound on one port.
+pub(crate) fn bind_tcp(addr: SocketAddr, opts: BindOptions) -> io::Result<std::net::TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    sock.set_cloexec(true)?;
+    if opts.reuse_address {
+        sock.set_reuse_address(true)?;
+    }
+    if opts.reuse_port {
+        sock.set_reuse_port(true)?;
+    }
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    if opts.listen {
+        sock.listen(opts.backlog)?;
+    }
+    Ok(sock.into())
+}
+
+/// A non-blocking Unix-domain listening socket at `path`.
+pub(crate) fn bind_unix(
+    path: &std::path::Path,
+    opts: BindOptions,
+) -> io::Result<std::os::unix::net::UnixListener> {
+    let sock = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+    sock.set_cloexec(true)?;
+    sock.set_nonblocking(true)?;
+    sock.bind(&socket2::SockAddr::unix(path)?)?;
+    if opts.listen {
+        sock.listen(opts.backlog)?;
+    }
+    Ok(std::os::fd::OwnedFd::from(sock).into())
+}
+
+/// Starts listening on a socket bound without listening (asyncio's `start_serving=False`
+/// listens only when serving starts).
+pub(crate) fn listen(sock: &impl AsFd, backlog: i32) -> io::Result<()> {
+    socket2::SockRef::from(sock).listen(backlog)
+}
+
+/// Starts a non-blocking connect, from `local` if given. The connection completes (or fails)
+/// when the socket becomes writable.
+pub(crate) fn start_connect(
+    addr: SocketAddr,
+    local: Option<SocketAddr>,
+) -> io::Result<std::net::TcpStream> {
+    let domain = socket2::Domain::for_address(addr);
+    let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    sock.set_cloexec(true)?;
+    sock.set_nonblocking(true)?;
+    no_sigpipe(&sock)?;
+    if let Some(local) = local {
+        sock.bind(&local.into())?;
+    }
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(sock.into())
+}

@@ -1,0 +1,99 @@
+//! A source's entry in the reactor of the loop it was registered with.
+
+use super::scheduled::{Direction, ScheduledIo};
+use crate::runtime::context;
+use crate::runtime::core::Core;
+use std::io;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+
+/// A token in one loop's reactor. Made by [`Registration::new`]; the owner calls
+/// [`Registration::deregister`] with the same source before the source is closed.
+pub(crate) struct Registration {
+    token: mio::Token,
+    io: Rc<ScheduledIo>,
+    /// Weak: a socket kept alive past its loop (in a thread-local, say) must not keep the loop.
+    core: Weak<Core>,
+}
+
+fn no_loop() -> io::Error {
+    io::Error::other("no running event loop")
+}
+
+impl Registration {
+    /// Registers `source` with the running loop for `interest`.
+    ///
+    /// # Errors
+    /// Outside a running loop, or when the poller refuses the source.
+    pub(crate) fn new(
+        source: &mut impl mio::event::Source,
+        interest: mio::Interest,
+    ) -> io::Result<Registration> {
+        let core = context::current_core().ok_or_else(no_loop)?;
+        let (token, io) = core.reactor.insert();
+        if let Err(e) = core.registry.register(source, token, interest) {
+            core.reactor.remove(token);
+            return Err(e);
+        }
+        Ok(Registration {
+            token,
+            io,
+            core: Rc::downgrade(&core),
+        })
+    }
+
+    /// Changes the interest the source is registered for.
+    #[allow(dead_code)]
+    pub(crate) fn reregister(
+        &self,
+        source: &mut impl mio::event::Source,
+        interest: mio::Interest,
+    ) -> io::Result<()> {
+        let core = self.core.upgrade().ok_or_else(no_loop)?;
+        core.registry.reregister(source, self.token, interest)
+    }
+
+    /// Ready when the direction is ready (or the source is in error or closed); otherwise the
+    /// task waits for the next edge.
+    ///
+    /// # Errors
+    /// When polled from a task of another loop than the source's (asyncio's "attached to a
+    /// different loop"), or after that loop ended.
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.io.is_ready(dir) {
+            return Poll::Ready(Ok(()));
+        }
+        let same_loop = context::with_core(|c| std::ptr::eq(c, self.core.as_ptr())) == Some(true);
+        if !same_loop {
+            return Poll::Ready(Err(io::Error::other(
+                "I/O source is attached to a different event loop",
+            )));
+        }
+        self.io.poll_ready(dir, cx).map(Ok)
+    }
+
+    /// Whether the direction looks ready without waiting.
+    pub(crate) fn is_ready(&self, dir: Direction) -> bool {
+        self.io.is_ready(dir)
+    }
+
+    /// See [`ScheduledIo::assume_ready`].
+    pub(crate) fn assume_ready(&self) {
+        self.io.assume_ready();
+    }
+
+    /// Forgets readiness after the I/O said `WouldBlock`.
+    pub(crate) fn clear(&self, dir: Direction) {
+        self.io.clear(dir);
+    }
+
+    /// Removes the source from the poller and the reactor; waiters wake and find it closed.
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
+        if let Some(core) = self.core.upgrade() {
+            // Failing here means the fd is already gone from the poller; nothing to undo.
+            let _ = core.registry.deregister(source);
+            core.reactor.remove(self.token);
+        }
+        self.io.shutdown();
+    }
+}

@@ -1,0 +1,179 @@
+//! One source's readiness and the wakers of the tasks that wait on it.
+
+use std::cell::{Cell, RefCell};
+use std::task::{Context, Poll, Waker};
+
+/// Which half of a source a task waits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+/// Readable (or priority data).
+const READABLE: u8 = 1;
+/// Writable.
+const WRITABLE: u8 = 2;
+/// The peer closed its write half (or hung up). Final: never cleared.
+const READ_CLOSED: u8 = 4;
+/// Our write half is closed (or the peer hung up). Final: never cleared.
+const WRITE_CLOSED: u8 = 8;
+/// An error is pending on the source (`SO_ERROR`); cleared like readiness, since trying the
+/// I/O takes the error.
+const ERROR: u8 = 16;
+
+const READ_MASK: u8 = READABLE | READ_CLOSED | ERROR;
+const WRITE_MASK: u8 = WRITABLE | WRITE_CLOSED | ERROR;
+const CLOSED: u8 = READ_CLOSED | WRITE_CLOSED;
+
+fn mask(dir: Direction) -> u8 {
+    match dir {
+        Direction::Read => READ_MASK,
+        Direction::Write => WRITE_MASK,
+    }
+}
+
+/// Readiness of one registered source, remembered between the poller's edges.
+pub(crate) struct ScheduledIo {
+    readiness: Cell<u8>,
+    readers: RefCell<Vec<Waker>>,
+    writers: RefCell<Vec<Waker>>,
+}
+
+impl ScheduledIo {
+    pub(crate) fn new() -> Self {
+        ScheduledIo {
+            readiness: Cell::new(0),
+            readers: RefCell::new(Vec::new()),
+            writers: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn waiters(&self, dir: Direction) -> &RefCell<Vec<Waker>> {
+        match dir {
+            Direction::Read => &self.readers,
+            Direction::Write => &self.writers,
+        }
+    }
+
+    /// Ready when the direction is ready; otherwise the task's waker is kept (once per task)
+    /// and woken by the next event that makes the direction ready.
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<()> {
+        if self.readiness.get() & mask(dir) != 0 {
+            return Poll::Ready(());
+        }
+        let mut waiters = self.waiters(dir).borrow_mut();
+        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Marks both directions ready without waking anyone, so the first I/O attempt on a new
+    /// socket is made at once instead of after the poller's first edge. A wrong guess costs
+    /// one `WouldBlock`, which clears it.
+    pub(crate) fn assume_ready(&self) {
+        self.readiness
+            .set(self.readiness.get() | READABLE | WRITABLE);
+    }
+
+    /// Whether the direction is ready now, without waiting.
+    pub(crate) fn is_ready(&self, dir: Direction) -> bool {
+        self.readiness.get() & mask(dir) != 0
+    }
+
+    /// Forgets the direction's readiness after the I/O returned `WouldBlock`. Closed states are
+    /// final and stay.
+    pub(crate) fn clear(&self, dir: Direction) {
+        let clear = mask(dir) & !CLOSED;
+        self.readiness.set(self.readiness.get() & !clear);
+    }
+
+    pub(crate) fn set_from_event(&self, event: &mio::event::Event) {
+        let mut ready = 0;
+        if event.is_readable() || event.is_priority() {
+            ready |= READABLE;
+        }
+        if event.is_writable() {
+            ready |= WRITABLE;
+        }
+        if event.is_read_closed() {
+            ready |= READ_CLOSED;
+        }
+        if event.is_write_closed() {
+            ready |= WRITE_CLOSED;
+        }
+        if event.is_error() {
+            ready |= ERROR;
+        }
+        self.set(ready);
+    }
+
+    /// Adds readiness and wakes the waiters it concerns.
+    pub(crate) fn set(&self, ready: u8) {
+        self.readiness.set(self.readiness.get() | ready);
+        if ready & READ_MASK != 0 {
+            self.wake(Direction::Read);
+        }
+        if ready & WRITE_MASK != 0 {
+            self.wake(Direction::Write);
+        }
+    }
+
+    /// Wakes every waiter of a direction. The list is taken first: a waker may do anything.
+    pub(crate) fn wake(&self, dir: Direction) {
+        let waiters = std::mem::take(&mut *self.waiters(dir).borrow_mut());
+        for waker in waiters {
+            waker.wake();
+        }
+    }
+
+    /// Marks the source as gone (deregistered): every waiter wakes and finds it ready, so its
+    /// next I/O attempt reports what happened instead of waiting forever.
+    pub(crate) fn shutdown(&self) {
+        self.set(READABLE | WRITABLE | CLOSED);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn waits_until_set_and_clears_on_would_block() {
+        let io = ScheduledIo::new();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
+        // The same task twice keeps one waker.
+        assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
+        io.set(WRITABLE);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        io.set(READABLE);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(io.poll_ready(Direction::Read, &mut cx).is_ready());
+        io.clear(Direction::Read);
+        assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
+        assert!(io.is_ready(Direction::Write));
+    }
+
+    #[test]
+    fn closed_is_final() {
+        let io = ScheduledIo::new();
+        io.set(READ_CLOSED);
+        io.clear(Direction::Read);
+        assert!(io.is_ready(Direction::Read));
+        assert!(!io.is_ready(Direction::Write));
+    }
+}

@@ -1,0 +1,49 @@
+//! Streams: high-level connections with buffered readers and writers (asyncio's streams).
+//!
+//! [`open_connection`] and [`start_server`] (and their Unix twins) hand out a
+//! [`StreamReader`] and a [`StreamWriter`] per connection. The reader reads lazily from the
+//! socket in its own task; the writer sends at once when it can and leaves the rest to a
+//! background flush, with [`StreamWriter::drain`] as the flow control. See `conn.rs` for the
+//! states of a connection.
+
+mod accept;
+mod addr;
+mod buffer;
+mod conn;
+mod connect;
+mod error;
+mod reader;
+mod resolve;
+mod separator;
+mod server;
+mod sock;
+mod start;
+mod start_unix;
+#[cfg(feature = "tls")]
+mod tls;
+mod writer;
+
+pub use addr::StreamAddr;
+pub use connect::{
+    open_connection, open_socket, open_unix_connection, OpenConnection, OpenUnixConnection,
+    StreamSocket, Streams,
+};
+pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
+pub use reader::StreamReader;
+pub use separator::Separators;
+pub use server::Server;
+pub use start::{start_server, HandlerOutput, StartServer};
+pub use start_unix::{start_unix_server, StartUnixServer};
+pub use writer::StreamWriter;
+
+/// TLS for streams with rustls (feature `tls`): the [`TlsContext`](crate::tls::TlsContext) given to
+/// `open_connection(..).ssl(..)`, `start_server(..).ssl(..)` and
+/// [`StreamWriter::start_tls`], and the `rustls` crate to build it with.
+#[cfg(feature = "tls")]
+pub mod tls_api {
+    pub use super::tls::TlsContext;
+    pub use rustls;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,151 @@
+//! `Sock`: the socket under a stream connection, plain (TCP, Unix) or TLS over one of those.
+
+use super::addr::StreamAddr;
+use crate::net::{TcpStream, UnixStream};
+use std::io;
+use std::net::Shutdown;
+use std::task::{Context, Poll};
+
+pub(crate) enum Sock {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<super::tls::TlsSock>),
+}
+
+impl Sock {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Sock::Tcp(s) => s.poll_read(cx, buf),
+            Sock::Unix(s) => s.poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.poll_read(cx, buf),
+        }
+    }
+
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Sock::Tcp(s) => s.try_read(buf),
+            Sock::Unix(s) => s.try_read(buf),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.try_read(buf),
+        }
+    }
+
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sock::Tcp(s) => s.try_write(buf),
+            Sock::Unix(s) => s.try_write(buf),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.try_write(buf),
+        }
+    }
+
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Sock::Tcp(s) => s.poll_write(cx, buf),
+            Sock::Unix(s) => s.poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.poll_write(cx, buf),
+        }
+    }
+
+    /// Readiness of the socket itself (for the layer above it).
+    #[allow(dead_code)] // used by TLS
+    pub(crate) fn poll_ready(
+        &self,
+        dir: crate::reactor::Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self {
+            Sock::Tcp(s) => s.poll_ready(dir, cx),
+            Sock::Unix(s) => s.poll_ready(dir, cx),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().poll_ready(dir, cx),
+        }
+    }
+
+    /// Bytes accepted by a write but not yet on the socket (TLS records).
+    pub(crate) fn has_pending_output(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.has_pending_output(),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.poll_flush(cx),
+            _ => {
+                let _ = cx;
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+
+    /// Whether the write half can be shut alone (not over TLS, as asyncio's SSL transport).
+    pub(crate) fn can_write_eof(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Sock::Tls(_) => false,
+            _ => true,
+        }
+    }
+
+    /// An orderly close: TLS says `close_notify` first.
+    pub(crate) fn prepare_close(&self) {
+        #[cfg(feature = "tls")]
+        if let Sock::Tls(s) = self {
+            s.close_notify();
+        }
+    }
+
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Sock::Tcp(s) => s.shutdown(how),
+            Sock::Unix(s) => s.shutdown(how),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().shutdown(how),
+        }
+    }
+
+    pub(crate) fn set_abortive_close(&self) -> io::Result<()> {
+        match self {
+            Sock::Tcp(s) => s.set_abortive_close(),
+            Sock::Unix(s) => s.set_abortive_close(),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().set_abortive_close(),
+        }
+    }
+
+    pub(crate) fn addrs(&self) -> (Option<StreamAddr>, Option<StreamAddr>) {
+        match self {
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().addrs(),
+            Sock::Tcp(s) => (
+                s.peer_addr().ok().map(StreamAddr::Inet),
+                s.local_addr().ok().map(StreamAddr::Inet),
+            ),
+            Sock::Unix(s) => (
+                s.peer_addr().ok().map(|a| StreamAddr::from_unix(&a)),
+                s.local_addr().ok().map(|a| StreamAddr::from_unix(&a)),
+            ),
+        }
+    }
+}
+
+pub(crate) trait CanWriteEof {
+    fn is_none_or_can_write_eof(&self) -> bool;
+}
+
+impl CanWriteEof for Option<&Sock> {
+    fn is_none_or_can_write_eof(&self) -> bool {
+        self.is_none_or(Sock::can_write_eof)
+    }
+}

@@ -1,0 +1,127 @@
+//! `start_unix_server`: a Unix-domain stream server.
+
+use super::accept::{Listener, ListenerSock};
+use super::addr::StreamAddr;
+use super::reader::StreamReader;
+use super::server::Server;
+use super::start::{erase, Common, HandlerOutput};
+use super::writer::StreamWriter;
+use crate::net::sys::{bind_unix, BindOptions};
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+/// Starts a Unix-domain server at `path` (asyncio's `start_unix_server`). A stale socket
+/// file at `path` is replaced; the file is removed when the server closes (asyncio 3.13's
+/// `cleanup_socket`), unless it was replaced meanwhile.
+///
+/// # Errors
+/// The bind error (`AddrInUse` if `path` exists and is not a socket, `NotFound` for a
+/// missing directory, …).
+///
+/// # Cancel safety
+/// Dropping the future before it completes closes what it bound.
+///
+/// # Examples
+/// See [`open_unix_connection`](crate::open_unix_connection).
+pub fn start_unix_server<H, F>(handler: H, path: impl Into<PathBuf>) -> StartUnixServer
+where
+    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerOutput,
+{
+    StartUnixServer {
+        common: Common::new(erase(handler)),
+        path: path.into(),
+    }
+}
+
+/// The future of [`start_unix_server`], with its options. Await it.
+#[must_use = "the server starts only when this is awaited"]
+pub struct StartUnixServer {
+    common: Common,
+    path: PathBuf,
+}
+
+impl StartUnixServer {
+    /// The listen backlog (default 100).
+    ///
+    /// # Examples
+    /// ```
+    /// let start = asyncio::start_unix_server(|_r, _w| async {}, "/tmp/x.sock").backlog(10);
+    /// # drop(start);
+    /// ```
+    pub fn backlog(mut self, backlog: i32) -> Self {
+        self.common.backlog = backlog;
+        self
+    }
+
+    /// The buffer limit of each connection's reader (default 64 KiB).
+    ///
+    /// # Examples
+    /// ```
+    /// let start = asyncio::start_unix_server(|_r, _w| async {}, "/tmp/x.sock").limit(1024);
+    /// # drop(start);
+    /// ```
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.common.limit = limit;
+        self
+    }
+
+    /// Serves TLS over the Unix socket (asyncio's `ssl=`).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ServerConfig>) -> std::io::Result<()> {
+    /// let _server = asyncio::start_unix_server(|_r, _w| async {}, "/tmp/tls.sock").ssl(config).await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl(mut self, context: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.common.ssl = Some(context.into());
+        self
+    }
+
+    /// Whether to accept at once (default true).
+    ///
+    /// # Examples
+    /// ```
+    /// let start = asyncio::start_unix_server(|_r, _w| async {}, "/tmp/x.sock").start_serving(false);
+    /// # drop(start);
+    /// ```
+    pub fn start_serving(mut self, on: bool) -> Self {
+        self.common.start_serving = on;
+        self
+    }
+
+    async fn run(self) -> io::Result<Server> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_socket()) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+        let opts = BindOptions {
+            backlog: self.common.backlog,
+            listen: false,
+            ..BindOptions::default()
+        };
+        let listener = bind_unix(&self.path, opts)?;
+        let ino = std::fs::metadata(&self.path)?.ino();
+        let addr = StreamAddr::Unix(Some(self.path.clone()));
+        self.common.build(
+            vec![Listener::new(ListenerSock::UnixBound(listener))],
+            vec![addr],
+            Some((self.path, ino)),
+        )
+    }
+}
+
+impl IntoFuture for StartUnixServer {
+    type Output = io::Result<Server>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<Server>>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}

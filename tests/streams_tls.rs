@@ -1,0 +1,278 @@
+//! TLS with rustls: our client and server, a real TLS peer (Python's `ssl` module), start_tls,
+//! certificate errors. Certificates are made in the test with rcgen.
+#![cfg(feature = "tls")]
+
+use asyncio::tls::rustls;
+use asyncio::{open_connection, start_server, StreamReader, StreamWriter};
+use std::io::ErrorKind;
+use std::process::Command;
+use std::sync::Arc;
+
+struct Certs {
+    server: Arc<rustls::ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+    cert_pem: String,
+    key_pem: String,
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn certs() -> Certs {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_der = ck.cert.der().clone();
+    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let server = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert_der.clone()], key_der)
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert_der).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Certs {
+        server: Arc::new(server),
+        client: Arc::new(client),
+        cert_pem: ck.cert.pem(),
+        key_pem: ck.signing_key.serialize_pem(),
+    }
+}
+
+async fn echo(mut r: StreamReader, w: StreamWriter) {
+    while let Ok(data) = r.read(65536).await {
+        if data.is_empty() {
+            break;
+        }
+        w.write(&data);
+        if w.drain().await.is_err() {
+            break;
+        }
+    }
+    w.close();
+}
+
+fn has_python() -> bool {
+    Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[asyncio::test]
+async fn our_client_and_server() {
+    let c = certs();
+    let server = start_server(echo, "127.0.0.1", 0)
+        .ssl(c.server)
+        .await
+        .unwrap();
+    let port = server.sockets()[0].as_inet().unwrap().port();
+    let (mut r, w) = open_connection("127.0.0.1", port)
+        .ssl(c.client)
+        .server_hostname("localhost")
+        .await
+        .unwrap();
+    assert!(!w.can_write_eof());
+    w.write(b"hello over tls\n");
+    assert_eq!(r.readline().await.unwrap(), b"hello over tls\n");
+    // A large answer crosses many records and fills the socket.
+    let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let expected = big.clone();
+    let reading = asyncio::create_task(async move {
+        let got = r.readexactly(expected.len()).await.unwrap();
+        assert_eq!(got, expected);
+        r
+    });
+    w.write(&big);
+    w.drain().await.unwrap();
+    let mut r = reading.await.unwrap();
+    w.close();
+    w.wait_closed().await.unwrap();
+    assert_eq!(r.read(10).await.unwrap(), b"");
+}
+
+#[asyncio::test]
+async fn a_wrong_certificate_is_refused() {
+    let c = certs();
+    let other = certs();
+    let server = start_server(echo, "127.0.0.1", 0)
+        .ssl(c.server)
+        .await
+        .unwrap();
+    let port = server.sockets()[0].as_inet().unwrap().port();
+    let err = open_connection("127.0.0.1", port)
+        .ssl(other.client)
+        .server_hostname("localhost")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
+    // The server goes on serving good clients.
+    let (mut r, w) = open_connection("127.0.0.1", port)
+        .ssl(c.client)
+        .server_hostname("localhost")
+        .await
+        .unwrap();
+    w.write(b"x");
+    assert_eq!(r.read(1).await.unwrap(), b"x");
+}
+
+#[asyncio::test]
+async fn start_tls_upgrades_a_plain_connection() {
+    let c = certs();
+    let server_ctx = c.server.clone();
+    let server = start_server(
+        move |mut r: StreamReader, w: StreamWriter| {
+            let ctx = server_ctx.clone();
+            async move {
+                assert_eq!(r.readline().await.unwrap(), b"STARTTLS\n");
+                w.write(b"OK\n");
+                w.start_tls(ctx, None).await.unwrap();
+                let line = r.readline().await.unwrap();
+                w.write(&line.to_ascii_uppercase());
+                w.close();
+            }
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let port = server.sockets()[0].as_inet().unwrap().port();
+    let (mut r, w) = open_connection("127.0.0.1", port).await.unwrap();
+    w.write(b"STARTTLS\n");
+    assert_eq!(r.readline().await.unwrap(), b"OK\n");
+    w.start_tls(c.client, Some("localhost")).await.unwrap();
+    w.write(b"secret\n");
+    assert_eq!(r.readline().await.unwrap(), b"SECRET\n");
+}
+
+#[asyncio::test]
+async fn python_ssl_client_against_our_server() {
+    if !has_python() {
+        eprintln!("skipped: no python3");
+        return;
+    }
+    let c = certs();
+    let dir = std::env::temp_dir().join(format!("asyncio-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &c.cert_pem).unwrap();
+    let server = start_server(echo, "127.0.0.1", 0)
+        .ssl(c.server)
+        .await
+        .unwrap();
+    let port = server.sockets()[0].as_inet().unwrap().port();
+    let script = format!(
+        r#"
+import asyncio, ssl
+async def main():
+    ctx = ssl.create_default_context(cafile={ca:?})
+    r, w = await asyncio.open_connection('127.0.0.1', {port}, ssl=ctx, server_hostname='localhost')
+    w.write(b'ping over tls\n')
+    print((await r.readline()).decode().strip())
+    data = b'z' * 300000
+    w.write(data)
+    got = await r.readexactly(len(data))
+    assert got == data
+    w.close()
+    await w.wait_closed()
+    print('done')
+asyncio.run(main())
+"#,
+        ca = ca.display().to_string()
+    );
+    let out = asyncio::to_thread(move || Command::new("python3").arg("-c").arg(script).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"ping over tls\ndone\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[asyncio::test]
+async fn our_client_against_a_python_ssl_server() {
+    if !has_python() {
+        eprintln!("skipped: no python3");
+        return;
+    }
+    let c = certs();
+    let dir = std::env::temp_dir().join(format!("asyncio-tls2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, &c.cert_pem).unwrap();
+    std::fs::write(&key, &c.key_pem).unwrap();
+    let script = format!(
+        r#"
+import asyncio, ssl, sys
+async def handle(r, w):
+    line = await r.readline()
+    w.write(line.upper())
+    await w.drain()
+    w.close()
+async def main():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain({cert:?}, {key:?})
+    server = await asyncio.start_server(handle, '127.0.0.1', 0, ssl=ctx)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.sleep(20)
+asyncio.run(main())
+"#,
+        cert = cert.display().to_string(),
+        key = key.display().to_string()
+    );
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let port: u16 = asyncio::to_thread(move || {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line.trim().parse().unwrap()
+    })
+    .await
+    .unwrap();
+    let (mut r, w) = open_connection("127.0.0.1", port)
+        .ssl(c.client)
+        .server_hostname("localhost")
+        .await
+        .unwrap();
+    w.write(b"from rust\n");
+    assert_eq!(r.readline().await.unwrap(), b"FROM RUST\n");
+    assert_eq!(r.read(10).await.unwrap(), b"");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[asyncio::test]
+async fn tls_over_a_unix_socket() {
+    let c = certs();
+    let path = std::env::temp_dir().join(format!("asyncio-tls-{}.sock", std::process::id()));
+    let server = asyncio::start_unix_server(echo, &path)
+        .ssl(c.server)
+        .await
+        .unwrap();
+    let (mut r, w) = asyncio::open_unix_connection(&path)
+        .ssl(c.client, "localhost")
+        .await
+        .unwrap();
+    w.write(b"unix and tls\n");
+    assert_eq!(r.readline().await.unwrap(), b"unix and tls\n");
+    server.close();
+}

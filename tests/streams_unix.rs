@@ -1,0 +1,72 @@
+//! Unix-domain streams: open_unix_connection, start_unix_server, socket file cleanup.
+
+use asyncio::{open_unix_connection, start_unix_server, StreamAddr, StreamReader, StreamWriter};
+use std::io::ErrorKind;
+
+fn sock_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("asyncio-su-{}-{name}.sock", std::process::id()))
+}
+
+#[asyncio::test]
+async fn echo_over_a_unix_socket() {
+    let path = sock_path("echo");
+    let server = start_unix_server(
+        |mut r: StreamReader, w: StreamWriter| async move {
+            while let Some(line) = r.next_line().await.unwrap() {
+                w.write(&line);
+            }
+        },
+        &path,
+    )
+    .await
+    .unwrap();
+    assert_eq!(server.sockets(), vec![StreamAddr::Unix(Some(path.clone()))]);
+    let (mut r, w) = open_unix_connection(&path).limit(1000).await.unwrap();
+    assert_eq!(r.limit(), 1000);
+    assert_eq!(w.peername(), Some(StreamAddr::Unix(Some(path.clone()))));
+    for i in 0..50 {
+        let line = format!("line {i}\n");
+        w.write(line.as_bytes());
+        assert_eq!(r.readline().await.unwrap(), line.as_bytes());
+    }
+    w.write_eof();
+    assert_eq!(r.read(10).await.unwrap(), b"");
+    server.close();
+    server.wait_closed().await;
+    assert!(!path.exists(), "the socket file is removed on close");
+}
+
+#[asyncio::test]
+async fn a_stale_socket_file_is_replaced() {
+    let path = sock_path("stale");
+    let _ = std::fs::remove_file(&path);
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    assert!(path.exists());
+    let server = start_unix_server(|_r, w: StreamWriter| async move { w.write(b"new") }, &path)
+        .await
+        .unwrap();
+    let (mut r, _w) = open_unix_connection(&path).await.unwrap();
+    assert_eq!(r.read(10).await.unwrap(), b"new");
+    drop(server);
+    assert!(!path.exists());
+}
+
+#[asyncio::test]
+async fn a_regular_file_is_not_replaced() {
+    let path = sock_path("regular");
+    std::fs::write(&path, b"data").unwrap();
+    let err = start_unix_server(|_r, _w| async {}, &path)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    assert_eq!(std::fs::read(&path).unwrap(), b"data");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[asyncio::test]
+async fn connect_errors() {
+    let path = sock_path("missing");
+    let _ = std::fs::remove_file(&path);
+    let err = open_unix_connection(&path).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}

@@ -10,7 +10,7 @@ cargo build --tests --quiet
 for test in task_core; do
   bin=$(cargo test --no-run --message-format=json --test "$test" 2>/dev/null \
     | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
-  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no \
     --quiet "$bin" --test-threads=1
 done
 echo "valgrind: clean"

@@ -121,26 +121,33 @@ impl std::error::Error for RuntimeError {}
 /// # });
 /// ```
 pub struct PanicError {
-    payload: Box<dyn Any + Send + 'static>,
+    message: Option<String>,
+    /// Behind a mutex only so that `TaskError` is `Sync` (and so fits
+    /// `Box<dyn Error + Send + Sync>`); it is touched once, by `into_panic`.
+    payload: std::sync::Mutex<Box<dyn Any + Send + 'static>>,
 }
 
 impl PanicError {
     pub(crate) fn new(payload: Box<dyn Any + Send + 'static>) -> Self {
-        PanicError { payload }
+        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            Some((*s).to_owned())
+        } else {
+            payload.downcast_ref::<String>().cloned()
+        };
+        PanicError {
+            message,
+            payload: std::sync::Mutex::new(payload),
+        }
     }
 
     /// The panic message, when the payload is a string (as `panic!` makes it).
     pub fn message(&self) -> Option<&str> {
-        if let Some(s) = self.payload.downcast_ref::<&'static str>() {
-            Some(s)
-        } else {
-            self.payload.downcast_ref::<String>().map(String::as_str)
-        }
+        self.message.as_deref()
     }
 
     /// The payload, to re-raise with `std::panic::resume_unwind`.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.payload
+        self.payload.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 }
 

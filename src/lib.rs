@@ -38,7 +38,28 @@ mod task;
 mod time;
 mod util;
 
-pub use asyncio_macros::{main, test};
+/// Runs an `async fn main` as the main task of a new loop, with [`run`].
+///
+/// ```
+/// #[asyncio::main]
+/// async fn main() {
+///     asyncio::sleep(0.001).await;
+/// }
+/// ```
+pub use asyncio_macros::main;
+/// Runs an `async fn` test on a new loop; `#[asyncio::test(virtual_time)]` runs it on the
+/// virtual clock, where sleeps take no real time and times are exact; `debug` turns on debug
+/// mode.
+///
+/// ```
+/// #[asyncio::test(virtual_time)]
+/// async fn one_hour_in_no_time() {
+///     asyncio::sleep(3600.0).await;
+///     assert_eq!(asyncio::get_running_loop().time(), 3600.0);
+/// }
+/// # fn main() {}
+/// ```
+pub use asyncio_macros::test;
 pub use error::{
     CancelledError, InvalidStateError, PanicError, RuntimeError, TaskError, TimeoutError,
 };

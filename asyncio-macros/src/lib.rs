@@ -7,7 +7,9 @@ use proc_macro::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 
 /// Runs an `async fn main` with [`asyncio::run`](../asyncio/fn.run.html).
 ///
-/// ```
+/// (Tested through the `asyncio` crate, which re-exports it.)
+///
+/// ```ignore
 /// #[asyncio::main]
 /// async fn main() {
 ///     asyncio::sleep(0.001).await;
@@ -24,7 +26,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Runs an `async fn` test on a fresh loop; `#[asyncio::test(virtual_time)]` runs it on the
 /// virtual clock, so sleeps take no real time and times are exact.
 ///
-/// ```
+/// (Tested through the `asyncio` crate, which re-exports it.)
+///
+/// ```ignore
 /// #[asyncio::test(virtual_time)]
 /// async fn one_hour_in_no_time() {
 ///     asyncio::sleep(3600.0).await;

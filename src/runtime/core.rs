@@ -26,7 +26,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -102,11 +101,11 @@ impl Core {
         &self.shared.clock
     }
 
-    pub(crate) fn spawn<T: 'static>(
+    pub(crate) fn spawn<F: Future + 'static>(
         &self,
-        future: Pin<Box<dyn Future<Output = T>>>,
+        future: F,
         location: &'static Location<'static>,
-    ) -> Task<T> {
+    ) -> Task<F::Output> {
         static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
         let key = self.tasks.borrow_mut().vacant_key();
@@ -120,7 +119,7 @@ impl Core {
         ));
         let inserted = self.tasks.borrow_mut().insert(cell.clone());
         debug_assert_eq!(inserted, key);
-        if cell.header.claim_schedule() {
+        if cell.common().header.state.claim_schedule() {
             self.schedule_local(key.to_u64());
         }
         Task::from_cell(cell)
@@ -180,6 +179,12 @@ impl Core {
             timers: timers.len(),
             timer_capacity: timers.capacity(),
             blocking_in_flight: self.shared.remote.in_flight(),
+            remote_wakeups: self
+                .shared
+                .remote
+                .notifier()
+                .wakeups
+                .load(Ordering::Relaxed),
         }
     }
 

@@ -314,6 +314,8 @@ pub struct LoopStats {
     pub timer_capacity: usize,
     /// Blocking jobs handed to other threads and not finished.
     pub blocking_in_flight: usize,
+    /// Times another thread had to wake the loop (many sends before it wakes count once).
+    pub remote_wakeups: u64,
 }
 
 /// A callback scheduled with [`LoopHandle::call_soon`] (asyncio's `Handle`).

@@ -132,8 +132,127 @@ impl<N: Notify> Remote<N> {
         lock(&self.state).closed
     }
 
-    #[cfg(loom)]
     pub(crate) fn notifier(&self) -> &N {
         &self.notifier
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Model checks of the door: whatever the interleaving, an item pushed from another
+    //! thread is taken by the loop before it would sleep, and a burst notifies once.
+
+    use super::*;
+    use crate::task::header::State;
+    use loom::sync::atomic::AtomicUsize;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// Stands for the eventfd: counts writes; the loop "sleeps" until one is pending.
+    #[derive(Default)]
+    struct Eventfd(AtomicUsize);
+
+    impl Notify for Eventfd {
+        fn notify(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The loop side: take, and if nothing came, sleep until notified, then take again.
+    fn loop_until(remote: &Remote<Eventfd>, wanted: usize) -> usize {
+        let mut got = Vec::new();
+        let mut seen = 0;
+        loop {
+            remote.take(&mut got);
+            if got.len() >= wanted {
+                return got.len();
+            }
+            // Would block in epoll_wait: only a notification written after our last read
+            // can wake us.
+            loop {
+                let now = remote.notifier().0.load(Ordering::SeqCst);
+                if now > seen {
+                    seen = now;
+                    break;
+                }
+                thread::yield_now();
+            }
+        }
+    }
+
+    #[test]
+    fn loom_no_item_is_left_behind_while_the_loop_sleeps() {
+        loom::model(|| {
+            let remote = Arc::new(Remote::new(Eventfd::default()));
+            let producers: Vec<_> = (0..2)
+                .map(|i| {
+                    let remote = remote.clone();
+                    thread::spawn(move || {
+                        assert!(remote.push(RemoteItem::Wake(i)).is_ok());
+                    })
+                })
+                .collect();
+            assert_eq!(loop_until(&remote, 2), 2);
+            for p in producers {
+                p.join().unwrap();
+            }
+            assert!(remote.notifier().0.load(Ordering::SeqCst) <= 2);
+        });
+    }
+
+    #[test]
+    fn loom_a_finished_job_is_never_invisible() {
+        loom::model(|| {
+            let remote = Arc::new(Remote::new(Eventfd::default()));
+            assert!(remote.start_job());
+            let worker = {
+                let remote = remote.clone();
+                thread::spawn(move || remote.finish_job(RemoteItem::Wake(7)))
+            };
+            // The virtual clock may jump only when quiet; quiet must imply the result is
+            // taken already, never "in flight: 0, queue: empty" before it arrives.
+            let mut got = Vec::new();
+            loop {
+                if remote.is_quiet() {
+                    assert_eq!(got.len(), 1, "quiet before the job's result was taken");
+                    break;
+                }
+                remote.take(&mut got);
+                thread::yield_now();
+            }
+            worker.join().unwrap();
+        });
+    }
+
+    /// The scheduled bit of a task header: two wakers racing with the loop's poll queue the
+    /// task once per poll, and a wake during the poll queues it again.
+    #[test]
+    fn loom_concurrent_wakes_queue_a_task_once_per_poll() {
+        loom::model(|| {
+            let state = Arc::new(State::new());
+            assert!(state.claim_schedule(), "queued by its spawn");
+            let queued = Arc::new(AtomicUsize::new(0));
+            let wakers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (state, queued) = (state.clone(), queued.clone());
+                    thread::spawn(move || {
+                        if state.claim_schedule() {
+                            queued.fetch_add(1, Ordering::SeqCst);
+                        }
+                    })
+                })
+                .collect();
+            // The loop polls the task once: it clears SCHEDULED first.
+            state.start_poll();
+            for w in wakers {
+                w.join().unwrap();
+            }
+            let q = queued.load(Ordering::SeqCst);
+            assert!(q <= 1, "queued {q} times for one poll");
+            // If no waker queued it, every wake came before the poll, which saw them.
+            assert_eq!(q == 1, state.is_scheduled());
+            state.complete();
+            assert!(!state.claim_schedule(), "a finished task is never queued");
+        });
     }
 }

@@ -207,7 +207,7 @@ impl Runner {
         let _enter = Enter::new(&core);
         core.shared.running.store(true, Ordering::Release);
         let _running = RunningFlag(&core);
-        let task = core.spawn(Box::pin(main), location);
+        let task = core.spawn(main, location);
         while !task.done() {
             core.turn();
         }

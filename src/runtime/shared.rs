@@ -2,14 +2,19 @@
 
 use super::clock::Clock;
 use super::remote::{Notify, Remote};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-/// Wakes the loop's `mio::Poll` from another thread (an eventfd write on Linux).
-pub(crate) struct MioNotifier(pub(crate) mio::Waker);
+/// Wakes the loop's `mio::Poll` from another thread (an eventfd write on Linux), counting
+/// how often it had to.
+pub(crate) struct MioNotifier {
+    waker: mio::Waker,
+    pub(crate) wakeups: AtomicU64,
+}
 
 impl Notify for MioNotifier {
     fn notify(&self) {
-        if let Err(e) = self.0.wake() {
+        self.wakeups.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.waker.wake() {
             log::error!("failed to wake the event loop: {e}");
         }
     }
@@ -28,7 +33,10 @@ impl Shared {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            remote: Remote::new(MioNotifier(waker)),
+            remote: Remote::new(MioNotifier {
+                waker,
+                wakeups: AtomicU64::new(0),
+            }),
             clock: Clock::new(virtual_time),
             running: AtomicBool::new(false),
         }

@@ -1,6 +1,6 @@
 //! `Task<T>`, the handle users hold, and `TaskRef`, the same without the output type.
 
-use super::cell::{RawTask, TaskCell};
+use super::cell::{RawTask, TaskCell, TaskOutput};
 use crate::error::{InvalidStateError, TaskError};
 use std::fmt;
 use std::future::Future;
@@ -34,7 +34,7 @@ use std::time::Duration;
 /// ```
 #[must_use = "a task runs without its handle, but its outcome is only seen through it"]
 pub struct Task<T> {
-    cell: Rc<TaskCell<T>>,
+    cell: Rc<dyn TaskOutput<T>>,
 }
 
 impl<T> Clone for Task<T> {
@@ -46,13 +46,13 @@ impl<T> Clone for Task<T> {
 }
 
 impl<T: 'static> Task<T> {
-    pub(crate) fn from_cell(cell: Rc<TaskCell<T>>) -> Self {
+    pub(crate) fn from_cell<F: Future<Output = T> + 'static>(cell: Rc<TaskCell<F>>) -> Self {
         Task { cell }
     }
 
     /// The task's key in its loop's slab.
     pub(crate) fn key(&self) -> u64 {
-        self.cell.header.key
+        self.cell.common().key()
     }
 
     /// Asks the task to stop: its future is dropped at the loop's next turn and the task ends
@@ -69,7 +69,7 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn cancel(&self) -> bool {
-        self.cell.cancel(None)
+        self.cell.common().cancel(None)
     }
 
     /// [`cancel`](Task::cancel) with a message, carried by the `CancelledError`.
@@ -84,7 +84,7 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
-        self.cell.cancel(Some(msg.into()))
+        self.cell.common().cancel(Some(msg.into()))
     }
 
     /// Whether the task ended by cancellation.
@@ -98,7 +98,7 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn cancelled(&self) -> bool {
-        self.cell.cancelled()
+        self.cell.common().cancelled()
     }
 
     /// Whether the task has finished: returned, panicked or was cancelled.
@@ -113,7 +113,7 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn done(&self) -> bool {
-        self.cell.done()
+        self.cell.common().done()
     }
 
     /// Takes the outcome of a finished task, without waiting.
@@ -157,7 +157,7 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) -> u64 {
-        self.cell.add_done_callback(Box::new(callback))
+        self.cell.clone().add_done_callback(Box::new(callback))
     }
 
     /// Removes a callback that has not run yet; true if it was there.
@@ -220,7 +220,7 @@ macro_rules! introspection {
             /// # });
             /// ```
             pub fn id(&self) -> u64 {
-                self.$field.id()
+                self.$field.common().id()
             }
 
             /// The task's name: `Task-N` unless set.
@@ -234,7 +234,7 @@ macro_rules! introspection {
             /// # });
             /// ```
             pub fn name(&self) -> String {
-                self.$field.name()
+                self.$field.common().name()
             }
 
             /// Renames the task.
@@ -248,7 +248,7 @@ macro_rules! introspection {
             /// # });
             /// ```
             pub fn set_name(&self, name: impl Into<String>) {
-                self.$field.set_name(name.into())
+                self.$field.common().set_name(name.into())
             }
 
             /// Where the task was created (`#[track_caller]` of `create_task`).
@@ -261,7 +261,7 @@ macro_rules! introspection {
             /// # });
             /// ```
             pub fn location(&self) -> &'static Location<'static> {
-                self.$field.location()
+                self.$field.common().location()
             }
 
             /// How many times the loop has polled the task.
@@ -275,7 +275,7 @@ macro_rules! introspection {
             /// # });
             /// ```
             pub fn poll_count(&self) -> u64 {
-                self.$field.polls()
+                self.$field.common().polls()
             }
 
             /// Time spent inside the task's polls; counted in debug mode only
@@ -289,7 +289,7 @@ macro_rules! introspection {
             /// # });
             /// ```
             pub fn busy_time(&self) -> Duration {
-                self.$field.busy()
+                self.$field.common().busy()
             }
         }
     };
@@ -304,7 +304,7 @@ impl<T: 'static> Future for Task<T> {
         match self.cell.take_outcome() {
             Some(outcome) => Poll::Ready(outcome),
             None => {
-                self.cell.add_waiter(cx.waker());
+                self.cell.common().add_waiter(cx.waker());
                 Poll::Pending
             }
         }
@@ -339,22 +339,22 @@ impl TaskRef {
 
     /// See [`Task::cancel`].
     pub fn cancel(&self) -> bool {
-        self.raw.cancel(None)
+        self.raw.common().cancel(None)
     }
 
     /// See [`Task::cancel_with`].
     pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
-        self.raw.cancel(Some(msg.into()))
+        self.raw.common().cancel(Some(msg.into()))
     }
 
     /// See [`Task::done`].
     pub fn done(&self) -> bool {
-        self.raw.done()
+        self.raw.common().done()
     }
 
     /// See [`Task::cancelled`].
     pub fn cancelled(&self) -> bool {
-        self.raw.cancelled()
+        self.raw.common().cancelled()
     }
 }
 

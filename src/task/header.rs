@@ -22,8 +22,36 @@ pub(crate) const SCHEDULED: u8 = 1 << 0;
 /// The task has finished; wakes are ignored. Once set it is never cleared.
 pub(crate) const COMPLETE: u8 = 1 << 1;
 
+/// The scheduling state of a task: `SCHEDULED` and `COMPLETE` bits, shared with wakers.
+pub(crate) struct State(AtomicU8);
+
+impl State {
+    pub(crate) fn new() -> State {
+        State(AtomicU8::new(0))
+    }
+
+    /// Clears `SCHEDULED` before a poll.
+    pub(crate) fn start_poll(&self) {
+        self.0.fetch_and(!SCHEDULED, Ordering::AcqRel);
+    }
+
+    pub(crate) fn complete(&self) {
+        self.0.fetch_or(COMPLETE, Ordering::AcqRel);
+    }
+
+    /// Sets `SCHEDULED`; true if this call is the one that must queue the task.
+    pub(crate) fn claim_schedule(&self) -> bool {
+        self.0.fetch_or(SCHEDULED, Ordering::AcqRel) & (SCHEDULED | COMPLETE) == 0
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn is_scheduled(&self) -> bool {
+        self.0.load(Ordering::SeqCst) & SCHEDULED != 0
+    }
+}
+
 pub(crate) struct Header {
-    state: AtomicU8,
+    pub(crate) state: State,
     /// The task's key in its loop's slab, as `Key::to_u64`.
     pub(crate) key: u64,
     pub(crate) shared: Arc<Shared>,
@@ -32,29 +60,15 @@ pub(crate) struct Header {
 impl Header {
     pub(crate) fn new(key: u64, shared: Arc<Shared>) -> Header {
         Header {
-            state: AtomicU8::new(0),
+            state: State::new(),
             key,
             shared,
         }
     }
 
-    /// Clears `SCHEDULED` before a poll.
-    pub(crate) fn start_poll(&self) {
-        self.state.fetch_and(!SCHEDULED, Ordering::AcqRel);
-    }
-
-    pub(crate) fn complete(&self) {
-        self.state.fetch_or(COMPLETE, Ordering::AcqRel);
-    }
-
-    /// Sets `SCHEDULED`; true if this call is the one that must queue the task.
-    pub(crate) fn claim_schedule(&self) -> bool {
-        self.state.fetch_or(SCHEDULED, Ordering::AcqRel) & (SCHEDULED | COMPLETE) == 0
-    }
-
     /// Queues the task on its loop unless it is queued already or finished.
     pub(crate) fn schedule(&self) {
-        if !self.claim_schedule() {
+        if !self.state.claim_schedule() {
             return;
         }
         if context::current_loop_id() == self.shared.id

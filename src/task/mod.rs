@@ -44,7 +44,7 @@ where
 {
     let location = std::panic::Location::caller();
     match context::current_core() {
-        Some(core) => core.spawn(Box::pin(fut), location),
+        Some(core) => core.spawn(fut, location),
         None => panic!("create_task: no running event loop"),
     }
 }

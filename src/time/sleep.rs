@@ -7,7 +7,6 @@ use crate::runtime::core::{Core, TimerAction};
 use crate::util::slab::Key;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,7 +15,9 @@ enum State {
     Idle(Option<Duration>),
     /// `sleep(0)`: yield once.
     Yielded,
-    Armed(Key, Weak<Core>),
+    /// Armed in the wheel of the loop with this id. Holds no `Rc`, so a `Sleep` made on one
+    /// thread can be sent to the loop's (`run_coroutine_threadsafe`).
+    Armed(Key, usize),
     /// Infinite delay: never fires.
     Forever,
     Done,
@@ -74,32 +75,33 @@ impl Future for Sleep {
                 let core = context::current_core().expect("sleep: no running event loop");
                 let deadline = core.clock().now_ns().saturating_add(duration_ns(delay));
                 let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
-                self.state = State::Armed(key, std::rc::Rc::downgrade(&core));
+                self.state = State::Armed(key, core.shared.id);
                 Poll::Pending
             }
             State::Yielded => {
                 self.state = State::Done;
                 Poll::Ready(())
             }
-            State::Armed(key, core) => {
-                let Some(core) = core.upgrade() else {
-                    self.state = State::Done;
-                    return Poll::Ready(());
-                };
-                let mut timers = core.timers.borrow_mut();
-                match timers.get_mut(*key) {
-                    None => {
-                        drop(timers);
-                        self.state = State::Done;
-                        Poll::Ready(())
-                    }
-                    Some(TimerAction::Wake(waker)) => {
-                        if !waker.will_wake(cx.waker()) {
-                            *waker = cx.waker().clone();
+            State::Armed(key, loop_id) => {
+                let key = *key;
+                let armed = with_own_core(*loop_id, |core| {
+                    match core.timers.borrow_mut().get_mut(key) {
+                        None => false,
+                        Some(TimerAction::Wake(waker)) => {
+                            if !waker.will_wake(cx.waker()) {
+                                *waker = cx.waker().clone();
+                            }
+                            true
                         }
-                        Poll::Pending
+                        Some(TimerAction::Call(..)) => unreachable!("a sleep's timer wakes"),
                     }
-                    Some(TimerAction::Call(..)) => unreachable!("a sleep's timer wakes"),
+                });
+                if armed == Some(true) {
+                    Poll::Pending
+                } else {
+                    // Fired, or its loop is gone (closing drops every timer).
+                    self.state = State::Done;
+                    Poll::Ready(())
                 }
             }
             State::Forever => Poll::Pending,
@@ -108,13 +110,18 @@ impl Future for Sleep {
     }
 }
 
+/// Calls `f` with the running loop's core if it is the loop with `loop_id`.
+fn with_own_core<R>(loop_id: usize, f: impl FnOnce(&Core) -> R) -> Option<R> {
+    context::with_core(|core| (core.shared.id == loop_id).then(|| f(core))).flatten()
+}
+
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let State::Armed(key, core) = &self.state {
-            if let Some(core) = core.upgrade() {
-                let action = core.timers.borrow_mut().remove(*key);
-                drop(action);
-            }
+        if let State::Armed(key, loop_id) = self.state {
+            // Off its loop's thread the timer stays armed and fires into a waker nobody
+            // polls, which is harmless; on it (the usual case) it goes now.
+            let action = with_own_core(loop_id, |core| core.timers.borrow_mut().remove(key));
+            drop(action);
         }
     }
 }

@@ -1,0 +1,117 @@
+//! Differential test: each example of a seed program prints what CPython prints for the
+//! seed's Python original (`../shared/seed/programs/`), line for line. Times of day differ
+//! between two runs, so `HH:MM:SS` is masked.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// (example, seed program)
+const PAIRS: &[(&str, &str)] = &[
+    ("hello", "hello.py"),
+    ("say_after", "say_after.py"),
+    ("say_after_tasks", "say_after_tasks.py"),
+];
+
+fn examples_dir() -> PathBuf {
+    // target/<profile>/deps/examples_oracle-HASH → target/<profile>/examples
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples")
+}
+
+fn seed_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/programs");
+    dir.is_dir().then_some(dir)
+}
+
+fn mask_clock(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let is_clock = i + 8 <= b.len()
+            && b[i..i + 8].iter().enumerate().all(|(k, c)| {
+                if k == 2 || k == 5 {
+                    *c == b':'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
+        if is_clock {
+            out.push_str("HH:MM:SS");
+            i += 8;
+        } else {
+            out.push(b[i] as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn stdout(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    mask_clock(&String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn seed_examples_print_what_cpython_prints() {
+    let Some(seeds) = seed_dir() else {
+        eprintln!("../shared/seed/programs is not beside the repository: nothing to compare");
+        return;
+    };
+    let python = Command::new("python3").arg("--version").output();
+    assert!(
+        python.is_ok_and(|o| o.status.success()),
+        "python3 is needed as the oracle"
+    );
+    ensure_built();
+    // Start every program at once, ours and CPython's, then compare.
+    let running: Vec<_> = PAIRS
+        .iter()
+        .map(|(example, seed)| {
+            let ours = Command::new(examples_dir().join(example)).output_async();
+            let theirs = Command::new("python3").arg(seeds.join(seed)).output_async();
+            (example, ours, theirs)
+        })
+        .collect();
+    for (example, ours, theirs) in running {
+        let ours = stdout(ours.join().unwrap().expect("the example runs"), example);
+        let theirs = stdout(theirs.join().unwrap().expect("python3 runs"), "python3");
+        assert_eq!(ours, theirs, "example {example} differs from CPython");
+    }
+}
+
+/// `cargo test` builds the examples; a run of this test alone may not have.
+fn ensure_built() {
+    if PAIRS.iter().all(|(e, _)| examples_dir().join(e).exists()) {
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--examples"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if examples_dir()
+        .components()
+        .any(|c| c.as_os_str() == "release")
+    {
+        cmd.arg("--release");
+    }
+    assert!(
+        cmd.status().unwrap().success(),
+        "building the examples failed"
+    );
+}
+
+trait OutputAsync {
+    fn output_async(&mut self) -> std::thread::JoinHandle<std::io::Result<Output>>;
+}
+
+impl OutputAsync for Command {
+    fn output_async(&mut self) -> std::thread::JoinHandle<std::io::Result<Output>> {
+        let mut cmd = std::mem::replace(self, Command::new(""));
+        std::thread::spawn(move || cmd.output())
+    }
+}

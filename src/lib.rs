@@ -34,6 +34,7 @@ mod error;
 pub mod net;
 mod reactor;
 mod runtime;
+pub mod subprocess;
 mod task;
 mod time;
 mod util;
@@ -67,5 +68,6 @@ pub use runtime::{
     get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
     ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, TimerHandle, ToThread,
 };
+pub use subprocess::{create_subprocess_exec, create_subprocess_shell};
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use time::{sleep, IntoDelay, Sleep};

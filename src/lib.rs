@@ -34,6 +34,7 @@ mod error;
 pub mod net;
 mod reactor;
 mod runtime;
+pub mod signal;
 pub mod subprocess;
 mod task;
 mod time;

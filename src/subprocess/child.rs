@@ -324,3 +324,45 @@ pub(crate) fn watch_with_thread(pid: u32) -> Rc<ChildState> {
     drop(crate::create_task(reaper.run()));
     state
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawn(cmd: &str) -> u32 {
+        let child = std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .spawn()
+            .unwrap();
+        child.id()
+    }
+
+    #[test]
+    fn thread_fallback_reaps_and_reports() {
+        crate::run(async {
+            let state = watch_with_thread(spawn("exit 4"));
+            assert_eq!(returncode(state.wait().await), 4);
+            assert_eq!(
+                state.send_signal(libc::SIGTERM).unwrap_err().raw_os_error(),
+                Some(libc::ESRCH),
+                "no signal to a reaped pid"
+            );
+        });
+    }
+
+    #[test]
+    fn thread_fallback_signals_a_running_child() {
+        crate::run(async {
+            let state = watch_with_thread(spawn("exec sleep 30"));
+            state.send_signal(libc::SIGKILL).unwrap();
+            assert_eq!(returncode(state.wait().await), -libc::SIGKILL);
+        });
+    }
+
+    #[test]
+    fn returncode_of_raw_statuses() {
+        assert_eq!(returncode(0), 0);
+        assert_eq!(returncode(3 << 8), 3);
+        assert_eq!(returncode(libc::SIGKILL), -9);
+    }
+}

@@ -62,7 +62,6 @@ struct Inner {
     error: RefCell<Option<(io::ErrorKind, Option<i32>, String)>>,
     /// Tasks in `drain` or `wait_closed`.
     waiters: RefCell<Vec<Waker>>,
-    guard_sigpipe: bool,
 }
 
 impl std::fmt::Debug for PipeWriter {
@@ -100,7 +99,7 @@ impl Inner {
             return Ok(0);
         };
         io.try_io(Direction::Write, |tx| {
-            sigpipe::write(tx.as_fd(), data, self.guard_sigpipe)
+            sigpipe::write(tx.as_fd(), data)
         })
     }
 
@@ -149,7 +148,7 @@ async fn flush(inner: Rc<Inner>) {
             let buf = inner.buf.borrow();
             let data = &buf[inner.sent.get()..];
             io.poll_io(Direction::Write, cx, |tx| {
-                sigpipe::write(tx.as_fd(), data, inner.guard_sigpipe)
+                sigpipe::write(tx.as_fd(), data)
             })
         })
         .await;
@@ -181,7 +180,6 @@ impl PipeWriter {
                 flushing: Cell::new(false),
                 error: RefCell::new(None),
                 waiters: RefCell::new(Vec::new()),
-                guard_sigpipe: !sigpipe::sigpipe_ignored(),
             }),
         })
     }

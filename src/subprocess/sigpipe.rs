@@ -10,8 +10,9 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// Whether `SIGPIPE` is ignored in this process now.
-pub(crate) fn sigpipe_ignored() -> bool {
+/// Whether `SIGPIPE` is ignored in this process now (asked at each write: a program may
+/// change it at any time).
+fn sigpipe_ignored() -> bool {
     // SAFETY: a query: a null new action leaves the disposition alone; `old` is written.
     unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
@@ -20,9 +21,9 @@ pub(crate) fn sigpipe_ignored() -> bool {
     }
 }
 
-/// `write(2)` that never delivers `SIGPIPE`; `guard` says whether it must be blocked.
-pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8], guard: bool) -> io::Result<usize> {
-    if !guard {
+/// `write(2)` that never delivers `SIGPIPE`.
+pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    if sigpipe_ignored() {
         return raw_write(fd, buf);
     }
     // SAFETY: signal sets are plain data, filled by sigemptyset/sigaddset; pthread_sigmask

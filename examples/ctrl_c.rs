@@ -33,7 +33,7 @@ async fn main() -> std::io::Result<()> {
     // Listen before saying so: a Ctrl-C right after the message is not missed.
     let ctrl_c = (!no_handler).then(signal::ctrl_c);
     // Without a listener, asyncio::run cancels this task at the first Ctrl-C: this runs then.
-    let _cleanup = no_handler.then_some(Cleanup("main task cancelled"));
+    let _cleanup = no_handler.then(|| Cleanup("main task cancelled"));
     println!("waiting for Ctrl-C");
     if !wait {
         let pid = std::process::id().to_string();

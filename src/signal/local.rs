@@ -98,22 +98,30 @@ pub(crate) fn remove_handler(id: usize, sig: i32) -> bool {
     removed
 }
 
-async fn closer(id: usize) {
-    struct Closer(usize);
-    impl Drop for Closer {
-        fn drop(&mut self) {
-            let handlers = with(self.0, |ls| {
-                ls.has_closer = false;
-                std::mem::take(&mut ls.handlers)
-            });
-            for sig in handlers.keys() {
-                global::release(*sig, self.0);
-            }
-            drop(handlers);
+/// Removes every handler of loop `.0` when dropped.
+struct Closer(usize);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        let handlers = with(self.0, |ls| {
+            ls.has_closer = false;
+            std::mem::take(&mut ls.handlers)
+        });
+        for sig in handlers.keys() {
+            global::release(*sig, self.0);
         }
+        drop(handlers);
     }
-    let _closer = Closer(id);
-    std::future::pending::<()>().await;
+}
+
+/// A task body that never ends; its drop (the loop closing) removes the loop's handlers. The
+/// guard is made before the first poll: a task cancelled before it ran drops it too.
+fn closer(id: usize) -> impl std::future::Future<Output = ()> {
+    let closer = Closer(id);
+    async move {
+        let _closer = closer;
+        std::future::pending::<()>().await;
+    }
 }
 
 pub(crate) fn add_waiter(lp: &LoopHandle, sig: i32) -> io::Result<Rc<Slot>> {

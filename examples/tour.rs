@@ -12,6 +12,9 @@ const EXAMPLES: &[&str] = &[
     "say_after_tasks",
     "threadsafe",
     "introspection",
+    "subprocess",
+    "subprocess_pipeline",
+    "ctrl_c",
 ];
 
 fn main() {

@@ -10,7 +10,13 @@ use std::process::{Command, Stdio};
 fn example(name: &str) -> PathBuf {
     // target/<profile>/deps/signal_ctrl_c-HASH → target/<profile>/examples
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
     // Built once per run of this binary, so a stale example is never tested.
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
@@ -44,7 +50,12 @@ fn interrupt(args: &[&str]) -> (String, String, std::process::ExitStatus) {
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
     (first + &rest, err, status)
 }

@@ -84,7 +84,11 @@ async fn stdout_stderr_merge_devnull_and_file() {
     let (out, err) = quiet.communicate(None).await.unwrap();
     assert!(out.is_empty());
     assert_eq!(err, b"err\n");
-    assert_eq!(quiet.returncode(), Some(0), "cat read end of file from /dev/null");
+    assert_eq!(
+        quiet.returncode(),
+        Some(0),
+        "cat read end of file from /dev/null"
+    );
 
     let path = std::env::temp_dir().join(format!("asyncio-sp-{}.txt", std::process::id()));
     let file = std::fs::File::create(&path).unwrap();
@@ -166,7 +170,11 @@ async fn child_starts_with_default_sigpipe() {
         .find_map(|l| l.strip_prefix("SigIgn:"))
         .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
         .expect("SigIgn line");
-    assert_eq!(ignored & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE is default");
+    assert_eq!(
+        ignored & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE is default"
+    );
     // So `yes | head -1` ends: yes dies of SIGPIPE instead of looping on EPIPE.
     let proc = create_subprocess_shell("yes | head -1 >/dev/null; echo done")
         .stdout(PIPE)
@@ -213,7 +221,10 @@ async fn stdin_write_drain_close() {
     assert!(stdin.is_closing());
     stdin.wait_closed().await.unwrap();
     stdin.write(b"dropped after close");
-    assert_eq!(proc.stdout.as_mut().unwrap().read_to_end().await.unwrap(), b"abc");
+    assert_eq!(
+        proc.stdout.as_mut().unwrap().read_to_end().await.unwrap(),
+        b"abc"
+    );
     assert_eq!(proc.wait().await, 0);
 }
 

@@ -71,7 +71,10 @@ async fn write_and_drain_report_broken_pipe() {
     assert_eq!(err.kind(), ErrorKind::BrokenPipe);
     // It stays broken; later writes are dropped, and the error is reported again.
     stdin.write(b"more");
-    assert_eq!(stdin.drain().await.unwrap_err().kind(), ErrorKind::BrokenPipe);
+    assert_eq!(
+        stdin.drain().await.unwrap_err().kind(),
+        ErrorKind::BrokenPipe
+    );
     assert!(stdin.is_closing());
 }
 

@@ -12,12 +12,21 @@ fn example(name: &str) -> PathBuf {
     BUILT.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--example", "subprocess", "--example", "subprocess_pipeline"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        cmd.args([
+            "build",
+            "--example",
+            "subprocess",
+            "--example",
+            "subprocess_pipeline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
         if dir.components().any(|c| c.as_os_str() == "release") {
             cmd.arg("--release");
         }
-        assert!(cmd.status().unwrap().success(), "building the examples failed");
+        assert!(
+            cmd.status().unwrap().success(),
+            "building the examples failed"
+        );
     });
     dir.join(name)
 }
@@ -27,7 +36,8 @@ fn subprocess_prints_what_cpython_prints() {
     let ours = Command::new(example("subprocess")).output().unwrap();
     assert!(ours.status.success());
     let ours = String::from_utf8(ours.stdout).unwrap();
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/programs/subprocess_ls.py");
+    let seed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/programs/subprocess_ls.py");
     let python = Command::new("python3").arg(&seed).output();
     match python {
         Ok(theirs) if seed.exists() && theirs.status.success() => {
@@ -43,7 +53,9 @@ fn subprocess_prints_what_cpython_prints() {
 
 #[test]
 fn pipeline_connects_two_processes() {
-    let out = Command::new(example("subprocess_pipeline")).output().unwrap();
+    let out = Command::new(example("subprocess_pipeline"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),

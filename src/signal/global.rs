@@ -14,6 +14,7 @@
 //! default too).
 
 use crate::runtime::LoopHandle;
+use std::collections::hash_map::Entry::{Occupied, Vacant};
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -27,7 +28,7 @@ static PENDING: [AtomicBool; NSIG] = [const { AtomicBool::new(false) }; NSIG];
 /// The write end of the self-pipe (non-blocking), or -1 before the dispatcher starts.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 
-struct Entry {
+struct SigEntry {
     /// The disposition before ours, restored when the last registration goes.
     saved: libc::sigaction,
     /// (loop id, loop, registrations)
@@ -36,10 +37,10 @@ struct Entry {
 
 // SAFETY: `libc::sigaction` is plain data (a handler address, flags, a mask); it is only
 // passed back to `sigaction(2)`.
-unsafe impl Send for Entry {}
+unsafe impl Send for SigEntry {}
 
-fn registry() -> &'static Mutex<HashMap<i32, Entry>> {
-    static REGISTRY: OnceLock<Mutex<HashMap<i32, Entry>>> = OnceLock::new();
+fn registry() -> &'static Mutex<HashMap<i32, SigEntry>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<i32, SigEntry>>> = OnceLock::new();
     REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -71,17 +72,13 @@ pub(crate) fn acquire(sig: i32, lp: &LoopHandle) -> io::Result<()> {
     check(sig)?;
     start_dispatcher()?;
     let mut reg = registry().lock().unwrap_or_else(|e| e.into_inner());
-    if !reg.contains_key(&sig) {
-        let saved = install(sig)?;
-        reg.insert(
-            sig,
-            Entry {
-                saved,
-                loops: Vec::new(),
-            },
-        );
-    }
-    let entry = reg.get_mut(&sig).expect("inserted above");
+    let entry = match reg.entry(sig) {
+        Occupied(o) => o.into_mut(),
+        Vacant(v) => v.insert(SigEntry {
+            saved: install(sig)?,
+            loops: Vec::new(),
+        }),
+    };
     let id = lp.shared.id;
     match entry.loops.iter_mut().find(|(l, _, _)| *l == id) {
         Some((_, _, n)) => *n += 1,

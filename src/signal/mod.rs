@@ -71,11 +71,7 @@ impl LoopHandle {
     /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     /// # });
     /// ```
-    pub fn add_signal_handler(
-        &self,
-        sig: i32,
-        callback: impl FnMut() + 'static,
-    ) -> io::Result<()> {
+    pub fn add_signal_handler(&self, sig: i32, callback: impl FnMut() + 'static) -> io::Result<()> {
         self.assert_running_here("add_signal_handler");
         local::add_handler(self, sig, Box::new(callback))
     }

@@ -329,6 +329,7 @@ pub(crate) fn watch_with_thread(pid: u32) -> Rc<ChildState> {
 mod tests {
     use super::*;
 
+    #[allow(clippy::zombie_processes)] // the watcher under test reaps it
     fn spawn(cmd: &str) -> u32 {
         let child = std::process::Command::new("sh")
             .args(["-c", cmd])

@@ -246,20 +246,27 @@ impl PipeReader {
     /// # }).unwrap();
     /// ```
     pub async fn readuntil(&mut self, separator: &[u8]) -> io::Result<Vec<u8>> {
-        assert!(!separator.is_empty(), "Separator should be at least one-byte string");
+        assert!(
+            !separator.is_empty(),
+            "Separator should be at least one-byte string"
+        );
         let mut searched = 0;
         loop {
             let hay = self.buffered();
             if let Some(i) = find(&hay[searched..], separator) {
                 let end = searched + i + separator.len();
                 if end > self.limit {
-                    return Err(limit_overrun("Separator is found, but chunk is longer than limit"));
+                    return Err(limit_overrun(
+                        "Separator is found, but chunk is longer than limit",
+                    ));
                 }
                 return Ok(self.take(end));
             }
             searched = hay.len().saturating_sub(separator.len() - 1);
             if hay.len() > self.limit {
-                return Err(limit_overrun("Separator is not found, and chunk exceed the limit"));
+                return Err(limit_overrun(
+                    "Separator is not found, and chunk exceed the limit",
+                ));
             }
             if self.eof {
                 let n = hay.len();

@@ -98,9 +98,7 @@ impl Inner {
         let Some(io) = io.as_ref() else {
             return Ok(0);
         };
-        io.try_io(Direction::Write, |tx| {
-            sigpipe::write(tx.as_fd(), data)
-        })
+        io.try_io(Direction::Write, |tx| sigpipe::write(tx.as_fd(), data))
     }
 
     /// The write failed: keep the error, drop the buffer, close the pipe, wake everyone.
@@ -147,9 +145,7 @@ async fn flush(inner: Rc<Inner>) {
             };
             let buf = inner.buf.borrow();
             let data = &buf[inner.sent.get()..];
-            io.poll_io(Direction::Write, cx, |tx| {
-                sigpipe::write(tx.as_fd(), data)
-            })
+            io.poll_io(Direction::Write, cx, |tx| sigpipe::write(tx.as_fd(), data))
         })
         .await;
         match result {

@@ -119,7 +119,11 @@ pub(crate) fn output(kind: Kind, want_dup: bool) -> io::Result<Plan<mio::unix::p
             let (tx, rx) = mio::unix::pipe::new()?;
             tx.set_nonblocking(false)?;
             let child = OwnedFd::from(tx);
-            let dup = if want_dup { Some(dup_fd(&child)?) } else { None };
+            let dup = if want_dup {
+                Some(dup_fd(&child)?)
+            } else {
+                None
+            };
             Plan {
                 child: child.into(),
                 parent: Some(rx),

@@ -71,7 +71,7 @@ impl PipeReader {
     /// ```
     /// use asyncio::subprocess::PIPE;
     /// # asyncio::run(async {
-    /// let mut proc = asyncio::create_subprocess_exec("true", [""; 0]).stdout(PIPE).limit(10).await?;
+    /// let proc = asyncio::create_subprocess_exec("true", [""; 0]).stdout(PIPE).limit(10).await?;
     /// assert_eq!(proc.stdout.as_ref().unwrap().limit(), 10);
     /// # proc.wait().await;
     /// # std::io::Result::Ok(())

@@ -246,7 +246,7 @@ impl PipeWriter {
     /// ```
     /// use asyncio::subprocess::PIPE;
     /// # asyncio::run(async {
-    /// let mut proc = asyncio::create_subprocess_exec("true", [""; 0]).stdin(PIPE).await?;
+    /// let proc = asyncio::create_subprocess_exec("true", [""; 0]).stdin(PIPE).await?;
     /// proc.wait().await;
     /// let stdin = proc.stdin.as_ref().unwrap();
     /// stdin.write(&vec![0; 1 << 20]);
@@ -341,7 +341,7 @@ impl PipeWriter {
     /// ```
     /// use asyncio::subprocess::PIPE;
     /// # asyncio::run(async {
-    /// let mut proc = asyncio::create_subprocess_exec("true", [""; 0]).stdin(PIPE).await?;
+    /// let proc = asyncio::create_subprocess_exec("true", [""; 0]).stdin(PIPE).await?;
     /// assert_eq!(proc.stdin.as_ref().unwrap().get_write_buffer_size(), 0);
     /// # proc.wait().await;
     /// # std::io::Result::Ok(())

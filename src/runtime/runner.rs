@@ -250,7 +250,9 @@ impl Runner {
 
 impl Drop for Runner {
     fn drop(&mut self) {
-        if !std::thread::panicking() || context::current_core().is_none() {
+        // While unwinding, running the loop to cancel tasks could panic again; the core is
+        // dropped instead, and with it every task's future.
+        if !std::thread::panicking() {
             self.close();
         }
     }

@@ -71,9 +71,7 @@ impl Header {
         if !self.state.claim_schedule() {
             return;
         }
-        if context::current_loop_id() == self.shared.id
-            && context::with_core(|core| core.schedule_local(self.key)).is_some()
-        {
+        if context::with_core_of(self.shared.id, |core| core.schedule_local(self.key)).is_some() {
             return;
         }
         schedule_remote(&self.shared.remote, self.key);

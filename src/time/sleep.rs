@@ -112,7 +112,7 @@ impl Future for Sleep {
 
 /// Calls `f` with the running loop's core if it is the loop with `loop_id`.
 fn with_own_core<R>(loop_id: usize, f: impl FnOnce(&Core) -> R) -> Option<R> {
-    context::with_core(|core| (core.shared.id == loop_id).then(|| f(core))).flatten()
+    context::with_core_of(loop_id, f)
 }
 
 impl Drop for Sleep {

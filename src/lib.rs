@@ -35,6 +35,7 @@ pub mod net;
 mod reactor;
 mod runtime;
 pub mod signal;
+mod streams;
 pub mod subprocess;
 mod task;
 mod time;
@@ -68,6 +69,12 @@ pub use error::{
 pub use runtime::{
     get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
     ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, TimerHandle, ToThread,
+};
+pub use streams::{
+    open_connection, open_socket, open_unix_connection, start_server, start_unix_server,
+    HandlerOutput, IncompleteReadError, LimitOverrunError, OpenConnection, OpenUnixConnection,
+    ReadError, Separators, Server, StartServer, StartUnixServer, StreamAddr, StreamReader,
+    StreamSocket, StreamWriter, Streams,
 };
 pub use subprocess::{create_subprocess_exec, create_subprocess_shell};
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};

@@ -52,6 +52,8 @@ pub(crate) struct BindOptions {
     pub(crate) backlog: i32,
     pub(crate) reuse_address: bool,
     pub(crate) reuse_port: bool,
+    /// Listen at once; when false the socket is only bound.
+    pub(crate) listen: bool,
 }
 
 impl Default for BindOptions {
@@ -61,6 +63,7 @@ impl Default for BindOptions {
             backlog: 100,
             reuse_address: true,
             reuse_port: false,
+            listen: true,
         }
     }
 }
@@ -82,8 +85,31 @@ pub(crate) fn bind_tcp(addr: SocketAddr, opts: BindOptions) -> io::Result<std::n
     }
     sock.set_nonblocking(true)?;
     sock.bind(&addr.into())?;
-    sock.listen(opts.backlog)?;
+    if opts.listen {
+        sock.listen(opts.backlog)?;
+    }
     Ok(sock.into())
+}
+
+/// A non-blocking Unix-domain listening socket at `path`.
+pub(crate) fn bind_unix(
+    path: &std::path::Path,
+    opts: BindOptions,
+) -> io::Result<std::os::unix::net::UnixListener> {
+    let sock = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+    sock.set_cloexec(true)?;
+    sock.set_nonblocking(true)?;
+    sock.bind(&socket2::SockAddr::unix(path)?)?;
+    if opts.listen {
+        sock.listen(opts.backlog)?;
+    }
+    Ok(std::os::fd::OwnedFd::from(sock).into())
+}
+
+/// Starts listening on a socket bound without listening (asyncio's `start_serving=False`
+/// listens only when serving starts).
+pub(crate) fn listen(sock: &impl AsFd, backlog: i32) -> io::Result<()> {
+    socket2::SockRef::from(sock).listen(backlog)
 }
 
 /// Starts a non-blocking connect, from `local` if given. The connection completes (or fails)

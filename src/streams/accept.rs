@@ -1,0 +1,131 @@
+//! Listening sockets of a server and the loop that accepts on each.
+
+use super::conn::{Conn, Sock};
+use super::reader::{Source, StreamReader};
+use super::server::ServerState;
+use super::writer::StreamWriter;
+use crate::net::{TcpListener, UnixListener};
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::os::fd::AsFd;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// How long accepting pauses after running out of fds or memory (asyncio's
+/// `ACCEPT_RETRY_DELAY`): at the limit the listener stays readable, and retrying at once
+/// would spin the CPU.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// A client-connected callback, type-erased.
+pub(crate) type Handler =
+    Rc<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = ()>>>>;
+
+pub(crate) enum ListenerSock {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+/// A server's listening socket; `None` once the server closed it.
+pub(crate) struct Listener {
+    sock: RefCell<Option<ListenerSock>>,
+}
+
+impl Listener {
+    pub(crate) fn new(sock: ListenerSock) -> Rc<Listener> {
+        Rc::new(Listener {
+            sock: RefCell::new(Some(sock)),
+        })
+    }
+
+    pub(crate) fn listen(&self, backlog: i32) -> io::Result<()> {
+        match self.sock.borrow().as_ref() {
+            Some(ListenerSock::Tcp(l)) => crate::net::sys::listen(&l.as_fd(), backlog),
+            Some(ListenerSock::Unix(l)) => crate::net::sys::listen(&l.as_fd(), backlog),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        let sock = self.sock.borrow_mut().take();
+        drop(sock);
+    }
+
+    /// `None` once closed.
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Sock>>> {
+        let sock = self.sock.borrow();
+        let result = match sock.as_ref() {
+            None => return Poll::Ready(None),
+            Some(ListenerSock::Tcp(l)) => {
+                std::task::ready!(l.poll_accept(cx)).map(|(s, _)| Sock::Tcp(s))
+            }
+            Some(ListenerSock::Unix(l)) => {
+                std::task::ready!(l.poll_accept(cx)).map(|(s, _)| Sock::Unix(s))
+            }
+        };
+        Poll::Ready(Some(result))
+    }
+}
+
+/// What an accept error means for the loop (asyncio's `_accept_connection`).
+fn is_resource_limit(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+fn is_transient(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted
+        || e.kind() == io::ErrorKind::ConnectionAborted
+        || matches!(e.raw_os_error(), Some(libc::EPROTO | libc::EPERM))
+}
+
+/// Accepts connections until the listener closes, starting `handler` as a task for each.
+pub(crate) async fn accept_loop(
+    server: Weak<ServerState>,
+    listener: Rc<Listener>,
+    handler: Handler,
+    limit: usize,
+    backlog: usize,
+) {
+    let mut streak = 0;
+    loop {
+        match poll_fn(|cx| listener.poll_accept(cx)).await {
+            None => return,
+            Some(Ok(sock)) => {
+                let conn = Conn::new(sock);
+                match server.upgrade() {
+                    Some(server) => server.attach(&conn),
+                    None => return,
+                }
+                let reader = StreamReader::from_source(Source::Conn(conn.clone()), limit);
+                let writer = StreamWriter::new(conn);
+                drop(crate::create_task(handler(reader, writer)));
+                // A burst of connections must not starve the tasks serving them: as asyncio
+                // accepts at most `backlog` per readiness event, yield a turn after as many.
+                streak += 1;
+                if streak >= backlog {
+                    streak = 0;
+                    crate::sleep(0).await;
+                }
+            }
+            Some(Err(e)) if is_transient(&e) => {}
+            Some(Err(e)) => {
+                if is_resource_limit(&e) {
+                    log::error!(
+                        "socket.accept() out of system resource ({e}); \
+                         pausing accept for {}s",
+                        ACCEPT_RETRY_DELAY.as_secs_f64()
+                    );
+                } else {
+                    log::error!("socket.accept() failed: {e}");
+                }
+                streak = 0;
+                crate::sleep(ACCEPT_RETRY_DELAY).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! `open_connection`, `open_unix_connection`, `open_socket`: the client side of streams.
+
+use super::conn::{Conn, Sock};
+use super::reader::{Source, StreamReader, DEFAULT_LIMIT};
+use super::resolve::{combine, interleave, resolve};
+use super::writer::StreamWriter;
+use crate::net::{TcpStream, UnixStream};
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+/// asyncio's recommended `happy_eyeballs_delay` (RFC 8305).
+const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
+
+/// A connected pair of streams: what `open_connection` returns.
+pub type Streams = (StreamReader, StreamWriter);
+
+fn streams(sock: Sock, limit: usize) -> Streams {
+    let conn = Conn::new(sock);
+    (
+        StreamReader::from_source(Source::Conn(conn.clone()), limit),
+        StreamWriter::new(conn),
+    )
+}
+
+/// Opens a TCP connection and returns its reader and writer (asyncio's `open_connection`).
+///
+/// The host name is resolved on the loop's blocking pool; every address is tried, with
+/// happy eyeballs (a new attempt every 250 ms while earlier ones are pending, families
+/// alternating); the first to connect wins. Options are builder methods:
+/// [`limit`](OpenConnection::limit), [`local_addr`](OpenConnection::local_addr),
+/// [`happy_eyeballs_delay`](OpenConnection::happy_eyeballs_delay).
+///
+/// # Errors
+/// The connection error with its real kind (`ConnectionRefused`, `TimedOut`, …); a
+/// resolution error; with several addresses that failed differently, one error saying
+/// "Multiple exceptions" with the first one's kind.
+///
+/// # Cancel safety
+/// Dropping the future abandons every attempt and closes their sockets.
+///
+/// # Examples
+/// ```no_run
+/// # asyncio::run(async {
+/// let (mut reader, writer) = asyncio::open_connection("example.com", 80).await?;
+/// writer.write(b"HEAD / HTTP/1.0\r\n\r\n");
+/// let status = reader.readline().await?;
+/// # let _ = status;
+/// # std::io::Result::Ok(())
+/// # }).unwrap();
+/// ```
+pub fn open_connection(host: &str, port: u16) -> OpenConnection {
+    OpenConnection {
+        host: host.to_owned(),
+        port,
+        limit: DEFAULT_LIMIT,
+        local_addr: None,
+        delay: Some(HAPPY_EYEBALLS_DELAY),
+    }
+}
+
+/// The future of [`open_connection`], with its options. Await it (it is `IntoFuture`).
+///
+/// # Cancel safety
+/// Dropping it abandons every attempt and closes their sockets.
+#[must_use = "a connection is only made when this is awaited"]
+#[derive(Debug, Clone)]
+pub struct OpenConnection {
+    host: String,
+    port: u16,
+    limit: usize,
+    local_addr: Option<SocketAddr>,
+    delay: Option<Duration>,
+}
+
+impl OpenConnection {
+    /// The reader's buffer limit (default 64 KiB).
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// # let server = asyncio::start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    /// # let port = server.sockets()[0].as_inet().unwrap().port();
+    /// let (reader, _w) = asyncio::open_connection("127.0.0.1", port).limit(1024).await.unwrap();
+    /// assert_eq!(reader.limit(), 1024);
+    /// # });
+    /// ```
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Binds the socket to this local address before connecting.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// # let server = asyncio::start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    /// # let port = server.sockets()[0].as_inet().unwrap().port();
+    /// let (_r, w) = asyncio::open_connection("127.0.0.1", port)
+    ///     .local_addr("127.0.0.1:0".parse().unwrap())
+    ///     .await
+    ///     .unwrap();
+    /// assert!(w.sockname().unwrap().as_inet().unwrap().ip().is_loopback());
+    /// # });
+    /// ```
+    pub fn local_addr(mut self, addr: SocketAddr) -> Self {
+        self.local_addr = Some(addr);
+        self
+    }
+
+    /// The stagger between connection attempts (default 0.25 s); `None` tries the addresses
+    /// one after the other, each to its end.
+    ///
+    /// # Examples
+    /// ```
+    /// let open = asyncio::open_connection("localhost", 80).happy_eyeballs_delay(None);
+    /// # drop(open);
+    /// ```
+    pub fn happy_eyeballs_delay(mut self, delay: Option<Duration>) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    async fn run(self) -> io::Result<Streams> {
+        let addrs = resolve(&self.host, self.port).await?;
+        let stream = match self.delay {
+            Some(delay) if addrs.len() > 1 => {
+                staggered(interleave(addrs), self.local_addr, delay).await?
+            }
+            _ => {
+                let mut errors = Vec::new();
+                let mut found = None;
+                for addr in addrs {
+                    match TcpStream::connect_from(addr, self.local_addr).await {
+                        Ok(s) => {
+                            found = Some(s);
+                            break;
+                        }
+                        Err(e) => errors.push(e),
+                    }
+                }
+                found.ok_or_else(|| combine(errors))?
+            }
+        };
+        Ok(streams(Sock::Tcp(stream), self.limit))
+    }
+}
+
+impl IntoFuture for OpenConnection {
+    type Output = io::Result<Streams>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<Streams>>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+type Attempt = Pin<Box<dyn Future<Output = io::Result<TcpStream>>>>;
+
+/// Happy eyeballs (asyncio's `staggered_race`): start the next attempt when the stagger
+/// passes or the last one fails; the first success wins and the others are dropped.
+async fn staggered(
+    addrs: Vec<SocketAddr>,
+    local: Option<SocketAddr>,
+    delay: Duration,
+) -> io::Result<TcpStream> {
+    let mut pending = addrs.into_iter();
+    let mut running: Vec<Attempt> = Vec::new();
+    let mut errors = Vec::new();
+    let mut timer = Box::pin(crate::sleep(delay));
+    let start = |addr: SocketAddr| -> Attempt { Box::pin(TcpStream::connect_from(addr, local)) };
+    if let Some(addr) = pending.next() {
+        running.push(start(addr));
+    }
+    std::future::poll_fn(|cx| loop {
+        let mut i = 0;
+        let mut failed = false;
+        while i < running.len() {
+            match running[i].as_mut().poll(cx) {
+                Poll::Ready(Ok(stream)) => return Poll::Ready(Ok(stream)),
+                Poll::Ready(Err(e)) => {
+                    errors.push(e);
+                    drop(running.swap_remove(i));
+                    failed = true;
+                }
+                Poll::Pending => i += 1,
+            }
+        }
+        let due = timer.as_mut().poll(cx).is_ready();
+        if failed || due {
+            if let Some(addr) = pending.next() {
+                running.push(start(addr));
+                timer.set(crate::sleep(delay));
+                continue;
+            }
+        }
+        if running.is_empty() {
+            return Poll::Ready(Err(combine(std::mem::take(&mut errors))));
+        }
+        return Poll::Pending;
+    })
+    .await
+}
+
+/// Opens a Unix-domain connection (asyncio's `open_unix_connection`).
+///
+/// # Errors
+/// `NotFound`, `ConnectionRefused`, … with their real kinds.
+///
+/// # Cancel safety
+/// Dropping the future abandons the attempt.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let path = std::env::temp_dir().join(format!("asyncio-ouc-{}.sock", std::process::id()));
+/// let server = asyncio::start_unix_server(|mut r: asyncio::StreamReader, w: asyncio::StreamWriter| async move {
+///     let line = r.readline().await.unwrap();
+///     w.write(&line);
+/// }, &path).await?;
+/// let (mut reader, writer) = asyncio::open_unix_connection(&path).await?;
+/// writer.write(b"ping\n");
+/// assert_eq!(reader.readline().await.unwrap(), b"ping\n");
+/// server.close();
+/// # std::io::Result::Ok(())
+/// # }).unwrap();
+/// ```
+pub fn open_unix_connection(path: impl Into<PathBuf>) -> OpenUnixConnection {
+    OpenUnixConnection {
+        path: path.into(),
+        limit: DEFAULT_LIMIT,
+    }
+}
+
+/// The future of [`open_unix_connection`], with its options. Await it.
+///
+/// # Cancel safety
+/// Dropping it abandons the attempt.
+#[must_use = "a connection is only made when this is awaited"]
+#[derive(Debug, Clone)]
+pub struct OpenUnixConnection {
+    path: PathBuf,
+    limit: usize,
+}
+
+impl OpenUnixConnection {
+    /// The reader's buffer limit (default 64 KiB).
+    ///
+    /// # Examples
+    /// ```
+    /// let open = asyncio::open_unix_connection("/tmp/x.sock").limit(1024);
+    /// # drop(open);
+    /// ```
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+}
+
+impl IntoFuture for OpenUnixConnection {
+    type Output = io::Result<Streams>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<Streams>>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let sock = UnixStream::connect(&self.path).await?;
+            Ok(streams(Sock::Unix(sock), self.limit))
+        })
+    }
+}
+
+/// A socket that streams can be made from: [`TcpStream`](crate::net::TcpStream) or
+/// [`UnixStream`](crate::net::UnixStream).
+pub trait StreamSocket: sealed::Sealed {}
+impl StreamSocket for TcpStream {}
+impl StreamSocket for UnixStream {}
+
+mod sealed {
+    /// A socket taken apart for streams; nothing outside the crate can make or open one.
+    pub struct Opaque(pub(crate) super::Sock);
+
+    pub trait Sealed {
+        fn into_sock(self) -> Opaque;
+    }
+    impl Sealed for crate::net::TcpStream {
+        fn into_sock(self) -> Opaque {
+            Opaque(super::Sock::Tcp(self))
+        }
+    }
+    impl Sealed for crate::net::UnixStream {
+        fn into_sock(self) -> Opaque {
+            Opaque(super::Sock::Unix(self))
+        }
+    }
+}
+
+/// Streams over an already connected socket (asyncio's `open_connection(sock=sock)`), with
+/// the default 64 KiB limit.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let (a, b) = asyncio::net::UnixStream::pair().unwrap();
+/// let ((_ra, wa), (mut rb, _wb)) = (asyncio::open_socket(a), asyncio::open_socket(b));
+/// wa.write(b"over a socketpair\n");
+/// assert_eq!(rb.readline().await.unwrap(), b"over a socketpair\n");
+/// # });
+/// ```
+pub fn open_socket(sock: impl StreamSocket) -> Streams {
+    streams(sock.into_sock().0, DEFAULT_LIMIT)
+}

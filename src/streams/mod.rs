@@ -1,0 +1,35 @@
+//! Streams: high-level connections with buffered readers and writers (asyncio's streams).
+//!
+//! [`open_connection`] and [`start_server`] (and their Unix twins) hand out a
+//! [`StreamReader`] and a [`StreamWriter`] per connection. The reader reads lazily from the
+//! socket in its own task; the writer sends at once when it can and leaves the rest to a
+//! background flush, with [`StreamWriter::drain`] as the flow control. See `conn.rs` for the
+//! states of a connection.
+
+mod accept;
+mod addr;
+mod buffer;
+mod conn;
+mod connect;
+mod error;
+mod reader;
+mod resolve;
+mod separator;
+mod server;
+mod start;
+mod writer;
+
+pub use addr::StreamAddr;
+pub use connect::{
+    open_connection, open_socket, open_unix_connection, OpenConnection, OpenUnixConnection,
+    StreamSocket, Streams,
+};
+pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
+pub use reader::StreamReader;
+pub use separator::Separators;
+pub use server::Server;
+pub use start::{start_server, start_unix_server, HandlerOutput, StartServer, StartUnixServer};
+pub use writer::StreamWriter;
+
+#[cfg(test)]
+mod tests;

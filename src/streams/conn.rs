@@ -32,6 +32,8 @@ pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 pub(crate) enum Sock {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// A child's stdin, stdout or stderr (`subprocess`).
+    Pipe(crate::subprocess::PipeIo),
 }
 
 impl Sock {
@@ -39,6 +41,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.poll_read(cx, buf),
             Sock::Unix(s) => s.poll_read(cx, buf),
+            Sock::Pipe(p) => p.poll_read(cx, buf),
         }
     }
 
@@ -46,6 +49,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.try_read(buf),
             Sock::Unix(s) => s.try_read(buf),
+            Sock::Pipe(p) => p.try_read(buf),
         }
     }
 
@@ -53,6 +57,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.try_write(buf),
             Sock::Unix(s) => s.try_write(buf),
+            Sock::Pipe(p) => p.try_write(buf),
         }
     }
 
@@ -60,6 +65,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.poll_write(cx, buf),
             Sock::Unix(s) => s.poll_write(cx, buf),
+            Sock::Pipe(p) => p.poll_write(cx, buf),
         }
     }
 
@@ -67,6 +73,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.shutdown(how),
             Sock::Unix(s) => s.shutdown(how),
+            Sock::Pipe(p) => p.shutdown(how),
         }
     }
 
@@ -74,6 +81,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.set_abortive_close(),
             Sock::Unix(s) => s.set_abortive_close(),
+            Sock::Pipe(_) => Ok(()),
         }
     }
 
@@ -87,6 +95,7 @@ impl Sock {
                 s.peer_addr().ok().map(|a| StreamAddr::from_unix(&a)),
                 s.local_addr().ok().map(|a| StreamAddr::from_unix(&a)),
             ),
+            Sock::Pipe(_) => (None, None),
         }
     }
 }

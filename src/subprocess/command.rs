@@ -2,8 +2,7 @@
 //! awaiting it starts the child.
 
 use super::child::ChildState;
-use super::pipe_reader::{PipeReader, DEFAULT_LIMIT};
-use super::pipe_writer::PipeWriter;
+use super::pipe::PipeIo;
 use super::process::Process;
 use super::stdio::{self, Kind, Stdio};
 use std::ffi::OsStr;
@@ -12,6 +11,9 @@ use std::io;
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+/// The default buffer limit of a child's stdout and stderr readers: 64 KiB, as asyncio's.
+pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
 /// A child process to start: its program and arguments, where its standard streams go, its
 /// working directory and environment. Await it to start the child and get its
@@ -70,7 +72,19 @@ impl Command {
     /// Where the child's stdin comes from.
     ///
     /// # Examples
-    /// See [`PipeWriter`].
+    /// ```
+    /// use asyncio::subprocess::PIPE;
+    /// # asyncio::run(async {
+    /// let mut proc = asyncio::create_subprocess_exec("cat", [""; 0]).stdin(PIPE).stdout(PIPE).await?;
+    /// let stdin = proc.stdin.take().unwrap();
+    /// stdin.write(b"meow");
+    /// stdin.drain().await?;
+    /// stdin.close();
+    /// assert_eq!(proc.stdout.as_mut().unwrap().read_to_end().await?, b"meow");
+    /// assert_eq!(proc.wait().await, 0);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn stdin(mut self, stdio: impl Into<Stdio>) -> Command {
         self.stdin = stdio.into().0;
         self
@@ -188,7 +202,15 @@ impl Command {
     /// If `limit` is 0.
     ///
     /// # Examples
-    /// See [`PipeReader::limit`].
+    /// ```
+    /// use asyncio::subprocess::PIPE;
+    /// # asyncio::run(async {
+    /// let proc = asyncio::create_subprocess_exec("true", [""; 0]).stdout(PIPE).limit(10).await?;
+    /// assert_eq!(proc.stdout.as_ref().unwrap().limit(), 10);
+    /// # proc.wait().await;
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn limit(mut self, limit: usize) -> Command {
         assert!(limit > 0, "Limit cannot be <= 0");
         self.limit = limit;
@@ -268,14 +290,21 @@ impl Command {
         Ok(Process {
             state,
             kill_on_drop,
-            stdin: stdin.parent.map(PipeWriter::new).transpose()?,
+            stdin: stdin
+                .parent
+                .map(|tx| Ok::<_, io::Error>(crate::streams::pipe_writer(PipeIo::writer(tx)?)))
+                .transpose()?,
             stdout: stdout
                 .parent
-                .map(|rx| PipeReader::new(rx, limit))
+                .map(|rx| {
+                    Ok::<_, io::Error>(crate::streams::pipe_reader(PipeIo::reader(rx)?, limit))
+                })
                 .transpose()?,
             stderr: stderr
                 .parent
-                .map(|rx| PipeReader::new(rx, limit))
+                .map(|rx| {
+                    Ok::<_, io::Error>(crate::streams::pipe_reader(PipeIo::reader(rx)?, limit))
+                })
                 .transpose()?,
         })
     }

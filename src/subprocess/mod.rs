@@ -3,7 +3,8 @@
 //!
 //! [`create_subprocess_exec`] runs a program with arguments, [`create_subprocess_shell`] a
 //! command line through `/bin/sh -c`. Both return a [`Command`] builder; awaiting it starts the
-//! child and gives its [`Process`].
+//! child and gives its [`Process`], whose pipes are a [`StreamWriter`](crate::StreamWriter)
+//! (stdin) and [`StreamReader`](crate::StreamReader)s (stdout, stderr), as in asyncio.
 //!
 //! Children are watched with a pidfd in the reactor on Linux (a thread per child elsewhere),
 //! reaped as soon as they exit with `waitpid(pid)` on their own pid only, so no zombie is left
@@ -29,15 +30,14 @@
 
 mod child;
 mod command;
-mod pipe_reader;
-mod pipe_writer;
+mod pipe;
 mod process;
 mod sigpipe;
 mod stdio;
 
-pub use command::{Command, Spawn};
-pub use pipe_reader::{PipeReader, DEFAULT_LIMIT};
-pub use pipe_writer::PipeWriter;
+pub(crate) use pipe::PipeIo;
+
+pub use command::{Command, Spawn, DEFAULT_LIMIT};
 pub use process::Process;
 pub use stdio::{Stdio, DEVNULL, PIPE, STDOUT};
 

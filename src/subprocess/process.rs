@@ -1,8 +1,7 @@
 //! `Process`: a started child (asyncio's `asyncio.subprocess.Process`).
 
 use super::child::{self, ChildState};
-use super::pipe_reader::PipeReader;
-use super::pipe_writer::PipeWriter;
+use crate::{StreamReader, StreamWriter};
 use std::future::{poll_fn, Future};
 use std::io;
 use std::os::unix::process::ExitStatusExt;
@@ -41,11 +40,11 @@ pub struct Process {
     pub(crate) state: Rc<ChildState>,
     pub(crate) kill_on_drop: bool,
     /// The child's stdin, if it is [`PIPE`](super::PIPE).
-    pub stdin: Option<PipeWriter>,
+    pub stdin: Option<StreamWriter>,
     /// The child's stdout, if it is [`PIPE`](super::PIPE).
-    pub stdout: Option<PipeReader>,
+    pub stdout: Option<StreamReader>,
     /// The child's stderr, if it is [`PIPE`](super::PIPE).
-    pub stderr: Option<PipeReader>,
+    pub stderr: Option<StreamReader>,
 }
 
 impl std::fmt::Debug for ChildState {
@@ -226,7 +225,7 @@ impl Drop for Process {
     }
 }
 
-async fn read_all(pipe: Option<&mut PipeReader>) -> io::Result<Vec<u8>> {
+async fn read_all(pipe: Option<&mut StreamReader>) -> io::Result<Vec<u8>> {
     match pipe {
         Some(p) => p.read_to_end().await,
         None => Ok(Vec::new()),

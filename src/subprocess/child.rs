@@ -23,12 +23,13 @@
 //! If the loop closes first, the reaper's drop hands the child to a detached thread that reaps
 //! it when it exits.
 
+use super::thread_watch::ThreadWatch;
 use crate::reactor::{Direction, FdSource, IoSource};
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::io;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 /// What the loop knows of a child; loop thread only.
@@ -129,7 +130,7 @@ fn kill(pid: u32, sig: i32) -> io::Result<()> {
 }
 
 /// Reaps `pid` if it has exited: `Ok(None)` while it runs.
-fn try_reap(pid: u32) -> io::Result<Option<i32>> {
+pub(super) fn try_reap(pid: u32) -> io::Result<Option<i32>> {
     let mut status = 0;
     loop {
         // SAFETY: waitpid writes the status through a valid pointer; WNOHANG never blocks.
@@ -149,7 +150,7 @@ fn try_reap(pid: u32) -> io::Result<Option<i32>> {
 
 /// The status reported when someone else reaped our child (asyncio logs "Unknown child
 /// process pid %d, will report returncode 255").
-fn unknown_child(pid: u32) -> i32 {
+pub(super) fn unknown_child(pid: u32) -> i32 {
     log::warn!("Unknown child process pid {pid}, will report returncode 255");
     255 << 8
 }
@@ -225,76 +226,12 @@ impl Drop for Reaper {
     }
 }
 
-/// The thread mode's shared state.
-pub(crate) struct ThreadWatch {
-    state: Mutex<ThreadState>,
-}
-
-struct ThreadState {
-    status: Option<i32>,
-    waker: Option<Waker>,
-}
-
-impl ThreadWatch {
-    fn start(pid: u32) -> Arc<ThreadWatch> {
-        let tw = Arc::new(ThreadWatch {
-            state: Mutex::new(ThreadState {
-                status: None,
-                waker: None,
-            }),
-        });
-        let theirs = tw.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("asyncio-waitpid-{pid}"))
-            .stack_size(64 * 1024)
-            .spawn(move || theirs.watch(pid));
-        if let Err(e) = spawned {
-            log::error!("cannot start a thread to wait for pid {pid}: {e}");
-        }
-        tw
-    }
-
-    /// The thread: waits for the exit without reaping, then reaps under the lock.
-    fn watch(&self, pid: u32) {
-        loop {
-            // SAFETY: siginfo_t is plain data; zeroed is a valid value for waitid to fill.
-            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            // SAFETY: waitid writes into `info`; WNOWAIT leaves the child unreaped.
-            let r = unsafe {
-                libc::waitid(
-                    libc::P_PID,
-                    pid as libc::id_t,
-                    &mut info,
-                    libc::WEXITED | libc::WNOWAIT,
-                )
-            };
-            if r == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                break;
-            }
-        }
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let raw = match try_reap(pid) {
-            Ok(Some(raw)) => raw,
-            _ => unknown_child(pid),
-        };
-        st.status = Some(raw);
-        if let Some(w) = st.waker.take() {
-            w.wake();
-        }
-    }
-
-    async fn exited(&self) -> i32 {
-        poll_fn(|cx| {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            match st.status {
-                Some(raw) => Poll::Ready(raw),
-                None => {
-                    st.waker = Some(cx.waker().clone());
-                    Poll::Pending
-                }
-            }
-        })
-        .await
+impl std::fmt::Debug for ChildState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("pid", &self.pid)
+            .field("returncode", &self.status().map(returncode))
+            .finish()
     }
 }
 

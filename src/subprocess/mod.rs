@@ -34,6 +34,7 @@ mod pipe;
 mod process;
 mod sigpipe;
 mod stdio;
+mod thread_watch;
 
 pub(crate) use pipe::PipeIo;
 

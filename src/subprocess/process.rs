@@ -47,15 +47,6 @@ pub struct Process {
     pub stderr: Option<StreamReader>,
 }
 
-impl std::fmt::Debug for ChildState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Child")
-            .field("pid", &self.pid)
-            .field("returncode", &self.status().map(child::returncode))
-            .finish()
-    }
-}
-
 impl Process {
     /// The child's process id.
     ///

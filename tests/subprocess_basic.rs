@@ -241,3 +241,44 @@ async fn dropping_stdin_gives_the_child_eof() {
     let out = proc.stdout.as_mut().unwrap().read_to_end().await.unwrap();
     assert_eq!(String::from_utf8(out).unwrap().trim(), "100000");
 }
+
+#[asyncio::test]
+async fn input_without_a_stdin_pipe_is_ignored() {
+    let mut proc = create_subprocess_exec("cat", NO_ARGS)
+        .stdin(DEVNULL)
+        .stdout(PIPE)
+        .await
+        .unwrap();
+    let (out, err) = proc.communicate(Some(b"nobody reads this")).await.unwrap();
+    assert!(out.is_empty() && err.is_empty());
+    assert_eq!(proc.returncode(), Some(0));
+}
+
+#[asyncio::test]
+async fn stdio_from_an_owned_fd() {
+    let (reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let fd = std::os::fd::OwnedFd::from(writer);
+    let proc = create_subprocess_exec("echo", ["via fd"])
+        .stdout(Stdio::from(fd))
+        .await
+        .unwrap();
+    assert_eq!(proc.wait().await, 0);
+    let mut got = String::new();
+    reader.set_nonblocking(true).unwrap();
+    std::io::Read::read_to_string(&mut &reader, &mut got).ok();
+    assert_eq!(got, "via fd\n");
+}
+
+#[cfg(target_os = "linux")]
+#[asyncio::test]
+async fn linux_children_are_watched_by_pidfd_not_threads() {
+    let proc = create_subprocess_exec("sleep", ["0.1"]).await.unwrap();
+    // The fallback's threads are named asyncio-waitpid-PID (15 characters shown by the kernel).
+    let fallback_threads = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+        .filter(|name| name.trim() == "asyncio-waitpid")
+        .count();
+    assert_eq!(fallback_threads, 0);
+    assert_eq!(proc.wait().await, 0);
+}

@@ -32,11 +32,13 @@ extern crate self as asyncio;
 
 mod error;
 pub mod net;
+mod queue;
 mod reactor;
 mod runtime;
 pub mod signal;
 mod streams;
 pub mod subprocess;
+mod sync;
 mod task;
 mod time;
 mod util;
@@ -66,9 +68,19 @@ pub use asyncio_macros::test;
 pub use error::{
     CancelledError, InvalidStateError, PanicError, RuntimeError, TaskError, TimeoutError,
 };
+pub use queue::{
+    Get, GetNowaitError, Join, LifoQueue, PriorityQueue, Put, PutNowaitError, Queue, QueueEmpty,
+    QueueFull, QueueShutDown,
+};
 pub use runtime::{
     get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
-    ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, TimerHandle, ToThread,
+    Builder, ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, Runtime, TimerHandle,
+    ToThread,
+};
+pub use sync::{
+    Acquire, Barrier, BarrierWait, BoundedSemaphore, BrokenBarrierError, Condition, ConditionWait,
+    ConditionWaitFor, Event, EventWait, Lock, LockGuard, Semaphore, SemaphoreAcquire,
+    SemaphorePermit, ValueError,
 };
 pub use streams::{
     open_connection, open_socket, open_unix_connection, start_server, start_unix_server,

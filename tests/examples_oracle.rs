@@ -10,6 +10,8 @@ const PAIRS: &[(&str, &str)] = &[
     ("hello", "hello.py"),
     ("say_after", "say_after.py"),
     ("say_after_tasks", "say_after_tasks.py"),
+    ("lock", "lock.py"),
+    ("event", "event.py"),
 ];
 
 fn examples_dir() -> PathBuf {

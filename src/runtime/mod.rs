@@ -8,6 +8,7 @@ pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod core;
 mod handle;
+mod multi;
 pub(crate) mod remote;
 mod runner;
 pub(crate) mod shared;
@@ -17,5 +18,6 @@ pub use blocking::{to_thread, ToThread};
 pub use handle::{
     get_running_loop, try_get_running_loop, Handle, LoopHandle, LoopStats, TimerHandle,
 };
+pub use multi::{Builder, Runtime};
 pub use runner::{run, try_run, Runner};
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};

@@ -102,6 +102,17 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    spawn_threadsafe(move || fut, handle)
+}
+
+/// Sends `make` to the loop, where it makes the future that runs as a task there: only the
+/// closure crosses threads, so the future need not be `Send`.
+pub(crate) fn spawn_threadsafe<M, F>(make: M, handle: &LoopHandle) -> ConcurrentFuture<F::Output>
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future + 'static,
+    F::Output: Send + 'static,
+{
     let inner = Arc::new(Inner {
         state: Mutex::new(State {
             outcome: Outcome::Pending,
@@ -115,7 +126,7 @@ where
         if !matches!(on_loop.lock().outcome, Outcome::Pending) {
             return;
         }
-        let task = crate::create_task(fut);
+        let task = crate::create_task(make());
         on_loop.lock().task_key = Some(task.key());
         task.add_done_callback(move |task| on_loop.finish(task.result()));
     });

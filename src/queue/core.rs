@@ -1,0 +1,348 @@
+//! The one queue behind `Queue`, `LifoQueue` and `PriorityQueue`, and its futures.
+//!
+//! # Design
+//! asyncio's algorithm (3.13): getters and putters wait in FIFOs; each put wakes one getter and
+//! each get wakes one putter, and a woken waiter *looks again* (it is not handed the item). A
+//! woken waiter that is dropped before it looked passes its wake-up on while the queue still
+//! has items (getter) or room (putter), so no item sits unclaimed while a getter sleeps. `join`
+//! waits on an [`Event`] set whenever the count of unfinished tasks reaches 0.
+//!
+//! The order of items is the only difference between the three queues: `Store` holds them,
+//! and its priority heap's operations are plain function pointers fixed where `T: Ord` is
+//! known, so the rest needs no bound on `T`.
+
+use super::error::{GetNowaitError, PutNowaitError, QueueEmpty, QueueFull, QueueShutDown};
+use crate::sync::{Event, EventWait, ValueError, WaitList, Waiter};
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+type Heap<T> = BinaryHeap<Reverse<T>>;
+
+pub(crate) enum Store<T> {
+    Fifo(VecDeque<T>),
+    Lifo(Vec<T>),
+    Priority {
+        heap: Heap<T>,
+        push: fn(&mut Heap<T>, T),
+        pop: fn(&mut Heap<T>) -> Option<T>,
+    },
+}
+
+impl<T> Store<T> {
+    pub(crate) fn fifo() -> Self {
+        Store::Fifo(VecDeque::new())
+    }
+
+    pub(crate) fn lifo() -> Self {
+        Store::Lifo(Vec::new())
+    }
+
+    pub(crate) fn priority() -> Self
+    where
+        T: Ord,
+    {
+        Store::Priority {
+            heap: BinaryHeap::new(),
+            push: |heap, item| heap.push(Reverse(item)),
+            pop: |heap| heap.pop().map(|Reverse(item)| item),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Store::Fifo(items) => items.len(),
+            Store::Lifo(items) => items.len(),
+            Store::Priority { heap, .. } => heap.len(),
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        match self {
+            Store::Fifo(items) => items.push_back(item),
+            Store::Lifo(items) => items.push(item),
+            Store::Priority { heap, push, .. } => push(heap, item),
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        match self {
+            Store::Fifo(items) => items.pop_front(),
+            Store::Lifo(items) => items.pop(),
+            Store::Priority { heap, pop, .. } => pop(heap),
+        }
+    }
+}
+
+pub(crate) struct Core<T> {
+    maxsize: usize,
+    items: RefCell<Store<T>>,
+    getters: RefCell<WaitList>,
+    putters: RefCell<WaitList>,
+    unfinished: Cell<usize>,
+    /// Set while `unfinished` is 0.
+    finished: Event,
+    shut_down: Cell<bool>,
+}
+
+impl<T> Core<T> {
+    pub(crate) fn new(maxsize: usize, items: Store<T>) -> Rc<Self> {
+        let finished = Event::new();
+        finished.set();
+        Rc::new(Core {
+            maxsize,
+            items: RefCell::new(items),
+            getters: RefCell::new(WaitList::new()),
+            putters: RefCell::new(WaitList::new()),
+            unfinished: Cell::new(0),
+            finished,
+            shut_down: Cell::new(false),
+        })
+    }
+
+    pub(crate) fn maxsize(&self) -> usize {
+        self.maxsize
+    }
+
+    pub(crate) fn qsize(&self) -> usize {
+        self.items.borrow().len()
+    }
+
+    pub(crate) fn full(&self) -> bool {
+        self.maxsize > 0 && self.qsize() >= self.maxsize
+    }
+
+    pub(crate) fn put_nowait(&self, item: T) -> Result<(), PutNowaitError<T>> {
+        if self.shut_down.get() {
+            return Err(PutNowaitError::ShutDown(QueueShutDown(item)));
+        }
+        let mut items = self.items.borrow_mut();
+        if self.maxsize > 0 && items.len() >= self.maxsize {
+            return Err(PutNowaitError::Full(QueueFull(item)));
+        }
+        items.push(item);
+        drop(items);
+        let unfinished = self.unfinished.get();
+        if unfinished == 0 {
+            self.finished.clear();
+        }
+        self.unfinished.set(unfinished + 1);
+        self.getters.borrow_mut().notify_one();
+        Ok(())
+    }
+
+    pub(crate) fn get_nowait(&self) -> Result<T, GetNowaitError> {
+        let item = self.items.borrow_mut().pop();
+        match item {
+            Some(item) => {
+                // Only a bounded queue ever has putters waiting.
+                if self.maxsize > 0 {
+                    self.putters.borrow_mut().notify_one();
+                }
+                Ok(item)
+            }
+            None if self.shut_down.get() => Err(GetNowaitError::ShutDown(QueueShutDown(()))),
+            None => Err(GetNowaitError::Empty(QueueEmpty)),
+        }
+    }
+
+    pub(crate) fn task_done(&self) -> Result<(), ValueError> {
+        let unfinished = self.unfinished.get();
+        if unfinished == 0 {
+            return Err(ValueError {
+                msg: "task_done() called too many times",
+            });
+        }
+        self.unfinished.set(unfinished - 1);
+        if unfinished == 1 {
+            self.finished.set();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn shutdown(&self, immediate: bool) {
+        self.shut_down.set(true);
+        if immediate {
+            let mut drained = Vec::new();
+            while let Some(item) = self.items.borrow_mut().pop() {
+                drained.push(item);
+            }
+            let unfinished = self.unfinished.get().saturating_sub(drained.len());
+            self.unfinished.set(unfinished);
+            if unfinished == 0 {
+                self.finished.set();
+            }
+            // Items may run code when dropped; the queue is consistent again by now.
+            drop(drained);
+        }
+        self.getters.borrow_mut().notify_all();
+        self.putters.borrow_mut().notify_all();
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.get()
+    }
+
+    pub(crate) fn waiting_getters(&self) -> usize {
+        self.getters.borrow().len()
+    }
+
+    pub(crate) fn waiting_putters(&self) -> usize {
+        self.putters.borrow().len()
+    }
+
+    pub(crate) fn unfinished(&self) -> usize {
+        self.unfinished.get()
+    }
+
+    pub(crate) fn join(&self) -> Join {
+        Join {
+            wait: self.finished.wait(),
+        }
+    }
+}
+
+/// The future of `get` on a [`Queue`](crate::Queue), [`LifoQueue`](crate::LifoQueue) or
+/// [`PriorityQueue`](crate::PriorityQueue): the next item, or [`QueueShutDown`] once the queue
+/// is shut down and empty.
+///
+/// # Cancel safety
+/// Dropping it loses no item: an item is only taken when the future completes. A wake-up it
+/// had received is passed to the next getter while items remain.
+#[must_use = "a get does nothing until awaited"]
+pub struct Get<T> {
+    pub(crate) core: Rc<Core<T>>,
+    pub(crate) waiter: Option<Rc<Waiter>>,
+}
+
+impl<T> Future for Get<T> {
+    type Output = Result<T, QueueShutDown>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(waiter) = &this.waiter {
+            if !waiter.notified() {
+                waiter.update_waker(cx.waker());
+                return Poll::Pending;
+            }
+            this.waiter = None;
+        }
+        match this.core.get_nowait() {
+            Ok(item) => Poll::Ready(Ok(item)),
+            Err(GetNowaitError::ShutDown(e)) => Poll::Ready(Err(e)),
+            Err(GetNowaitError::Empty(_)) => {
+                this.waiter = Some(this.core.getters.borrow_mut().push(cx.waker()));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for Get<T> {
+    fn drop(&mut self) {
+        if let Some(waiter) = self.waiter.take() {
+            let mut getters = self.core.getters.borrow_mut();
+            if !waiter.notified() {
+                getters.remove(&waiter);
+            } else if self.core.qsize() > 0 {
+                getters.notify_one();
+            }
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Get<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Get")
+            .field("waiting", &self.waiter.is_some())
+            .finish()
+    }
+}
+
+/// The future of `put` on a [`Queue`](crate::Queue), [`LifoQueue`](crate::LifoQueue) or
+/// [`PriorityQueue`](crate::PriorityQueue): waits for room, then puts the item.
+///
+/// # Errors
+/// [`QueueShutDown`] holding the item, once the queue is shut down.
+///
+/// # Cancel safety
+/// Dropping it before it completes drops the item, which was never put. A wake-up it had
+/// received is passed to the next putter while the queue has room.
+#[must_use = "a put does nothing until awaited: the item is not in the queue"]
+pub struct Put<T> {
+    pub(crate) core: Rc<Core<T>>,
+    pub(crate) item: Option<T>,
+    pub(crate) waiter: Option<Rc<Waiter>>,
+}
+
+// The item is moved, never pinned.
+impl<T> Unpin for Put<T> {}
+
+impl<T> Future for Put<T> {
+    type Output = Result<(), QueueShutDown<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(waiter) = &this.waiter {
+            if !waiter.notified() {
+                waiter.update_waker(cx.waker());
+                return Poll::Pending;
+            }
+            this.waiter = None;
+        }
+        let item = this.item.take().expect("Put polled after completion");
+        match this.core.put_nowait(item) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(PutNowaitError::ShutDown(e)) => Poll::Ready(Err(e)),
+            Err(PutNowaitError::Full(QueueFull(item))) => {
+                this.item = Some(item);
+                this.waiter = Some(this.core.putters.borrow_mut().push(cx.waker()));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for Put<T> {
+    fn drop(&mut self) {
+        if let Some(waiter) = self.waiter.take() {
+            let mut putters = self.core.putters.borrow_mut();
+            if !waiter.notified() {
+                putters.remove(&waiter);
+            } else if !self.core.full() {
+                putters.notify_one();
+            }
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Put<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Put")
+            .field("waiting", &self.waiter.is_some())
+            .finish()
+    }
+}
+
+/// The future of `join` on a queue: completes once every item put has been marked done with
+/// `task_done`.
+///
+/// # Cancel safety
+/// Dropping it loses nothing.
+#[must_use = "a join does nothing until awaited"]
+#[derive(Debug)]
+pub struct Join {
+    wait: EventWait,
+}
+
+impl Future for Join {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.wait).poll(cx)
+    }
+}

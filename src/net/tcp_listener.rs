@@ -37,11 +37,7 @@ impl TcpListener {
     /// # Examples
     /// See [`TcpListener`].
     pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-        Self::bind_with(addr, BindOptions::default())
-    }
-
-    pub(crate) fn bind_with(addr: SocketAddr, opts: BindOptions) -> io::Result<TcpListener> {
-        Self::from_std(sys::bind_tcp(addr, opts)?)
+        Self::from_std(sys::bind_tcp(addr, BindOptions::default())?)
     }
 
     /// Wraps a listening std socket, making it non-blocking.

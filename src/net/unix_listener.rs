@@ -65,15 +65,6 @@ impl UnixListener {
         Self::from_mio(mio::net::UnixListener::from_std(listener))
     }
 
-    pub(crate) fn bind_with(
-        path: &Path,
-        opts: super::sys::BindOptions,
-    ) -> io::Result<UnixListener> {
-        Self::from_mio(mio::net::UnixListener::from_std(super::sys::bind_unix(
-            path, opts,
-        )?))
-    }
-
     fn from_mio(listener: mio::net::UnixListener) -> io::Result<UnixListener> {
         let io = IoSource::with_interest(listener, mio::Interest::READABLE)?;
         io.assume_ready();

@@ -24,6 +24,10 @@ pub(crate) type Handler =
     Rc<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 pub(crate) enum ListenerSock {
+    /// Bound, not yet listening, not registered: a socket that does not listen reports a
+    /// hang-up to the poller, which must not be taken for a closed listener.
+    TcpBound(std::net::TcpListener),
+    UnixBound(std::os::unix::net::UnixListener),
     Tcp(TcpListener),
     Unix(UnixListener),
 }
@@ -40,12 +44,23 @@ impl Listener {
         })
     }
 
+    /// Starts listening and registers the socket with the loop.
     pub(crate) fn listen(&self, backlog: i32) -> io::Result<()> {
-        match self.sock.borrow().as_ref() {
-            Some(ListenerSock::Tcp(l)) => crate::net::sys::listen(&l.as_fd(), backlog),
-            Some(ListenerSock::Unix(l)) => crate::net::sys::listen(&l.as_fd(), backlog),
-            None => Ok(()),
-        }
+        let mut sock = self.sock.borrow_mut();
+        let listening = match sock.take() {
+            Some(ListenerSock::TcpBound(l)) => {
+                crate::net::sys::listen(&l.as_fd(), backlog)?;
+                ListenerSock::Tcp(TcpListener::from_std(l)?)
+            }
+            Some(ListenerSock::UnixBound(l)) => {
+                crate::net::sys::listen(&l.as_fd(), backlog)?;
+                ListenerSock::Unix(UnixListener::from_std(l)?)
+            }
+            Some(other) => other,
+            None => return Ok(()),
+        };
+        *sock = Some(listening);
+        Ok(())
     }
 
     pub(crate) fn close(&self) {
@@ -63,6 +78,9 @@ impl Listener {
             }
             Some(ListenerSock::Unix(l)) => {
                 std::task::ready!(l.poll_accept(cx)).map(|(s, _)| Sock::Unix(s))
+            }
+            Some(ListenerSock::TcpBound(_) | ListenerSock::UnixBound(_)) => {
+                unreachable!("accepting starts after listen")
             }
         };
         Poll::Ready(Some(result))

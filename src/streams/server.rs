@@ -313,7 +313,10 @@ impl Server {
     /// # Examples
     /// ```
     /// # asyncio::run(async {
-    /// let server = asyncio::start_server(|_r, _w| async { asyncio::sleep(3600).await }, "127.0.0.1", 0).await?;
+    /// let server = asyncio::start_server(|r, w| async move {
+    ///     let _conn = (r, w); // a handler's streams live as long as it runs
+    ///     asyncio::sleep(3600).await
+    /// }, "127.0.0.1", 0).await?;
     /// let port = server.sockets()[0].as_inet().unwrap().port();
     /// let (mut r, _w) = asyncio::open_connection("127.0.0.1", port).await?;
     /// asyncio::sleep(0.01).await;
@@ -336,7 +339,10 @@ impl Server {
     /// # Examples
     /// ```
     /// # asyncio::run(async {
-    /// let server = asyncio::start_server(|_r, _w| async { asyncio::sleep(3600).await }, "127.0.0.1", 0).await?;
+    /// let server = asyncio::start_server(|r, w| async move {
+    ///     let _conn = (r, w); // a handler's streams live as long as it runs
+    ///     asyncio::sleep(3600).await
+    /// }, "127.0.0.1", 0).await?;
     /// let port = server.sockets()[0].as_inet().unwrap().port();
     /// let (mut r, _w) = asyncio::open_connection("127.0.0.1", port).await?;
     /// asyncio::sleep(0.01).await;

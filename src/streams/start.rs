@@ -6,8 +6,7 @@ use super::reader::{StreamReader, DEFAULT_LIMIT};
 use super::resolve::resolve;
 use super::server::{Server, ServerState};
 use super::writer::StreamWriter;
-use crate::net::sys::BindOptions;
-use crate::net::{TcpListener, UnixListener};
+use crate::net::sys::{bind_tcp, bind_unix, BindOptions};
 use std::cell::{Cell, RefCell};
 use std::future::{Future, IntoFuture};
 use std::io;
@@ -247,10 +246,10 @@ impl StartServer {
         let mut listeners = Vec::new();
         let mut bound = Vec::new();
         for addr in addrs {
-            match TcpListener::bind_with(addr, opts) {
+            match bind_tcp(addr, opts) {
                 Ok(l) => {
                     bound.push(StreamAddr::Inet(l.local_addr()?));
-                    listeners.push(Listener::new(ListenerSock::Tcp(l)));
+                    listeners.push(Listener::new(ListenerSock::TcpBound(l)));
                 }
                 // A host without IPv6 still serves on IPv4 when asked for every interface.
                 Err(e)
@@ -373,11 +372,11 @@ impl StartUnixServer {
             listen: false,
             ..BindOptions::default()
         };
-        let listener = UnixListener::bind_with(&self.path, opts)?;
+        let listener = bind_unix(&self.path, opts)?;
         let ino = std::fs::metadata(&self.path)?.ino();
         let addr = StreamAddr::Unix(Some(self.path.clone()));
         self.common.build(
-            vec![Listener::new(ListenerSock::Unix(listener))],
+            vec![Listener::new(ListenerSock::UnixBound(listener))],
             vec![addr],
             Some((self.path, ino)),
         )

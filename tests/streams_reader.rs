@@ -1,0 +1,230 @@
+//! StreamReader: read, readline, readuntil, readexactly, limits, EOF, over real sockets and
+//! fed by hand.
+
+use asyncio::{open_socket, ReadError, StreamReader, StreamWriter};
+
+fn fed(data: &[u8], eof: bool) -> StreamReader {
+    let mut r = StreamReader::new();
+    r.feed_data(data);
+    if eof {
+        r.feed_eof();
+    }
+    r
+}
+
+/// Whether `fut` completes within `secs` (the test's own small `wait_for`).
+async fn ready_within<F: std::future::Future>(fut: F, secs: f64) -> bool {
+    use std::future::Future;
+    let mut fut = std::pin::pin!(fut);
+    let mut timer = std::pin::pin!(asyncio::sleep(secs));
+    std::future::poll_fn(|cx| {
+        if fut.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(true);
+        }
+        timer.as_mut().poll(cx).map(|()| false)
+    })
+    .await
+}
+
+fn pair() -> ((StreamReader, StreamWriter), (StreamReader, StreamWriter)) {
+    let (a, b) = asyncio::net::UnixStream::pair().unwrap();
+    (open_socket(a), open_socket(b))
+}
+
+#[asyncio::test]
+async fn read_returns_what_is_there_then_empty_at_eof() {
+    let mut r = fed(b"abcdef", true);
+    assert_eq!(r.read(0).await.unwrap(), b"");
+    assert_eq!(r.read(4).await.unwrap(), b"abcd");
+    assert!(!r.at_eof());
+    assert_eq!(r.read(4).await.unwrap(), b"ef");
+    assert!(r.at_eof());
+    assert_eq!(r.read(4).await.unwrap(), b"");
+    assert_eq!(r.read_to_end().await.unwrap(), b"");
+}
+
+#[asyncio::test]
+async fn readline_follows_asyncio() {
+    let mut r = fed(b"one\ntwo\n\nlast", true);
+    assert_eq!(r.readline().await.unwrap(), b"one\n");
+    assert_eq!(r.readline().await.unwrap(), b"two\n");
+    assert_eq!(r.readline().await.unwrap(), b"\n");
+    assert_eq!(r.readline().await.unwrap(), b"last");
+    assert_eq!(r.readline().await.unwrap(), b"");
+}
+
+#[asyncio::test]
+async fn readline_over_the_limit_drops_the_line() {
+    // As asyncio: the separator is in the buffer, so the line and its separator go.
+    let mut r = StreamReader::with_limit(4);
+    r.feed_data(b"0123456789\nok\n");
+    match r.readline().await {
+        Err(ReadError::LimitOverrun(e)) => assert_eq!(e.consumed, 10),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.readline().await.unwrap(), b"ok\n");
+    // No separator yet: everything buffered goes.
+    let mut r = StreamReader::with_limit(4);
+    r.feed_data(b"0123456789");
+    assert!(matches!(
+        r.readline().await,
+        Err(ReadError::LimitOverrun(_))
+    ));
+    assert_eq!(r.buffer(), b"");
+}
+
+#[asyncio::test]
+async fn readuntil_keeps_the_buffer_on_overrun() {
+    let mut r = StreamReader::with_limit(4);
+    r.feed_data(b"0123456789");
+    match r.readuntil(b"!").await {
+        Err(ReadError::LimitOverrun(e)) => {
+            assert_eq!(e.consumed, 10);
+            assert_eq!(
+                e.message,
+                "Separator is not found, and chunk exceed the limit"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.buffer(), b"0123456789");
+    r.feed_data(b"!");
+    match r.readuntil(b"!").await {
+        Err(ReadError::LimitOverrun(e)) => {
+            assert_eq!(e.consumed, 10);
+            assert_eq!(
+                e.message,
+                "Separator is found, but chunk is longer than limit"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.readexactly(11).await.unwrap(), b"0123456789!");
+}
+
+#[asyncio::test]
+async fn readuntil_multibyte_and_sets() {
+    let mut r = fed(b"a\r\nb\nc--d", true);
+    let seps: [&[u8]; 2] = [b"\r\n", b"\n"];
+    assert_eq!(r.readuntil(seps).await.unwrap(), b"a\r\n");
+    assert_eq!(r.readuntil(seps).await.unwrap(), b"b\n");
+    assert_eq!(r.readuntil("--").await.unwrap(), b"c--");
+    match r.readuntil(b"--").await {
+        Err(ReadError::IncompleteRead(e)) => {
+            assert_eq!(e.partial, b"d");
+            assert_eq!(e.expected, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[asyncio::test]
+async fn readuntil_finds_a_separator_split_across_arrivals() {
+    let ((_ra, wa), (mut rb, _wb)) = pair();
+    let reading = asyncio::create_task(async move { rb.readuntil(b"END").await.unwrap() });
+    for chunk in [&b"xxE"[..], b"N", b"Dyy"] {
+        wa.write(chunk);
+        asyncio::sleep(0.005).await;
+    }
+    assert_eq!(reading.await.unwrap(), b"xxEND");
+}
+
+#[test]
+#[should_panic(expected = "at least one-byte")]
+fn an_empty_separator_is_refused() {
+    asyncio::run(async {
+        let mut r = fed(b"x", true);
+        let _ = r.readuntil(b"").await;
+    });
+}
+
+#[asyncio::test]
+async fn readexactly_reports_partial_bytes() {
+    let ((_ra, wa), (mut rb, _wb)) = pair();
+    wa.write(b"12345");
+    wa.write_eof();
+    assert_eq!(rb.readexactly(2).await.unwrap(), b"12");
+    match rb.readexactly(10).await {
+        Err(ReadError::IncompleteRead(e)) => {
+            assert_eq!(e.partial, b"345");
+            assert_eq!(e.expected, Some(10));
+            assert_eq!(
+                e.to_string(),
+                "3 bytes read on a total of 10 expected bytes"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(rb.at_eof());
+}
+
+#[asyncio::test]
+async fn lines_iterate_until_eof() {
+    let ((_ra, wa), (mut rb, _wb)) = pair();
+    wa.writelines(["alpha\n", "beta\n", "gamma"]);
+    wa.close();
+    let mut lines = Vec::new();
+    while let Some(line) = rb.next_line().await.unwrap() {
+        lines.push(String::from_utf8(line).unwrap());
+    }
+    assert_eq!(lines, ["alpha\n", "beta\n", "gamma"]);
+}
+
+#[asyncio::test]
+async fn at_eof_notices_a_closed_peer_without_reading() {
+    let ((mut ra, _wa), (_rb, wb)) = pair();
+    assert!(!ra.at_eof());
+    wb.close();
+    drop(wb);
+    drop(_rb);
+    asyncio::sleep(0.001).await;
+    assert!(ra.at_eof());
+}
+
+#[asyncio::test]
+async fn a_reader_that_does_not_read_holds_the_sender_back() {
+    // Nothing is read: the buffer does not grow, and the writer's buffer fills instead, so
+    // drain blocks once the kernel buffers are full.
+    let ((_ra, wa), (rb, _wb)) = pair();
+    let chunk = vec![0u8; 64 * 1024];
+    let mut blocked = false;
+    for _ in 0..1000 {
+        wa.write(&chunk);
+        let drained = ready_within(wa.drain(), 0.05).await;
+        if !drained {
+            blocked = true;
+            break;
+        }
+    }
+    assert!(blocked, "drain never blocked");
+    assert!(rb.buffer().len() <= 64 * 1024);
+}
+
+#[asyncio::test]
+async fn large_lines_within_the_limit() {
+    let ((_ra, wa), (rb, _wb)) = pair();
+    let mut rb = rb;
+    let line: Vec<u8> = std::iter::repeat(b'x')
+        .take(60_000)
+        .chain([b'\n'])
+        .collect();
+    for _ in 0..20 {
+        wa.write(&line);
+    }
+    wa.close();
+    for _ in 0..20 {
+        assert_eq!(rb.readline().await.unwrap().len(), 60_001);
+    }
+    assert_eq!(rb.readline().await.unwrap(), b"");
+}
+
+#[asyncio::test]
+async fn errors_convert_to_io_errors() {
+    let mut r = fed(b"ab", true);
+    let e: std::io::Error = r.readexactly(3).await.unwrap_err().into();
+    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+    let mut r = StreamReader::with_limit(1);
+    r.feed_data(b"abc");
+    let e: std::io::Error = r.readuntil(b"\n").await.unwrap_err().into();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+}

@@ -77,11 +77,6 @@ pub use runtime::{
     Builder, ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, Runtime, TimerHandle,
     ToThread,
 };
-pub use sync::{
-    Acquire, Barrier, BarrierWait, BoundedSemaphore, BrokenBarrierError, Condition, ConditionWait,
-    ConditionWaitFor, Event, EventWait, Lock, LockGuard, Semaphore, SemaphoreAcquire,
-    SemaphorePermit, ValueError,
-};
 pub use streams::{
     open_connection, open_socket, open_unix_connection, start_server, start_unix_server,
     HandlerOutput, IncompleteReadError, LimitOverrunError, OpenConnection, OpenUnixConnection,
@@ -89,5 +84,10 @@ pub use streams::{
     StreamSocket, StreamWriter, Streams,
 };
 pub use subprocess::{create_subprocess_exec, create_subprocess_shell};
+pub use sync::{
+    Acquire, Barrier, BarrierWait, BoundedSemaphore, BrokenBarrierError, Condition, ConditionWait,
+    ConditionWaitFor, Event, EventWait, Lock, LockGuard, Semaphore, SemaphoreAcquire,
+    SemaphorePermit, ValueError,
+};
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use time::{sleep, IntoDelay, Sleep};

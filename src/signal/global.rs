@@ -238,6 +238,9 @@ fn dispatch(rx: OwnedFd) {
                 continue;
             }
             let sig = sig as i32;
+            if sig == libc::SIGINT {
+                super::interrupt::on_sigint_dispatched();
+            }
             let loops: Vec<(usize, LoopHandle)> = {
                 let reg = registry().lock().unwrap_or_else(|e| e.into_inner());
                 reg.get(&sig)

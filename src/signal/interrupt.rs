@@ -10,6 +10,15 @@ use crate::task::TaskRef;
 use std::cell::Cell;
 use std::io::Write;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+
+/// Handlers and `ctrl_c` waiters for `SIGINT`, in any loop: while there are some, Ctrl-C is
+/// theirs, not the runner's.
+pub(crate) static USER_LISTENERS: AtomicUsize = AtomicUsize::new(0);
+/// A runner's Ctrl-C handling is armed (on the main thread: one at a time).
+static ARMED: AtomicBool = AtomicBool::new(false);
+/// `SIGINT`s seen by the dispatcher thread while armed.
+static SEEN: AtomicU32 = AtomicU32::new(0);
 
 /// Armed for one run of a main task; disarmed on drop.
 pub(crate) struct InterruptGuard {
@@ -34,6 +43,8 @@ impl InterruptGuard {
             return off;
         }
         let id = lp.shared.id;
+        SEEN.store(0, Ordering::SeqCst);
+        ARMED.store(true, Ordering::SeqCst);
         let count = Rc::new(Cell::new(0u32));
         let seen = count.clone();
         local::set_interrupt(
@@ -61,9 +72,22 @@ impl InterruptGuard {
 impl Drop for InterruptGuard {
     fn drop(&mut self) {
         if let Some((id, _)) = self.armed.take() {
+            ARMED.store(false, Ordering::SeqCst);
             local::set_interrupt(id, None);
             global::release(libc::SIGINT, id);
         }
+    }
+}
+
+/// Called by the dispatcher thread for each `SIGINT`, before the loop hears of it. A second
+/// Ctrl-C for the runner while the loop has not ended the run (stuck in blocking code, say)
+/// ends the process from here, as Python's KeyboardInterrupt would interrupt that code.
+pub(crate) fn on_sigint_dispatched() {
+    if ARMED.load(Ordering::SeqCst)
+        && USER_LISTENERS.load(Ordering::SeqCst) == 0
+        && SEEN.fetch_add(1, Ordering::SeqCst) >= 1
+    {
+        exit_interrupted();
     }
 }
 

@@ -7,12 +7,13 @@
 //!
 //! Borrows of the table never span a call into user code (a callback, a waker, a drop).
 
-use super::global;
+use super::{global, interrupt};
 use crate::runtime::LoopHandle;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::task::Waker;
 
 type Callback = Rc<RefCell<Box<dyn FnMut()>>>;
@@ -54,6 +55,23 @@ fn with<R>(id: usize, f: impl FnOnce(&mut LoopSignals) -> R) -> R {
     })
 }
 
+/// Registers a listener of the user (a handler or a waiter); for `SIGINT` the count tells the
+/// runner's Ctrl-C handling that someone else takes the signal.
+fn acquire(sig: i32, lp: &LoopHandle) -> io::Result<()> {
+    global::acquire(sig, lp)?;
+    if sig == libc::SIGINT {
+        interrupt::USER_LISTENERS.fetch_add(1, Ordering::SeqCst);
+    }
+    Ok(())
+}
+
+fn release(sig: i32, id: usize) {
+    if sig == libc::SIGINT {
+        interrupt::USER_LISTENERS.fetch_sub(1, Ordering::SeqCst);
+    }
+    global::release(sig, id);
+}
+
 /// One waiting `ctrl_c` (or any one-shot signal future).
 #[derive(Default)]
 pub(crate) struct Slot {
@@ -75,7 +93,7 @@ pub(crate) fn add_handler(lp: &LoopHandle, sig: i32, f: Box<dyn FnMut()>) -> io:
     let id = lp.shared.id;
     let existed = with(id, |ls| ls.handlers.contains_key(&sig));
     if !existed {
-        global::acquire(sig, lp)?;
+        acquire(sig, lp)?;
     }
     let (old, need_closer) = with(id, |ls| {
         let old = ls.handlers.insert(sig, Rc::new(RefCell::new(f)));
@@ -93,7 +111,7 @@ pub(crate) fn remove_handler(id: usize, sig: i32) -> bool {
     let removed = old.is_some();
     drop(old);
     if removed {
-        global::release(sig, id);
+        release(sig, id);
     }
     removed
 }
@@ -108,7 +126,7 @@ impl Drop for Closer {
             std::mem::take(&mut ls.handlers)
         });
         for sig in handlers.keys() {
-            global::release(*sig, self.0);
+            release(*sig, self.0);
         }
         drop(handlers);
     }
@@ -125,7 +143,7 @@ fn closer(id: usize) -> impl std::future::Future<Output = ()> {
 }
 
 pub(crate) fn add_waiter(lp: &LoopHandle, sig: i32) -> io::Result<Rc<Slot>> {
-    global::acquire(sig, lp)?;
+    acquire(sig, lp)?;
     let slot = Rc::new(Slot::default());
     with(lp.shared.id, |ls| {
         ls.waiters.entry(sig).or_default().push(slot.clone())
@@ -142,7 +160,7 @@ pub(crate) fn remove_waiter(id: usize, sig: i32, slot: &Rc<Slot>) {
             }
         }
     });
-    global::release(sig, id);
+    release(sig, id);
 }
 
 pub(crate) fn set_interrupt(id: usize, hook: Option<Rc<dyn Fn()>>) {

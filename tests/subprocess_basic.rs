@@ -1,11 +1,9 @@
 //! Starting children: exec and shell, exit codes, signals, stdio choices, cwd and environment,
 //! errors.
 
-use asyncio::subprocess::{Stdio, DEVNULL, PIPE, STDOUT};
+use asyncio::subprocess::{Stdio, DEVNULL, NO_ARGS, PIPE, STDOUT};
 use asyncio::{create_subprocess_exec, create_subprocess_shell, ReadError};
 use std::io::ErrorKind;
-
-const NO_ARGS: [&str; 0] = [];
 
 #[asyncio::test]
 async fn exec_and_shell_report_exit_codes() {

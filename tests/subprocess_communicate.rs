@@ -2,7 +2,7 @@
 //! `SIGPIPE`.
 
 use asyncio::create_subprocess_exec;
-use asyncio::subprocess::PIPE;
+use asyncio::subprocess::{NO_ARGS, PIPE};
 use std::io::ErrorKind;
 
 const MIB: usize = 1024 * 1024;
@@ -35,7 +35,7 @@ async fn fifty_mib_each_way_without_deadlock() {
 #[asyncio::test]
 async fn child_exiting_at_once_does_not_fail_communicate() {
     let input = pattern(8 * MIB);
-    let mut proc = create_subprocess_exec("true", [""; 0])
+    let mut proc = create_subprocess_exec("true", NO_ARGS)
         .stdin(PIPE)
         .stdout(PIPE)
         .await
@@ -60,7 +60,7 @@ async fn child_reading_part_of_the_input() {
 
 #[asyncio::test]
 async fn write_and_drain_report_broken_pipe() {
-    let proc = create_subprocess_exec("true", [""; 0])
+    let proc = create_subprocess_exec("true", NO_ARGS)
         .stdin(PIPE)
         .await
         .unwrap();

@@ -1,10 +1,9 @@
 //! Reaping: no zombie is left whatever happens to the `Process` handles and their waits, and
 //! other code's children are left to their owners.
 
+use asyncio::subprocess::NO_ARGS;
 use asyncio::{create_subprocess_exec, create_task, sleep};
 use std::time::{Duration, Instant};
-
-const NO_ARGS: [&str; 0] = [];
 
 /// Whether `pid` is a zombie child of this process.
 fn is_our_zombie(pid: u32) -> bool {

@@ -2,7 +2,7 @@
 //! (which would kill it). Alone in its binary: it changes a process-wide disposition.
 
 use asyncio::create_subprocess_exec;
-use asyncio::subprocess::PIPE;
+use asyncio::subprocess::{NO_ARGS, PIPE};
 use std::io::ErrorKind;
 
 #[asyncio::test]
@@ -10,7 +10,7 @@ async fn broken_pipe_with_sigpipe_at_default() {
     // A host program that did not ignore SIGPIPE: the write must still be an error.
     // SAFETY: sets SIGPIPE's disposition back to the default, for this test binary only.
     let old = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let proc = create_subprocess_exec("true", [""; 0])
+    let proc = create_subprocess_exec("true", NO_ARGS)
         .stdin(PIPE)
         .await
         .unwrap();

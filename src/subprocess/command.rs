@@ -60,7 +60,34 @@ impl Command {
         }
     }
 
-    pub(crate) fn args<I, S>(mut self, args: I) -> Command
+    /// Appends one argument.
+    ///
+    /// # Examples
+    /// ```
+    /// use asyncio::subprocess::{NO_ARGS, PIPE};
+    /// # asyncio::run(async {
+    /// let mut proc = asyncio::create_subprocess_exec("echo", NO_ARGS).arg("hi").stdout(PIPE).await?;
+    /// assert_eq!(proc.communicate(None).await?.0, b"hi\n");
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Command {
+        self.std.arg(arg);
+        self
+    }
+
+    /// Appends arguments.
+    ///
+    /// # Examples
+    /// ```
+    /// use asyncio::subprocess::PIPE;
+    /// # asyncio::run(async {
+    /// let mut proc = asyncio::create_subprocess_exec("echo", ["a"]).args(["b", "c"]).stdout(PIPE).await?;
+    /// assert_eq!(proc.communicate(None).await?.0, b"a b c\n");
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn args<I, S>(mut self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -73,9 +100,9 @@ impl Command {
     ///
     /// # Examples
     /// ```
-    /// use asyncio::subprocess::PIPE;
+    /// use asyncio::subprocess::{NO_ARGS, PIPE};
     /// # asyncio::run(async {
-    /// let mut proc = asyncio::create_subprocess_exec("cat", [""; 0]).stdin(PIPE).stdout(PIPE).await?;
+    /// let mut proc = asyncio::create_subprocess_exec("cat", NO_ARGS).stdin(PIPE).stdout(PIPE).await?;
     /// let stdin = proc.stdin.take().unwrap();
     /// stdin.write(b"meow");
     /// stdin.drain().await?;
@@ -179,9 +206,9 @@ impl Command {
     ///
     /// # Examples
     /// ```
-    /// use asyncio::subprocess::PIPE;
+    /// use asyncio::subprocess::{NO_ARGS, PIPE};
     /// # asyncio::run(async {
-    /// let mut proc = asyncio::create_subprocess_exec("/usr/bin/env", [""; 0])
+    /// let mut proc = asyncio::create_subprocess_exec("/usr/bin/env", NO_ARGS)
     ///     .env_clear()
     ///     .env("ONLY", "me")
     ///     .stdout(PIPE)
@@ -203,9 +230,9 @@ impl Command {
     ///
     /// # Examples
     /// ```
-    /// use asyncio::subprocess::PIPE;
+    /// use asyncio::subprocess::{NO_ARGS, PIPE};
     /// # asyncio::run(async {
-    /// let proc = asyncio::create_subprocess_exec("true", [""; 0]).stdout(PIPE).limit(10).await?;
+    /// let proc = asyncio::create_subprocess_exec("true", NO_ARGS).stdout(PIPE).limit(10).await?;
     /// assert_eq!(proc.stdout.as_ref().unwrap().limit(), 10);
     /// # proc.wait().await;
     /// # std::io::Result::Ok(())
@@ -245,8 +272,9 @@ impl Command {
     ///
     /// # Examples
     /// ```
+    /// use asyncio::subprocess::NO_ARGS;
     /// # asyncio::run(async {
-    /// let err = asyncio::create_subprocess_exec("/no/such/program", [""; 0]).spawn().unwrap_err();
+    /// let err = asyncio::create_subprocess_exec("/no/such/program", NO_ARGS).spawn().unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// # });
     /// ```
@@ -326,9 +354,10 @@ impl IntoFuture for Command {
 ///
 /// # Examples
 /// ```
+/// use asyncio::subprocess::NO_ARGS;
 /// # asyncio::run(async {
 /// let spawn: asyncio::subprocess::Spawn =
-///     std::future::IntoFuture::into_future(asyncio::create_subprocess_exec("true", [""; 0]));
+///     std::future::IntoFuture::into_future(asyncio::create_subprocess_exec("true", NO_ARGS));
 /// assert_eq!(spawn.await?.wait().await, 0);
 /// # std::io::Result::Ok(())
 /// # }).unwrap();

@@ -44,6 +44,10 @@ pub use stdio::{Stdio, DEVNULL, PIPE, STDOUT};
 
 use std::ffi::OsStr;
 
+/// No arguments, for [`create_subprocess_exec`] (`create_subprocess_exec("true", NO_ARGS)`):
+/// an empty array whose element type is known.
+pub const NO_ARGS: [&str; 0] = [];
+
 /// Runs `program` with `args` as a child process; await the returned [`Command`] (after
 /// setting its options) to start it (asyncio's `create_subprocess_exec`). The program is
 /// looked up in `PATH` when it has no `/`.
@@ -53,11 +57,11 @@ use std::ffi::OsStr;
 ///
 /// # Examples
 /// ```
-/// use asyncio::subprocess::PIPE;
+/// use asyncio::subprocess::{NO_ARGS, PIPE};
 /// # asyncio::run(async {
 /// let mut proc = asyncio::create_subprocess_exec("echo", ["hello", "world"]).stdout(PIPE).await?;
 /// assert_eq!(proc.communicate(None).await?.0, b"hello world\n");
-/// let missing = asyncio::create_subprocess_exec("no-such-program-xyz", [""; 0]).await;
+/// let missing = asyncio::create_subprocess_exec("no-such-program-xyz", NO_ARGS).await;
 /// assert_eq!(missing.unwrap_err().kind(), std::io::ErrorKind::NotFound);
 /// # std::io::Result::Ok(())
 /// # }).unwrap();

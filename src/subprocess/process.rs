@@ -52,8 +52,9 @@ impl Process {
     ///
     /// # Examples
     /// ```
+    /// use asyncio::subprocess::NO_ARGS;
     /// # asyncio::run(async {
-    /// let proc = asyncio::create_subprocess_exec("true", [""; 0]).await?;
+    /// let proc = asyncio::create_subprocess_exec("true", NO_ARGS).await?;
     /// assert!(proc.pid() > 0);
     /// # proc.wait().await;
     /// # std::io::Result::Ok(())
@@ -85,8 +86,9 @@ impl Process {
     ///
     /// # Examples
     /// ```
+    /// use asyncio::subprocess::NO_ARGS;
     /// # asyncio::run(async {
-    /// let proc = asyncio::create_subprocess_exec("false", [""; 0]).await?;
+    /// let proc = asyncio::create_subprocess_exec("false", NO_ARGS).await?;
     /// proc.wait().await;
     /// assert_eq!(proc.exit_status().unwrap().code(), Some(1));
     /// # std::io::Result::Ok(())

@@ -48,8 +48,9 @@ impl Stdio {
     ///
     /// # Examples
     /// ```
+    /// use asyncio::subprocess::NO_ARGS;
     /// # asyncio::run(async {
-    /// let proc = asyncio::create_subprocess_exec("true", [""; 0])
+    /// let proc = asyncio::create_subprocess_exec("true", NO_ARGS)
     ///     .stdout(asyncio::subprocess::Stdio::inherit())
     ///     .await?;
     /// assert_eq!(proc.wait().await, 0);

@@ -30,6 +30,7 @@
 
 extern crate self as asyncio;
 
+mod combinators;
 mod error;
 pub mod net;
 mod queue;
@@ -65,6 +66,12 @@ pub use asyncio_macros::main;
 /// # fn main() {}
 /// ```
 pub use asyncio_macros::test;
+pub use combinators::{
+    as_completed, create_eager_task, gather, gather_tasks, shield, timeout, timeout_at, try_gather,
+    wait, wait_for, AsCompleted, ExceptionGroup, Gather, GatherTuple, IntoTimeout, NextCompleted,
+    NextTask, ReturnWhen, Shield, TaskGroup, TaskGroupRun, TaskTuple, Timeout, TryGather, Wait,
+    WaitFor, WaitFuture, WithTimeout, ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
+};
 pub use error::{
     CancelledError, InvalidStateError, PanicError, RuntimeError, TaskError, TimeoutError,
 };

@@ -12,6 +12,9 @@ const PAIRS: &[(&str, &str)] = &[
     ("say_after_tasks", "say_after_tasks.py"),
     ("lock", "lock.py"),
     ("event", "event.py"),
+    ("gather_factorial", "gather_factorial.py"),
+    ("gather_exceptions", "gather_exceptions.py"),
+    ("wait_for", "wait_for.py"),
 ];
 
 fn examples_dir() -> PathBuf {

@@ -341,3 +341,30 @@ impl Core {
         drop(ready);
     }
 }
+
+// Hook for eager start (`asyncio::create_eager_task`, 3.12's `eager_task_factory`).
+impl Core {
+    /// Creates a task and runs its first step at once, inside the caller, with the new task as
+    /// the current one. A task that finishes in that step is never run from the ready queue;
+    /// one that suspends is scheduled from then on by its waker, as any task.
+    pub(crate) fn spawn_eager<F: Future + 'static>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> Task<F::Output> {
+        let task = self.spawn(future, location);
+        // `spawn` queued the task last; take that entry back, since the task runs now. Its
+        // SCHEDULED bit is cleared by the poll below, so later wakes queue it again.
+        {
+            let mut ready = self.ready.borrow_mut();
+            if matches!(ready.back(), Some(Ready::Task(key)) if *key == task.key()) {
+                ready.pop_back();
+            }
+        }
+        let raw = self.tasks.borrow().get(Key::from_u64(task.key())).cloned();
+        if let Some(raw) = raw {
+            raw.run(self);
+        }
+        task
+    }
+}

@@ -39,31 +39,43 @@ enum Stage<F: Future> {
 
 type DoneCallback<T> = Box<dyn FnOnce(&Task<T>)>;
 
-/// The fields of a task that do not depend on its future's type.
+/// Cancellation was asked for (the future is dropped at the task's next turn).
+const CANCEL_REQUESTED: u8 = 1 << 0;
+/// The task is done: `stage` is `Done` or `Taken`.
+const DONE: u8 = 1 << 1;
+/// The task ended cancelled; still known after its outcome was taken.
+const WAS_CANCELLED: u8 = 1 << 2;
+
+/// The fields of a task that do not depend on its future's type. Kept small: a task that
+/// is spawned, polled and joined touches only these; what few tasks use is in [`Extra`].
 pub(crate) struct Common {
     pub(crate) header: Arc<Header>,
     pub(crate) id: u64,
     pub(crate) core: Weak<Core>,
     waker: Waker,
-    /// `Some` once cancellation was asked for, with its message.
-    cancel_request: RefCell<Option<Option<String>>>,
-    name: RefCell<Option<String>>,
-    done: Cell<bool>,
-    /// Set on completion when the outcome is `Cancelled`: still known after it is taken.
-    was_cancelled: Cell<bool>,
-    /// The first awaiter inline (the usual case costs no allocation), the others after it.
-    waiter: RefCell<Option<Waker>>,
-    more_waiters: RefCell<Vec<Waker>>,
-    next_callback_id: Cell<u64>,
+    flags: Cell<u8>,
+    polls: Cell<u32>,
+    /// The first awaiter; more are in `Extra`.
+    waiter: Cell<Option<Waker>>,
     location: &'static Location<'static>,
-    polls: Cell<u64>,
-    busy: Cell<Duration>,
+    extra: RefCell<Option<Box<Extra>>>,
+}
+
+/// What only some tasks need, allocated on first use.
+#[derive(Default)]
+struct Extra {
+    name: Option<String>,
+    cancel_msg: Option<String>,
+    more_waiters: Vec<Waker>,
+    /// Done callbacks, bound to their task handle, with their ids.
+    callbacks: Vec<(u64, Box<dyn FnOnce()>)>,
+    next_callback_id: u64,
+    busy: Duration,
 }
 
 pub(crate) struct TaskCell<F: Future> {
     common: Common,
     stage: RefCell<Stage<F>>,
-    callbacks: RefCell<Vec<(u64, DoneCallback<F::Output>)>>,
 }
 
 /// What the loop and the introspection functions need of a task, whatever its type.
@@ -79,6 +91,9 @@ pub(crate) trait TaskOutput<T>: RawTask {
     fn take_outcome(&self) -> Option<Result<T, TaskError>>;
     fn add_done_callback(self: Rc<Self>, callback: DoneCallback<T>) -> u64;
     fn remove_done_callback(&self, id: u64) -> bool;
+    /// Whether the task is done, its outcome not taken yet, and `f` says yes to it (a look
+    /// without taking, for the combinators: a failure ending a gather, `wait`'s FIRST_EXCEPTION).
+    fn outcome_matches(&self, f: &mut dyn FnMut(&Result<T, TaskError>) -> bool) -> bool;
 }
 
 impl<F: Future + 'static> TaskCell<F> {
@@ -95,44 +110,38 @@ impl<F: Future + 'static> TaskCell<F> {
                 header,
                 id,
                 core,
-                cancel_request: RefCell::new(None),
-                name: RefCell::new(None),
-                done: Cell::new(false),
-                was_cancelled: Cell::new(false),
-                waiter: RefCell::new(None),
-                more_waiters: RefCell::new(Vec::new()),
-                next_callback_id: Cell::new(0),
-                location,
+                flags: Cell::new(0),
                 polls: Cell::new(0),
-                busy: Cell::new(Duration::ZERO),
+                waiter: Cell::new(None),
+                location,
+                extra: RefCell::new(None),
             },
             stage: RefCell::new(Stage::Running(future)),
-            callbacks: RefCell::new(Vec::new()),
         }
     }
 
     fn complete(self: &Rc<Self>, core: &Core, outcome: Result<F::Output, TaskError>) {
         let common = &self.common;
-        common
-            .was_cancelled
-            .set(matches!(outcome, Err(TaskError::Cancelled(_))));
+        let cancelled = matches!(outcome, Err(TaskError::Cancelled(_)));
         *self.stage.borrow_mut() = Stage::Done(outcome);
-        common.done.set(true);
+        common.set_flag(DONE | if cancelled { WAS_CANCELLED } else { 0 });
         common.header.state.complete();
         core.remove_task(common.header.key);
-        let first = common.waiter.take();
-        if let Some(waker) = first {
+        if let Some(waker) = common.waiter.take() {
             waker.wake();
         }
-        for waker in common.more_waiters.take() {
-            waker.wake();
-        }
-        let callbacks = self.callbacks.take();
-        if !callbacks.is_empty() {
-            let task = Task::from_cell(self.clone());
+        let rest = common.extra.borrow_mut().as_mut().map(|e| {
+            (
+                std::mem::take(&mut e.more_waiters),
+                std::mem::take(&mut e.callbacks),
+            )
+        });
+        if let Some((more_waiters, callbacks)) = rest {
+            for waker in more_waiters {
+                waker.wake();
+            }
             for (_, callback) in callbacks {
-                let task = task.clone();
-                core.call_soon(Box::new(move || callback(&task)), None);
+                core.call_soon(callback, None);
             }
         }
     }
@@ -175,13 +184,18 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
     fn run(self: Rc<Self>, core: &Core) {
         let common = &self.common;
         common.header.state.start_poll();
-        if let Some(msg) = common.cancel_request.borrow_mut().take() {
+        if common.flags.get() & CANCEL_REQUESTED != 0 {
             if self.drop_future() {
+                let msg = common
+                    .extra
+                    .borrow_mut()
+                    .as_mut()
+                    .and_then(|e| e.cancel_msg.take());
                 self.complete(core, Err(TaskError::Cancelled(CancelledError { msg })));
             }
             return;
         }
-        common.polls.set(common.polls.get() + 1);
+        common.polls.set(common.polls.get().saturating_add(1));
         let started = core.debug.then(Instant::now);
         let previous = core.enter_task(common.header.key);
         let mut cx = Context::from_waker(&common.waker);
@@ -189,7 +203,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         core.leave_task(previous);
         if let Some(started) = started {
             let took = started.elapsed();
-            common.busy.set(common.busy.get() + took);
+            common.with_extra(|e| e.busy += took);
             if took >= core.slow_callback_duration {
                 log::warn!(
                     "Executing <Task {}> took {:.3} seconds",
@@ -211,7 +225,7 @@ impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
         let mut stage = self.stage.borrow_mut();
         match &*stage {
             Stage::Running(_) => None,
-            Stage::Taken if !self.common.done.get() => None,
+            Stage::Taken if !self.common.done() => None,
             Stage::Taken => Some(Err(TaskError::InvalidState(InvalidStateError {
                 msg: "the task's result was already retrieved through another handle",
             }))),
@@ -223,30 +237,50 @@ impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
     }
 
     fn add_done_callback(self: Rc<Self>, callback: DoneCallback<F::Output>) -> u64 {
-        let id = self.common.next_callback_id.get();
-        self.common.next_callback_id.set(id + 1);
-        if self.common.done.get() {
-            let core = self.common.core.upgrade();
-            let task = Task::from_cell(self);
-            match core {
-                Some(core) => core.call_soon(Box::new(move || callback(&task)), None),
-                None => callback(&task),
-            }
-        } else {
-            self.callbacks.borrow_mut().push((id, callback));
+        let id = self.common.with_extra(|e| {
+            e.next_callback_id += 1;
+            e.next_callback_id
+        });
+        let core = self.common.core.upgrade();
+        let done = self.common.done();
+        let task = Task::from_cell(self.clone());
+        // Bound to a handle of its task now: the cycle this makes (the task holds the
+        // callback, the callback a handle) ends when the task completes and lets it go.
+        let bound: Box<dyn FnOnce()> = Box::new(move || callback(&task));
+        match (done, core) {
+            (false, _) => self.common.with_extra(|e| e.callbacks.push((id, bound))),
+            (true, Some(core)) => core.call_soon(bound, None),
+            (true, None) => bound(),
         }
         id
     }
 
     fn remove_done_callback(&self, id: u64) -> bool {
-        let mut callbacks = self.callbacks.borrow_mut();
-        let before = callbacks.len();
-        callbacks.retain(|(i, _)| *i != id);
-        callbacks.len() != before
+        let removed = self.common.extra.borrow_mut().as_mut().and_then(|e| {
+            let at = e.callbacks.iter().position(|(i, _)| *i == id)?;
+            Some(e.callbacks.remove(at))
+        });
+        // Dropped outside the borrow: it holds a handle to this task.
+        removed.is_some()
+    }
+
+    fn outcome_matches(&self, f: &mut dyn FnMut(&Result<F::Output, TaskError>) -> bool) -> bool {
+        match &*self.stage.borrow() {
+            Stage::Done(outcome) => f(outcome),
+            _ => false,
+        }
     }
 }
 
 impl Common {
+    fn set_flag(&self, flag: u8) {
+        self.flags.set(self.flags.get() | flag);
+    }
+
+    fn with_extra<R>(&self, f: impl FnOnce(&mut Extra) -> R) -> R {
+        f(self.extra.borrow_mut().get_or_insert_with(Default::default))
+    }
+
     pub(crate) fn id(&self) -> u64 {
         self.id
     }
@@ -256,49 +290,52 @@ impl Common {
     }
 
     pub(crate) fn cancel(&self, msg: Option<String>) -> bool {
-        if self.done.get() {
+        let flags = self.flags.get();
+        if flags & DONE != 0 {
             return false;
         }
-        let mut request = self.cancel_request.borrow_mut();
-        if request.is_none() {
-            *request = Some(msg);
+        if flags & CANCEL_REQUESTED == 0 {
+            self.set_flag(CANCEL_REQUESTED);
+            if msg.is_some() {
+                self.with_extra(|e| e.cancel_msg = msg);
+            }
         }
-        drop(request);
         self.header.schedule();
         true
     }
 
     pub(crate) fn done(&self) -> bool {
-        self.done.get()
+        self.flags.get() & DONE != 0
     }
 
     pub(crate) fn cancelled(&self) -> bool {
-        self.was_cancelled.get()
+        self.flags.get() & WAS_CANCELLED != 0
     }
 
     pub(crate) fn add_waiter(&self, waker: &Waker) {
-        let mut first = self.waiter.borrow_mut();
-        match &*first {
-            None => *first = Some(waker.clone()),
-            Some(w) if w.will_wake(waker) => {}
-            Some(_) => {
-                let mut more = self.more_waiters.borrow_mut();
-                if !more.iter().any(|w| w.will_wake(waker)) {
-                    more.push(waker.clone());
-                }
+        match self.waiter.take() {
+            None => self.waiter.set(Some(waker.clone())),
+            Some(first) if first.will_wake(waker) => self.waiter.set(Some(first)),
+            Some(first) => {
+                self.waiter.set(Some(first));
+                self.with_extra(|e| {
+                    if !e.more_waiters.iter().any(|w| w.will_wake(waker)) {
+                        e.more_waiters.push(waker.clone());
+                    }
+                });
             }
         }
     }
 
     pub(crate) fn name(&self) -> String {
-        match &*self.name.borrow() {
-            Some(name) => name.clone(),
+        match self.extra.borrow().as_ref().and_then(|e| e.name.clone()) {
+            Some(name) => name,
             None => format!("Task-{}", self.id),
         }
     }
 
     pub(crate) fn set_name(&self, name: String) {
-        *self.name.borrow_mut() = Some(name);
+        self.with_extra(|e| e.name = Some(name));
     }
 
     pub(crate) fn location(&self) -> &'static Location<'static> {
@@ -306,11 +343,14 @@ impl Common {
     }
 
     pub(crate) fn polls(&self) -> u64 {
-        self.polls.get()
+        u64::from(self.polls.get())
     }
 
     pub(crate) fn busy(&self) -> Duration {
-        self.busy.get()
+        self.extra
+            .borrow()
+            .as_ref()
+            .map_or(Duration::ZERO, |e| e.busy)
     }
 }
 

@@ -387,3 +387,12 @@ impl fmt::Debug for TaskRef {
         )
     }
 }
+
+// Hook for the combinators (a gather ending at a failure, `wait`'s FIRST_EXCEPTION): look at
+// a finished task's outcome without taking it, so the caller can still take it afterwards.
+impl<T: 'static> Task<T> {
+    /// Whether the task is done, its outcome not taken yet, and `f` says yes to it.
+    pub(crate) fn outcome_matches(&self, mut f: impl FnMut(&Result<T, TaskError>) -> bool) -> bool {
+        self.cell.outcome_matches(&mut f)
+    }
+}

@@ -1,0 +1,43 @@
+//! Eager start: a task's first step runs inside `create_eager_task` (3.12's eager tasks).
+
+use crate::runtime::context;
+use crate::task::Task;
+use std::future::Future;
+
+/// Creates a task and runs it at once, up to its first suspension, before returning (asyncio
+/// 3.12's `eager_task_factory`, 3.14's `create_task(..., eager_start=True)`).
+///
+/// A task that finishes without suspending never goes through the loop's ready queue: it is
+/// done when this returns, which saves a turn of the loop for work that is often ready at once
+/// (a cache hit, a buffered read). One that suspends is an ordinary task from then on. During
+/// that first step the new task is the [`current_task`](crate::current_task).
+///
+/// The opt-in is per call here; asyncio sets it for a whole loop with `set_task_factory`.
+///
+/// # Panics
+/// Outside a running loop. A panic in the first step does not reach the caller: it ends the
+/// task as `TaskError::Panicked`, as for any task.
+///
+/// # Examples
+/// ```
+/// # asyncio::run(async {
+/// let task = asyncio::create_eager_task(async { 6 * 7 });
+/// assert!(task.done()); // finished before create_eager_task returned
+/// assert_eq!(task.await.unwrap(), 42);
+///
+/// let slow = asyncio::create_eager_task(async { asyncio::sleep(0).await; 1 });
+/// assert!(!slow.done()); // suspended: now an ordinary task
+/// assert_eq!(slow.await.unwrap(), 1);
+/// # });
+/// ```
+#[track_caller]
+pub fn create_eager_task<F>(fut: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    let location = std::panic::Location::caller();
+    match context::current_core() {
+        Some(core) => core.spawn_eager(fut, location),
+        None => panic!("create_eager_task: no running event loop"),
+    }
+}

@@ -1,0 +1,97 @@
+//! `wait_for`: a future with a time limit.
+
+use super::deadline::{deadline_after, Deadline, IntoTimeout};
+use crate::error::TimeoutError;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Waits for `fut` for at most `timeout` (asyncio's `wait_for`): `Ok(output)`, or
+/// `Err(TimeoutError)` once the time is up, with `fut` dropped (cancelled) before `wait_for`
+/// returns.
+///
+/// `timeout` is seconds, a [`Duration`], or `None` to wait forever. It counts from the first
+/// poll, as a Python coroutine starts when awaited. The future runs inside the awaiting task,
+/// not as a task of its own. When its output arrives in the same turn as the timeout, the output
+/// is returned, not lost. A timeout of zero or less still polls `fut` once, so an output that
+/// is ready at once (a finished task) is returned.
+///
+/// Cancelling the awaiting task drops the `WaitFor` and `fut` with it; nothing here can
+/// swallow that cancellation. To keep the work going past the timeout, wrap it in
+/// [`shield`](crate::shield). Note that a [`Task`](crate::Task) given as `fut` is only
+/// *waited for*: dropping its handle does not cancel it, so cancel it yourself on timeout.
+///
+/// # Errors
+/// `TimeoutError` when the time is up before `fut` finishes.
+///
+/// # Panics
+/// When polled outside a running loop with a finite timeout; for a NaN timeout.
+///
+/// # Examples
+/// ```
+/// # asyncio::Runner::new().virtual_time(true).run(async {
+/// async fn eternity() {
+///     asyncio::sleep(3600.0).await;
+///     println!("yay!");
+/// }
+/// match asyncio::wait_for(eternity(), 1.0).await {
+///     Ok(()) => println!("yay!"),
+///     Err(asyncio::TimeoutError { .. }) => println!("timeout!"),
+/// }
+/// assert_eq!(asyncio::get_running_loop().time(), 1.0);
+/// # });
+/// ```
+pub fn wait_for<F: Future>(fut: F, timeout: impl IntoTimeout) -> WaitFor<F> {
+    WaitFor {
+        fut: Some(Box::pin(fut)),
+        timeout: timeout.into_timeout(),
+        deadline: None,
+    }
+}
+
+/// The future of [`wait_for`].
+///
+/// # Cancel safety
+/// Dropping it drops the inner future, with what that future loses when dropped.
+#[must_use = "futures do nothing unless awaited"]
+pub struct WaitFor<F: Future> {
+    fut: Option<Pin<Box<F>>>,
+    timeout: Option<Duration>,
+    /// Armed at the first poll.
+    deadline: Option<Deadline>,
+}
+
+impl<F: Future> Future for WaitFor<F> {
+    type Output = Result<F::Output, TimeoutError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let fut = this.fut.as_mut().expect("WaitFor polled after it finished");
+        // The future first: an output that is ready wins over a timeout in the same turn.
+        if let Poll::Ready(output) = fut.as_mut().poll(cx) {
+            this.fut = None;
+            return Poll::Ready(Ok(output));
+        }
+        let timeout = this.timeout;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Deadline::new(deadline_after(timeout, "wait_for")));
+        if deadline.poll_expired(cx) {
+            // Dropped before returning, as asyncio waits for the cancelled inner to finish.
+            this.fut = None;
+            return Poll::Ready(Err(TimeoutError::default()));
+        }
+        Poll::Pending
+    }
+}
+
+impl<F: Future> fmt::Debug for WaitFor<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitFor")
+            .field("timeout", &self.timeout)
+            .field("finished", &self.fut.is_none())
+            .finish()
+    }
+}

@@ -36,7 +36,9 @@ pub mod net;
 mod queue;
 mod reactor;
 mod runtime;
+pub mod signal;
 mod streams;
+pub mod subprocess;
 mod sync;
 mod task;
 mod time;
@@ -90,6 +92,7 @@ pub use streams::{
     ReadError, Separators, Server, StartServer, StartUnixServer, StreamAddr, StreamReader,
     StreamSocket, StreamWriter, Streams,
 };
+pub use subprocess::{create_subprocess_exec, create_subprocess_shell};
 pub use sync::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, BrokenBarrierError, Condition, ConditionWait,
     ConditionWaitFor, Event, EventWait, Lock, LockGuard, Semaphore, SemaphoreAcquire,

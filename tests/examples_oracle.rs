@@ -15,6 +15,7 @@ const PAIRS: &[(&str, &str)] = &[
     ("gather_factorial", "gather_factorial.py"),
     ("gather_exceptions", "gather_exceptions.py"),
     ("wait_for", "wait_for.py"),
+    ("subprocess", "subprocess_ls.py"),
 ];
 
 fn examples_dir() -> PathBuf {

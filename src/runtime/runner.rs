@@ -208,10 +208,18 @@ impl Runner {
         core.shared.running.store(true, Ordering::Release);
         let _running = RunningFlag(&core);
         let task = core.spawn(main, location);
+        // Ctrl-C cancels the main task; a run it ended exits as Python's KeyboardInterrupt.
+        let sigint = crate::signal::interrupt::InterruptGuard::arm(task.as_ref());
         while !task.done() {
             core.turn();
         }
-        task.result()
+        let result = task.result();
+        if sigint.interrupted() && matches!(result, Err(TaskError::Cancelled(_))) {
+            drop((sigint, _running, _enter));
+            self.close();
+            crate::signal::interrupt::exit_interrupted();
+        }
+        result
     }
 
     /// Cancels every pending task and lets each finish, shuts the blocking pool down and

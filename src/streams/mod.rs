@@ -45,5 +45,16 @@ pub mod tls_api {
     pub use rustls;
 }
 
+/// A reader over a child's stdout or stderr (for `subprocess`).
+pub(crate) fn pipe_reader(pipe: crate::subprocess::PipeIo, limit: usize) -> StreamReader {
+    let conn = conn::Conn::new(conn::Sock::Pipe(pipe));
+    StreamReader::from_source(reader::Source::Conn(conn), limit)
+}
+
+/// A writer over a child's stdin (for `subprocess`).
+pub(crate) fn pipe_writer(pipe: crate::subprocess::PipeIo) -> StreamWriter {
+    StreamWriter::new(conn::Conn::new(conn::Sock::Pipe(pipe)))
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 pub(crate) enum Sock {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// A child's stdin, stdout or stderr (`subprocess`).
+    Pipe(crate::subprocess::PipeIo),
     #[cfg(feature = "tls")]
     Tls(Box<super::tls::TlsSock>),
 }
@@ -22,6 +24,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.poll_read(cx, buf),
             Sock::Unix(s) => s.poll_read(cx, buf),
+            Sock::Pipe(p) => p.poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Sock::Tls(s) => s.poll_read(cx, buf),
         }
@@ -31,6 +34,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.try_read(buf),
             Sock::Unix(s) => s.try_read(buf),
+            Sock::Pipe(p) => p.try_read(buf),
             #[cfg(feature = "tls")]
             Sock::Tls(s) => s.try_read(buf),
         }
@@ -40,6 +44,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.try_write(buf),
             Sock::Unix(s) => s.try_write(buf),
+            Sock::Pipe(p) => p.try_write(buf),
             #[cfg(feature = "tls")]
             Sock::Tls(s) => s.try_write(buf),
         }
@@ -49,6 +54,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.poll_write(cx, buf),
             Sock::Unix(s) => s.poll_write(cx, buf),
+            Sock::Pipe(p) => p.poll_write(cx, buf),
             #[cfg(feature = "tls")]
             Sock::Tls(s) => s.poll_write(cx, buf),
         }
@@ -64,6 +70,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.poll_ready(dir, cx),
             Sock::Unix(s) => s.poll_ready(dir, cx),
+            Sock::Pipe(p) => p.poll_ready(dir, cx),
             #[cfg(feature = "tls")]
             Sock::Tls(s) => s.inner().poll_ready(dir, cx),
         }
@@ -110,6 +117,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.shutdown(how),
             Sock::Unix(s) => s.shutdown(how),
+            Sock::Pipe(p) => p.shutdown(how),
             #[cfg(feature = "tls")]
             Sock::Tls(s) => s.inner().shutdown(how),
         }
@@ -119,6 +127,7 @@ impl Sock {
         match self {
             Sock::Tcp(s) => s.set_abortive_close(),
             Sock::Unix(s) => s.set_abortive_close(),
+            Sock::Pipe(_) => Ok(()),
             #[cfg(feature = "tls")]
             Sock::Tls(s) => s.inner().set_abortive_close(),
         }
@@ -136,6 +145,7 @@ impl Sock {
                 s.peer_addr().ok().map(|a| StreamAddr::from_unix(&a)),
                 s.local_addr().ok().map(|a| StreamAddr::from_unix(&a)),
             ),
+            Sock::Pipe(_) => (None, None),
         }
     }
 }

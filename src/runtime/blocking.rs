@@ -20,7 +20,7 @@ use std::time::Duration;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// How long closing the loop waits for running jobs, as `shutdown_default_executor`'s default.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(300);
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -69,7 +69,9 @@ impl Pool {
     pub(crate) fn submit(&self, job: Job) {
         let mut state = lock(&self.inner.state);
         state.queue.push_back(job);
-        if state.idle > 0 {
+        // A thread is started unless an idle one is left for every queued job: idle threads
+        // count down only when they wake, so several submits can find the same idle one.
+        if state.queue.len() <= state.idle {
             self.inner.work.notify_one();
         } else if state.threads < self.inner.max_threads {
             state.threads += 1;
@@ -84,27 +86,22 @@ impl Pool {
         }
     }
 
-    /// Stops taking jobs and waits for the running and queued ones to finish.
-    pub(crate) fn shutdown(self) {
-        let mut state = lock(&self.inner.state);
-        state.shutdown = true;
+    /// Tells the threads to exit once the queue is empty (asyncio's
+    /// `shutdown_default_executor`); [`wait_exited`](Pool::wait_exited) waits for them.
+    pub(crate) fn begin_shutdown(&self) {
+        lock(&self.inner.state).shutdown = true;
         self.inner.work.notify_all();
-        let deadline = std::time::Instant::now() + SHUTDOWN_TIMEOUT;
-        while state.threads > 0 {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                log::warn!(
-                    "the default executor did not finish joining its threads within 300 seconds"
-                );
-                return;
-            }
-            state = self
-                .inner
-                .exited
-                .wait_timeout(state, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+    }
+
+    /// Waits up to `timeout` for every thread to exit; true once none is left.
+    pub(crate) fn wait_exited(&self, timeout: std::time::Duration) -> bool {
+        let state = lock(&self.inner.state);
+        let (state, _) = self
+            .inner
+            .exited
+            .wait_timeout_while(state, timeout, |s| s.threads > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        state.threads == 0
     }
 }
 

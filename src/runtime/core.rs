@@ -148,6 +148,21 @@ impl Core {
         self.current.set(previous);
     }
 
+    /// The running task found the task `awaited` pending: record the edge of the await graph
+    /// (so cancelling the one cancels the other, as in asyncio).
+    ///
+    /// # Panics
+    /// When a task awaits itself, which would wait forever (asyncio's `RuntimeError`).
+    pub(crate) fn note_await(&self, awaited: u64) {
+        let Some(current) = self.current.get() else {
+            return;
+        };
+        assert!(current != awaited, "Task cannot await on itself");
+        if let Some(task) = self.tasks.borrow().get(Key::from_u64(current)) {
+            task.common().set_awaiting(awaited);
+        }
+    }
+
     pub(crate) fn current_task(&self) -> Option<TaskRef> {
         let key = Key::from_u64(self.current.get()?);
         self.tasks
@@ -318,26 +333,56 @@ impl Core {
         !self.ready.borrow().is_empty()
     }
 
-    /// Cancels every task and runs until all are gone, as asyncio's `_cancel_all_tasks`.
+    /// Cancels every task and runs until all are gone, as asyncio's `_cancel_all_tasks`; then
+    /// one more turn runs the callbacks their ends scheduled. (A callback that keeps
+    /// rescheduling itself does not hold the loop open.)
     pub(crate) fn cancel_all_and_drain(&self) {
+        if self.shared.remote.is_notified() {
+            self.drain_remote();
+        }
         loop {
             let pending = self.all_tasks();
-            if pending.is_empty() && !self.has_ready() {
-                return;
+            if pending.is_empty() {
+                break;
             }
             for task in &pending {
                 task.cancel();
             }
             self.turn();
         }
+        if self.has_ready() {
+            self.turn();
+        }
     }
 
-    /// Ends the loop: the blocking pool is shut down, other threads are refused, timers dropped.
-    pub(crate) fn shut_down(&self) {
-        let pool = self.pool.borrow_mut().take();
-        if let Some(pool) = pool {
-            pool.shutdown();
+    /// Shuts the default executor down while the loop keeps turning, so that a job waiting on
+    /// the loop (a `run_coroutine_threadsafe(..).result()` from the pool) can finish, as
+    /// asyncio's `shutdown_default_executor` runs the loop while it waits.
+    pub(crate) fn shutdown_default_executor(&self) {
+        let Some(pool) = self.pool.borrow_mut().take() else {
+            return;
+        };
+        pool.begin_shutdown();
+        let deadline = std::time::Instant::now() + super::blocking::SHUTDOWN_TIMEOUT;
+        while !pool.wait_exited(Duration::ZERO) {
+            if std::time::Instant::now() >= deadline {
+                log::warn!(
+                    "the default executor did not finish joining its threads within 300 seconds"
+                );
+                return;
+            }
+            if self.shared.remote.in_flight() > 0 || self.has_ready() {
+                // A job's end is pushed through the door, which wakes this turn.
+                self.turn();
+            } else {
+                pool.wait_exited(Duration::from_millis(10));
+            }
         }
+    }
+
+    /// Ends the loop: other threads are refused (what they had sent is dropped, which ends a
+    /// `run_coroutine_threadsafe` future as cancelled), timers are dropped.
+    pub(crate) fn shut_down(&self) {
         drop(self.shared.remote.close());
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
         drop(timers);

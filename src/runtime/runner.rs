@@ -243,6 +243,9 @@ impl Runner {
             core.shared.running.store(true, Ordering::Release);
             let _running = RunningFlag(&core);
             core.cancel_all_and_drain();
+            core.shutdown_default_executor();
+            // Tasks made while the pool shut down (by jobs calling back into the loop).
+            core.cancel_all_and_drain();
         }
         core.shut_down();
     }

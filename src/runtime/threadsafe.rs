@@ -3,10 +3,11 @@
 
 use super::context;
 use super::handle::LoopHandle;
-use crate::error::{CancelledError, InvalidStateError, TaskError, TimeoutError};
+use crate::error::{CancelledError, InvalidStateError, PanicError, TaskError, TimeoutError};
 use crate::time::IntoDelay;
 use crate::util::slab::Key;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -128,15 +129,11 @@ where
         }),
         done: Condvar::new(),
     });
-    let on_loop = inner.clone();
-    let submitted = handle.call_soon_threadsafe(move || {
-        if !matches!(on_loop.lock().outcome, Outcome::Pending) {
-            return;
-        }
-        let task = crate::create_task(make());
-        on_loop.lock().task_key = Some(task.key());
-        task.add_done_callback(move |task| on_loop.finish(task.result()));
-    });
+    let mut submission = Submission {
+        make: Some(make),
+        inner: inner.clone(),
+    };
+    let submitted = handle.call_soon_threadsafe(move || submission.start());
     if submitted.is_err() {
         inner.finish(Err(TaskError::Cancelled(CancelledError {
             msg: Some("Event loop is closed".into()),
@@ -145,6 +142,59 @@ where
     ConcurrentFuture {
         inner,
         handle: handle.clone(),
+    }
+}
+
+/// What crosses to the loop: the closure that makes the future, and the shared state. If it
+/// is dropped without having run (its loop closed first), the future ends cancelled instead
+/// of leaving a waiter blocked forever.
+struct Submission<M, T> {
+    make: Option<M>,
+    inner: Arc<Inner<T>>,
+}
+
+impl<M, F> Submission<M, F::Output>
+where
+    M: FnOnce() -> F,
+    F: Future + 'static,
+    F::Output: Send + 'static,
+{
+    fn start(&mut self) {
+        let Some(make) = self.make.take() else { return };
+        if !matches!(self.inner.lock().outcome, Outcome::Pending) {
+            return;
+        }
+        let future = match catch_unwind(AssertUnwindSafe(make)) {
+            Ok(future) => future,
+            Err(p) => {
+                return self
+                    .inner
+                    .finish(Err(TaskError::Panicked(PanicError::new(p))))
+            }
+        };
+        let task = crate::create_task(future);
+        {
+            let mut state = self.inner.lock();
+            if !matches!(state.outcome, Outcome::Pending) {
+                // Cancelled from the other side while `make` ran.
+                drop(state);
+                task.cancel();
+                return;
+            }
+            state.task_key = Some(task.key());
+        }
+        let inner = self.inner.clone();
+        task.add_done_callback(move |task| inner.finish(task.result()));
+    }
+}
+
+impl<M, T> Drop for Submission<M, T> {
+    fn drop(&mut self) {
+        if self.make.is_some() {
+            self.inner.finish(Err(TaskError::Cancelled(CancelledError {
+                msg: Some("Event loop is closed".into()),
+            })));
+        }
     }
 }
 

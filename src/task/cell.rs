@@ -1,11 +1,13 @@
 //! The task itself: its future, its outcome, its name and its waiters, in one allocation.
 //!
 //! # States
-//! `stage` is `Running(future)` while the task is pending, then `Done(outcome)`, then `Taken`
-//! once a handle moved the outcome out. The loop is the only one that polls or drops the
-//! future, always on the loop's thread. `cancel` only records the request and wakes the task;
-//! the loop then drops the future at the task's next turn and completes it as cancelled, so
-//! cleanup in `Drop` runs inside the loop, never in the middle of someone else's poll.
+//! `future` holds the future while the task is pending; `outcome` is `Pending`, then
+//! `Done(outcome)`, then `Taken` once a handle moved the outcome out. The loop is the only one
+//! that polls or drops the future, always on the loop's thread. `cancel` only records the
+//! request and wakes the task; the loop then drops the future at the task's next turn and
+//! completes it as cancelled, so cleanup in `Drop` runs inside the loop, never in the middle
+//! of someone else's poll. A cancel asked for while the task runs wins over the value it
+//! returns in that step, as in asyncio.
 //!
 //! # Ownership
 //! The loop's slab holds one `Rc` while the task is pending and lets go when it completes;
@@ -15,13 +17,21 @@
 //!
 //! # Pinning
 //! The future is stored inline and polled in place: the `Rc` allocation never moves, and the
-//! future leaves `stage` only by being dropped there (`stage` is overwritten), which is what
-//! `Pin` asks. That is the one `unsafe` of the task core.
+//! future leaves its `Option` only by being dropped in place (the `Option` is overwritten with
+//! `None`), which is what `Pin` asks. That is the one `unsafe` of the task core. The outcome
+//! lives in a cell of its own, so a future whose `Drop` looks at its own task finds the
+//! outcome cell free.
+//!
+//! # The await graph
+//! When a task's poll finds another task pending (`Task::poll`), the awaiting task records the
+//! awaited one's key. Cancelling a task cancels the task it awaits, as asyncio's
+//! `Task.cancel` cancels `_fut_waiter`; merely dropping a `Task` handle cancels nothing.
 
 use super::header::Header;
 use super::Task;
 use crate::error::{CancelledError, InvalidStateError, PanicError, TaskError};
 use crate::runtime::core::Core;
+use crate::util::slab::Key;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
@@ -31,9 +41,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-enum Stage<F: Future> {
-    Running(F),
-    Done(Result<F::Output, TaskError>),
+enum Outcome<T> {
+    Pending,
+    Done(Result<T, TaskError>),
     Taken,
 }
 
@@ -41,7 +51,7 @@ type DoneCallback<T> = Box<dyn FnOnce(&Task<T>)>;
 
 /// Cancellation was asked for (the future is dropped at the task's next turn).
 const CANCEL_REQUESTED: u8 = 1 << 0;
-/// The task is done: `stage` is `Done` or `Taken`.
+/// The task is done: `outcome` is `Done` or `Taken`.
 const DONE: u8 = 1 << 1;
 /// The task ended cancelled; still known after its outcome was taken.
 const WAS_CANCELLED: u8 = 1 << 2;
@@ -57,6 +67,8 @@ pub(crate) struct Common {
     polls: Cell<u32>,
     /// The first awaiter; more are in `Extra`.
     waiter: Cell<Option<Waker>>,
+    /// The packed slab key of the task this one last found pending when it awaited it, or 0.
+    awaiting: Cell<u64>,
     location: &'static Location<'static>,
     extra: RefCell<Option<Box<Extra>>>,
 }
@@ -75,7 +87,8 @@ struct Extra {
 
 pub(crate) struct TaskCell<F: Future> {
     common: Common,
-    stage: RefCell<Stage<F>>,
+    future: RefCell<Option<F>>,
+    outcome: RefCell<Outcome<F::Output>>,
 }
 
 /// What the loop and the introspection functions need of a task, whatever its type.
@@ -113,17 +126,19 @@ impl<F: Future + 'static> TaskCell<F> {
                 flags: Cell::new(0),
                 polls: Cell::new(0),
                 waiter: Cell::new(None),
+                awaiting: Cell::new(0),
                 location,
                 extra: RefCell::new(None),
             },
-            stage: RefCell::new(Stage::Running(future)),
+            future: RefCell::new(Some(future)),
+            outcome: RefCell::new(Outcome::Pending),
         }
     }
 
     fn complete(self: &Rc<Self>, core: &Core, outcome: Result<F::Output, TaskError>) {
         let common = &self.common;
         let cancelled = matches!(outcome, Err(TaskError::Cancelled(_)));
-        *self.stage.borrow_mut() = Stage::Done(outcome);
+        *self.outcome.borrow_mut() = Outcome::Done(outcome);
         common.set_flag(DONE | if cancelled { WAS_CANCELLED } else { 0 });
         common.header.state.complete();
         core.remove_task(common.header.key);
@@ -148,13 +163,11 @@ impl<F: Future + 'static> TaskCell<F> {
 
     /// Polls the future in place, catching a panic.
     fn poll_future(&self, cx: &mut Context<'_>) -> Option<Result<F::Output, TaskError>> {
-        let mut stage = self.stage.borrow_mut();
-        let Stage::Running(future) = &mut *stage else {
-            return None;
-        };
+        let mut slot = self.future.borrow_mut();
+        let future = slot.as_mut()?;
         // SAFETY: the future lives inside an `Rc` allocation that is never moved, and it is
-        // never moved out of `stage`: it leaves only by being dropped in place when `stage`
-        // is overwritten (see the module's "Pinning" note).
+        // never moved out of `slot`: it leaves only by being dropped in place when `slot` is
+        // overwritten with `None` (see the module's "Pinning" note).
         let future = unsafe { Pin::new_unchecked(future) };
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => None,
@@ -163,16 +176,26 @@ impl<F: Future + 'static> TaskCell<F> {
         }
     }
 
-    /// Drops the future, outside any borrow of `stage` (its `Drop` may reach this task).
-    fn drop_future(&self) -> bool {
-        let mut stage = self.stage.borrow_mut();
-        if !matches!(*stage, Stage::Running(_)) {
-            return false;
-        }
-        let running = std::mem::replace(&mut *stage, Stage::Taken);
-        drop(stage);
-        drop(running);
-        true
+    /// Drops the future in place. `None` if it was gone already; `Some(Err)` with the panic if
+    /// its `Drop` panicked, which ends the task as panicked instead of unwinding the loop.
+    fn drop_future(&self) -> Option<Result<(), TaskError>> {
+        let mut slot = self.future.borrow_mut();
+        slot.as_ref()?;
+        // The assignment drops the future where it lies; if its `Drop` panics, `None` is
+        // still written.
+        let dropped = catch_unwind(AssertUnwindSafe(|| *slot = None));
+        Some(dropped.map_err(|p| TaskError::Panicked(PanicError::new(p))))
+    }
+
+    /// The message of a cancel asked for, taken.
+    fn cancelled_error(&self) -> TaskError {
+        let msg = self
+            .common
+            .extra
+            .borrow_mut()
+            .as_mut()
+            .and_then(|e| e.cancel_msg.take());
+        TaskError::Cancelled(CancelledError { msg })
     }
 }
 
@@ -185,16 +208,13 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         let common = &self.common;
         common.header.state.start_poll();
         if common.flags.get() & CANCEL_REQUESTED != 0 {
-            if self.drop_future() {
-                let msg = common
-                    .extra
-                    .borrow_mut()
-                    .as_mut()
-                    .and_then(|e| e.cancel_msg.take());
-                self.complete(core, Err(TaskError::Cancelled(CancelledError { msg })));
+            if let Some(dropped) = self.drop_future() {
+                let outcome = dropped.and_then(|()| Err(self.cancelled_error()));
+                self.complete(core, outcome);
             }
             return;
         }
+        common.awaiting.set(0);
         common.polls.set(common.polls.get().saturating_add(1));
         let started = core.debug.then(Instant::now);
         let previous = core.enter_task(common.header.key);
@@ -214,7 +234,15 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         }
         if let Some(outcome) = ready {
             // The future finished (or panicked): drop it before anyone sees the outcome.
-            self.drop_future();
+            let dropped = self.drop_future().unwrap_or(Ok(()));
+            let outcome = match (outcome, dropped) {
+                (Ok(_), _) if common.flags.get() & CANCEL_REQUESTED != 0 => {
+                    Err(self.cancelled_error())
+                }
+                (Ok(value), Ok(())) => Ok(value),
+                (Ok(_), Err(panicked)) => Err(panicked),
+                (Err(e), _) => Err(e),
+            };
             self.complete(core, outcome);
         }
     }
@@ -222,15 +250,14 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
 
 impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
     fn take_outcome(&self) -> Option<Result<F::Output, TaskError>> {
-        let mut stage = self.stage.borrow_mut();
-        match &*stage {
-            Stage::Running(_) => None,
-            Stage::Taken if !self.common.done() => None,
-            Stage::Taken => Some(Err(TaskError::InvalidState(InvalidStateError {
+        let mut outcome = self.outcome.borrow_mut();
+        match &*outcome {
+            Outcome::Pending => None,
+            Outcome::Taken => Some(Err(TaskError::InvalidState(InvalidStateError {
                 msg: "the task's result was already retrieved through another handle",
             }))),
-            Stage::Done(_) => match std::mem::replace(&mut *stage, Stage::Taken) {
-                Stage::Done(result) => Some(result),
+            Outcome::Done(_) => match std::mem::replace(&mut *outcome, Outcome::Taken) {
+                Outcome::Done(result) => Some(result),
                 _ => unreachable!(),
             },
         }
@@ -265,8 +292,8 @@ impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
     }
 
     fn outcome_matches(&self, f: &mut dyn FnMut(&Result<F::Output, TaskError>) -> bool) -> bool {
-        match &*self.stage.borrow() {
-            Stage::Done(outcome) => f(outcome),
+        match &*self.outcome.borrow() {
+            Outcome::Done(outcome) => f(outcome),
             _ => false,
         }
     }
@@ -297,10 +324,27 @@ impl Common {
         if flags & CANCEL_REQUESTED == 0 {
             self.set_flag(CANCEL_REQUESTED);
             if msg.is_some() {
-                self.with_extra(|e| e.cancel_msg = msg);
+                self.with_extra(|e| e.cancel_msg = msg.clone());
             }
         }
         self.header.schedule();
+        // As asyncio cancels the future a task waits on: the task it awaits goes too.
+        let awaited = self.awaiting.replace(0);
+        if awaited != 0 {
+            let awaited = self
+                .core
+                .upgrade()
+                .and_then(|core| core.task_by_key(Key::from_u64(awaited)));
+            match (awaited, msg) {
+                (Some(awaited), Some(msg)) => {
+                    let _ = awaited.cancel_with(msg);
+                }
+                (Some(awaited), None) => {
+                    let _ = awaited.cancel();
+                }
+                (None, _) => {}
+            }
+        }
         true
     }
 
@@ -310,6 +354,11 @@ impl Common {
 
     pub(crate) fn cancelled(&self) -> bool {
         self.flags.get() & WAS_CANCELLED != 0
+    }
+
+    /// Records that this task found `awaited` pending (the await graph).
+    pub(crate) fn set_awaiting(&self, awaited: u64) {
+        self.awaiting.set(awaited);
     }
 
     pub(crate) fn add_waiter(&self, waker: &Waker) {
@@ -356,7 +405,7 @@ impl Common {
 
 impl<F: Future> Drop for TaskCell<F> {
     fn drop(&mut self) {
-        if let Stage::Done(Err(TaskError::Panicked(p))) = &*self.stage.borrow() {
+        if let Outcome::Done(Err(TaskError::Panicked(p))) = &*self.outcome.borrow() {
             log::error!(
                 "Task exception was never retrieved: Task-{} created at {} {}",
                 self.common.id,

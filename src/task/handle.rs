@@ -304,7 +304,9 @@ impl<T: 'static> Future for Task<T> {
         match self.cell.take_outcome() {
             Some(outcome) => Poll::Ready(outcome),
             None => {
-                self.cell.common().add_waiter(cx.waker());
+                let common = self.cell.common();
+                common.add_waiter(cx.waker());
+                crate::runtime::context::with_core(|core| core.note_await(common.key()));
                 Poll::Pending
             }
         }

@@ -4,9 +4,11 @@ use super::delay::IntoDelay;
 use crate::runtime::clock::duration_ns;
 use crate::runtime::context;
 use crate::runtime::core::{Core, TimerAction};
+use crate::runtime::shared::Shared;
 use crate::util::slab::Key;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -15,9 +17,10 @@ enum State {
     Idle(Option<Duration>),
     /// `sleep(0)`: yield once.
     Yielded,
-    /// Armed in the wheel of the loop with this id. Holds no `Rc`, so a `Sleep` made on one
+    /// Armed in the wheel of the loop with this id (and a weak handle, to tell "that loop is
+    /// closed" from "polled on another loop"). Holds no `Rc`, so a `Sleep` made on one
     /// thread can be sent to the loop's (`run_coroutine_threadsafe`).
-    Armed(Key, usize),
+    Armed(Key, usize, Weak<Shared>),
     /// Infinite delay: never fires.
     Forever,
     Done,
@@ -75,16 +78,16 @@ impl Future for Sleep {
                 let core = context::current_core().expect("sleep: no running event loop");
                 let deadline = core.clock().now_ns().saturating_add(duration_ns(delay));
                 let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
-                self.state = State::Armed(key, core.shared.id);
+                self.state = State::Armed(key, core.shared.id, Arc::downgrade(&core.shared));
                 Poll::Pending
             }
             State::Yielded => {
                 self.state = State::Done;
                 Poll::Ready(())
             }
-            State::Armed(key, loop_id) => {
-                let key = *key;
-                let armed = with_own_core(*loop_id, |core| {
+            State::Armed(key, loop_id, shared) => {
+                let (key, loop_id) = (*key, *loop_id);
+                let armed = with_own_core(loop_id, |core| {
                     match core.timers.borrow_mut().get_mut(key) {
                         None => false,
                         Some(TimerAction::Wake(waker)) => {
@@ -96,12 +99,21 @@ impl Future for Sleep {
                         Some(TimerAction::Call(..)) => unreachable!("a sleep's timer wakes"),
                     }
                 });
-                if armed == Some(true) {
-                    Poll::Pending
-                } else {
-                    // Fired, or its loop is gone (closing drops every timer).
-                    self.state = State::Done;
-                    Poll::Ready(())
+                match armed {
+                    Some(true) => Poll::Pending,
+                    Some(false) => {
+                        self.state = State::Done;
+                        Poll::Ready(())
+                    }
+                    // Its loop is closed, and closing dropped every timer.
+                    None if shared.upgrade().is_none_or(|s| s.remote.is_closed()) => {
+                        self.state = State::Done;
+                        Poll::Ready(())
+                    }
+                    None => panic!(
+                        "a Sleep was polled on another loop than the one it was armed on \
+                         (asyncio: attached to a different loop)"
+                    ),
                 }
             }
             State::Forever => Poll::Pending,
@@ -117,7 +129,7 @@ fn with_own_core<R>(loop_id: usize, f: impl FnOnce(&Core) -> R) -> Option<R> {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let State::Armed(key, loop_id) = self.state {
+        if let State::Armed(key, loop_id, _) = self.state {
             // Off its loop's thread the timer stays armed and fires into a waker nobody
             // polls, which is harmless; on it (the usual case) it goes now.
             let action = with_own_core(loop_id, |core| core.timers.borrow_mut().remove(key));

@@ -6,27 +6,44 @@
 //! timers that are all cancelled does not keep a million slots alive.
 
 /// A key into a [`Slab`]: slot index and the generation of the entry it was made for.
+///
+/// Generations are 64-bit, so a key kept for as long as a program runs stays stale once its
+/// entry is gone (a `TimerHandle` cancelled hours later must not cancel another timer). Where
+/// a key must fit one `u64` (a mio token, a task's waker), it is packed with the low 32 bits of
+/// its generation; a packed key matches on those bits only, which at worst makes a stale
+/// wake-up spurious, never wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub(crate) index: u32,
-    pub(crate) generation: u32,
+    pub(crate) generation: u64,
 }
+
+/// Marks the generation of a key unpacked from a `u64`: only its low 32 bits are known.
+const PACKED: u64 = 1 << 63;
 
 impl Key {
     pub(crate) fn to_u64(self) -> u64 {
-        (u64::from(self.generation) << 32) | u64::from(self.index)
+        ((self.generation & 0xFFFF_FFFF) << 32) | u64::from(self.index)
     }
 
     pub(crate) fn from_u64(raw: u64) -> Key {
         Key {
             index: raw as u32,
-            generation: (raw >> 32) as u32,
+            generation: PACKED | (raw >> 32),
+        }
+    }
+
+    fn matches(self, generation: u64) -> bool {
+        if self.generation & PACKED != 0 {
+            generation & 0xFFFF_FFFF == self.generation & 0xFFFF_FFFF
+        } else {
+            generation == self.generation
         }
     }
 }
 
 enum Slot<T> {
-    Occupied { generation: u32, value: T },
+    Occupied { generation: u64, value: T },
     Vacant,
 }
 
@@ -38,7 +55,7 @@ pub(crate) struct Slab<T> {
     len: usize,
     /// The generation of the last insert. Every insert takes a new one, so a key stays stale
     /// even after its slot was trimmed away and made again.
-    generation: u32,
+    generation: u64,
 }
 
 impl<T> Slab<T> {
@@ -97,18 +114,14 @@ impl<T> Slab<T> {
 
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
         match self.slots.get(key.index as usize) {
-            Some(Slot::Occupied { generation, value }) if *generation == key.generation => {
-                Some(value)
-            }
+            Some(Slot::Occupied { generation, value }) if key.matches(*generation) => Some(value),
             _ => None,
         }
     }
 
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         match self.slots.get_mut(key.index as usize) {
-            Some(Slot::Occupied { generation, value }) if *generation == key.generation => {
-                Some(value)
-            }
+            Some(Slot::Occupied { generation, value }) if key.matches(*generation) => Some(value),
             _ => None,
         }
     }
@@ -116,7 +129,7 @@ impl<T> Slab<T> {
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index as usize)?;
         match slot {
-            Slot::Occupied { generation, .. } if *generation == key.generation => {}
+            Slot::Occupied { generation, .. } if key.matches(*generation) => {}
             _ => return None,
         }
         let Slot::Occupied { value, .. } = std::mem::replace(slot, Slot::Vacant) else {
@@ -181,7 +194,8 @@ mod tests {
         assert_eq!(slab.get(a), None);
         assert_eq!(slab.get(b), Some(&"b"));
         assert_eq!(slab.remove(a), None);
-        assert_eq!(Key::from_u64(b.to_u64()), b);
+        assert_eq!(slab.get(Key::from_u64(b.to_u64())), Some(&"b"));
+        assert_eq!(slab.get(Key::from_u64(a.to_u64())), None);
     }
 
     #[test]

@@ -32,12 +32,21 @@ impl Clock {
     pub(crate) fn now_ns(&self) -> u64 {
         match &self.virtual_now {
             Some(now) => now.load(Ordering::Acquire),
-            None => u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            None => {
+                let elapsed = self.epoch.elapsed();
+                elapsed
+                    .as_secs()
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(u64::from(elapsed.subsec_nanos()))
+            }
         }
     }
 
     pub(crate) fn now_secs(&self) -> f64 {
-        self.now_ns() as f64 / 1e9
+        match &self.virtual_now {
+            Some(now) => now.load(Ordering::Acquire) as f64 / 1e9,
+            None => self.epoch.elapsed().as_secs_f64(),
+        }
     }
 
     /// The tick that has fully begun: timers at or before it are due.

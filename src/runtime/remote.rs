@@ -137,7 +137,7 @@ impl<N: Notify> Remote<N> {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, asyncio_loom))]
 mod loom_tests {
     //! Model checks of the door: whatever the interleaving, an item pushed from another
     //! thread is taken by the loop before it would sleep, and a burst notifies once.

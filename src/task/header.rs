@@ -44,7 +44,7 @@ impl State {
         self.0.fetch_or(SCHEDULED, Ordering::AcqRel) & (SCHEDULED | COMPLETE) == 0
     }
 
-    #[cfg(loom)]
+    #[cfg(asyncio_loom)]
     pub(crate) fn is_scheduled(&self) -> bool {
         self.0.load(Ordering::SeqCst) & SCHEDULED != 0
     }

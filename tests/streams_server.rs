@@ -263,3 +263,38 @@ async fn streams_work_on_a_virtual_clock() {
     assert_eq!(r.readline().await.unwrap(), b"tick\n");
     assert!(lp.time() - start >= 30.0);
 }
+
+#[asyncio::test]
+async fn a_handler_that_drops_its_writer_still_reads_everything() {
+    let got = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let g = got.clone();
+    let server = asyncio::start_server(
+        move |mut r: asyncio::StreamReader, _unused_writer: asyncio::StreamWriter| {
+            let g = g.clone();
+            async move {
+                // The writer was dropped before this block ran; the connection stays open.
+                let all = r.read_to_end().await.unwrap_or_default();
+                g.set(all.len());
+            }
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let port = match &server.sockets()[0] {
+        asyncio::StreamAddr::Inet(a) => a.port(),
+        other => panic!("{other:?}"),
+    };
+    let (_r, w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    w.write(&vec![7u8; 1 << 20]);
+    w.close();
+    w.wait_closed().await.unwrap();
+    for _ in 0..500 {
+        if got.get() == 1 << 20 {
+            break;
+        }
+        asyncio::sleep(0.01).await;
+    }
+    assert_eq!(got.get(), 1 << 20);
+}

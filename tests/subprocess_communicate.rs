@@ -98,3 +98,20 @@ async fn broken_pipe_while_buffered() {
     assert_eq!(result.unwrap_err().kind(), ErrorKind::BrokenPipe);
     assert_eq!(proc.wait().await, 0);
 }
+
+#[asyncio::test]
+async fn a_cancelled_communicate_loses_nothing_and_a_later_one_finishes() {
+    let mut proc = asyncio::create_subprocess_shell("sleep 0.3; echo hi")
+        .stdout(asyncio::subprocess::PIPE)
+        .await
+        .unwrap();
+    let first = asyncio::wait_for(proc.communicate(None), 0.05).await;
+    assert!(first.is_err(), "the first communicate timed out");
+    let (out, _) = proc.communicate(None).await.unwrap();
+    assert_eq!(out, b"hi\n");
+    assert_eq!(
+        proc.returncode(),
+        Some(0),
+        "the child was not killed by a closed pipe"
+    );
+}

@@ -121,7 +121,15 @@ pub(crate) async fn accept_loop(
                 }
                 let reader = StreamReader::from_source(Source::Conn(conn.clone()), limit);
                 let writer = StreamWriter::new(conn);
-                drop(crate::create_task(handler(reader, writer)));
+                // As asyncio's protocol holds the writer until the connection is lost, the
+                // connection stays open until the handler returns, even if the handler drops
+                // (or never uses) its writer: its reader still gets the client's bytes.
+                let kept = writer.clone();
+                let served = handler(reader, writer);
+                drop(crate::create_task(async move {
+                    served.await;
+                    drop(kept);
+                }));
                 // A burst of connections must not starve the tasks serving them: as asyncio
                 // accepts at most `backlog` per readiness event, yield a turn after as many.
                 streak += 1;

@@ -132,15 +132,15 @@ impl Process {
     /// A read error on stdout or stderr.
     ///
     /// # Cancel safety
-    /// Not cancel safe: what was read is lost, and the pipes are gone. The child keeps
-    /// running and is still reaped.
+    /// Cancel safe: what was read stays buffered in `stdout`/`stderr`, and a later
+    /// `communicate` returns it with the rest (and writes its own input again, as asyncio does).
     ///
     /// # Examples
     /// See [`Process`].
     pub async fn communicate(&mut self, input: Option<&[u8]>) -> io::Result<(Vec<u8>, Vec<u8>)> {
-        let stdin = self.stdin.take();
-        let mut stdout = self.stdout.take();
-        let mut stderr = self.stderr.take();
+        // The pipes stay in `self` until everything is read: a cancelled `communicate` loses
+        // nothing (bytes read so far stay buffered) and a later one goes on, as in asyncio.
+        let stdin = self.stdin.clone();
         let feed = async {
             if let Some(stdin) = stdin {
                 if let Some(input) = input {
@@ -152,10 +152,13 @@ impl Process {
                 let _ = stdin.wait_closed().await;
             }
         };
-        let out = read_all(stdout.as_mut());
-        let err = read_all(stderr.as_mut());
+        let out = read_all(self.stdout.as_mut());
+        let err = read_all(self.stderr.as_mut());
         let (_, out, err) = join3(feed, out, err).await;
         let (out, err) = (out?, err?);
+        self.stdin = None;
+        self.stdout = None;
+        self.stderr = None;
         self.wait().await;
         Ok((out, err))
     }

@@ -276,3 +276,24 @@ async fn tls_over_a_unix_socket() {
     assert_eq!(r.readline().await.unwrap(), b"unix and tls\n");
     server.close();
 }
+
+#[asyncio::test(virtual_time)]
+async fn a_client_that_never_shakes_hands_is_dropped_after_sixty_seconds() {
+    let c = certs();
+    let server = start_server(echo, "127.0.0.1", 0)
+        .ssl(c.server)
+        .await
+        .unwrap();
+    let port = server.sockets()[0].as_inet().unwrap().port();
+    // A plain TCP client that says nothing.
+    let (mut r, _w) = open_connection("127.0.0.1", port).await.unwrap();
+    let lp = asyncio::get_running_loop();
+    let gone = r.read(1).await;
+    assert!(
+        matches!(&gone, Ok(b) if b.is_empty()) || gone.is_err(),
+        "{gone:?}"
+    );
+    assert_eq!(lp.time(), 60.0, "asyncio's ssl_handshake_timeout");
+    server.close();
+    server.wait_closed().await;
+}

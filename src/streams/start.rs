@@ -46,17 +46,28 @@ where
     })
 }
 
+/// Seconds a server waits for a client's TLS handshake, as asyncio's default.
+#[cfg(feature = "tls")]
+const TLS_HANDSHAKE_TIMEOUT: f64 = 60.0;
+
 /// Runs the TLS handshake before the handler; a failed handshake ends the connection
-/// without calling the handler (asyncio logs it and drops the connection).
+/// without calling the handler (asyncio logs it and drops the connection), and so does one
+/// that takes longer than [`TLS_HANDSHAKE_TIMEOUT`].
 #[cfg(feature = "tls")]
 fn with_tls(handler: Handler, context: crate::tls::TlsContext) -> Handler {
     Rc::new(move |r, w| {
         let handler = handler.clone();
         let context = context.clone();
         Box::pin(async move {
-            match w.handshake(&context, None).await {
-                Ok(()) => handler(r, w).await,
-                Err(e) => log::debug!("TLS handshake failed: {e}"),
+            // asyncio's `ssl_handshake_timeout`: a client that never finishes its handshake
+            // must not hold a connection (and `wait_closed`) forever.
+            match crate::wait_for(w.handshake(&context, None), TLS_HANDSHAKE_TIMEOUT).await {
+                Ok(Ok(())) => handler(r, w).await,
+                Ok(Err(e)) => log::debug!("TLS handshake failed: {e}"),
+                Err(_) => {
+                    log::debug!("TLS handshake timed out");
+                    w.abort();
+                }
             }
         })
     })

@@ -148,6 +148,11 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("client") => return client::main(&args[1..]),
         Some("server") => return servers::main(&args[1]),
+        // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
+        // it, and a benchmark is no test, so it does nothing then.
+        _ if !std::env::args().any(|a| a == "--bench") => {
+            return println!("echo: a benchmark; run it with `cargo bench --bench echo`");
+        }
         _ => {}
     }
     let opt = |key: &str, default: f64| {

@@ -1,0 +1,123 @@
+//! Workload 10, the physical reference: a minimal hand-written echo loop on one thread —
+//! non-blocking std sockets, level-triggered `epoll_wait`, read, write. What is left is the
+//! kernel's TCP work and the syscalls no readiness-based runtime can avoid.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+
+const LISTENER: u64 = u64::MAX;
+
+struct Conn {
+    sock: TcpStream,
+    /// Bytes read but not yet written back; while any are left the connection waits for
+    /// EPOLLOUT and does not read.
+    pending: Vec<u8>,
+}
+
+fn ctl(ep: RawFd, op: i32, fd: RawFd, events: u32, token: u64) {
+    let mut ev = libc::epoll_event { events, u64: token };
+    // SAFETY: `ep` is our epoll fd and `fd` a socket we own; `ev` outlives the call.
+    let rc = unsafe { libc::epoll_ctl(ep, op, fd, &mut ev) };
+    assert!(
+        rc == 0 || op == libc::EPOLL_CTL_DEL,
+        "epoll_ctl: {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// Echoes what it can; returns false when the connection is done.
+fn service(ep: RawFd, c: &mut Conn, buf: &mut [u8]) -> bool {
+    loop {
+        if !c.pending.is_empty() {
+            match c.sock.write(&c.pending) {
+                Ok(n) => drop(c.pending.drain(..n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+            if c.pending.is_empty() {
+                let fd = c.sock.as_raw_fd();
+                ctl(ep, libc::EPOLL_CTL_MOD, fd, libc::EPOLLIN as u32, fd as u64);
+            }
+            continue;
+        }
+        let n = match c.sock.read(buf) {
+            Ok(0) => return false,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(_) => return false,
+        };
+        match c.sock.write(&buf[..n]) {
+            Ok(w) if w == n => return true, // level-triggered: more input wakes us again
+            Ok(w) => c.pending.extend_from_slice(&buf[w..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                c.pending.extend_from_slice(&buf[..n])
+            }
+            Err(_) => return false,
+        }
+        let fd = c.sock.as_raw_fd();
+        ctl(
+            ep,
+            libc::EPOLL_CTL_MOD,
+            fd,
+            libc::EPOLLOUT as u32,
+            fd as u64,
+        );
+        return true;
+    }
+}
+
+pub fn serve(announce: fn(u16)) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    // SAFETY: plain syscall; the result is checked.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    assert!(ep >= 0, "epoll_create1: {}", io::Error::last_os_error());
+    ctl(
+        ep,
+        libc::EPOLL_CTL_ADD,
+        listener.as_raw_fd(),
+        libc::EPOLLIN as u32,
+        LISTENER,
+    );
+    announce(listener.local_addr().unwrap().port());
+
+    let mut conns: HashMap<u64, Conn> = HashMap::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
+    loop {
+        // SAFETY: `events` is a live buffer of `events.len()` entries.
+        let n = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, -1) };
+        if n < 0 {
+            assert_eq!(
+                io::Error::last_os_error().kind(),
+                io::ErrorKind::Interrupted
+            );
+            continue;
+        }
+        for ev in &events[..n as usize] {
+            let token = ev.u64;
+            if token == LISTENER {
+                while let Ok((sock, _)) = listener.accept() {
+                    sock.set_nonblocking(true).unwrap();
+                    sock.set_nodelay(true).unwrap();
+                    let fd = sock.as_raw_fd();
+                    ctl(ep, libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN as u32, fd as u64);
+                    conns.insert(
+                        fd as u64,
+                        Conn {
+                            sock,
+                            pending: Vec::new(),
+                        },
+                    );
+                }
+            } else if let Some(c) = conns.get_mut(&token) {
+                if !service(ep, c, &mut buf) {
+                    ctl(ep, libc::EPOLL_CTL_DEL, c.sock.as_raw_fd(), 0, 0);
+                    conns.remove(&token); // closes the socket
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The echo servers under test, each run as `echo server KIND` in a process of its own. Each
+//! prints its port on stdout, then echoes every read back until the peer closes. All of them
+//! read up to 64 KiB at a time, as the Python servers do.
+
+use std::io::Write;
+use std::sync::mpsc;
+
+const READ: usize = 64 * 1024;
+
+fn announce(port: u16) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{port}").unwrap();
+    out.flush().unwrap();
+}
+
+/// Our streams: `start_server` + `read(n)` + `write` + `drain`, the Python echo pattern.
+async fn ours_serve(port: u16, reuse_port: bool, bound: mpsc::Sender<u16>) {
+    let server = asyncio::start_server(
+        |mut r: asyncio::StreamReader, w: asyncio::StreamWriter| async move {
+            while let Ok(data) = r.read(READ).await {
+                if data.is_empty() {
+                    break;
+                }
+                w.write(&data);
+                if w.drain().await.is_err() {
+                    break;
+                }
+            }
+            w.close();
+        },
+        "127.0.0.1",
+        port,
+    )
+    .backlog(1024)
+    .reuse_port(reuse_port)
+    .await
+    .expect("start_server");
+    bound
+        .send(server.sockets()[0].as_inet().unwrap().port())
+        .unwrap();
+    server.serve_forever().await.unwrap();
+}
+
+/// One loop: `asyncio::run`.
+pub fn ours() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || asyncio::run(ours_serve(0, false, tx)));
+    announce(rx.recv().unwrap());
+    std::thread::park();
+}
+
+/// `loops` loops of one `Runtime`, one server per loop sharing the port by `SO_REUSEPORT`.
+pub fn ours_multi(loops: usize) {
+    let runtime = asyncio::Runtime::builder().loops(loops).build().unwrap();
+    let mut port = 0;
+    let mut serving = Vec::new(); // kept, so nothing is dropped while the loops serve
+    for lp in runtime.loops() {
+        let (tx, rx) = mpsc::channel();
+        serving.push(runtime.spawn_on(lp, move || ours_serve(port, true, tx)));
+        port = rx.recv().unwrap();
+    }
+    announce(port);
+    loop {
+        std::thread::park();
+    }
+}
+
+async fn tokio_conn(mut s: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    s.set_nodelay(true).unwrap();
+    let mut buf = vec![0u8; READ];
+    while let Ok(n @ 1..) = s.read(&mut buf).await {
+        if s.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// tokio's current-thread runtime, connections on a `LocalSet`.
+pub fn tokio_ct() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        announce(listener.local_addr().unwrap().port());
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            tokio::task::spawn_local(tokio_conn(s));
+        }
+    });
+}
+
+/// tokio's multi-thread runtime with `workers` workers.
+pub fn tokio_mt(workers: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_io()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        announce(listener.local_addr().unwrap().port());
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            tokio::spawn(tokio_conn(s));
+        }
+    });
+}
+
+/// `server KIND`
+pub fn main(kind: &str) {
+    match kind {
+        "asyncio" => ours(),
+        "asyncio2" => ours_multi(2),
+        "tokio-ct" => tokio_ct(),
+        "tokio-mt2" => tokio_mt(2),
+        "epoll" => crate::epoll::serve(announce),
+        other => panic!("unknown server {other}"),
+    }
+}

@@ -133,3 +133,28 @@ pub(crate) fn start_connect(
     }
     Ok(sock.into())
 }
+
+/// Reads from a stream socket, and after a short read forgets its read readiness: the
+/// socket was drained, and the edge-triggered registration reports the next bytes with a new
+/// event. Without this, each message costs a second `recv` that only says `EAGAIN`.
+pub(crate) fn poll_stream_read<S>(
+    io: &crate::reactor::IoSource<S>,
+    cx: &mut std::task::Context<'_>,
+    buf: &mut [u8],
+) -> std::task::Poll<io::Result<usize>>
+where
+    S: mio::event::Source,
+    for<'a> &'a S: std::io::Read,
+{
+    use std::io::Read;
+    let len = buf.len();
+    let polled = io.poll_io(crate::reactor::Direction::Read, cx, |s| {
+        (&*s).read(&mut *buf)
+    });
+    if let std::task::Poll::Ready(Ok(n)) = polled {
+        if n > 0 && n < len {
+            io.clear_ready(crate::reactor::Direction::Read);
+        }
+    }
+    polled
+}

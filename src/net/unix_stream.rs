@@ -153,7 +153,7 @@ impl UnixStream {
     /// # });
     /// ```
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Read, cx, |s| (&*s).read(buf))
+        sys::poll_stream_read(&self.io, cx, buf)
     }
 
     /// Reads what is there without waiting.

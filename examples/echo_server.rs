@@ -4,30 +4,10 @@
 
 use asyncio::{StreamReader, StreamWriter};
 
-/// Python's `repr` of a string, for output identical to the original's.
-fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+mod repr {
+    include!("support/py_repr.rs");
 }
+use repr::py_repr;
 
 async fn handle_echo(mut reader: StreamReader, writer: StreamWriter) -> std::io::Result<()> {
     let data = reader.read(100).await?;

@@ -181,6 +181,11 @@ fn run_case(prim: Prim, n: usize, ops: Vec<Op>) {
         for w in &waiters {
             w.release.set();
         }
+        // Each hand-off of the lock takes a turn: give every waiter its turns, however many
+        // were spawned.
+        for _ in 0..waiters.len() * 2 {
+            sleep(0).await;
+        }
         settle().await;
         assert!(waiters.iter().all(|w| w.task.done()));
         assert_eq!(holders.get(), 0);

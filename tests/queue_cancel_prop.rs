@@ -114,7 +114,9 @@ impl AnyQueue {
 }
 
 async fn settle() {
-    for _ in 0..20 {
+    // More turns than a case can have waiters (cases have under 60 operations): a chain of
+    // hand-offs, one a turn, always ends within them.
+    for _ in 0..80 {
         sleep(0).await;
     }
 }

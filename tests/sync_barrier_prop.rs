@@ -26,7 +26,9 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 async fn settle() {
-    for _ in 0..20 {
+    // More turns than a case can have waiters (cases have under 60 operations): a chain of
+    // hand-offs, one a turn, always ends within them.
+    for _ in 0..80 {
         sleep(0).await;
     }
 }

@@ -1,27 +1,14 @@
 //! Which handles cross threads: checked at compile time.
 #![allow(dead_code)]
 
+#[macro_use]
+#[path = "support/auto_traits.rs"]
+mod auto_traits;
 use asyncio::{
     ConcurrentFuture, Handle, LoopHandle, Runner, Sleep, Task, TaskError, TaskRef, TimerHandle,
     ToThread,
 };
-
-fn is_send<T: Send>() {}
-fn is_sync<T: Sync>() {}
-fn is_clone<T: Clone>() {}
-
-/// Compiles only if `T` is not `Send`: with a `Send` type both impls apply and inference fails.
-trait AmbiguousIfSend<A> {
-    fn some_item() {}
-}
-impl<T: ?Sized> AmbiguousIfSend<()> for T {}
-impl<T: ?Sized + Send> AmbiguousIfSend<u8> for T {}
-
-macro_rules! assert_not_send {
-    ($t:ty) => {
-        let _ = <$t as AmbiguousIfSend<_>>::some_item;
-    };
-}
+use auto_traits::{is_clone, is_send, is_sync};
 
 #[test]
 fn loop_handles_and_cross_thread_futures_are_send() {

@@ -3,24 +3,12 @@
 //! loop's reactor, belongs to that loop, as `CtrlC` does.
 #![allow(dead_code)]
 
+#[macro_use]
+#[path = "support/auto_traits.rs"]
+mod auto_traits;
 use asyncio::signal::CtrlC;
 use asyncio::subprocess::{Command, Process, Spawn, Stdio};
-
-fn is_send<T: Send>() {}
-fn is_sync<T: Sync>() {}
-
-/// Compiles only if `T` is not `Send`: with a `Send` type both impls apply and inference fails.
-trait AmbiguousIfSend<A> {
-    fn some_item() {}
-}
-impl<T: ?Sized> AmbiguousIfSend<()> for T {}
-impl<T: ?Sized + Send> AmbiguousIfSend<u8> for T {}
-
-macro_rules! assert_not_send {
-    ($t:ty) => {
-        let _ = <$t as AmbiguousIfSend<_>>::some_item;
-    };
-}
+use auto_traits::{is_send, is_sync};
 
 #[test]
 fn builders_are_send() {

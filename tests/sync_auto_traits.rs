@@ -2,6 +2,9 @@
 //! they must be (so they move into `create_task`), and deliberately not `Send` (they belong to
 //! one loop, as in asyncio).
 
+#[macro_use]
+#[path = "support/auto_traits.rs"]
+mod auto_traits;
 use asyncio::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, BrokenBarrierError, Condition, ConditionWait,
     Event, EventWait, Get, GetNowaitError, Join, LifoQueue, Lock, LockGuard, PriorityQueue, Put,
@@ -11,20 +14,6 @@ use asyncio::{
 
 fn is_clone<T: Clone + 'static>() {}
 fn is_static<T: 'static>() {}
-
-/// Compiles only if `T` is not `Send`: for a `Send` type both impls apply and the call is
-/// ambiguous (the trick of the static_assertions crate).
-trait AmbiguousIfSend<A> {
-    fn check() {}
-}
-impl<T: ?Sized> AmbiguousIfSend<()> for T {}
-impl<T: ?Sized + Send> AmbiguousIfSend<u8> for T {}
-
-macro_rules! not_send {
-    ($($t:ty),* $(,)?) => {$(
-        let _ = <$t as AmbiguousIfSend<_>>::check;
-    )*};
-}
 
 #[test]
 fn handles_are_cheap_clones() {
@@ -55,7 +44,7 @@ fn futures_and_guards_can_be_given_to_create_task() {
 
 #[test]
 fn primitives_belong_to_one_thread() {
-    not_send!(
+    assert_not_send!(
         Lock,
         LockGuard,
         Event,
@@ -64,7 +53,7 @@ fn primitives_belong_to_one_thread() {
         BoundedSemaphore,
         Barrier
     );
-    not_send!(
+    assert_not_send!(
         Queue<u8>,
         LifoQueue<u8>,
         PriorityQueue<u8>,

@@ -101,26 +101,39 @@ impl Core {
         &self.shared.clock
     }
 
+    /// Makes a task and puts it in the slab, without scheduling it.
+    fn insert_task<F: Future + 'static>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> Rc<TaskCell<F>> {
+        static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
+        let mut made = None;
+        self.tasks.borrow_mut().insert_with(|key| {
+            let header = Arc::new(Header::new(key.to_u64(), self.shared.clone()));
+            let cell = Rc::new(TaskCell::new(
+                header,
+                id,
+                self.this.clone(),
+                future,
+                location,
+            ));
+            made = Some(cell.clone());
+            cell
+        });
+        made.expect("insert_with calls its closure")
+    }
+
     pub(crate) fn spawn<F: Future + 'static>(
         &self,
         future: F,
         location: &'static Location<'static>,
     ) -> Task<F::Output> {
-        static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
-        let key = self.tasks.borrow_mut().vacant_key();
-        let header = Arc::new(Header::new(key.to_u64(), self.shared.clone()));
-        let cell = Rc::new(TaskCell::new(
-            header,
-            id,
-            self.this.clone(),
-            future,
-            location,
-        ));
-        let inserted = self.tasks.borrow_mut().insert(cell.clone());
-        debug_assert_eq!(inserted, key);
-        if cell.common().header.state.claim_schedule() {
-            self.schedule_local(key.to_u64());
+        let cell = self.insert_task(future, location);
+        let header = &cell.common().header;
+        if header.state.claim_schedule() {
+            self.schedule_local(header.key);
         }
         Task::from_cell(cell)
     }
@@ -401,19 +414,9 @@ impl Core {
         future: F,
         location: &'static Location<'static>,
     ) -> Task<F::Output> {
-        let task = self.spawn(future, location);
-        // `spawn` queued the task last; take that entry back, since the task runs now. Its
-        // SCHEDULED bit is cleared by the poll below, so later wakes queue it again.
-        {
-            let mut ready = self.ready.borrow_mut();
-            if matches!(ready.back(), Some(Ready::Task(key)) if *key == task.key()) {
-                ready.pop_back();
-            }
-        }
-        let raw = self.tasks.borrow().get(Key::from_u64(task.key())).cloned();
-        if let Some(raw) = raw {
-            raw.run(self);
-        }
-        task
+        // Never queued: its first step runs now. A wake during that step queues it as usual.
+        let cell = self.insert_task(future, location);
+        cell.clone().run(self);
+        Task::from_cell(cell)
     }
 }

@@ -96,7 +96,13 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn insert(&mut self, value: T) -> Key {
+        self.insert_with(|_| value)
+    }
+
+    /// Inserts the value `make` builds from its own key (a task's waker header names it).
+    pub(crate) fn insert_with(&mut self, make: impl FnOnce(Key) -> T) -> Key {
         let key = self.vacant_key();
+        let value = make(key);
         self.generation = key.generation;
         self.len += 1;
         let slot = Slot::Occupied {

@@ -285,3 +285,65 @@ fn wakers_work_from_other_threads() {
     });
     assert!(got);
 }
+
+/// Takes a clone of the task's own waker and finishes.
+async fn own_waker() -> std::task::Waker {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await
+}
+
+#[test]
+fn a_waker_outliving_its_task_and_loop_is_freed_on_another_thread() {
+    // The task's future (holding a `!Send` `Rc`) is dropped on the loop's thread when it
+    // finishes; the waker keeps only the allocation alive, and the last drop, on another
+    // thread after the loop closed, frees it (valgrind checks there is no leak and no read
+    // of freed memory).
+    let dropped = Rc::new(RefCell::new(0));
+    let flag = DropFlag(dropped.clone());
+    let waker = Runner::new().run(async move {
+        let task = create_task(async move {
+            let _flag = flag;
+            own_waker().await
+        });
+        let waker = task.await.unwrap();
+        waker.wake_by_ref(); // a finished task ignores wakes
+        sleep(0).await;
+        waker
+    });
+    assert_eq!(
+        *dropped.borrow(),
+        1,
+        "the future was dropped on the loop's thread"
+    );
+    let clones: Vec<_> = (0..4).map(|_| waker.clone()).collect();
+    std::thread::spawn(move || {
+        for w in clones {
+            w.wake();
+        }
+        drop(waker);
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn a_pending_task_woken_from_another_thread_after_its_loop_closed_is_dropped_cleanly() {
+    let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+    let dropped = Rc::new(RefCell::new(0));
+    let flag = DropFlag(dropped.clone());
+    Runner::new().run(async move {
+        drop(create_task(async move {
+            let _flag = flag;
+            tx.send(own_waker().await).unwrap();
+            std::future::pending::<()>().await
+        }));
+        sleep(0).await;
+        // The main task ends with the other still pending: the loop cancels it on close.
+    });
+    assert_eq!(
+        *dropped.borrow(),
+        1,
+        "closing the loop dropped the pending future"
+    );
+    let waker = rx.recv().unwrap();
+    std::thread::spawn(move || waker.wake()).join().unwrap();
+}

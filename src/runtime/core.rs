@@ -18,7 +18,7 @@ use super::clock::Clock;
 use super::remote::RemoteItem;
 use super::shared::Shared;
 use crate::task::cell::{RawTask, TaskCell};
-use crate::task::header::Header;
+use crate::task::local::LocalRef;
 use crate::task::{Task, TaskRef};
 use crate::time::wheel::Wheel;
 use crate::util::slab::{Key, Slab};
@@ -26,6 +26,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::ptr::NonNull;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -56,7 +57,7 @@ pub(crate) struct Core {
     pub(crate) slow_callback_duration: Duration,
     this: Weak<Core>,
     ready: RefCell<VecDeque<Ready>>,
-    tasks: RefCell<Slab<Rc<dyn RawTask>>>,
+    tasks: RefCell<Slab<LocalRef<dyn RawTask>>>,
     pub(crate) timers: RefCell<Wheel<TimerAction>>,
     poll: RefCell<mio::Poll>,
     /// A second handle on the poller's registry, usable while `poll` is borrowed.
@@ -106,21 +107,20 @@ impl Core {
         &self,
         future: F,
         location: &'static Location<'static>,
-    ) -> Rc<TaskCell<F>> {
-        static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
+    ) -> LocalRef<TaskCell<F>> {
+        let id = next_task_id();
         let mut made = None;
         self.tasks.borrow_mut().insert_with(|key| {
-            let header = Arc::new(Header::new(key.to_u64(), self.shared.clone()));
-            let cell = Rc::new(TaskCell::new(
-                header,
+            let cell = TaskCell::allocate(
+                key.to_u64(),
+                self.shared.clone(),
                 id,
                 self.this.clone(),
                 future,
                 location,
-            ));
+            );
             made = Some(cell.clone());
-            cell
+            cell.map(|p| p as NonNull<dyn RawTask>)
         });
         made.expect("insert_with calls its closure")
     }
@@ -131,7 +131,7 @@ impl Core {
         location: &'static Location<'static>,
     ) -> Task<F::Output> {
         let cell = self.insert_task(future, location);
-        let header = &cell.common().header;
+        let header = cell.header();
         if header.state.claim_schedule() {
             self.schedule_local(header.key);
         }
@@ -416,7 +416,27 @@ impl Core {
     ) -> Task<F::Output> {
         // Never queued: its first step runs now. A wake during that step queues it as usual.
         let cell = self.insert_task(future, location);
-        cell.clone().run(self);
+        cell.run(self);
         Task::from_cell(cell)
     }
+}
+
+/// A new task id, unique in the process (asyncio's one counter behind `Task-N` names). Each
+/// thread takes ids from the shared counter in blocks, so a spawn pays no atomic operation;
+/// one loop's tasks still count up one by one.
+fn next_task_id() -> u64 {
+    const BLOCK: u64 = 1024;
+    static SHARED: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static BLOCK_LEFT: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    BLOCK_LEFT.with(|block| {
+        let (mut next, mut end) = block.get();
+        if next == end {
+            next = SHARED.fetch_add(BLOCK, Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        block.set((next + 1, end));
+        next
+    })
 }

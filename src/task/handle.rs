@@ -1,12 +1,13 @@
 //! `Task<T>`, the handle users hold, and `TaskRef`, the same without the output type.
 
 use super::cell::{RawTask, TaskCell, TaskOutput};
+use super::local::LocalRef;
 use crate::error::{InvalidStateError, TaskError};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::ptr::NonNull;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ use std::time::Duration;
 /// ```
 #[must_use = "a task runs without its handle, but its outcome is only seen through it"]
 pub struct Task<T> {
-    cell: Rc<dyn TaskOutput<T>>,
+    cell: LocalRef<dyn TaskOutput<T>>,
 }
 
 impl<T> Clone for Task<T> {
@@ -46,13 +47,15 @@ impl<T> Clone for Task<T> {
 }
 
 impl<T: 'static> Task<T> {
-    pub(crate) fn from_cell<F: Future<Output = T> + 'static>(cell: Rc<TaskCell<F>>) -> Self {
-        Task { cell }
+    pub(crate) fn from_cell<F: Future<Output = T> + 'static>(cell: LocalRef<TaskCell<F>>) -> Self {
+        Task {
+            cell: cell.map(|p| p as NonNull<dyn TaskOutput<T>>),
+        }
     }
 
     /// The task's key in its loop's slab.
     pub(crate) fn key(&self) -> u64 {
-        self.cell.common().key()
+        self.cell.base().key()
     }
 
     /// Asks the task to stop: its future is dropped at the loop's next turn and the task ends
@@ -69,7 +72,7 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn cancel(&self) -> bool {
-        self.cell.common().cancel(None)
+        self.cell.base().cancel(None)
     }
 
     /// [`cancel`](Task::cancel) with a message, carried by the `CancelledError`.
@@ -84,7 +87,7 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
-        self.cell.common().cancel(Some(msg.into()))
+        self.cell.base().cancel(Some(msg.into()))
     }
 
     /// Whether the task ended by cancellation.
@@ -157,7 +160,19 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) -> u64 {
-        self.cell.clone().add_done_callback(Box::new(callback))
+        let task = self.clone();
+        // Bound to a handle of its task now: the cycle this makes (the task holds the
+        // callback, the callback a handle) ends when the task completes and lets it go.
+        let bound: Box<dyn FnOnce()> = Box::new(move || callback(&task));
+        let common = self.cell.common();
+        let (id, done) = common.add_callback(bound);
+        if let Some(bound) = done {
+            match common.core.upgrade() {
+                Some(core) => core.call_soon(bound, None),
+                None => bound(),
+            }
+        }
+        id
     }
 
     /// Removes a callback that has not run yet; true if it was there.
@@ -172,7 +187,7 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn remove_done_callback(&self, id: u64) -> bool {
-        self.cell.remove_done_callback(id)
+        self.cell.common().remove_callback(id)
     }
 
     /// This task, without its output type: what [`current_task`](crate::current_task) and
@@ -187,7 +202,7 @@ impl<T: 'static> Task<T> {
     /// ```
     pub fn as_ref(&self) -> TaskRef {
         TaskRef {
-            raw: self.cell.clone(),
+            raw: self.cell.clone().map(|p| p as NonNull<dyn RawTask>),
         }
     }
 
@@ -306,7 +321,8 @@ impl<T: 'static> Future for Task<T> {
             None => {
                 let common = self.cell.common();
                 common.add_waiter(cx.waker());
-                crate::runtime::context::with_core(|core| core.note_await(common.key()));
+                let key = self.cell.base().key();
+                crate::runtime::context::with_core(|core| core.note_await(key));
                 Poll::Pending
             }
         }
@@ -331,22 +347,22 @@ impl<T: 'static> fmt::Debug for Task<T> {
 /// ```
 #[derive(Clone)]
 pub struct TaskRef {
-    raw: Rc<dyn RawTask>,
+    raw: LocalRef<dyn RawTask>,
 }
 
 impl TaskRef {
-    pub(crate) fn new(raw: Rc<dyn RawTask>) -> Self {
+    pub(crate) fn new(raw: LocalRef<dyn RawTask>) -> Self {
         TaskRef { raw }
     }
 
     /// See [`Task::cancel`].
     pub fn cancel(&self) -> bool {
-        self.raw.common().cancel(None)
+        self.raw.base().cancel(None)
     }
 
     /// See [`Task::cancel_with`].
     pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
-        self.raw.common().cancel(Some(msg.into()))
+        self.raw.base().cancel(Some(msg.into()))
     }
 
     /// See [`Task::done`].

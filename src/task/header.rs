@@ -1,33 +1,47 @@
-//! The part of a task that wakers hold: `Send + Sync`, shared by `Arc`.
+//! The part of a task that wakers hold: the first field of the task's allocation, and the
+//! only part of it that another thread may touch.
 //!
-//! A task's future is not `Send`, so it never leaves its loop: the loop owns it in its task
-//! slab. A waker holds only this header, which names the task by slab key and knows how to
-//! reach the loop: directly through the thread-local ready queue when woken on the loop's own
-//! thread, or through the loop's cross-thread queue ([`Remote`](crate::runtime::remote)) from
-//! any other thread. Dropping a waker anywhere therefore never drops the future, and no
-//! `unsafe` is needed to make a `!Send` task wakeable from other threads.
+//! A task's future is not `Send`, so it never leaves its loop. A waker holds a pointer to this
+//! header, which names the task by slab key and knows how to reach the loop: directly through
+//! the thread-local ready queue when woken on the loop's own thread, or through the loop's
+//! cross-thread queue ([`Remote`](crate::runtime::remote)) from any other thread.
+//!
+//! # Two reference counts
+//! The loop's thread counts its own references (the slab's, `Task` handles) in a plain
+//! `Cell` of the task body; they all count as one reference here, in the atomic state word,
+//! next to one per waker. When the last local reference goes, the loop empties the body (the
+//! future, the outcome, callbacks: everything that is not `Send`) on its own thread, and then
+//! gives up its reference here. Whoever drops the last reference, on any thread, frees the
+//! memory and drops only the header's `Send + Sync` fields. So dropping a waker anywhere never
+//! drops the future.
 
 use crate::runtime::context;
 use crate::runtime::remote::{Notify, Remote, RemoteItem};
 use crate::runtime::shared::Shared;
-use crate::util::sync::AtomicU8;
+use crate::util::sync::{fence, AtomicUsize};
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::Wake;
+use std::task::{RawWaker, RawWakerVTable, Waker};
 
 /// The task is in a ready queue (local or remote), or will be put there by the loop.
 /// Set by whoever wakes the task first; cleared by the loop just before it polls the task,
 /// so a wake during the poll queues the task again.
-pub(crate) const SCHEDULED: u8 = 1 << 0;
+pub(crate) const SCHEDULED: usize = 1 << 0;
 /// The task has finished; wakes are ignored. Once set it is never cleared.
-pub(crate) const COMPLETE: u8 = 1 << 1;
+pub(crate) const COMPLETE: usize = 1 << 1;
+/// One reference, in the bits above the flags.
+const REF_ONE: usize = 1 << 2;
+/// Past this many references something leaks wakers in a loop; stop before the count wraps.
+const REF_MAX: usize = usize::MAX / 2;
 
-/// The scheduling state of a task: `SCHEDULED` and `COMPLETE` bits, shared with wakers.
-pub(crate) struct State(AtomicU8);
+/// The state word: `SCHEDULED` and `COMPLETE` bits, and the reference count above them.
+pub(crate) struct State(AtomicUsize);
 
 impl State {
+    /// One reference (the loop's), not scheduled.
     pub(crate) fn new() -> State {
-        State(AtomicU8::new(0))
+        State(AtomicUsize::new(REF_ONE))
     }
 
     /// Clears `SCHEDULED` before a poll.
@@ -44,25 +58,61 @@ impl State {
         self.0.fetch_or(SCHEDULED, Ordering::AcqRel) & (SCHEDULED | COMPLETE) == 0
     }
 
+    /// Takes one more reference. The caller holds one already, so the count cannot be zero.
+    pub(crate) fn ref_inc(&self) {
+        // Relaxed as in `Arc::clone`: a new reference is made from an existing one.
+        let prev = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
+        if prev > REF_MAX {
+            std::process::abort();
+        }
+    }
+
+    /// Gives one reference back; true if it was the last, and the caller must free the task.
+    pub(crate) fn ref_dec(&self) -> bool {
+        // As `Arc::drop`: release what this holder wrote, and the last one acquires it all
+        // before freeing.
+        let prev = self.0.fetch_sub(REF_ONE, Ordering::Release);
+        if prev & !(REF_ONE - 1) != REF_ONE {
+            return false;
+        }
+        fence(Ordering::Acquire);
+        true
+    }
+
     #[cfg(asyncio_loom)]
     pub(crate) fn is_scheduled(&self) -> bool {
         self.0.load(Ordering::SeqCst) & SCHEDULED != 0
     }
 }
 
+/// What depends on the task's future type, for the code that sees only its header.
+pub(crate) struct TaskVtable {
+    /// Empties the task body: the future, the outcome, names and callbacks. Called on the
+    /// loop's thread when the last local reference goes.
+    pub(crate) drop_body: unsafe fn(NonNull<Header>),
+    /// Drops the header's fields and frees the allocation, on any thread, once the last
+    /// reference of all is gone (the body is empty by then).
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// The first field of every task allocation (`#[repr(C)]`, so a pointer to the task is a
+/// pointer to its header).
+#[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
     /// The task's key in its loop's slab, as `Key::to_u64`.
     pub(crate) key: u64,
     pub(crate) shared: Arc<Shared>,
+    pub(crate) vtable: &'static TaskVtable,
 }
 
 impl Header {
-    pub(crate) fn new(key: u64, shared: Arc<Shared>) -> Header {
+    pub(crate) fn new(key: u64, shared: Arc<Shared>, vtable: &'static TaskVtable) -> Header {
         Header {
             state: State::new(),
             key,
             shared,
+            vtable,
         }
     }
 
@@ -76,6 +126,33 @@ impl Header {
         }
         schedule_remote(&self.shared.remote, self.key);
     }
+
+    /// Gives one reference back, and frees the task if it was the last.
+    ///
+    /// # Safety
+    /// `header` points to a live task header and the caller owns one of its references,
+    /// which it must not use again.
+    pub(crate) unsafe fn release(header: NonNull<Header>) {
+        // SAFETY: the caller's reference keeps the header alive until `ref_dec` returns.
+        let (last, dealloc) = unsafe {
+            let h = header.as_ref();
+            (h.state.ref_dec(), h.vtable.dealloc)
+        };
+        if last {
+            // SAFETY: that was the last reference: nobody else can reach the task, and the
+            // loop emptied its body before it gave its own reference up.
+            unsafe { dealloc(header) };
+        }
+    }
+
+    /// A waker for the task's own polls, borrowing the reference its poller holds.
+    pub(crate) fn waker_ref(&self) -> std::mem::ManuallyDrop<Waker> {
+        let raw = RawWaker::new(std::ptr::from_ref(self).cast(), &WAKER_VTABLE);
+        // SAFETY: the vtable's contract holds for any live header (see `WAKER_VTABLE`), and
+        // `ManuallyDrop` keeps this borrowed waker from giving back a reference it never
+        // took; its clones take their own.
+        std::mem::ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
+    }
 }
 
 /// Queues a wake on a loop from outside it. A closed loop drops the wake: its tasks are gone.
@@ -83,12 +160,112 @@ pub(crate) fn schedule_remote<N: Notify>(remote: &Remote<N>, key: u64) {
     let _ = remote.push(RemoteItem::Wake(key));
 }
 
-impl Wake for Header {
-    fn wake(self: Arc<Self>) {
-        self.schedule();
+// The waker's data pointer is a `*const Header` that owns one reference, except for the
+// borrowed waker of `waker_ref`, which is never dropped. Every function touches only the
+// header, which is `Send + Sync`, so the waker is too.
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is a live header: the waker being cloned holds (or borrows) a reference.
+    unsafe { (*data.cast::<Header>()).state.ref_inc() };
+    RawWaker::new(data, &WAKER_VTABLE)
+}
+
+unsafe fn waker_wake(data: *const ()) {
+    // SAFETY: as `waker_wake_by_ref`, then this waker's reference is given back.
+    unsafe {
+        waker_wake_by_ref(data);
+        waker_drop(data);
+    }
+}
+
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    // SAFETY: `data` is a live header, kept alive by the waker's reference.
+    unsafe { (*data.cast::<Header>()).schedule() };
+}
+
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: the waker owns one reference, given back here and never used again.
+    unsafe { Header::release(NonNull::new_unchecked(data.cast_mut().cast())) };
+}
+
+#[cfg(all(test, asyncio_loom))]
+mod loom_tests {
+    //! Model checks of the reference count: whatever the interleaving, exactly one holder
+    //! frees the task, after every other holder is done with it.
+
+    use super::*;
+    use loom::cell::UnsafeCell;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// Stands for a task: the state word, and a body the loop writes before letting go.
+    struct Task {
+        state: State,
+        body: UnsafeCell<u32>,
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.schedule();
+    /// The loop empties the body and releases its reference while two wakers, cloned from
+    /// it before, are dropped on other threads: one release is the last, and the one that
+    /// frees sees the loop's write (loom reports a race on `body` otherwise).
+    #[test]
+    fn loom_the_last_reference_frees_once_and_sees_every_write() {
+        loom::model(|| {
+            let task = Arc::new(Task {
+                state: State::new(),
+                body: UnsafeCell::new(1),
+            });
+            task.state.ref_inc();
+            task.state.ref_inc();
+            let frees = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+            let free = |task: &Task, frees: &loom::sync::atomic::AtomicUsize| {
+                // Freeing reads the whole allocation.
+                task.body.with(|b| assert_eq!(unsafe { *b }, 0));
+                frees.fetch_add(1, Ordering::SeqCst);
+            };
+            let wakers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (task, frees) = (task.clone(), frees.clone());
+                    thread::spawn(move || {
+                        if task.state.ref_dec() {
+                            free(&task, &frees);
+                        }
+                    })
+                })
+                .collect();
+            // The loop's last local reference: empty the body, then give the reference up.
+            task.body.with_mut(|b| unsafe { *b = 0 });
+            if task.state.ref_dec() {
+                free(&task, &frees);
+            }
+            for w in wakers {
+                w.join().unwrap();
+            }
+            assert_eq!(frees.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Wakes and reference changes share one word: a wake racing with a drop neither loses
+    /// the `SCHEDULED` bit nor disturbs the count.
+    #[test]
+    fn loom_wakes_and_reference_changes_do_not_disturb_each_other() {
+        loom::model(|| {
+            let state = Arc::new(State::new());
+            state.ref_inc();
+            let waker = {
+                let state = state.clone();
+                thread::spawn(move || {
+                    let queued = state.claim_schedule();
+                    assert!(!state.ref_dec(), "the loop still holds its reference");
+                    queued
+                })
+            };
+            state.ref_inc();
+            assert!(!state.ref_dec());
+            let queued = waker.join().unwrap();
+            assert!(queued && state.is_scheduled());
+            assert!(state.ref_dec(), "the loop's reference is the last");
+        });
     }
 }

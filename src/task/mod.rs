@@ -1,11 +1,13 @@
 //! Tasks: futures the loop runs concurrently.
 //!
-//! The design note is in [`cell`] (states and ownership) and [`header`] (how wakers reach the
-//! loop from any thread).
+//! The design note is in [`cell`] (states and ownership), [`header`] (how wakers reach the
+//! loop from any thread, and the two reference counts) and [`local`] (the loop's handles).
 
 pub(crate) mod cell;
+mod common;
 mod handle;
 pub(crate) mod header;
+pub(crate) mod local;
 
 pub use handle::{Task, TaskRef};
 

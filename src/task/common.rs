@@ -1,0 +1,255 @@
+//! The fields of a task that do not depend on its future's type and never leave its loop's
+//! thread: flags, the local reference count, awaiters, the await graph, names and callbacks.
+
+use super::cell::Base;
+use crate::error::{CancelledError, TaskError};
+use crate::runtime::core::Core;
+use crate::util::slab::Key;
+use std::cell::{Cell, RefCell};
+use std::panic::Location;
+use std::rc::Weak;
+use std::task::Waker;
+use std::time::Duration;
+
+/// Cancellation was asked for (the future is dropped at the task's next turn).
+pub(super) const CANCEL_REQUESTED: u8 = 1 << 0;
+/// The task is done: its outcome is set (or taken).
+pub(super) const DONE: u8 = 1 << 1;
+/// The task ended cancelled; still known after its outcome was taken.
+pub(super) const WAS_CANCELLED: u8 = 1 << 2;
+
+/// Kept small: a task that is spawned, polled and joined touches only these; what few tasks
+/// use is in [`Extra`].
+pub(crate) struct Common {
+    /// Local references: the slab's while the task is pending, and the handles'.
+    local_refs: Cell<u32>,
+    flags: Cell<u8>,
+    polls: Cell<u32>,
+    id: u64,
+    pub(super) core: Weak<Core>,
+    /// The first awaiter; more are in `Extra`.
+    waiter: Cell<Option<Waker>>,
+    /// The packed slab key of the task this one last found pending when it awaited it, or 0.
+    awaiting: Cell<u64>,
+    location: &'static Location<'static>,
+    extra: RefCell<Option<Box<Extra>>>,
+}
+
+/// A done callback, bound to a handle of its task.
+pub(super) type DoneCallback = Box<dyn FnOnce()>;
+
+/// What only some tasks need, allocated on first use.
+#[derive(Default)]
+pub(super) struct Extra {
+    name: Option<String>,
+    cancel_msg: Option<String>,
+    more_waiters: Vec<Waker>,
+    /// Done callbacks, bound to their task handle, with their ids.
+    callbacks: Vec<(u64, DoneCallback)>,
+    next_callback_id: u64,
+    pub(super) busy: Duration,
+}
+
+impl Common {
+    /// With one local reference, owned by whoever made the task.
+    pub(super) fn new(id: u64, core: Weak<Core>, location: &'static Location<'static>) -> Self {
+        Common {
+            local_refs: Cell::new(1),
+            flags: Cell::new(0),
+            polls: Cell::new(0),
+            id,
+            core,
+            waiter: Cell::new(None),
+            awaiting: Cell::new(0),
+            location,
+            extra: RefCell::new(None),
+        }
+    }
+
+    pub(super) fn local_ref_inc(&self) {
+        let n = self.local_refs.get();
+        // A leak of four billion handles; stop before the count wraps.
+        assert!(n < u32::MAX, "task reference count overflow");
+        self.local_refs.set(n + 1);
+    }
+
+    /// True if that was the last local reference.
+    pub(super) fn local_ref_dec(&self) -> bool {
+        let n = self.local_refs.get() - 1;
+        self.local_refs.set(n);
+        n == 0
+    }
+
+    pub(super) fn flags(&self) -> u8 {
+        self.flags.get()
+    }
+
+    pub(super) fn set_flag(&self, flag: u8) {
+        self.flags.set(self.flags.get() | flag);
+    }
+
+    pub(super) fn count_poll(&self) {
+        self.awaiting.set(0);
+        self.polls.set(self.polls.get().saturating_add(1));
+    }
+
+    pub(super) fn with_extra<R>(&self, f: impl FnOnce(&mut Extra) -> R) -> R {
+        f(self.extra.borrow_mut().get_or_insert_with(Default::default))
+    }
+
+    /// Wakes every awaiter and schedules the done callbacks, once the outcome is set.
+    pub(super) fn wake_all(&self, core: &Core) {
+        if let Some(waker) = self.waiter.take() {
+            waker.wake();
+        }
+        let rest = self.extra.borrow_mut().as_mut().map(|e| {
+            (
+                std::mem::take(&mut e.more_waiters),
+                std::mem::take(&mut e.callbacks),
+            )
+        });
+        if let Some((more_waiters, callbacks)) = rest {
+            for waker in more_waiters {
+                waker.wake();
+            }
+            for (_, callback) in callbacks {
+                core.call_soon(callback, None);
+            }
+        }
+    }
+
+    /// The message of a cancel asked for, taken.
+    pub(super) fn cancelled_error(&self) -> TaskError {
+        let msg = self
+            .extra
+            .borrow_mut()
+            .as_mut()
+            .and_then(|e| e.cancel_msg.take());
+        TaskError::Cancelled(CancelledError { msg })
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn done(&self) -> bool {
+        self.flags.get() & DONE != 0
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        self.flags.get() & WAS_CANCELLED != 0
+    }
+
+    /// Records that this task found `awaited` pending (the await graph).
+    pub(crate) fn set_awaiting(&self, awaited: u64) {
+        self.awaiting.set(awaited);
+    }
+
+    pub(crate) fn add_waiter(&self, waker: &Waker) {
+        match self.waiter.take() {
+            None => self.waiter.set(Some(waker.clone())),
+            Some(first) if first.will_wake(waker) => self.waiter.set(Some(first)),
+            Some(first) => {
+                self.waiter.set(Some(first));
+                self.with_extra(|e| {
+                    if !e.more_waiters.iter().any(|w| w.will_wake(waker)) {
+                        e.more_waiters.push(waker.clone());
+                    }
+                });
+            }
+        }
+    }
+
+    /// Adds a done callback (bound to a handle of this task) and gives its id; gives the
+    /// callback back too if the task is done already, for the caller to schedule.
+    pub(crate) fn add_callback(
+        &self,
+        bound: Box<dyn FnOnce()>,
+    ) -> (u64, Option<Box<dyn FnOnce()>>) {
+        let done = self.done();
+        self.with_extra(|e| {
+            e.next_callback_id += 1;
+            let id = e.next_callback_id;
+            if done {
+                (id, Some(bound))
+            } else {
+                e.callbacks.push((id, bound));
+                (id, None)
+            }
+        })
+    }
+
+    pub(crate) fn remove_callback(&self, id: u64) -> bool {
+        let removed = self.extra.borrow_mut().as_mut().and_then(|e| {
+            let at = e.callbacks.iter().position(|(i, _)| *i == id)?;
+            Some(e.callbacks.remove(at))
+        });
+        // Dropped outside the borrow: it holds a handle to this task.
+        removed.is_some()
+    }
+
+    pub(crate) fn name(&self) -> String {
+        match self.extra.borrow().as_ref().and_then(|e| e.name.clone()) {
+            Some(name) => name,
+            None => format!("Task-{}", self.id),
+        }
+    }
+
+    pub(crate) fn set_name(&self, name: String) {
+        self.with_extra(|e| e.name = Some(name));
+    }
+
+    pub(crate) fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+
+    pub(crate) fn polls(&self) -> u64 {
+        u64::from(self.polls.get())
+    }
+
+    pub(crate) fn busy(&self) -> Duration {
+        self.extra
+            .borrow()
+            .as_ref()
+            .map_or(Duration::ZERO, |e| e.busy)
+    }
+}
+
+impl Base {
+    pub(crate) fn key(&self) -> u64 {
+        self.header.key
+    }
+
+    pub(crate) fn cancel(&self, msg: Option<String>) -> bool {
+        let common = &self.common;
+        let flags = common.flags.get();
+        if flags & DONE != 0 {
+            return false;
+        }
+        if flags & CANCEL_REQUESTED == 0 {
+            common.set_flag(CANCEL_REQUESTED);
+            if msg.is_some() {
+                common.with_extra(|e| e.cancel_msg = msg.clone());
+            }
+        }
+        self.header.schedule();
+        // As asyncio cancels the future a task waits on: the task it awaits goes too.
+        let awaited = common.awaiting.replace(0);
+        if awaited != 0 {
+            let awaited = common
+                .core
+                .upgrade()
+                .and_then(|core| core.task_by_key(Key::from_u64(awaited)));
+            match (awaited, msg) {
+                (Some(awaited), Some(msg)) => {
+                    let _ = awaited.cancel_with(msg);
+                }
+                (Some(awaited), None) => {
+                    let _ = awaited.cancel();
+                }
+                (None, _) => {}
+            }
+        }
+        true
+    }
+}

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs every benchmark by hand (never in `cargo test`/CI): the runtime workloads, the network
-# workloads (echo), memory per idle task, the sync queue; saves each output under target/bench/
-# and draws benchmarks.svg from them. uvloop is installed with pip into target/pyvenv when the
-# package index allows (the echo bench skips it otherwise).
+# Runs every benchmark by hand (never in `cargo test`/CI): the runtime workloads and sleep
+# lateness, the network workloads (echo), memory per idle task and per idle connection, the
+# sync queue; saves each output under target/bench/ and draws benchmarks.svg from them.
+# uvloop is installed with pip into target/pyvenv when the package index allows (the echo
+# bench skips it otherwise).
 #
-#   scripts/bench.sh            # everything (about 10 minutes on 2 cores)
+#   scripts/bench.sh            # everything (about 11 minutes on 2 cores)
 #   scripts/bench.sh echo       # only the named benches
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -110,6 +110,31 @@ pub fn tokio_mt(workers: usize) {
     });
 }
 
+async fn smol_conn(mut s: smol::net::TcpStream) {
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    s.set_nodelay(true).unwrap();
+    let mut buf = vec![0u8; READ];
+    while let Ok(n @ 1..) = s.read(&mut buf).await {
+        if s.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// smol on one thread: a `LocalExecutor` run by `smol::block_on`, which polls the reactor
+/// itself while it waits (async-io's fallback "async-io" thread still exists; its CPU counts).
+pub fn smol() {
+    let ex = smol::LocalExecutor::new();
+    smol::block_on(ex.run(async {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        announce(listener.local_addr().unwrap().port());
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            ex.spawn(smol_conn(s)).detach();
+        }
+    }));
+}
+
 /// `server KIND`
 pub fn main(kind: &str) {
     match kind {
@@ -117,6 +142,7 @@ pub fn main(kind: &str) {
         "asyncio2" => ours_multi(2),
         "tokio-ct" => tokio_ct(),
         "tokio-mt2" => tokio_mt(2),
+        "smol" => smol(),
         "epoll" => crate::epoll::serve(announce),
         other => panic!("unknown server {other}"),
     }

@@ -4,8 +4,11 @@
 //!
 //! `cargo bench --bench runtime [FILTER]` prints a markdown table: the median time per
 //! operation over `REPS` repetitions, its min–max, and the ratio of tokio current-thread's
-//! median to each runtime's (above 1 is faster than tokio current-thread).
+//! median to each runtime's (above 1 is faster than tokio current-thread). A second table gives
+//! the lateness of `sleep(1 ms)` (see `lateness.rs`), with the same ratio convention. FILTER
+//! picks workloads by name; `lateness` picks only the second table.
 
+mod lateness;
 mod ours;
 mod smol_rt;
 mod tokio_rt;
@@ -41,6 +44,11 @@ macro_rules! workload {
 }
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // and a benchmark is no test, so it does nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return println!("runtime: a benchmark; run it with `cargo bench --bench runtime`");
+    }
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let workloads = [
         workload!("spawn_many 100k", 100_000, spawn_many),
@@ -55,16 +63,29 @@ fn main() {
         workload!("time() in the loop", 100_000, clock_reads),
         workload!("remote spawn 1000", 1_000, remote_spawn),
     ];
+    let chosen: Vec<&Workload> = workloads
+        .iter()
+        .filter(|w| filter.as_deref().is_none_or(|f| w.name.contains(f)))
+        .collect();
+    let ratios = ns_per_op(&chosen);
+    lateness::table(filter.as_deref());
+    for (name, r) in ratios {
+        println!("asyncio vs tokio current-thread, {name}: {r:.2}×");
+    }
+}
+
+/// Prints the ns/op table; returns tokio ct's median / asyncio's per workload.
+fn ns_per_op(workloads: &[&Workload]) -> Vec<(&'static str, f64)> {
+    let mut ratios = Vec::new();
+    if workloads.is_empty() {
+        return ratios;
+    }
     println!(
         "| workload | {} |",
         RUNTIMES.map(|r| format!("{r} ns/op (min–max)")).join(" | ")
     );
     println!("|---|{}", "---|".repeat(RUNTIMES.len()));
-    let mut ratios = Vec::new();
-    for w in workloads
-        .iter()
-        .filter(|w| filter.as_deref().is_none_or(|f| w.name.contains(f)))
-    {
+    for w in workloads {
         let mut times: [Vec<Duration>; 4] = Default::default();
         for run in w.runs {
             run(); // warm-up
@@ -98,7 +119,5 @@ fn main() {
         ratios.push((w.name, medians[1] / medians[0]));
     }
     println!();
-    for (name, r) in ratios {
-        println!("asyncio vs tokio current-thread, {name}: {r:.2}×");
-    }
+    ratios
 }

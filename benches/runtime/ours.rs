@@ -187,3 +187,27 @@ pub fn remote_spawn() -> Duration {
         start.elapsed()
     })
 }
+
+pub fn sleep_lateness(tasks: usize, sleeps: usize) -> Vec<f64> {
+    use super::lateness::{late_us, SLEEP};
+    asyncio::run(async move {
+        let tasks: Vec<_> = (0..tasks)
+            .map(|_| {
+                create_task(async move {
+                    let mut late = Vec::with_capacity(sleeps);
+                    for _ in 0..sleeps {
+                        let start = std::time::Instant::now();
+                        sleep(SLEEP).await;
+                        late.push(late_us(start));
+                    }
+                    late
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all
+    })
+}

@@ -203,3 +203,28 @@ pub fn remote_spawn() -> Duration {
     driver.join().unwrap();
     took
 }
+
+pub fn sleep_lateness(tasks: usize, sleeps: usize) -> Vec<f64> {
+    use super::lateness::{late_us, SLEEP};
+    let ex = ex();
+    smol::block_on(ex.run(async {
+        let tasks: Vec<_> = (0..tasks)
+            .map(|_| {
+                ex.spawn(async move {
+                    let mut late = Vec::with_capacity(sleeps);
+                    for _ in 0..sleeps {
+                        let start = Instant::now();
+                        smol::Timer::after(SLEEP).await;
+                        late.push(late_us(start));
+                    }
+                    late
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await);
+        }
+        all
+    }))
+}

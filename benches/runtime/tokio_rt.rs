@@ -204,6 +204,30 @@ macro_rules! tokio_workloads {
                 start.elapsed()
             })
         }
+
+        pub fn sleep_lateness(tasks: usize, sleeps: usize) -> Vec<f64> {
+            use super::super::lateness::{late_us, SLEEP};
+            rt().block_on(async move {
+                let tasks: Vec<_> = (0..tasks)
+                    .map(|_| {
+                        tokio::spawn(async move {
+                            let mut late = Vec::with_capacity(sleeps);
+                            for _ in 0..sleeps {
+                                let start = Instant::now();
+                                tokio::time::sleep(SLEEP).await;
+                                late.push(late_us(start));
+                            }
+                            late
+                        })
+                    })
+                    .collect();
+                let mut all = Vec::new();
+                for t in tasks {
+                    all.extend(t.await.unwrap());
+                }
+                all
+            })
+        }
     };
 }
 

@@ -1,20 +1,11 @@
-//! Bytes per idle task: 100,000 tasks each parked on a one-shot signal, measured as the
+//! Bytes per idle task: `TASKS` tasks each parked on a one-shot signal, measured as the
 //! growth of the process's resident memory, for asyncio, tokio current-thread and smol.
-//!
-//! `cargo bench --bench memory`. Each runtime runs in a child process of its own, so one's
-//! freed memory does not hide another's.
 
-use std::process::Command;
+use crate::rss_bytes;
 
-const TASKS: usize = 100_000;
+pub const TASKS: usize = 100_000;
 
-fn rss_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
-    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
-
-fn ours() -> usize {
+pub fn ours() -> usize {
     asyncio::run(async {
         let event = asyncio::Event::new();
         let before = rss_bytes();
@@ -34,7 +25,7 @@ fn ours() -> usize {
     })
 }
 
-fn tokio_ct() -> usize {
+pub fn tokio_ct() -> usize {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -57,7 +48,7 @@ fn tokio_ct() -> usize {
     })
 }
 
-fn smol() -> usize {
+pub fn smol() -> usize {
     let ex = smol::LocalExecutor::new();
     smol::block_on(ex.run(async {
         let (gate, waiting) = async_channel::bounded::<()>(1);
@@ -78,29 +69,4 @@ fn smol() -> usize {
         }
         after - before
     }))
-}
-
-fn main() {
-    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
-    if let Some(which) = args.next() {
-        let bytes = match which.as_str() {
-            "asyncio" => ours(),
-            "tokio" => tokio_ct(),
-            "smol" => smol(),
-            _ => return,
-        };
-        println!("{bytes}");
-        return;
-    }
-    let me = std::env::current_exe().unwrap();
-    println!("| runtime | bytes per idle task |");
-    println!("|---|---|");
-    for which in ["asyncio", "tokio", "smol"] {
-        let out = Command::new(&me).arg(which).output().unwrap();
-        let bytes: usize = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(0);
-        println!("| {which} | {} |", bytes / TASKS);
-    }
 }

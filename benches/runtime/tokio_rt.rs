@@ -185,23 +185,25 @@ macro_rules! tokio_workloads {
             let rt = rt();
             let handle = rt.handle().clone();
             rt.block_on(async {
-                let start = Instant::now();
                 let thread = std::thread::spawn(move || {
-                    let futs: Vec<_> = (0..1000u64)
-                        .map(|i| handle.spawn(async move { i }))
-                        .collect();
                     let waiter = tokio::runtime::Builder::new_current_thread()
                         .build()
                         .unwrap();
-                    futs.into_iter()
+                    let start = Instant::now();
+                    let futs: Vec<_> = (0..1000u64)
+                        .map(|i| handle.spawn(async move { i }))
+                        .collect();
+                    let sum = futs
+                        .into_iter()
                         .map(|f| waiter.block_on(f).unwrap())
-                        .sum::<u64>()
+                        .sum::<u64>();
+                    black_box(sum);
+                    start.elapsed()
                 });
                 while !thread.is_finished() {
                     tokio::time::sleep(Duration::from_micros(200)).await;
                 }
-                black_box(thread.join().unwrap());
-                start.elapsed()
+                thread.join().unwrap()
             })
         }
 

@@ -93,6 +93,7 @@ impl LoopHandle {
     ///     assert_eq!(lp.time(), 3.0);
     /// });
     /// ```
+    #[inline]
     pub fn time(&self) -> f64 {
         self.shared.clock.now_secs()
     }

@@ -316,6 +316,119 @@ fn fill(sock: std::os::unix::net::UnixStream) -> usize {
     }
 }
 
+/// Reads and drops `n` bytes of `sock`: the filler put in by [`fill`].
+fn skip(sock: &mut std::os::unix::net::UnixStream, mut n: usize) {
+    use std::io::Read;
+    let mut buf = vec![0u8; 64 * 1024];
+    while n > 0 {
+        let got = sock.read(&mut buf[..n.min(64 * 1024)]).unwrap();
+        assert!(got > 0, "the filler was cut short");
+        n -= got;
+    }
+}
+
+/// A rustls server on a blocking socket, in a thread: shakes hands, says so on `ready`, waits
+/// for the filler's length, skips the filler, then reads to the end. Its result is the
+/// plaintext read, or the error that ended it (`UnexpectedEof` for an end without
+/// `close_notify`).
+fn rustls_peer(
+    config: Arc<rustls::ServerConfig>,
+    mut sock: std::os::unix::net::UnixStream,
+    ready: async_channel::Sender<()>,
+    filler: std::sync::mpsc::Receiver<usize>,
+) -> std::thread::JoinHandle<std::io::Result<Vec<u8>>> {
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut tls = rustls::ServerConnection::new(config).unwrap();
+        while tls.is_handshaking() {
+            tls.complete_io(&mut sock).unwrap();
+        }
+        while tls.wants_write() {
+            tls.write_tls(&mut sock).unwrap();
+        }
+        ready.send_blocking(()).unwrap();
+        skip(&mut sock, filler.recv().unwrap());
+        let mut plain = Vec::new();
+        rustls::Stream::new(&mut tls, &mut sock)
+            .read_to_end(&mut plain)
+            .map(|_| plain)
+    })
+}
+
+#[asyncio::test]
+async fn close_sends_close_notify_once_a_full_socket_has_room() {
+    let c = certs();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let filler = ours.try_clone().unwrap();
+    let (ready_tx, ready) = async_channel::bounded(1);
+    let (filled, filled_rx) = std::sync::mpsc::channel();
+    let peer = rustls_peer(c.server, theirs, ready_tx, filled_rx);
+    let (_r, w) = asyncio::open_socket(asyncio::net::UnixStream::from_std(ours).unwrap());
+    w.start_tls(c.client, Some("localhost")).await.unwrap();
+    ready.recv().await.unwrap();
+    let skipped = fill(filler);
+    // The socket is full, nothing is buffered: close_notify is all that close has to send.
+    w.close();
+    assert!(w.is_closing());
+    // Only now may the peer read: the close must have waited for it.
+    filled.send(skipped).unwrap();
+    w.wait_closed().await.unwrap();
+    let got = asyncio::to_thread(move || peer.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(got.unwrap(), b"", "a clean close_notify");
+}
+
+#[asyncio::test]
+async fn close_sends_buffered_data_then_close_notify_through_a_full_socket() {
+    let c = certs();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let filler = ours.try_clone().unwrap();
+    let (ready_tx, ready) = async_channel::bounded(1);
+    let (filled, filled_rx) = std::sync::mpsc::channel();
+    let peer = rustls_peer(c.server, theirs, ready_tx, filled_rx);
+    let (_r, w) = asyncio::open_socket(asyncio::net::UnixStream::from_std(ours).unwrap());
+    w.start_tls(c.client, Some("localhost")).await.unwrap();
+    ready.recv().await.unwrap();
+    let skipped = fill(filler);
+    let last: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    w.write(&last);
+    w.close();
+    filled.send(skipped).unwrap();
+    w.wait_closed().await.unwrap();
+    let got = asyncio::to_thread(move || peer.join().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        got.unwrap() == last,
+        "all the data, then a clean close_notify"
+    );
+}
+
+#[asyncio::test]
+async fn abort_does_not_wait_for_a_full_socket() {
+    let c = certs();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let filler = ours.try_clone().unwrap();
+    let (ready_tx, ready) = async_channel::bounded(1);
+    let (filled, filled_rx) = std::sync::mpsc::channel();
+    let peer = rustls_peer(c.server, theirs, ready_tx, filled_rx);
+    let (_r, w) = asyncio::open_socket(asyncio::net::UnixStream::from_std(ours).unwrap());
+    w.start_tls(c.client, Some("localhost")).await.unwrap();
+    ready.recv().await.unwrap();
+    let skipped = fill(filler);
+    w.write(b"dropped");
+    w.close();
+    w.abort();
+    // Closed at once, before the peer read anything.
+    w.wait_closed().await.unwrap();
+    filled.send(skipped).unwrap();
+    let got = asyncio::to_thread(move || peer.join().unwrap())
+        .await
+        .unwrap();
+    assert!(got.is_err(), "an abort is no clean close: {got:?}");
+}
+
 /// Python's `ssl` as a TLS 1.2 server over a Unix socket, driven by hand through memory BIOs
 /// so that it can skip the filler: it asks for a renegotiation (a HelloRequest, through
 /// OpenSSL's `SSL_renegotiate` by ctypes: Python has no API for it) and then waits for what

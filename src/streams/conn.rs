@@ -13,8 +13,8 @@
 //! bytes: a reader that does not read leaves the bytes in the kernel, so a fast sender is
 //! held back by TCP itself. Writes go straight to the socket while nothing is buffered
 //! (asyncio tries `send` first too); what the socket does not take is buffered and sent by a
-//! flusher task that lives only while the buffer, or the records TLS made on its own while
-//! reading, are not all sent.
+//! flusher task that lives only while the buffer, or the records TLS made on its own (while
+//! reading, or `close_notify`), are not all sent.
 
 use super::addr::StreamAddr;
 use super::error::SavedError;
@@ -323,8 +323,16 @@ impl Conn {
 
     fn after_flush(&self, eof: bool, closing: bool) {
         if closing {
-            if let Some(sock) = self.sock.borrow().as_ref() {
+            let pending = self.sock.borrow().as_ref().is_some_and(|sock| {
                 sock.prepare_close();
+                sock.has_pending_output()
+            });
+            if pending {
+                // TLS's close_notify did not fit: closing the socket now would lose it, and
+                // the peer could not tell our close from a truncation. The flusher sends it
+                // and comes back here.
+                self.start_flusher();
+                return;
             }
             self.lose(None);
         } else if eof {

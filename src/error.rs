@@ -105,6 +105,107 @@ impl fmt::Display for RuntimeError {
 
 impl std::error::Error for RuntimeError {}
 
+/// The program was interrupted by Ctrl-C (Python's `KeyboardInterrupt`).
+///
+/// [`try_run`](crate::try_run) returns it (inside [`RunError::Interrupted`]) when the first
+/// Ctrl-C cancelled the main task and so ended the run, where [`run`](crate::run) ends the
+/// process instead.
+///
+/// # Examples
+/// ```
+/// let e = asyncio::KeyboardInterrupt::default();
+/// assert_eq!(e.to_string(), "KeyboardInterrupt");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyboardInterrupt {}
+
+impl fmt::Display for KeyboardInterrupt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyboardInterrupt")
+    }
+}
+
+impl std::error::Error for KeyboardInterrupt {}
+
+/// Why [`try_run`](crate::try_run) (or [`Runner::try_run`](crate::Runner::try_run)) gave no
+/// value: what `asyncio.run` raises itself, as opposed to what the main task raised (a panic
+/// in the main task is re-raised, as [`run`](crate::run) does).
+///
+/// # Examples
+/// `try_run` inside a running loop:
+/// ```
+/// asyncio::run(async {
+///     match asyncio::try_run(async {}) {
+///         Err(asyncio::RunError::Runtime(e)) => {
+///             assert_eq!(e.msg, "asyncio.run() cannot be called from a running event loop")
+///         }
+///         other => panic!("{other:?}"),
+///     }
+/// });
+/// ```
+/// Python's `except KeyboardInterrupt` around `asyncio.run(main())`:
+/// ```no_run
+/// match asyncio::try_run(async { asyncio::sleep(3600.0).await }) {
+///     Ok(()) => println!("done"),
+///     Err(e) if e.is_interrupted() => println!("stopped by Ctrl-C"),
+///     Err(e) => panic!("{e}"),
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The call is wrong for where it was made: inside a running loop, or on a closed
+    /// [`Runner`](crate::Runner).
+    Runtime(RuntimeError),
+    /// Ctrl-C cancelled the main task: its cleanup ran, and `try_run` closed the loop
+    /// (`Runner::try_run` leaves that to [`Runner::close`](crate::Runner::close) or drop).
+    Interrupted(KeyboardInterrupt),
+}
+
+impl RunError {
+    /// Whether this is the `Interrupted` variant: the run ended by Ctrl-C.
+    ///
+    /// # Examples
+    /// ```
+    /// let e = asyncio::RunError::Interrupted(asyncio::KeyboardInterrupt::default());
+    /// assert!(e.is_interrupted());
+    /// ```
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, RunError::Interrupted(_))
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Runtime(e) => e.fmt(f),
+            RunError::Interrupted(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Runtime(e) => Some(e),
+            RunError::Interrupted(e) => Some(e),
+        }
+    }
+}
+
+impl From<RuntimeError> for RunError {
+    fn from(e: RuntimeError) -> Self {
+        RunError::Runtime(e)
+    }
+}
+
+impl From<KeyboardInterrupt> for RunError {
+    fn from(e: KeyboardInterrupt) -> Self {
+        RunError::Interrupted(e)
+    }
+}
+
 /// A task's future panicked: the Rust form of "the coroutine raised".
 ///
 /// Holds the panic payload; [`message`](PanicError::message) reads it as text and

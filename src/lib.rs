@@ -73,7 +73,8 @@ pub use combinators::{
     WaitFor, WaitFuture, WithTimeout, ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
 };
 pub use error::{
-    CancelledError, InvalidStateError, PanicError, RuntimeError, TaskError, TimeoutError,
+    CancelledError, InvalidStateError, KeyboardInterrupt, PanicError, RunError, RuntimeError,
+    TaskError, TimeoutError,
 };
 pub use queue::{
     Get, GetNowaitError, Join, LifoQueue, PriorityQueue, Put, PutNowaitError, Queue, QueueEmpty,

@@ -108,7 +108,9 @@ fn a_cancelled_main_task_raises_cancelled_error() {
 #[test]
 fn run_inside_a_running_loop_is_a_runtime_error_not_a_hang() {
     run(async {
-        let err = try_run(async {}).unwrap_err();
+        let Err(asyncio::RunError::Runtime(err)) = try_run(async {}) else {
+            panic!("try_run inside a loop must be a RuntimeError");
+        };
         assert_eq!(
             err.msg,
             "asyncio.run() cannot be called from a running event loop"

@@ -297,3 +297,252 @@ async fn a_client_that_never_shakes_hands_is_dropped_after_sixty_seconds() {
     server.close();
     server.wait_closed().await;
 }
+
+/// Writes to `sock` (a second handle on our side's socket) until the kernel takes no more,
+/// so that the next TLS record our side sends finds the socket full; returns how many bytes
+/// the peer must skip, raw, before our next record. On a Unix socket the room freed only when
+/// the peer reads: nothing drains it behind our back, as TCP's transmit path would.
+fn fill(sock: std::os::unix::net::UnixStream) -> usize {
+    use std::io::Write;
+    sock.set_nonblocking(true).unwrap();
+    let chunk = [0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match (&sock).write(&chunk) {
+            Ok(n) => total += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return total,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// Reads and drops `n` bytes of `sock`: the filler put in by [`fill`].
+fn skip(sock: &mut std::os::unix::net::UnixStream, mut n: usize) {
+    use std::io::Read;
+    let mut buf = vec![0u8; 64 * 1024];
+    while n > 0 {
+        let got = sock.read(&mut buf[..n.min(64 * 1024)]).unwrap();
+        assert!(got > 0, "the filler was cut short");
+        n -= got;
+    }
+}
+
+/// A rustls server on a blocking socket, in a thread: shakes hands, says so on `ready`, waits
+/// for the filler's length, skips the filler, then reads to the end. Its result is the
+/// plaintext read, or the error that ended it (`UnexpectedEof` for an end without
+/// `close_notify`).
+fn rustls_peer(
+    config: Arc<rustls::ServerConfig>,
+    mut sock: std::os::unix::net::UnixStream,
+    ready: async_channel::Sender<()>,
+    filler: std::sync::mpsc::Receiver<usize>,
+) -> std::thread::JoinHandle<std::io::Result<Vec<u8>>> {
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut tls = rustls::ServerConnection::new(config).unwrap();
+        while tls.is_handshaking() {
+            tls.complete_io(&mut sock).unwrap();
+        }
+        while tls.wants_write() {
+            tls.write_tls(&mut sock).unwrap();
+        }
+        ready.send_blocking(()).unwrap();
+        skip(&mut sock, filler.recv().unwrap());
+        let mut plain = Vec::new();
+        rustls::Stream::new(&mut tls, &mut sock)
+            .read_to_end(&mut plain)
+            .map(|_| plain)
+    })
+}
+
+#[asyncio::test]
+async fn close_sends_close_notify_once_a_full_socket_has_room() {
+    let c = certs();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let filler = ours.try_clone().unwrap();
+    let (ready_tx, ready) = async_channel::bounded(1);
+    let (filled, filled_rx) = std::sync::mpsc::channel();
+    let peer = rustls_peer(c.server, theirs, ready_tx, filled_rx);
+    let (_r, w) = asyncio::open_socket(asyncio::net::UnixStream::from_std(ours).unwrap());
+    w.start_tls(c.client, Some("localhost")).await.unwrap();
+    ready.recv().await.unwrap();
+    let skipped = fill(filler);
+    // The socket is full, nothing is buffered: close_notify is all that close has to send.
+    w.close();
+    assert!(w.is_closing());
+    // Only now may the peer read: the close must have waited for it.
+    filled.send(skipped).unwrap();
+    w.wait_closed().await.unwrap();
+    let got = asyncio::to_thread(move || peer.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(got.unwrap(), b"", "a clean close_notify");
+}
+
+#[asyncio::test]
+async fn close_sends_buffered_data_then_close_notify_through_a_full_socket() {
+    let c = certs();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let filler = ours.try_clone().unwrap();
+    let (ready_tx, ready) = async_channel::bounded(1);
+    let (filled, filled_rx) = std::sync::mpsc::channel();
+    let peer = rustls_peer(c.server, theirs, ready_tx, filled_rx);
+    let (_r, w) = asyncio::open_socket(asyncio::net::UnixStream::from_std(ours).unwrap());
+    w.start_tls(c.client, Some("localhost")).await.unwrap();
+    ready.recv().await.unwrap();
+    let skipped = fill(filler);
+    let last: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    w.write(&last);
+    w.close();
+    filled.send(skipped).unwrap();
+    w.wait_closed().await.unwrap();
+    let got = asyncio::to_thread(move || peer.join().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        got.unwrap() == last,
+        "all the data, then a clean close_notify"
+    );
+}
+
+#[asyncio::test]
+async fn abort_does_not_wait_for_a_full_socket() {
+    let c = certs();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let filler = ours.try_clone().unwrap();
+    let (ready_tx, ready) = async_channel::bounded(1);
+    let (filled, filled_rx) = std::sync::mpsc::channel();
+    let peer = rustls_peer(c.server, theirs, ready_tx, filled_rx);
+    let (_r, w) = asyncio::open_socket(asyncio::net::UnixStream::from_std(ours).unwrap());
+    w.start_tls(c.client, Some("localhost")).await.unwrap();
+    ready.recv().await.unwrap();
+    let skipped = fill(filler);
+    w.write(b"dropped");
+    w.close();
+    w.abort();
+    // Closed at once, before the peer read anything.
+    w.wait_closed().await.unwrap();
+    filled.send(skipped).unwrap();
+    let got = asyncio::to_thread(move || peer.join().unwrap())
+        .await
+        .unwrap();
+    assert!(got.is_err(), "an abort is no clean close: {got:?}");
+}
+
+/// Python's `ssl` as a TLS 1.2 server over a Unix socket, driven by hand through memory BIOs
+/// so that it can skip the filler: it asks for a renegotiation (a HelloRequest, through
+/// OpenSSL's `SSL_renegotiate` by ctypes: Python has no API for it) and then waits for what
+/// only our TLS layer answers, rustls' `no_renegotiation` alert.
+const RENEGOTIATING_SERVER: &str = r#"
+import ctypes, socket, ssl, sys
+path, cert, key = sys.argv[1:4]
+sock = socket.socket(socket.AF_UNIX)
+sock.connect(path)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.options &= ~ssl.OP_NO_RENEGOTIATION
+incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(incoming, outgoing, server_side=True)
+def send():
+    sock.sendall(outgoing.read())
+def receive():
+    data = sock.recv(65536)
+    if data:
+        incoming.write(data)
+    else:
+        incoming.write_eof()
+while True:
+    try:
+        tls.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        send()
+        receive()
+send()
+# CPython's SSLSocket object: PyObject_HEAD, then the socket weakref, then the SSL pointer.
+libssl = ctypes.CDLL(ssl._ssl.__file__)
+libssl.SSL_version.argtypes = libssl.SSL_renegotiate.argtypes = [ctypes.c_void_p]
+handle = ctypes.c_void_p.from_address(id(tls._sslobj) + 3 * ctypes.sizeof(ctypes.c_void_p)).value
+if libssl.SSL_version(handle) != 0x0303:
+    print("skip: no SSL pointer where CPython 3.11 keeps it", flush=True)
+    sys.exit()
+print("ready", flush=True)
+filler = int(sys.stdin.readline())
+assert libssl.SSL_renegotiate(handle) == 1
+tls.do_handshake()  # sends the HelloRequest and returns: a server does not wait for the answer
+tls.write(b"after the hello request\n")
+send()
+assert sys.stdin.readline() == "read\n"
+while filler:
+    filler -= len(sock.recv(min(filler, 65536)))
+# Not a timing assertion: only a guard, so that a lost alert fails the test instead of
+# hanging it.
+sock.settimeout(60)
+try:
+    while True:
+        try:
+            tls.read(65536)
+        except ssl.SSLWantReadError:
+            receive()
+except ssl.SSLError as e:
+    print(e.reason, flush=True)
+except socket.timeout:
+    print("stalled", flush=True)
+"#;
+
+#[asyncio::test]
+async fn an_alert_made_while_reading_is_sent_once_a_full_socket_has_room() {
+    use asyncio::subprocess::PIPE;
+    if !has_python() {
+        eprintln!("skipped: no python3");
+        return;
+    }
+    let c = certs();
+    let dir = std::env::temp_dir().join(format!("asyncio-tls3-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key, path) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join("sock"));
+    std::fs::write(&cert, &c.cert_pem).unwrap();
+    std::fs::write(&key, &c.key_pem).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let mut python = asyncio::create_subprocess_exec(
+        "python3",
+        [
+            "-c".as_ref(),
+            RENEGOTIATING_SERVER.as_ref(),
+            path.as_os_str(),
+            cert.as_os_str(),
+            key.as_os_str(),
+        ],
+    )
+    .stdin(PIPE)
+    .stdout(PIPE)
+    .await
+    .unwrap();
+    let (to_python, mut from_python) =
+        (python.stdin.take().unwrap(), python.stdout.take().unwrap());
+    let (ours, _) = asyncio::to_thread(move || listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let filler = ours.try_clone().unwrap();
+    let (mut r, w) = asyncio::open_socket(asyncio::net::UnixStream::from_std(ours).unwrap());
+    w.start_tls(c.client, Some("localhost")).await.unwrap();
+    let line = from_python.readline().await.unwrap();
+    if line.starts_with(b"skip") {
+        eprintln!("skipped: {}", String::from_utf8_lossy(&line));
+        std::fs::remove_dir_all(&dir).unwrap();
+        return;
+    }
+    assert_eq!(line, b"ready\n");
+    to_python.write(format!("{}\n", fill(filler)).as_bytes());
+    // Reading the line processes the HelloRequest before it: rustls queues its refusal, and
+    // the full socket does not take it.
+    assert_eq!(r.readline().await.unwrap(), b"after the hello request\n");
+    // Only now does Python read, and our side only reads too.
+    to_python.write(b"read\n");
+    assert_eq!(from_python.readline().await.unwrap(), b"NO_RENEGOTIATION\n");
+    assert_eq!(python.wait().await, 0);
+    w.close();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

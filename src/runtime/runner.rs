@@ -3,7 +3,7 @@
 use super::context::{self, Enter};
 use super::core::Core;
 use super::handle::LoopHandle;
-use crate::error::{RuntimeError, TaskError};
+use crate::error::{KeyboardInterrupt, RunError, RuntimeError, TaskError};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -14,6 +14,10 @@ use std::sync::atomic::Ordering;
 /// When `main` finishes, every task still pending is cancelled and given its turn to finish,
 /// the blocking pool is shut down and the loop is closed. A panic in `main` is re-raised here,
 /// after that cleanup.
+///
+/// On the main thread, Ctrl-C cancels `main` (its cleanup runs in `Drop`); after the loop is
+/// closed the process then ends as Python's does on an uncaught `KeyboardInterrupt` (status
+/// 130). [`try_run`] returns that interrupt instead, for `fn main` to handle.
 ///
 /// # Panics
 /// Inside a running loop (asyncio's `RuntimeError`; [`try_run`] returns it instead), and when
@@ -34,14 +38,26 @@ pub fn run<F>(main: F) -> F::Output
 where
     F: Future + 'static,
 {
-    try_run(main).unwrap_or_else(|e| panic!("{e}"))
+    match try_run(main) {
+        Ok(output) => output,
+        Err(RunError::Interrupted(_)) => crate::signal::interrupt::exit_interrupted(),
+        Err(e) => panic!("{e}"),
+    }
 }
 
-/// [`run`], with asyncio's `RuntimeError` returned instead of raised when a loop is already
-/// running on this thread.
+/// [`run`], with what `asyncio.run` raises itself returned instead: asyncio's `RuntimeError`
+/// when a loop is already running on this thread, and Python's `KeyboardInterrupt` when
+/// Ctrl-C ended the run.
+///
+/// Ctrl-C is handled as in [`run`]: the first one cancels `main`, whose cleanup runs, then
+/// every other task is cancelled and the loop is closed, and `try_run` returns
+/// [`RunError::Interrupted`] rather than ending the process. A second Ctrl-C before that,
+/// while the cleanup is still running, ends the process at once as `run` does (Python raises
+/// `KeyboardInterrupt` from wherever the cleanup was; Rust code cannot be interrupted there).
 ///
 /// # Errors
-/// `RuntimeError` inside a running loop.
+/// [`RunError::Runtime`] inside a running loop; [`RunError::Interrupted`] when Ctrl-C
+/// cancelled `main`.
 ///
 /// # Examples
 /// ```
@@ -53,20 +69,44 @@ where
 ///     );
 /// });
 /// ```
+/// Python's `try: asyncio.run(main()) except KeyboardInterrupt: ...`:
+/// ```no_run
+/// struct Cleanup;
+/// impl Drop for Cleanup {
+///     fn drop(&mut self) {
+///         println!("main task cleaned up"); // runs before try_run returns
+///     }
+/// }
+///
+/// fn main() {
+///     let outcome = asyncio::try_run(async {
+///         let _cleanup = Cleanup;
+///         asyncio::sleep(3600.0).await; // Ctrl-C cancels this
+///     });
+///     match outcome {
+///         Ok(()) => println!("finished"),
+///         Err(asyncio::RunError::Interrupted(_)) => println!("bye"),
+///         Err(e) => panic!("{e}"),
+///     }
+/// }
+/// ```
 #[track_caller]
-pub fn try_run<F>(main: F) -> Result<F::Output, RuntimeError>
+pub fn try_run<F>(main: F) -> Result<F::Output, RunError>
 where
     F: Future + 'static,
 {
     if context::current_core().is_some() {
-        return Err(RuntimeError {
+        return Err(RunError::Runtime(RuntimeError {
             msg: "asyncio.run() cannot be called from a running event loop",
-        });
+        }));
     }
     let mut runner = Runner::new();
     let outcome = runner.run_task(main);
     runner.close();
-    Ok(unwrap_main(outcome))
+    match outcome {
+        Ok(outcome) => Ok(unwrap_main(outcome)),
+        Err(interrupt) => Err(RunError::Interrupted(interrupt)),
+    }
 }
 
 fn unwrap_main<T>(outcome: Result<T, TaskError>) -> T {
@@ -176,6 +216,10 @@ impl Runner {
 
     /// Runs `main` as a task until it finishes and returns its output.
     ///
+    /// Ctrl-C (on the main thread) cancels `main`; once it is cancelled, the runner is closed
+    /// and the process ends as [`run`](crate::run)'s does. [`try_run`](Runner::try_run)
+    /// returns the interrupt instead.
+    ///
     /// # Panics
     /// Inside a running loop, after `close`, and when `main` panics (the panic is re-raised)
     /// or is cancelled (with the `TaskError` as payload).
@@ -191,14 +235,69 @@ impl Runner {
     where
         F: Future + 'static,
     {
-        if context::current_core().is_some() {
-            panic!("Runner.run() cannot be called from a running event loop");
+        match self.try_run(main) {
+            Ok(output) => output,
+            Err(RunError::Interrupted(_)) => {
+                self.close();
+                crate::signal::interrupt::exit_interrupted()
+            }
+            Err(e) => panic!("{e}"),
         }
-        unwrap_main(self.run_task(main))
     }
 
+    /// [`run`](Runner::run), with what asyncio's `Runner.run` raises itself returned instead:
+    /// `RuntimeError` inside a running loop or after `close`, and `KeyboardInterrupt` when
+    /// Ctrl-C cancelled `main`.
+    ///
+    /// After an interrupt `main`'s cleanup has run, but the runner stays open, as Python's
+    /// does: other tasks are cancelled by [`close`](Runner::close) or drop (Python's `with`
+    /// block exit). A second Ctrl-C while `main`'s cleanup runs ends the process at once.
+    ///
+    /// # Errors
+    /// [`RunError::Runtime`] inside a running loop or after `close`;
+    /// [`RunError::Interrupted`] when Ctrl-C cancelled `main`.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut runner = asyncio::Runner::new();
+    /// assert_eq!(runner.try_run(async { 5 }), Ok(5));
+    /// runner.close();
+    /// let err = runner.try_run(async { 5 }).unwrap_err();
+    /// assert_eq!(err.to_string(), "Runner is closed");
+    /// ```
+    /// Stopping by Ctrl-C, and cleaning up after it:
+    /// ```no_run
+    /// let mut runner = asyncio::Runner::new();
+    /// if let Err(e) = runner.try_run(async { asyncio::sleep(3600.0).await }) {
+    ///     assert!(e.is_interrupted());
+    ///     runner.run(async { println!("saving state") });
+    /// }
+    /// runner.close();
+    /// ```
     #[track_caller]
-    fn run_task<F>(&mut self, main: F) -> Result<F::Output, TaskError>
+    pub fn try_run<F>(&mut self, main: F) -> Result<F::Output, RunError>
+    where
+        F: Future + 'static,
+    {
+        if context::current_core().is_some() {
+            return Err(RunError::Runtime(RuntimeError {
+                msg: "Runner.run() cannot be called from a running event loop",
+            }));
+        }
+        if self.closed {
+            return Err(RunError::Runtime(RuntimeError {
+                msg: "Runner is closed",
+            }));
+        }
+        match self.run_task(main) {
+            Ok(outcome) => Ok(unwrap_main(outcome)),
+            Err(interrupt) => Err(RunError::Interrupted(interrupt)),
+        }
+    }
+
+    /// Runs `main` to its end; the outer `Err` is a Ctrl-C that cancelled it.
+    #[track_caller]
+    fn run_task<F>(&mut self, main: F) -> Result<Result<F::Output, TaskError>, KeyboardInterrupt>
     where
         F: Future + 'static,
     {
@@ -208,18 +307,16 @@ impl Runner {
         core.shared.running.store(true, Ordering::Release);
         let _running = RunningFlag(&core);
         let task = core.spawn(main, location);
-        // Ctrl-C cancels the main task; a run it ended exits as Python's KeyboardInterrupt.
+        // Ctrl-C cancels the main task; a run it ended is Python's KeyboardInterrupt.
         let sigint = crate::signal::interrupt::InterruptGuard::arm(task.as_ref());
         while !task.done() {
             core.turn();
         }
         let result = task.result();
         if sigint.interrupted() && matches!(result, Err(TaskError::Cancelled(_))) {
-            drop((sigint, _running, _enter));
-            self.close();
-            crate::signal::interrupt::exit_interrupted();
+            return Err(KeyboardInterrupt::default());
         }
-        result
+        Ok(result)
     }
 
     /// Cancels every pending task and lets each finish, shuts the blocking pool down and

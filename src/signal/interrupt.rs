@@ -1,5 +1,6 @@
 //! Ctrl-C in [`run`](crate::run): the first `SIGINT` cancels the main task, and a run that
-//! ended that way exits the process as Python does on `KeyboardInterrupt`.
+//! ended that way exits the process as Python does on `KeyboardInterrupt` (or, from
+//! [`try_run`](crate::try_run), returns it).
 //!
 //! As asyncio's `Runner`, the handling is armed only on the main thread and only when
 //! `SIGINT` still has its default disposition (a program that set its own keeps it). While the

@@ -8,8 +8,10 @@
 //!
 //! [`run`](crate::run) handles Ctrl-C by itself, as asyncio's does: the first `SIGINT` cancels
 //! the main task (its cleanup runs in `Drop`), then the process exits as Python does on
-//! `KeyboardInterrupt` (killed by `SIGINT`, which a shell shows as status 130); a second Ctrl-C
-//! before that, while the cleanup is stuck, ends the process at once. This is armed on the main
+//! `KeyboardInterrupt` (killed by `SIGINT`, which a shell shows as status 130), or
+//! [`try_run`](crate::try_run) returns [`RunError::Interrupted`](crate::RunError::Interrupted)
+//! for `fn main` to handle; a second Ctrl-C before that, while the cleanup is stuck, ends the
+//! process at once. This is armed on the main
 //! thread only, and only if `SIGINT` has its default disposition. A loop with its own `SIGINT`
 //! handler, or a task waiting in [`ctrl_c`], gets the signal instead.
 //!

@@ -13,7 +13,8 @@
 //! bytes: a reader that does not read leaves the bytes in the kernel, so a fast sender is
 //! held back by TCP itself. Writes go straight to the socket while nothing is buffered
 //! (asyncio tries `send` first too); what the socket does not take is buffered and sent by a
-//! flusher task that lives only while the buffer is non-empty.
+//! flusher task that lives only while the buffer, or the records TLS made on its own (while
+//! reading, or `close_notify`), are not all sent.
 
 use super::addr::StreamAddr;
 use super::error::SavedError;
@@ -24,7 +25,7 @@ use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 /// asyncio's default high-water mark; the low-water mark is a quarter of it.
@@ -54,6 +55,8 @@ impl WriteState {
 }
 
 pub(crate) struct Conn {
+    /// This connection, for the flusher task that a `&self` method may have to start.
+    me: Weak<Conn>,
     /// `None` once lost.
     sock: RefCell<Option<Sock>>,
     peer: Option<StreamAddr>,
@@ -77,7 +80,8 @@ impl Conn {
             let _ = s.set_nodelay(true);
         }
         let (peer, local) = sock.addrs();
-        Rc::new(Conn {
+        Rc::new_cyclic(|me| Conn {
+            me: me.clone(),
             sock: RefCell::new(Some(sock)),
             peer,
             local,
@@ -134,13 +138,14 @@ impl Conn {
             let sock = self.sock.borrow();
             match sock.as_ref() {
                 None => return Poll::Ready(self.read_after_loss(buf)),
-                Some(sock) => std::task::ready!(sock.poll_read(cx, buf)),
+                Some(sock) => sock.poll_read(cx, buf),
             }
         };
-        if let Err(e) = &result {
+        if let Poll::Ready(Err(e)) = &result {
             self.lose(Some(e));
         }
-        Poll::Ready(result)
+        self.flush_read_replies();
+        result
     }
 
     /// Reads what already arrived, without waiting (`WouldBlock` if nothing).
@@ -153,6 +158,7 @@ impl Conn {
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => self.lose(Some(e)),
             _ => {}
         }
+        self.flush_read_replies();
         result
     }
 
@@ -179,6 +185,20 @@ impl Conn {
                 Ok(0) | Err(_) => break,
                 Ok(n) => salvaged.extend_from_slice(&chunk[..n]),
             }
+        }
+    }
+
+    /// Reading can make records of TLS's own (an alert, a handshake answer) that a full
+    /// socket did not take; the peer may be waiting for them, so they must not wait for the
+    /// application's next write.
+    fn flush_read_replies(&self) {
+        let pending = self
+            .sock
+            .borrow()
+            .as_ref()
+            .is_some_and(Sock::has_pending_output);
+        if pending {
+            self.start_flusher();
         }
     }
 
@@ -225,16 +245,26 @@ impl Conn {
         if w.pending() > w.high {
             w.paused = true;
         }
-        if !w.flushing {
-            w.flushing = true;
-            drop(w);
-            let conn = self.clone();
-            drop(crate::create_task(async move {
-                if let Err(e) = poll_fn(|cx| conn.poll_flush(cx)).await {
-                    conn.lose(Some(&e));
-                }
-            }));
+        drop(w);
+        self.start_flusher();
+    }
+
+    /// Starts the flusher task unless it runs already.
+    fn start_flusher(&self) {
+        let mut w = self.w.borrow_mut();
+        if w.flushing || self.lost.get() {
+            return;
         }
+        let Some(conn) = self.me.upgrade() else {
+            return;
+        };
+        w.flushing = true;
+        drop(w);
+        drop(crate::create_task(async move {
+            if let Err(e) = poll_fn(|cx| conn.poll_flush(cx)).await {
+                conn.lose(Some(&e));
+            }
+        }));
     }
 
     /// Sends the buffer until it is empty, then does the shutdown or close that waited on it.
@@ -293,8 +323,16 @@ impl Conn {
 
     fn after_flush(&self, eof: bool, closing: bool) {
         if closing {
-            if let Some(sock) = self.sock.borrow().as_ref() {
+            let pending = self.sock.borrow().as_ref().is_some_and(|sock| {
                 sock.prepare_close();
+                sock.has_pending_output()
+            });
+            if pending {
+                // TLS's close_notify did not fit: closing the socket now would lose it, and
+                // the peer could not tell our close from a truncation. The flusher sends it
+                // and comes back here.
+                self.start_flusher();
+                return;
             }
             self.lose(None);
         } else if eof {

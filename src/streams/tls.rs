@@ -3,7 +3,8 @@
 //! A `TlsSock` sits where the plain socket was in a connection: reads pull ciphertext from
 //! the socket into rustls and hand out plaintext; writes give plaintext to rustls and push its
 //! records to the socket. Records rustls could not send yet stay in rustls; the connection's
-//! flusher sends them (see `Sock::has_pending_output`).
+//! flusher sends them (see `Sock::has_pending_output`), whether a write, a read (rustls
+//! answering the peer) or a close (`close_notify`) made them.
 
 use super::conn::Sock;
 use crate::reactor::Direction;

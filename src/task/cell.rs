@@ -44,9 +44,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+/// The error is boxed: it is rare, and a task's allocation should not carry its size.
 enum Outcome<T> {
     Pending,
-    Done(Result<T, TaskError>),
+    Done(Result<T, Box<TaskError>>),
     Taken,
 }
 
@@ -78,7 +79,7 @@ pub(crate) trait TaskOutput<T>: RawTask {
     fn take_outcome(&self) -> Option<Result<T, TaskError>>;
     /// Whether the task is done, its outcome not taken yet, and `f` says yes to it (a look
     /// without taking, for the combinators: a failure ending a gather, `wait`'s FIRST_EXCEPTION).
-    fn outcome_matches(&self, f: &mut dyn FnMut(&Result<T, TaskError>) -> bool) -> bool;
+    fn outcome_matches(&self, f: &mut dyn FnMut(Result<&T, &TaskError>) -> bool) -> bool;
 }
 
 impl<F: Future + 'static> TaskCell<F> {
@@ -117,7 +118,14 @@ impl<F: Future + 'static> TaskCell<F> {
         // SAFETY: the allocation is alive (the loop still holds its header reference), and
         // without local references nothing else reads the body; wakers read only the header.
         unsafe {
-            if let Outcome::Done(Err(TaskError::Panicked(p))) = &*(*cell).outcome.borrow() {
+            let unretrieved = match &*(*cell).outcome.borrow() {
+                Outcome::Done(Err(e)) => match &**e {
+                    TaskError::Panicked(p) => Some(p.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(p) = unretrieved {
                 let common = &(*cell).base.common;
                 log::error!(
                     "Task exception was never retrieved: Task-{} created at {} {}",
@@ -148,7 +156,7 @@ impl<F: Future + 'static> TaskCell<F> {
     fn complete(&self, core: &Core, outcome: Result<F::Output, TaskError>) {
         let Base { header, common } = &self.base;
         let cancelled = matches!(outcome, Err(TaskError::Cancelled(_)));
-        *self.outcome.borrow_mut() = Outcome::Done(outcome);
+        *self.outcome.borrow_mut() = Outcome::Done(outcome.map_err(Box::new));
         common.set_flag(DONE | if cancelled { WAS_CANCELLED } else { 0 });
         header.state.complete();
         core.remove_task(header.key);
@@ -237,15 +245,15 @@ impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
                 msg: "the task's result was already retrieved through another handle",
             }))),
             Outcome::Done(_) => match std::mem::replace(&mut *outcome, Outcome::Taken) {
-                Outcome::Done(result) => Some(result),
+                Outcome::Done(result) => Some(result.map_err(|e| *e)),
                 _ => unreachable!(),
             },
         }
     }
 
-    fn outcome_matches(&self, f: &mut dyn FnMut(&Result<F::Output, TaskError>) -> bool) -> bool {
+    fn outcome_matches(&self, f: &mut dyn FnMut(Result<&F::Output, &TaskError>) -> bool) -> bool {
         match &*self.outcome.borrow() {
-            Outcome::Done(outcome) => f(outcome),
+            Outcome::Done(outcome) => f(outcome.as_ref().map_err(|e| &**e)),
             _ => false,
         }
     }

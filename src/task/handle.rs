@@ -410,7 +410,10 @@ impl fmt::Debug for TaskRef {
 // a finished task's outcome without taking it, so the caller can still take it afterwards.
 impl<T: 'static> Task<T> {
     /// Whether the task is done, its outcome not taken yet, and `f` says yes to it.
-    pub(crate) fn outcome_matches(&self, mut f: impl FnMut(&Result<T, TaskError>) -> bool) -> bool {
+    pub(crate) fn outcome_matches(
+        &self,
+        mut f: impl FnMut(Result<&T, &TaskError>) -> bool,
+    ) -> bool {
         self.cell.outcome_matches(&mut f)
     }
 }

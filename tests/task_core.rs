@@ -347,3 +347,20 @@ fn a_pending_task_woken_from_another_thread_after_its_loop_closed_is_dropped_cle
     let waker = rx.recv().unwrap();
     std::thread::spawn(move || waker.wake()).join().unwrap();
 }
+
+#[asyncio::test]
+async fn a_panicking_drop_of_an_unclaimed_output_still_frees_the_task() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("PanicOnDrop");
+        }
+    }
+    let task = create_task(async { PanicOnDrop });
+    sleep(0).await;
+    assert!(task.done());
+    // Dropping the last handle drops the output, whose `Drop` panics: the panic reaches the
+    // dropper, and the task is freed all the same (valgrind reports a leak otherwise).
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(task)));
+    assert!(dropped.is_err());
+}

@@ -28,7 +28,7 @@
 //! `Task.cancel` cancels `_fut_waiter`; merely dropping a `Task` handle cancels nothing.
 
 use super::common::{Common, CANCEL_REQUESTED, DONE, WAS_CANCELLED};
-use super::header::{Header, TaskVtable};
+use super::header::{Header, PanicPayload, TaskVtable};
 use super::local::LocalRef;
 use crate::error::{InvalidStateError, PanicError, TaskError};
 use crate::runtime::core::Core;
@@ -69,8 +69,8 @@ pub(crate) struct TaskCell<F: Future> {
 /// What the loop needs of a task, whatever its type.
 pub(crate) trait RawTask {
     /// Polls the task, or drops its future if cancellation was asked for. The caller holds
-    /// a reference for the duration.
-    fn run(&self, core: &Core);
+    /// a reference for the duration; `this` is that reference's pointer to the header.
+    fn run(&self, core: &Core, this: NonNull<Header>);
 }
 
 /// What a [`Task<T>`](super::Task) handle needs: the above, plus the output.
@@ -110,10 +110,14 @@ impl<F: Future + 'static> TaskCell<F> {
         unsafe { LocalRef::adopt(NonNull::from(Box::leak(cell))) }
     }
 
+    /// Returns the first panic a `Drop` raised: every part is dropped anyway, so that the
+    /// caller can still give the header reference back (and free the task) before it
+    /// re-raises.
+    ///
     /// # Safety
     /// `header` is the header of a `TaskCell<F>` with no local reference left, on the loop's
     /// thread; the body is not used again.
-    unsafe fn drop_body(header: NonNull<Header>) {
+    unsafe fn drop_body(header: NonNull<Header>) -> Option<PanicPayload> {
         let cell = header.cast::<TaskCell<F>>().as_ptr();
         // SAFETY: the allocation is alive (the loop still holds its header reference), and
         // without local references nothing else reads the body; wakers read only the header.
@@ -134,10 +138,20 @@ impl<F: Future + 'static> TaskCell<F> {
                     p
                 );
             }
-            std::ptr::drop_in_place(addr_of_mut!((*cell).future));
-            std::ptr::drop_in_place(addr_of_mut!((*cell).outcome));
-            std::ptr::drop_in_place(addr_of_mut!((*cell).base.common));
         }
+        let future = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: as above; each part is dropped exactly once, even if another panics.
+            unsafe { std::ptr::drop_in_place(addr_of_mut!((*cell).future)) }
+        }));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: as above.
+            unsafe { std::ptr::drop_in_place(addr_of_mut!((*cell).outcome)) }
+        }));
+        let common = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: as above.
+            unsafe { std::ptr::drop_in_place(addr_of_mut!((*cell).base.common)) }
+        }));
+        future.and(outcome).and(common).err()
     }
 
     /// # Safety
@@ -191,7 +205,7 @@ impl<F: Future + 'static> TaskCell<F> {
 }
 
 impl<F: Future + 'static> RawTask for TaskCell<F> {
-    fn run(&self, core: &Core) {
+    fn run(&self, core: &Core, this: NonNull<Header>) {
         let Base { header, common } = &self.base;
         header.state.start_poll();
         if common.flags() & CANCEL_REQUESTED != 0 {
@@ -205,7 +219,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         let started = core.debug.then(Instant::now);
         let previous = core.enter_task(header.key);
         // The caller's reference keeps the header alive for the poll.
-        let waker = header.waker_ref();
+        let waker = Header::waker_ref(this);
         let mut cx = Context::from_waker(&waker);
         let ready = self.poll_future(&mut cx);
         core.leave_task(previous);

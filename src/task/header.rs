@@ -85,11 +85,14 @@ impl State {
     }
 }
 
+/// What a panic carries.
+pub(crate) type PanicPayload = Box<dyn std::any::Any + Send>;
+
 /// What depends on the task's future type, for the code that sees only its header.
 pub(crate) struct TaskVtable {
     /// Empties the task body: the future, the outcome, names and callbacks. Called on the
     /// loop's thread when the last local reference goes.
-    pub(crate) drop_body: unsafe fn(NonNull<Header>),
+    pub(crate) drop_body: unsafe fn(NonNull<Header>) -> Option<PanicPayload>,
     /// Drops the header's fields and frees the allocation, on any thread, once the last
     /// reference of all is gone (the body is empty by then).
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
@@ -133,10 +136,13 @@ impl Header {
     /// `header` points to a live task header and the caller owns one of its references,
     /// which it must not use again.
     pub(crate) unsafe fn release(header: NonNull<Header>) {
-        // SAFETY: the caller's reference keeps the header alive until `ref_dec` returns.
-        let (last, dealloc) = unsafe {
+        // SAFETY: the caller's reference keeps the header alive until `ref_dec` gives it
+        // back; the vtable is read before that, as another thread may free the task the
+        // moment after.
+        let (dealloc, last) = unsafe {
             let h = header.as_ref();
-            (h.state.ref_dec(), h.vtable.dealloc)
+            let dealloc = h.vtable.dealloc;
+            (dealloc, h.state.ref_dec())
         };
         if last {
             // SAFETY: that was the last reference: nobody else can reach the task, and the
@@ -146,8 +152,11 @@ impl Header {
     }
 
     /// A waker for the task's own polls, borrowing the reference its poller holds.
-    pub(crate) fn waker_ref(&self) -> std::mem::ManuallyDrop<Waker> {
-        let raw = RawWaker::new(std::ptr::from_ref(self).cast(), &WAKER_VTABLE);
+    ///
+    /// `header` must come from the task's own allocation pointer, not from a `&Header`: a
+    /// clone of this waker may end up as the task's last reference, and free it.
+    pub(crate) fn waker_ref(header: NonNull<Header>) -> std::mem::ManuallyDrop<Waker> {
+        let raw = RawWaker::new(header.as_ptr().cast_const().cast(), &WAKER_VTABLE);
         // SAFETY: the vtable's contract holds for any live header (see `WAKER_VTABLE`), and
         // `ManuallyDrop` keeps this borrowed waker from giving back a reference it never
         // took; its clones take their own.

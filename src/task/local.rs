@@ -51,6 +51,12 @@ impl<T: ?Sized> LocalRef<T> {
         unsafe { self.ptr.cast::<Base>().as_ref() }
     }
 
+    /// The header, as a pointer with the allocation's own provenance (wakers are made from
+    /// it, and one of them may free the task).
+    pub(crate) fn header_ptr(&self) -> NonNull<Header> {
+        self.ptr.cast()
+    }
+
     pub(crate) fn header(&self) -> &Header {
         &self.base().header
     }
@@ -88,10 +94,16 @@ impl<T: ?Sized> Drop for LocalRef<T> {
         // SAFETY: that was the last local reference, and local references are only made on
         // the loop's thread, so nothing else can reach the body; wakers reach only the
         // header. After emptying the body the loop's reference to the header is given back.
-        unsafe {
+        let panicked = unsafe {
             let drop_body = header.as_ref().vtable.drop_body;
-            drop_body(header);
+            let panicked = drop_body(header);
             Header::release(header);
+            panicked
+        };
+        // A `Drop` in the body panicked: the task is freed all the same, then the panic goes
+        // on to whoever dropped the last handle.
+        if let Some(payload) = panicked {
+            std::panic::resume_unwind(payload);
         }
     }
 }

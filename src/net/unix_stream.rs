@@ -3,7 +3,7 @@
 use super::sys;
 use crate::reactor::{Direction, IoSource};
 use std::future::poll_fn;
-use std::io::{self, Read};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
@@ -152,8 +152,10 @@ impl UnixStream {
     /// assert_eq!(n, 1);
     /// # });
     /// ```
+    #[inline]
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        sys::poll_stream_read(&self.io, cx, buf)
+        let len = buf.len();
+        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv(s, buf))
     }
 
     /// Reads what is there without waiting.
@@ -168,8 +170,9 @@ impl UnixStream {
     /// assert_eq!(a.try_read(&mut [0; 8]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// # });
     /// ```
+    #[inline]
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| (&*s).read(buf))
+        self.io.try_io(Direction::Read, |s| sys::recv(s, buf))
     }
 
     /// Writes some of `buf`, waiting until the socket takes at least one byte.
@@ -224,6 +227,7 @@ impl UnixStream {
     /// assert_eq!(n, 1);
     /// # });
     /// ```
+    #[inline]
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(Direction::Write, cx, |s| sys::send(s, buf))
     }
@@ -235,6 +239,7 @@ impl UnixStream {
     ///
     /// # Examples
     /// See [`poll_read`](Self::poll_read).
+    #[inline]
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.try_io(Direction::Write, |s| sys::send(s, buf))
     }

@@ -16,6 +16,7 @@ pub(crate) enum Sock {
 }
 
 impl Sock {
+    #[inline]
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
@@ -30,6 +31,7 @@ impl Sock {
         }
     }
 
+    #[inline]
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Sock::Tcp(s) => s.try_read(buf),
@@ -40,6 +42,7 @@ impl Sock {
         }
     }
 
+    #[inline]
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sock::Tcp(s) => s.try_write(buf),
@@ -50,6 +53,7 @@ impl Sock {
         }
     }
 
+    #[inline]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self {
             Sock::Tcp(s) => s.poll_write(cx, buf),
@@ -77,6 +81,7 @@ impl Sock {
     }
 
     /// Bytes accepted by a write but not yet on the socket (TLS records).
+    #[inline]
     pub(crate) fn has_pending_output(&self) -> bool {
         match self {
             #[cfg(feature = "tls")]
@@ -85,6 +90,7 @@ impl Sock {
         }
     }
 
+    #[inline]
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             #[cfg(feature = "tls")]

@@ -110,6 +110,18 @@ pub(crate) fn recv(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
     unsafe { recv_raw(sock.as_raw_fd(), buf.as_mut_ptr(), buf.len()) }
 }
 
+/// `recv` into memory that need not be initialised. On `Ok(n)`, `n <= buf.len()` and the
+/// first `n` bytes of `buf` are initialised (the kernel wrote them).
+#[inline]
+pub(crate) fn recv_uninit(
+    sock: &impl AsRawFd,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for its length (the kernel only ever writes bytes into it);
+    // `sock` keeps the fd open during the call.
+    unsafe { recv_raw(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }
+}
+
 /// Sets `SO_NOSIGPIPE` where `MSG_NOSIGNAL` does not exist.
 pub(crate) fn no_sigpipe(sock: &impl AsFd) -> io::Result<()> {
     #[cfg(any(

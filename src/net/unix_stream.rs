@@ -4,6 +4,7 @@ use super::sys;
 use crate::reactor::{Direction, IoSource};
 use std::future::poll_fn;
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
@@ -156,6 +157,26 @@ impl UnixStream {
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = buf.len();
         sys::poll_stream_read(&self.io, cx, len, |s| sys::recv(s, buf))
+    }
+
+    /// [`poll_read`](Self::poll_read) into memory that need not be initialised: on `Ok(n)`
+    /// the first `n` bytes of `buf` are.
+    #[inline]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv_uninit(s, buf))
+    }
+
+    /// [`try_read`](Self::try_read) into memory that need not be initialised: on `Ok(n)` the
+    /// first `n` bytes of `buf` are.
+    #[inline]
+    pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |s| sys::recv_uninit(s, buf))
     }
 
     /// Reads what is there without waiting.

@@ -16,6 +16,7 @@
 //! flusher task that lives only while the buffer is non-empty.
 
 use super::addr::StreamAddr;
+use super::buffer::{ReadBuf, READ_CHUNK};
 use super::error::SavedError;
 use super::server::ServerLink;
 use super::sock::CanWriteEof;
@@ -123,18 +124,20 @@ impl Conn {
 
     // ---- reading ----
 
-    /// Reads once into `buf`'s spare room: `Ok(0)` at end of stream (also once the connection
-    /// was closed by us), the connection's error if it was lost by one.
+    /// Reads once into `buf`'s spare room and commits what it read: `Ok(0)` at end of stream
+    /// (also once the connection was closed by us), the connection's error if it was lost by
+    /// one.
+    #[inline]
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
+        buf: &mut ReadBuf,
     ) -> Poll<io::Result<usize>> {
         let result = {
             let sock = self.sock.borrow();
             match sock.as_ref() {
                 None => return Poll::Ready(self.read_after_loss(buf)),
-                Some(sock) => std::task::ready!(sock.poll_read(cx, buf)),
+                Some(sock) => std::task::ready!(sock.poll_read_buf(cx, buf)),
             }
         };
         if let Err(e) = &result {
@@ -143,11 +146,12 @@ impl Conn {
         Poll::Ready(result)
     }
 
-    /// Reads what already arrived, without waiting (`WouldBlock` if nothing).
-    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Reads what already arrived, without waiting (`WouldBlock` if nothing), into `buf`'s
+    /// spare room, and commits it.
+    pub(crate) fn try_read(&self, buf: &mut ReadBuf) -> io::Result<usize> {
         let result = match self.sock.borrow().as_ref() {
             None => return self.read_after_loss(buf),
-            Some(sock) => sock.try_read(buf),
+            Some(sock) => sock.try_read_buf(buf),
         };
         match &result {
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => self.lose(Some(e)),
@@ -157,13 +161,13 @@ impl Conn {
     }
 
     /// Once lost: what was salvaged, then end of stream, or the error.
-    fn read_after_loss(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read_after_loss(&self, buf: &mut ReadBuf) -> io::Result<usize> {
         if let Some(e) = self.lost_error() {
             return Err(e);
         }
         let mut salvaged = self.salvaged.borrow_mut();
-        let n = salvaged.len().min(buf.len());
-        buf[..n].copy_from_slice(&salvaged[..n]);
+        let n = salvaged.len().min(READ_CHUNK);
+        buf.extend(&salvaged[..n]);
         salvaged.drain(..n);
         Ok(n)
     }

@@ -1,6 +1,7 @@
 //! `Sock`: the socket under a stream connection, plain (TCP, Unix) or TLS over one of those.
 
 use super::addr::StreamAddr;
+use super::buffer::{ReadBuf, READ_CHUNK};
 use crate::net::{TcpStream, UnixStream};
 use std::io;
 use std::net::Shutdown;
@@ -28,6 +29,49 @@ impl Sock {
             Sock::Pipe(p) => p.poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Sock::Tls(s) => s.poll_read(cx, buf),
+        }
+    }
+
+    /// Reads once into `buf`'s spare room (a socket's read fills uninitialised room
+    /// directly) and commits what it read.
+    #[inline]
+    pub(crate) fn poll_read_buf(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf,
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            // SAFETY: `poll_read_uninit` initialises the bytes it reports.
+            Sock::Tcp(s) => unsafe { buf.read_uninit(READ_CHUNK, |b| s.poll_read_uninit(cx, b)) },
+            // SAFETY: as above.
+            Sock::Unix(s) => unsafe { buf.read_uninit(READ_CHUNK, |b| s.poll_read_uninit(cx, b)) },
+            _ => {
+                let n = std::task::ready!(self.poll_read(cx, buf.spare(READ_CHUNK)))?;
+                buf.commit(n);
+                Poll::Ready(Ok(n))
+            }
+        }
+    }
+
+    /// Reads what already arrived into `buf`'s spare room, without waiting, and commits it.
+    pub(crate) fn try_read_buf(&self, buf: &mut ReadBuf) -> io::Result<usize> {
+        let ready = |r: io::Result<usize>| Poll::Ready(r);
+        let polled = match self {
+            // SAFETY: `try_read_uninit` initialises the bytes it reports.
+            Sock::Tcp(s) => unsafe { buf.read_uninit(READ_CHUNK, |b| ready(s.try_read_uninit(b))) },
+            // SAFETY: as above.
+            Sock::Unix(s) => unsafe {
+                buf.read_uninit(READ_CHUNK, |b| ready(s.try_read_uninit(b)))
+            },
+            _ => {
+                let n = self.try_read(buf.spare(READ_CHUNK))?;
+                buf.commit(n);
+                return Ok(n);
+            }
+        };
+        match polled {
+            Poll::Ready(r) => r,
+            Poll::Pending => unreachable!("a try never waits"),
         }
     }
 

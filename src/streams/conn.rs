@@ -66,6 +66,9 @@ pub(crate) struct Conn {
     /// What had arrived, unread, when we closed the connection: asyncio's reader has it in
     /// its buffer by then (it reads eagerly), so ours must still be able to read it.
     salvaged: RefCell<Vec<u8>>,
+    /// A read returned end of stream: nothing more can arrive, so closing has nothing to
+    /// salvage (and makes no `recv` to learn it).
+    read_eof: Cell<bool>,
     /// Writes after the connection was lost, as asyncio counts them to warn once.
     writes_after_loss: Cell<u32>,
     server: RefCell<Option<ServerLink>>,
@@ -97,6 +100,7 @@ impl Conn {
             lost_err: RefCell::new(None),
             close_waiters: RefCell::new(Vec::new()),
             salvaged: RefCell::new(Vec::new()),
+            read_eof: Cell::new(false),
             writes_after_loss: Cell::new(0),
             server: RefCell::new(None),
         })
@@ -140,8 +144,10 @@ impl Conn {
                 Some(sock) => std::task::ready!(sock.poll_read_buf(cx, buf)),
             }
         };
-        if let Err(e) = &result {
-            self.lose(Some(e));
+        match &result {
+            Ok(0) => self.read_eof.set(true),
+            Ok(_) => {}
+            Err(e) => self.lose(Some(e)),
         }
         Poll::Ready(result)
     }
@@ -154,6 +160,7 @@ impl Conn {
             Some(sock) => sock.try_read_buf(buf),
         };
         match &result {
+            Ok(0) => self.read_eof.set(true),
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => self.lose(Some(e)),
             _ => {}
         }
@@ -484,7 +491,7 @@ impl Conn {
         }
         // Dropping the socket deregisters it, which wakes a reader waiting on it.
         let sock = self.sock.borrow_mut().take();
-        if let (Some(sock), None, true) = (&sock, err, salvage) {
+        if let (Some(sock), None, true, false) = (&sock, err, salvage, self.read_eof.get()) {
             self.salvage(sock);
         }
         drop(sock);

@@ -433,6 +433,17 @@ impl Conn {
         self.w.borrow().pending()
     }
 
+    /// Whether a drain would return at once with success: open, not closing, not above the
+    /// high-water mark (the common case, checked without the drain's machinery).
+    #[inline]
+    pub(crate) fn is_drained(&self) -> bool {
+        if self.lost.get() {
+            return false;
+        }
+        let w = self.w.borrow();
+        !w.paused && !w.closing
+    }
+
     /// `waited`: whether this drain already waited once (a drainer woken by a loss without
     /// error succeeds, as in asyncio; a drain begun after the loss fails).
     pub(crate) fn poll_drain(

@@ -225,3 +225,61 @@ async fn errors_convert_to_io_errors() {
     let e: std::io::Error = r.readuntil(b"\n").await.unwrap_err().into();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
 }
+
+/// Reads of every size over a real socket, across the size from which a read hands its
+/// buffer over instead of copying out of it: nothing is lost or reordered, and what a read
+/// returns holds no spare room (a 64 KiB read buffer is never handed out for a few bytes).
+#[asyncio::test]
+async fn reads_of_every_size_give_back_the_stream_and_no_spare_room() {
+    let ((mut r, _w), (_r2, w2)) = pair();
+    let sizes = [
+        1,
+        2047,
+        2048,
+        2049,
+        5000,
+        16 * 1024,
+        65 * 1024,
+        3,
+        200_000,
+        64 * 1024,
+    ];
+    let total: usize = sizes.iter().sum();
+    let data: Vec<u8> = (0..total).map(|i| (i % 251) as u8).collect();
+    let writer = {
+        let data = data.clone();
+        asyncio::create_task(async move {
+            let mut at = 0;
+            for n in sizes {
+                w2.write(&data[at..at + n]);
+                w2.drain().await.unwrap();
+                at += n;
+            }
+            w2.close();
+        })
+    };
+    let mut got = Vec::new();
+    let mut turn = 0;
+    loop {
+        // read(n) with n below, at and above what arrives; readexactly now and then.
+        let chunk = match turn % 4 {
+            0 => r.read(64 * 1024).await.unwrap(),
+            1 => r.read(3000).await.unwrap(),
+            2 => r.read(1 << 20).await.unwrap(),
+            _ => match r.readexactly(2048).await {
+                Ok(c) => c,
+                Err(ReadError::IncompleteRead(e)) => e.partial,
+                Err(e) => panic!("{e:?}"),
+            },
+        };
+        turn += 1;
+        if chunk.is_empty() {
+            break;
+        }
+        assert_eq!(chunk.capacity(), chunk.len());
+        got.extend_from_slice(&chunk);
+    }
+    writer.await.unwrap();
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "the stream came back changed");
+}

@@ -254,3 +254,34 @@ async fn writing_to_a_closed_peer_never_raises_sigpipe() {
     // SAFETY: as above, restoring the previous disposition.
     unsafe { libc::signal(libc::SIGPIPE, previous) };
 }
+
+/// As asyncio's `transport.write`, a write to a socket with room sends at once: the bytes are
+/// on the wire before the writer awaits anything, and `drain` then has nothing to wait for.
+/// (The peer's read below blocks the loop's thread: had the write only buffered, no task could
+/// send it meanwhile.)
+#[asyncio::test]
+async fn a_write_to_an_idle_socket_is_sent_before_any_await() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (sock, _) = listener.accept().unwrap();
+    let (_r, w) = open_socket(asyncio::net::TcpStream::from_std(sock).unwrap());
+    peer.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    for msg in [&b"ping"[..], &[7; 16 * 1024]] {
+        w.write(msg);
+        assert_eq!(w.get_write_buffer_size(), 0);
+        let mut got = vec![0; msg.len()];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(got, msg);
+        let mut drain = std::pin::pin!(w.drain());
+        let first = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(drain.as_mut(), cx))
+        })
+        .await;
+        assert!(
+            matches!(first, std::task::Poll::Ready(Ok(()))),
+            "drain waited"
+        );
+    }
+}

@@ -2,11 +2,12 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 /// `send` without `SIGPIPE`. std's `UnixStream::write` is a plain `write(2)`, which raises
 /// `SIGPIPE` on a closed peer and would kill a process that did not ignore it.
-pub(crate) fn send(sock: &impl AsFd, buf: &[u8]) -> io::Result<usize> {
+#[inline]
+pub(crate) fn send(sock: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
     #[cfg(any(
         target_os = "linux",
         target_os = "android",
@@ -30,7 +31,95 @@ pub(crate) fn send(sock: &impl AsFd, buf: &[u8]) -> io::Result<usize> {
         target_os = "solaris"
     )))]
     const FLAGS: libc::c_int = 0;
-    socket2::SockRef::from(sock).send_with_flags(buf, FLAGS)
+    let fd = sock.as_raw_fd();
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    // SAFETY: `buf` is readable for `buf.len()` bytes during the call; `fd` is borrowed from
+    // `sock`, so it stays open; no address is passed.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_sendto,
+            fd as libc::c_long,
+            buf.as_ptr(),
+            buf.len(),
+            FLAGS as libc::c_long,
+            std::ptr::null::<libc::sockaddr>(),
+            0 as libc::c_long,
+        )
+    };
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    // SAFETY: as above.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), FLAGS) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// `recv` into `len` bytes at `ptr`.
+///
+/// On Linux (x86-64 and arm64, where the socket calls have always been system calls of their
+/// own) both this and [`send`] are made as plain system calls: glibc's `recv` and `send`
+/// are pthread cancellation points, which in a process with more than one thread (a loop not
+/// on the main thread, the blocking pool) wrap every call in two atomic updates of the
+/// thread's cancellation state. Nothing here uses pthread cancellation.
+///
+/// # Safety
+/// `ptr` must be valid for writes of `len` bytes for the duration of the call.
+#[inline]
+unsafe fn recv_raw(fd: RawFd, ptr: *mut u8, len: usize) -> io::Result<usize> {
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    // SAFETY: the caller's promise covers the buffer; no address is asked for.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_recvfrom,
+            fd as libc::c_long,
+            ptr,
+            len,
+            0 as libc::c_long,
+            std::ptr::null_mut::<libc::sockaddr>(),
+            std::ptr::null_mut::<libc::socklen_t>(),
+        )
+    };
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    // SAFETY: as above.
+    let n = unsafe { libc::recv(fd, ptr.cast(), len, 0) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// `recv` into `buf`.
+#[inline]
+pub(crate) fn recv(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for its length; `sock` keeps the fd open during the call.
+    unsafe { recv_raw(sock.as_raw_fd(), buf.as_mut_ptr(), buf.len()) }
+}
+
+/// `recv` into memory that need not be initialised. On `Ok(n)`, `n <= buf.len()` and the
+/// first `n` bytes of `buf` are initialised (the kernel wrote them).
+#[inline]
+pub(crate) fn recv_uninit(
+    sock: &impl AsRawFd,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for its length (the kernel only ever writes bytes into it);
+    // `sock` keeps the fd open during the call.
+    unsafe { recv_raw(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }
 }
 
 /// Sets `SO_NOSIGPIPE` where `MSG_NOSIGNAL` does not exist.
@@ -134,23 +223,18 @@ pub(crate) fn start_connect(
     Ok(sock.into())
 }
 
-/// Reads from a stream socket, and after a short read forgets its read readiness: the
-/// socket was drained, and the edge-triggered registration reports the next bytes with a new
-/// event. Without this, each message costs a second `recv` that only says `EAGAIN`.
-pub(crate) fn poll_stream_read<S>(
+/// Reads from a stream socket with `recv` (which reads into a buffer of `len` bytes), and
+/// after a short read forgets its read readiness: the socket was drained, and the
+/// edge-triggered registration reports the next bytes with a new event. Without this, each
+/// message costs a second `recv` that only says `EAGAIN`.
+#[inline]
+pub(crate) fn poll_stream_read<S: mio::event::Source>(
     io: &crate::reactor::IoSource<S>,
     cx: &mut std::task::Context<'_>,
-    buf: &mut [u8],
-) -> std::task::Poll<io::Result<usize>>
-where
-    S: mio::event::Source,
-    for<'a> &'a S: std::io::Read,
-{
-    use std::io::Read;
-    let len = buf.len();
-    let polled = io.poll_io(crate::reactor::Direction::Read, cx, |s| {
-        (&*s).read(&mut *buf)
-    });
+    len: usize,
+    recv: impl FnMut(&S) -> io::Result<usize>,
+) -> std::task::Poll<io::Result<usize>> {
+    let polled = io.poll_io(crate::reactor::Direction::Read, cx, recv);
     if let std::task::Poll::Ready(Ok(n)) = polled {
         if n > 0 && n < len {
             io.clear_ready(crate::reactor::Direction::Read);

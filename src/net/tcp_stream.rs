@@ -3,7 +3,8 @@
 use super::sys;
 use crate::reactor::{Direction, IoSource};
 use std::future::poll_fn;
-use std::io::{self, Read};
+use std::io;
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
@@ -152,8 +153,30 @@ impl TcpStream {
     /// assert_eq!(&buf[..n], b"x");
     /// # });
     /// ```
+    #[inline]
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        sys::poll_stream_read(&self.io, cx, buf)
+        let len = buf.len();
+        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv(s, buf))
+    }
+
+    /// [`poll_read`](Self::poll_read) into memory that need not be initialised: on `Ok(n)`
+    /// the first `n` bytes of `buf` are.
+    #[inline]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv_uninit(s, buf))
+    }
+
+    /// [`try_read`](Self::try_read) into memory that need not be initialised: on `Ok(n)` the
+    /// first `n` bytes of `buf` are.
+    #[inline]
+    pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |s| sys::recv_uninit(s, buf))
     }
 
     /// Reads what is there without waiting.
@@ -170,8 +193,9 @@ impl TcpStream {
     /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
     /// # });
     /// ```
+    #[inline]
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| (&*s).read(buf))
+        self.io.try_io(Direction::Read, |s| sys::recv(s, buf))
     }
 
     /// Writes some of `buf`, waiting until the socket takes at least one byte.
@@ -227,6 +251,7 @@ impl TcpStream {
     /// assert_eq!(n, 1);
     /// # });
     /// ```
+    #[inline]
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(Direction::Write, cx, |s| sys::send(s, buf))
     }
@@ -244,6 +269,7 @@ impl TcpStream {
     /// assert_eq!(s.try_write(b"abc").unwrap(), 3);
     /// # });
     /// ```
+    #[inline]
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.try_io(Direction::Write, |s| sys::send(s, buf))
     }
@@ -365,5 +391,58 @@ impl AsFd for TcpStream {
 impl AsRawFd for TcpStream {
     fn as_raw_fd(&self) -> RawFd {
         self.io.get_ref().as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read that does not fill the buffer drained the socket: readiness is forgotten, so the
+    /// next read waits for the poller's edge instead of trying a `recv` that says `EAGAIN`
+    /// (one `recv` per message). A read that fills the buffer keeps it: more may be there.
+    #[test]
+    fn a_short_read_forgets_read_readiness() {
+        crate::run(async {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (sock, _) = listener.accept().unwrap();
+            let sock = TcpStream::from_std(sock).unwrap();
+            peer.set_nodelay(true).unwrap();
+            use std::io::Write;
+
+            peer.write_all(&[1; 8]).unwrap();
+            let mut buf = [0u8; 8];
+            sock.read_exact(&mut buf).await.unwrap();
+            assert!(
+                sock.io.is_ready(Direction::Read),
+                "a full read keeps readiness"
+            );
+
+            peer.write_all(b"hello").unwrap();
+            let n = sock.read(&mut [0u8; 64]).await.unwrap();
+            assert_eq!(n, 5);
+            assert!(
+                !sock.io.is_ready(Direction::Read),
+                "a short read forgets it"
+            );
+
+            peer.write_all(b"again").unwrap();
+            let mut room = [MaybeUninit::uninit(); 64];
+            let n = poll_fn(|cx| sock.poll_read_uninit(cx, &mut room))
+                .await
+                .unwrap();
+            assert_eq!(n, 5);
+            // SAFETY: `poll_read_uninit` initialised the `n` bytes it reported.
+            let got: Vec<u8> = room[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            assert_eq!(got, b"again");
+            assert!(
+                !sock.io.is_ready(Direction::Read),
+                "so does an uninitialised one"
+            );
+        });
     }
 }

@@ -3,7 +3,8 @@
 use super::sys;
 use crate::reactor::{Direction, IoSource};
 use std::future::poll_fn;
-use std::io::{self, Read};
+use std::io;
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
@@ -152,8 +153,30 @@ impl UnixStream {
     /// assert_eq!(n, 1);
     /// # });
     /// ```
+    #[inline]
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        sys::poll_stream_read(&self.io, cx, buf)
+        let len = buf.len();
+        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv(s, buf))
+    }
+
+    /// [`poll_read`](Self::poll_read) into memory that need not be initialised: on `Ok(n)`
+    /// the first `n` bytes of `buf` are.
+    #[inline]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv_uninit(s, buf))
+    }
+
+    /// [`try_read`](Self::try_read) into memory that need not be initialised: on `Ok(n)` the
+    /// first `n` bytes of `buf` are.
+    #[inline]
+    pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |s| sys::recv_uninit(s, buf))
     }
 
     /// Reads what is there without waiting.
@@ -168,8 +191,9 @@ impl UnixStream {
     /// assert_eq!(a.try_read(&mut [0; 8]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// # });
     /// ```
+    #[inline]
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| (&*s).read(buf))
+        self.io.try_io(Direction::Read, |s| sys::recv(s, buf))
     }
 
     /// Writes some of `buf`, waiting until the socket takes at least one byte.
@@ -224,6 +248,7 @@ impl UnixStream {
     /// assert_eq!(n, 1);
     /// # });
     /// ```
+    #[inline]
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(Direction::Write, cx, |s| sys::send(s, buf))
     }
@@ -235,6 +260,7 @@ impl UnixStream {
     ///
     /// # Examples
     /// See [`poll_read`](Self::poll_read).
+    #[inline]
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.try_io(Direction::Write, |s| sys::send(s, buf))
     }

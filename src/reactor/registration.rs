@@ -59,6 +59,7 @@ impl Registration {
     /// # Errors
     /// When polled from a task of another loop than the source's (asyncio's "attached to a
     /// different loop"), or after that loop ended.
+    #[inline]
     pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.io.is_ready(dir) {
             return Poll::Ready(Ok(()));
@@ -73,16 +74,19 @@ impl Registration {
     }
 
     /// Whether the direction looks ready without waiting.
+    #[inline]
     pub(crate) fn is_ready(&self, dir: Direction) -> bool {
         self.io.is_ready(dir)
     }
 
     /// See [`ScheduledIo::assume_ready`].
+    #[inline]
     pub(crate) fn assume_ready(&self) {
         self.io.assume_ready();
     }
 
     /// Forgets readiness after the I/O said `WouldBlock`.
+    #[inline]
     pub(crate) fn clear(&self, dir: Direction) {
         self.io.clear(dir);
     }

@@ -33,23 +33,46 @@ fn mask(dir: Direction) -> u8 {
     }
 }
 
+/// The tasks waiting on one direction. Nearly always one task (the reader, or the writer),
+/// kept inline: waiting and waking allocate nothing.
+#[derive(Default)]
+struct Waiters {
+    first: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl Waiters {
+    /// Keeps the task's waker, once per task.
+    fn add(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => {}
+            Some(_) => {
+                if !self.more.iter().any(|w| w.will_wake(waker)) {
+                    self.more.push(waker.clone());
+                }
+            }
+        }
+    }
+}
+
 /// Readiness of one registered source, remembered between the poller's edges.
 pub(crate) struct ScheduledIo {
     readiness: Cell<u8>,
-    readers: RefCell<Vec<Waker>>,
-    writers: RefCell<Vec<Waker>>,
+    readers: RefCell<Waiters>,
+    writers: RefCell<Waiters>,
 }
 
 impl ScheduledIo {
     pub(crate) fn new() -> Self {
         ScheduledIo {
             readiness: Cell::new(0),
-            readers: RefCell::new(Vec::new()),
-            writers: RefCell::new(Vec::new()),
+            readers: RefCell::new(Waiters::default()),
+            writers: RefCell::new(Waiters::default()),
         }
     }
 
-    fn waiters(&self, dir: Direction) -> &RefCell<Vec<Waker>> {
+    fn waiters(&self, dir: Direction) -> &RefCell<Waiters> {
         match dir {
             Direction::Read => &self.readers,
             Direction::Write => &self.writers,
@@ -58,32 +81,33 @@ impl ScheduledIo {
 
     /// Ready when the direction is ready; otherwise the task's waker is kept (once per task)
     /// and woken by the next event that makes the direction ready.
+    #[inline]
     pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<()> {
         if self.readiness.get() & mask(dir) != 0 {
             return Poll::Ready(());
         }
-        let mut waiters = self.waiters(dir).borrow_mut();
-        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
+        self.waiters(dir).borrow_mut().add(cx.waker());
         Poll::Pending
     }
 
     /// Marks both directions ready without waking anyone, so the first I/O attempt on a new
     /// socket is made at once instead of after the poller's first edge. A wrong guess costs
     /// one `WouldBlock`, which clears it.
+    #[inline]
     pub(crate) fn assume_ready(&self) {
         self.readiness
             .set(self.readiness.get() | READABLE | WRITABLE);
     }
 
     /// Whether the direction is ready now, without waiting.
+    #[inline]
     pub(crate) fn is_ready(&self, dir: Direction) -> bool {
         self.readiness.get() & mask(dir) != 0
     }
 
     /// Forgets the direction's readiness after the I/O returned `WouldBlock`. Closed states are
     /// final and stay.
+    #[inline]
     pub(crate) fn clear(&self, dir: Direction) {
         let clear = mask(dir) & !CLOSED;
         self.readiness.set(self.readiness.get() & !clear);
@@ -120,10 +144,21 @@ impl ScheduledIo {
         }
     }
 
-    /// Wakes every waiter of a direction. The list is taken first: a waker may do anything.
+    /// Wakes every waiter of a direction. The wakers are taken first: a waker may do anything.
     pub(crate) fn wake(&self, dir: Direction) {
-        let waiters = std::mem::take(&mut *self.waiters(dir).borrow_mut());
-        for waker in waiters {
+        let mut waiters = self.waiters(dir).borrow_mut();
+        let Some(first) = waiters.first.take() else {
+            return; // `more` is empty whenever `first` is
+        };
+        if waiters.more.is_empty() {
+            drop(waiters);
+            first.wake();
+            return;
+        }
+        let more = std::mem::take(&mut waiters.more);
+        drop(waiters);
+        first.wake();
+        for waker in more {
             waker.wake();
         }
     }
@@ -166,6 +201,31 @@ mod tests {
         io.clear(Direction::Read);
         assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
         assert!(io.is_ready(Direction::Write));
+    }
+
+    #[test]
+    fn every_waiting_task_wakes_once() {
+        let io = ScheduledIo::new();
+        let counts: Vec<_> = (0..3)
+            .map(|_| Arc::new(Count(AtomicUsize::new(0))))
+            .collect();
+        let wakers: Vec<Waker> = counts.iter().map(|c| Waker::from(c.clone())).collect();
+        for _ in 0..2 {
+            for w in &wakers {
+                let mut cx = Context::from_waker(w);
+                assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
+            }
+        }
+        io.set(READABLE);
+        let woken: Vec<usize> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        assert_eq!(woken, [1, 1, 1]);
+        // Woken waiters are forgotten: the next edge wakes only those that wait again.
+        io.clear(Direction::Read);
+        let mut cx = Context::from_waker(&wakers[1]);
+        assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
+        io.set(READABLE);
+        let woken: Vec<usize> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        assert_eq!(woken, [1, 2, 1]);
     }
 
     #[test]

@@ -35,11 +35,13 @@ impl<S: mio::event::Source> IoSource<S> {
         Ok(IoSource { io: Some(io), reg })
     }
 
+    #[inline]
     pub(crate) fn get_ref(&self) -> &S {
         self.io.as_ref().expect("IoSource used after into_inner")
     }
 
     /// Waits until the direction is ready (or in error, or closed).
+    #[inline]
     pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.reg.poll_ready(dir, cx)
     }
@@ -55,6 +57,7 @@ impl<S: mio::event::Source> IoSource<S> {
 
     /// Whether the direction looks ready now.
     #[allow(dead_code)]
+    #[inline]
     pub(crate) fn is_ready(&self, dir: Direction) -> bool {
         self.reg.is_ready(dir)
     }
@@ -62,12 +65,14 @@ impl<S: mio::event::Source> IoSource<S> {
     /// Forgets readiness of a direction, for callers that do their own I/O through `get_ref`
     /// and saw `WouldBlock`.
     #[allow(dead_code)]
+    #[inline]
     pub(crate) fn clear_ready(&self, dir: Direction) {
         self.reg.clear(dir);
     }
 
     /// Marks both directions ready (without waking anyone): the next `poll_io` tries its call
     /// at once. For sockets that are likely ready (just accepted, just connected).
+    #[inline]
     pub(crate) fn assume_ready(&self) {
         self.reg.assume_ready();
     }
@@ -78,6 +83,7 @@ impl<S: mio::event::Source> IoSource<S> {
     ///
     /// # Errors
     /// What `f` returns.
+    #[inline]
     pub(crate) fn try_io<R>(
         &self,
         dir: Direction,
@@ -94,6 +100,7 @@ impl<S: mio::event::Source> IoSource<S> {
 
     /// Runs `f` until it does not return `WouldBlock`, waiting for readiness in between.
     /// `Interrupted` is retried.
+    #[inline]
     pub(crate) fn poll_io<R>(
         &self,
         dir: Direction,

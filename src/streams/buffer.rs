@@ -1,11 +1,24 @@
 //! The reader's byte buffer: a `Vec` with a read cursor, refilled in place.
 //!
 //! Bytes live in `data[start..end]`. The tail `data[end..]` is already-initialised spare room
-//! that socket reads fill directly, so a refill never zeroes memory after the first growth;
-//! consumed bytes are reclaimed by moving the live bytes to the front when that is cheap.
+//! that reads into `&mut [u8]` fill directly, so such a refill never zeroes memory after the
+//! first growth; the capacity past `data.len()` is uninitialised room that plain sockets read
+//! into directly ([`read_uninit`](ReadBuf::read_uninit)), so their refills never zero memory at
+//! all. Consumed bytes are reclaimed by moving the live bytes to the front when that is cheap.
+//!
+//! A `take` of everything buffered, when that is a large read, hands the buffer itself over
+//! instead of copying it out (`read(n)` of a 16 KiB message costs no 16 KiB copy).
+
+use std::mem::MaybeUninit;
+use std::task::Poll;
 
 /// How much a socket read asks for at once.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
+
+/// From this size on, taking everything that is buffered gives the buffer away (shrunk to
+/// fit, which allocators do in place) rather than copying the bytes out of it; the next read
+/// then gets fresh, uninitialised room. Below it, a copy is cheaper than a new buffer.
+const HAND_OVER: usize = 2 * 1024;
 
 #[derive(Default)]
 pub(crate) struct ReadBuf {
@@ -15,25 +28,37 @@ pub(crate) struct ReadBuf {
 }
 
 impl ReadBuf {
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.end - self.start
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.start == self.end
     }
 
+    #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.data[self.start..self.end]
     }
 
     /// Removes and returns the first `n` bytes.
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Vec<u8> {
+        if n >= HAND_OVER && self.start == 0 && n == self.end {
+            let mut out = std::mem::take(&mut self.data);
+            out.truncate(n);
+            out.shrink_to_fit();
+            self.end = 0;
+            return out;
+        }
         let out = self.data[self.start..self.start + n].to_vec();
         self.consume(n);
         out
     }
 
+    #[inline]
     pub(crate) fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.len());
         self.start += n;
@@ -42,7 +67,7 @@ impl ReadBuf {
             self.end = 0;
             // After a burst, give the memory back rather than keep a huge buffer per
             // connection.
-            if self.data.len() > 4 * READ_CHUNK {
+            if self.data.capacity() > 4 * READ_CHUNK {
                 self.data = Vec::new();
             }
         }
@@ -54,16 +79,22 @@ impl ReadBuf {
         self.commit(bytes.len());
     }
 
-    /// At least `min` bytes of spare room after the live bytes.
+    /// Before growing: when the live bytes are fewer than the dead ones before them, moves
+    /// them to the front, which is cheaper than growing.
+    #[inline]
+    fn reclaim(&mut self) {
+        if self.start > 0 && self.start >= self.len() {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+    }
+
+    /// At least `min` bytes of initialised spare room after the live bytes.
+    #[inline]
     pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
         if self.data.len() - self.end < min {
-            if self.start > 0 && self.start >= self.len() {
-                // The live bytes are fewer than the dead ones before them: moving them is
-                // cheaper than growing.
-                self.data.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            }
+            self.reclaim();
             if self.data.len() - self.end < min {
                 self.data.resize(self.end + min, 0);
             }
@@ -71,10 +102,43 @@ impl ReadBuf {
         &mut self.data[self.end..]
     }
 
-    /// Marks `n` bytes of the spare room as filled.
+    /// Marks `n` bytes of the spare room from [`spare`](Self::spare) as filled.
+    #[inline]
     pub(crate) fn commit(&mut self, n: usize) {
         self.end += n;
         debug_assert!(self.end <= self.data.len());
+    }
+
+    /// Fills the buffer by `read`, which is given at least `min` bytes of spare room that need
+    /// not be initialised, and commits what it read.
+    ///
+    /// # Safety
+    /// When `read` returns `Ready(Ok(n))`, it must have initialised the first `n` bytes of the
+    /// room it was given (`n` no more than its length).
+    #[inline]
+    pub(crate) unsafe fn read_uninit<E>(
+        &mut self,
+        min: usize,
+        read: impl FnOnce(&mut [MaybeUninit<u8>]) -> Poll<Result<usize, E>>,
+    ) -> Poll<Result<usize, E>> {
+        if self.data.capacity() - self.end < min {
+            self.reclaim();
+        }
+        // The room is the capacity past the live bytes: what was initialised past them is
+        // forgotten (a `u8` needs no drop).
+        self.data.truncate(self.end);
+        self.data.reserve(min);
+        let room = self.data.spare_capacity_mut();
+        let len = room.len();
+        let polled = read(room);
+        if let Poll::Ready(Ok(n)) = &polled {
+            assert!(*n <= len, "read past its room");
+            // SAFETY: `data[..end]` was initialised, and `read` initialised the `n` bytes
+            // after it (the caller's promise).
+            unsafe { self.data.set_len(self.end + n) };
+            self.end += n;
+        }
+        polled
     }
 }
 
@@ -95,5 +159,131 @@ mod tests {
         assert_eq!(b.bytes(), b"world!!abc");
         b.consume(10);
         assert!(b.is_empty());
+    }
+
+    /// Reads like a socket's: writes `bytes` at the start of the room it is given.
+    fn read_into(b: &mut ReadBuf, bytes: &[u8]) -> usize {
+        // SAFETY: the closure initialises exactly the `n` bytes it reports.
+        let polled = unsafe {
+            b.read_uninit(READ_CHUNK, |room| {
+                assert!(room.len() >= READ_CHUNK);
+                for (dst, src) in room.iter_mut().zip(bytes) {
+                    dst.write(*src);
+                }
+                Poll::Ready(Ok::<_, ()>(bytes.len()))
+            })
+        };
+        match polled {
+            Poll::Ready(Ok(n)) => n,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn uninit_reads_mix_with_initialised_ones() {
+        let mut b = ReadBuf::default();
+        assert_eq!(read_into(&mut b, b"abc"), 3);
+        b.extend(b"def");
+        assert_eq!(read_into(&mut b, b"ghi"), 3);
+        assert_eq!(b.bytes(), b"abcdefghi");
+        assert_eq!(b.take(4), b"abcd");
+        assert_eq!(b.take(5), b"efghi");
+        assert!(b.is_empty());
+        assert_eq!(read_into(&mut b, b"x"), 1);
+        assert_eq!(b.bytes(), b"x");
+    }
+
+    #[test]
+    fn a_large_take_of_everything_hands_the_buffer_over() {
+        let mut b = ReadBuf::default();
+        let big: Vec<u8> = (0..3 * HAND_OVER).map(|i| i as u8).collect();
+        read_into(&mut b, &big);
+        let out = b.take(big.len());
+        assert_eq!(out, big);
+        assert_eq!(out.capacity(), big.len(), "shrunk to fit");
+        assert!(b.is_empty());
+        // The next read gets fresh room.
+        read_into(&mut b, b"next");
+        assert_eq!(b.take(4), b"next");
+        // A large take of part of the buffer copies, and leaves the rest.
+        read_into(&mut b, &big);
+        assert_eq!(b.take(HAND_OVER), &big[..HAND_OVER]);
+        assert_eq!(b.bytes(), &big[HAND_OVER..]);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// `feed_data`'s way in.
+        Extend(usize),
+        /// A plain socket's way in.
+        ReadUninit(usize),
+        /// The other sources' way in.
+        SpareCommit(usize),
+        Take(usize),
+        Consume(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Sizes on both sides of HAND_OVER, and enough of them to grow past READ_CHUNK.
+        let size = prop_oneof![0usize..64, (HAND_OVER - 8)..(HAND_OVER + 8), 0usize..20_000];
+        prop_oneof![
+            size.clone().prop_map(Op::Extend),
+            size.clone().prop_map(Op::ReadUninit),
+            size.clone().prop_map(Op::SpareCommit),
+            size.clone().prop_map(Op::Take),
+            size.prop_map(Op::Consume),
+        ]
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+
+        /// Whatever the mix of ways in and out, the buffer holds exactly what came in and was
+        /// not taken, and what a take returns has no spare capacity.
+        #[test]
+        fn the_buffer_is_a_queue_of_bytes(ops in prop::collection::vec(op(), 0..40)) {
+            let mut b = ReadBuf::default();
+            let mut model: std::collections::VecDeque<u8> = Default::default();
+            let mut next = 0u8;
+            let mut bytes = |n: usize| -> Vec<u8> {
+                (0..n).map(|_| { next = next.wrapping_add(1); next }).collect()
+            };
+            for op in ops {
+                match op {
+                    Op::Extend(n) => {
+                        let v = bytes(n);
+                        b.extend(&v);
+                        model.extend(&v);
+                    }
+                    Op::ReadUninit(n) => {
+                        let v = bytes(n);
+                        prop_assert_eq!(read_into(&mut b, &v), n);
+                        model.extend(&v);
+                    }
+                    Op::SpareCommit(n) => {
+                        let v = bytes(n);
+                        b.spare(n)[..n].copy_from_slice(&v);
+                        b.commit(n);
+                        model.extend(&v);
+                    }
+                    Op::Take(n) => {
+                        let n = n % (model.len() + 1);
+                        let out = b.take(n);
+                        let want: Vec<u8> = model.drain(..n).collect();
+                        prop_assert_eq!(out.capacity(), out.len());
+                        prop_assert_eq!(out, want);
+                    }
+                    Op::Consume(n) => {
+                        let n = n % (model.len() + 1);
+                        b.consume(n);
+                        model.drain(..n);
+                    }
+                }
+                prop_assert_eq!(b.len(), model.len());
+                prop_assert!(b.bytes().iter().eq(model.iter()));
+            }
+        }
     }
 }

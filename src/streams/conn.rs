@@ -17,6 +17,7 @@
 //! reading, or `close_notify`), are not all sent.
 
 use super::addr::StreamAddr;
+use super::buffer::{ReadBuf, READ_CHUNK};
 use super::error::SavedError;
 use super::server::ServerLink;
 use super::sock::CanWriteEof;
@@ -68,6 +69,9 @@ pub(crate) struct Conn {
     /// What had arrived, unread, when we closed the connection: asyncio's reader has it in
     /// its buffer by then (it reads eagerly), so ours must still be able to read it.
     salvaged: RefCell<Vec<u8>>,
+    /// A read returned end of stream: nothing more can arrive, so closing has nothing to
+    /// salvage (and makes no `recv` to learn it).
+    read_eof: Cell<bool>,
     /// Writes after the connection was lost, as asyncio counts them to warn once.
     writes_after_loss: Cell<u32>,
     server: RefCell<Option<ServerLink>>,
@@ -100,6 +104,7 @@ impl Conn {
             lost_err: RefCell::new(None),
             close_waiters: RefCell::new(Vec::new()),
             salvaged: RefCell::new(Vec::new()),
+            read_eof: Cell::new(false),
             writes_after_loss: Cell::new(0),
             server: RefCell::new(None),
         })
@@ -127,34 +132,40 @@ impl Conn {
 
     // ---- reading ----
 
-    /// Reads once into `buf`'s spare room: `Ok(0)` at end of stream (also once the connection
-    /// was closed by us), the connection's error if it was lost by one.
+    /// Reads once into `buf`'s spare room and commits what it read: `Ok(0)` at end of stream
+    /// (also once the connection was closed by us), the connection's error if it was lost by
+    /// one.
+    #[inline]
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
+        buf: &mut ReadBuf,
     ) -> Poll<io::Result<usize>> {
         let result = {
             let sock = self.sock.borrow();
             match sock.as_ref() {
                 None => return Poll::Ready(self.read_after_loss(buf)),
-                Some(sock) => sock.poll_read(cx, buf),
+                Some(sock) => sock.poll_read_buf(cx, buf),
             }
         };
-        if let Poll::Ready(Err(e)) = &result {
-            self.lose(Some(e));
+        match &result {
+            Poll::Ready(Ok(0)) => self.read_eof.set(true),
+            Poll::Ready(Err(e)) => self.lose(Some(e)),
+            _ => {}
         }
         self.flush_read_replies();
         result
     }
 
-    /// Reads what already arrived, without waiting (`WouldBlock` if nothing).
-    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Reads what already arrived, without waiting (`WouldBlock` if nothing), into `buf`'s
+    /// spare room, and commits it.
+    pub(crate) fn try_read(&self, buf: &mut ReadBuf) -> io::Result<usize> {
         let result = match self.sock.borrow().as_ref() {
             None => return self.read_after_loss(buf),
-            Some(sock) => sock.try_read(buf),
+            Some(sock) => sock.try_read_buf(buf),
         };
         match &result {
+            Ok(0) => self.read_eof.set(true),
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => self.lose(Some(e)),
             _ => {}
         }
@@ -163,13 +174,13 @@ impl Conn {
     }
 
     /// Once lost: what was salvaged, then end of stream, or the error.
-    fn read_after_loss(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read_after_loss(&self, buf: &mut ReadBuf) -> io::Result<usize> {
         if let Some(e) = self.lost_error() {
             return Err(e);
         }
         let mut salvaged = self.salvaged.borrow_mut();
-        let n = salvaged.len().min(buf.len());
-        buf[..n].copy_from_slice(&salvaged[..n]);
+        let n = salvaged.len().min(READ_CHUNK);
+        buf.extend(&salvaged[..n]);
         salvaged.drain(..n);
         Ok(n)
     }
@@ -460,6 +471,17 @@ impl Conn {
         self.w.borrow().pending()
     }
 
+    /// Whether a drain would return at once with success: open, not closing, not above the
+    /// high-water mark (the common case, checked without the drain's machinery).
+    #[inline]
+    pub(crate) fn is_drained(&self) -> bool {
+        if self.lost.get() {
+            return false;
+        }
+        let w = self.w.borrow();
+        !w.paused && !w.closing
+    }
+
     /// `waited`: whether this drain already waited once (a drainer woken by a loss without
     /// error succeeds, as in asyncio; a drain begun after the loss fails).
     pub(crate) fn poll_drain(
@@ -518,7 +540,7 @@ impl Conn {
         }
         // Dropping the socket deregisters it, which wakes a reader waiting on it.
         let sock = self.sock.borrow_mut().take();
-        if let (Some(sock), None, true) = (&sock, err, salvage) {
+        if let (Some(sock), None, true, false) = (&sock, err, salvage, self.read_eof.get()) {
             self.salvage(sock);
         }
         drop(sock);

@@ -1,6 +1,6 @@
 //! `StreamReader`: buffered reading from a connection (asyncio's `StreamReader`).
 
-use super::buffer::{ReadBuf, READ_CHUNK};
+use super::buffer::ReadBuf;
 use super::conn::Conn;
 use super::error::{IncompleteReadError, LimitOverrunError, ReadError, SavedError};
 use super::separator::{self, Separators};
@@ -169,9 +169,7 @@ impl StreamReader {
         }
         let result = match &mut self.source {
             Source::Fed => return Poll::Pending,
-            Source::Conn(conn) => {
-                std::task::ready!(conn.poll_read(cx, self.buf.spare(READ_CHUNK)))
-            }
+            Source::Conn(conn) => std::task::ready!(conn.poll_read(cx, &mut self.buf)),
             #[cfg(test)]
             Source::Chunks(chunks, yielded) => {
                 if !*yielded {
@@ -182,9 +180,8 @@ impl StreamReader {
                 *yielded = false;
                 match chunks.pop_front() {
                     Some(c) => {
-                        let n = c.len();
-                        self.buf.spare(n)[..n].copy_from_slice(&c);
-                        Ok(n)
+                        self.buf.extend(&c);
+                        Ok(c.len())
                     }
                     None => Ok(0),
                 }
@@ -192,7 +189,7 @@ impl StreamReader {
         };
         match result {
             Ok(0) => self.eof = true,
-            Ok(n) => self.buf.commit(n),
+            Ok(_) => {} // committed by the read
             Err(e) => {
                 self.exception = Some(SavedError::save(&e));
                 return Poll::Ready(Err(e));
@@ -433,9 +430,9 @@ impl StreamReader {
     pub fn at_eof(&mut self) -> bool {
         if self.buf.is_empty() && !self.eof && self.exception.is_none() {
             if let Source::Conn(conn) = &self.source {
-                match conn.try_read(self.buf.spare(READ_CHUNK)) {
+                match conn.try_read(&mut self.buf) {
                     Ok(0) => self.eof = true,
-                    Ok(n) => self.buf.commit(n),
+                    Ok(_) => {} // committed by the read
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) => self.exception = Some(SavedError::save(&e)),
                 }

@@ -66,9 +66,7 @@ impl ServerState {
 
     /// Closed, and every connection it made is gone.
     fn is_done(&self) -> bool {
-        // (The slab's `is_empty` exists for tests only.)
-        let clients = self.clients.borrow().len();
-        self.closed.get() && clients == 0
+        self.closed.get() && self.clients.borrow().is_empty()
     }
 
     fn wake_if_done(&self) {

@@ -1,6 +1,7 @@
 //! `Sock`: the socket under a stream connection, plain (TCP, Unix) or TLS over one of those.
 
 use super::addr::StreamAddr;
+use super::buffer::{ReadBuf, READ_CHUNK};
 use crate::net::{TcpStream, UnixStream};
 use std::io;
 use std::net::Shutdown;
@@ -16,6 +17,7 @@ pub(crate) enum Sock {
 }
 
 impl Sock {
+    #[inline]
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
@@ -30,6 +32,50 @@ impl Sock {
         }
     }
 
+    /// Reads once into `buf`'s spare room (a socket's read fills uninitialised room
+    /// directly) and commits what it read.
+    #[inline]
+    pub(crate) fn poll_read_buf(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf,
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            // SAFETY: `poll_read_uninit` initialises the bytes it reports.
+            Sock::Tcp(s) => unsafe { buf.read_uninit(READ_CHUNK, |b| s.poll_read_uninit(cx, b)) },
+            // SAFETY: as above.
+            Sock::Unix(s) => unsafe { buf.read_uninit(READ_CHUNK, |b| s.poll_read_uninit(cx, b)) },
+            _ => {
+                let n = std::task::ready!(self.poll_read(cx, buf.spare(READ_CHUNK)))?;
+                buf.commit(n);
+                Poll::Ready(Ok(n))
+            }
+        }
+    }
+
+    /// Reads what already arrived into `buf`'s spare room, without waiting, and commits it.
+    pub(crate) fn try_read_buf(&self, buf: &mut ReadBuf) -> io::Result<usize> {
+        let ready = |r: io::Result<usize>| Poll::Ready(r);
+        let polled = match self {
+            // SAFETY: `try_read_uninit` initialises the bytes it reports.
+            Sock::Tcp(s) => unsafe { buf.read_uninit(READ_CHUNK, |b| ready(s.try_read_uninit(b))) },
+            // SAFETY: as above.
+            Sock::Unix(s) => unsafe {
+                buf.read_uninit(READ_CHUNK, |b| ready(s.try_read_uninit(b)))
+            },
+            _ => {
+                let n = self.try_read(buf.spare(READ_CHUNK))?;
+                buf.commit(n);
+                return Ok(n);
+            }
+        };
+        match polled {
+            Poll::Ready(r) => r,
+            Poll::Pending => unreachable!("a try never waits"),
+        }
+    }
+
+    #[inline]
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Sock::Tcp(s) => s.try_read(buf),
@@ -40,6 +86,7 @@ impl Sock {
         }
     }
 
+    #[inline]
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sock::Tcp(s) => s.try_write(buf),
@@ -50,6 +97,7 @@ impl Sock {
         }
     }
 
+    #[inline]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self {
             Sock::Tcp(s) => s.poll_write(cx, buf),
@@ -77,6 +125,7 @@ impl Sock {
     }
 
     /// Bytes accepted by a write but not yet on the socket (TLS records).
+    #[inline]
     pub(crate) fn has_pending_output(&self) -> bool {
         match self {
             #[cfg(feature = "tls")]
@@ -85,6 +134,7 @@ impl Sock {
         }
     }
 
+    #[inline]
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             #[cfg(feature = "tls")]

@@ -123,6 +123,9 @@ impl StreamWriter {
     /// # });
     /// ```
     pub async fn drain(&self) -> io::Result<()> {
+        if self.conn().is_drained() {
+            return Ok(());
+        }
         let closing = self.conn().is_closing() && !self.conn().is_lost();
         if closing {
             // As asyncio: let a close in progress finish before looking.

@@ -72,7 +72,6 @@ impl<T> Slab<T> {
         self.len
     }
 
-    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }

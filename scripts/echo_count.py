@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Per-request costs of the echo servers, counted rather than timed.
+
+Runs one `echo server KIND` (pinned to core 1) under a fixed `echo client pingpong` load
+(pinned to core 0) and reports, per request (one echoed message):
+
+  syscalls  the server's syscalls by type (`perf stat -e 'syscalls:sys_enter_*'`)
+  time      the server's user and system CPU time (/proc/PID/stat)
+  callgrind the server's user-space instructions (valgrind callgrind, toggled on for the
+            client's window only), with the top functions
+
+  scripts/echo_count.py MODE KIND CONNS SIZE [SECS]
+
+MODE is syscalls, time or callgrind; KIND is an `echo server` kind (asyncio, tokio-ct,
+epoll, ...). The bench binary is found with `cargo bench --bench echo --no-run`, or given in
+$ECHO_BIN. Loopback only; every run is bounded by SECS.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def bench_bin():
+    if os.environ.get("ECHO_BIN"):
+        return os.environ["ECHO_BIN"]
+    out = subprocess.run(
+        ["cargo", "bench", "--bench", "echo", "--no-run", "--message-format=json"],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "echo" \
+                and msg.get("executable"):
+            return msg["executable"]
+    raise SystemExit("no echo bench binary")
+
+
+def cpu_times(pid):
+    """(user, system) seconds of all the process's threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
+
+
+def sched_ns(pid):
+    """CPU time of all the process's threads in ns, as the bench samples it."""
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+            total += int(f.read().split()[0])
+    return total
+
+
+def callgrind_calls(path, name):
+    """How many times the function `name` was called, from a callgrind output file."""
+    names, total, target = {}, 0, None
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=")):
+                ref = line.split("=", 1)[1].strip()
+                if ref.startswith("("):
+                    ident, _, rest = ref.partition(")")
+                    if rest.strip():
+                        names[ident] = rest.strip()
+                    ref = names.get(ident, "")
+                if line.startswith("cfn="):
+                    target = ref
+            elif line.startswith("calls=") and target == name:
+                total += int(line.split("=", 1)[1].split()[0])
+    return total
+
+
+def main():
+    mode, kind, conns, size = sys.argv[1:5]
+    secs = float(sys.argv[5]) if len(sys.argv) > 5 else 3.0
+    exe = bench_bin()
+    argv = [exe, "server", kind]
+    out_file = f"/tmp/echo_count.{kind}.{conns}x{size}.callgrind"
+    if mode == "callgrind":
+        argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                f"--callgrind-out-file={out_file}"] + argv
+    server = subprocess.Popen(["taskset", "-c", "1"] + argv, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        client = subprocess.Popen(
+            ["taskset", "-c", "0", exe, "client", "pingpong", f"127.0.0.1:{port}", conns, size,
+             str(secs)], stdout=subprocess.PIPE, text=True)
+        assert client.stdout.readline().strip() == "start"
+        perf = None
+        if mode in ("syscalls", "sched"):
+            events = "syscalls:sys_enter_*" if mode == "syscalls" else \
+                "task-clock,context-switches,cpu-migrations,page-faults"
+            perf = subprocess.Popen(
+                ["perf", "stat", "-x", ",", "-o", "/tmp/echo_count.perf", "-e",
+                 events, "-p", str(server.pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elif mode == "callgrind":
+            subprocess.run(["callgrind_control", "-z", str(server.pid)], capture_output=True)
+            subprocess.run(["callgrind_control", "-i", "on", str(server.pid)],
+                           capture_output=True)
+        t0, s0 = cpu_times(server.pid), sched_ns(server.pid)
+        done = client.stdout.readline().split()
+        t1, s1 = cpu_times(server.pid), sched_ns(server.pid)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
+        elif mode == "callgrind":
+            subprocess.run(["callgrind_control", "-i", "off", str(server.pid)],
+                           capture_output=True)
+            subprocess.run(["callgrind_control", "-d", str(server.pid)], capture_output=True)
+        client.wait()
+        ops = int(done[1])
+        print(f"{kind} {conns}x{size}: {ops} ops in {float(done[2]):.2f}s "
+              f"({ops / float(done[2]):.0f}/s)")
+        if mode == "time":
+            print(f"  cpu {(s1 - s0) / ops:.0f} ns/op; user {1e6 * (t1[0] - t0[0]) / ops:.2f} us/op, "
+                  f"sys {1e6 * (t1[1] - t0[1]) / ops:.2f} us/op")
+        elif mode == "sched":
+            with open("/tmp/echo_count.perf") as f:
+                for line in f:
+                    parts = line.strip().split(",")
+                    if len(parts) > 2 and parts[0].replace(".", "").isdigit():
+                        print(f"  {parts[2]:16} {float(parts[0]) / ops:10.4f}/op")
+        elif mode == "syscalls":
+            total = 0.0
+            rows = []
+            with open("/tmp/echo_count.perf") as f:
+                for line in f:
+                    parts = line.strip().split(",")
+                    if len(parts) < 3 or not parts[0].isdigit():
+                        continue
+                    n = int(parts[0])
+                    if n:
+                        rows.append((n, parts[2].replace("syscalls:sys_enter_", "")))
+            # perf attaches a little after the client's window opens: count per echoed
+            # message by the sends, one per message for a small echo, as well as per op.
+            sends = sum(n for n, name in rows if name in ("sendto", "write", "writev"))
+            print(f"  {'':16} {'per op':>8} {'per send':>9}")
+            for n, name in sorted(rows, reverse=True):
+                total += n
+                print(f"  {name:16} {n / ops:8.3f} {n / sends:9.3f}")
+            print(f"  {'total':16} {total / ops:8.3f} {total / sends:9.3f}")
+        elif mode == "callgrind":
+            time.sleep(0.5)
+            files = sorted(f for f in os.listdir("/tmp")
+                           if f.startswith(os.path.basename(out_file)))
+            path = "/tmp/" + files[-1]
+            ann = subprocess.run(["callgrind_annotate", "--inclusive=no", path],
+                                 capture_output=True, text=True).stdout
+            lines = ann.splitlines()
+            # callgrind is switched on a little after the client's window opens: count per
+            # echoed message by the sends, one per message for a small echo (libc's `send`,
+            # or a `syscall` sendto+recvfrom pair where the server makes them directly).
+            ops = callgrind_calls(path, "send") or callgrind_calls(path, "syscall") // 2 or ops
+            for line in lines:
+                if "PROGRAM TOTALS" in line:
+                    ir = int(line.split()[0].replace(",", ""))
+                    print(f"  user instructions {ir / ops:.0f}/op over {ops} echoes ({path})")
+            start = next(i for i, l in enumerate(lines) if "file:function" in l)
+            for line in lines[start + 2:start + 42]:
+                if line.strip() and line.split()[0][0].isdigit():
+                    parts = line.split(None, 2)
+                    ir = int(parts[0].replace(",", ""))
+                    print(f"  {ir / ops:8.0f}  {parts[-1][:110]}")
+    finally:
+        server.kill()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -324,7 +324,8 @@ impl Core {
                 Some(Ready::Task(key)) => {
                     let task = self.tasks.borrow().get(Key::from_u64(key)).cloned();
                     if let Some(task) = task {
-                        task.run(self, task.header_ptr());
+                        // SAFETY: `task` is held for the run, and the pointer is its own.
+                        unsafe { task.run(self, task.header_ptr()) };
                     }
                 }
                 Some(Ready::Call(f, cancelled)) => {
@@ -416,7 +417,8 @@ impl Core {
     ) -> Task<F::Output> {
         // Never queued: its first step runs now. A wake during that step queues it as usual.
         let cell = self.insert_task(future, location);
-        cell.run(self, cell.header_ptr());
+        // SAFETY: `cell` is held for the run, and the pointer is its own.
+        unsafe { cell.run(self, cell.header_ptr()) };
         Task::from_cell(cell)
     }
 }

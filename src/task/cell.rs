@@ -68,9 +68,12 @@ pub(crate) struct TaskCell<F: Future> {
 
 /// What the loop needs of a task, whatever its type.
 pub(crate) trait RawTask {
-    /// Polls the task, or drops its future if cancellation was asked for. The caller holds
-    /// a reference for the duration; `this` is that reference's pointer to the header.
-    fn run(&self, core: &Core, this: NonNull<Header>);
+    /// Polls the task, or drops its future if cancellation was asked for.
+    ///
+    /// # Safety
+    /// The caller holds a reference for the duration, and `this` is that reference's own
+    /// pointer to the header ([`LocalRef::header_ptr`]): the poll's wakers are made from it.
+    unsafe fn run(&self, core: &Core, this: NonNull<Header>);
 }
 
 /// What a [`Task<T>`](super::Task) handle needs: the above, plus the output.
@@ -205,7 +208,7 @@ impl<F: Future + 'static> TaskCell<F> {
 }
 
 impl<F: Future + 'static> RawTask for TaskCell<F> {
-    fn run(&self, core: &Core, this: NonNull<Header>) {
+    unsafe fn run(&self, core: &Core, this: NonNull<Header>) {
         let Base { header, common } = &self.base;
         header.state.start_poll();
         if common.flags() & CANCEL_REQUESTED != 0 {
@@ -218,8 +221,8 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         common.count_poll();
         let started = core.debug.then(Instant::now);
         let previous = core.enter_task(header.key);
-        // The caller's reference keeps the header alive for the poll.
-        let waker = Header::waker_ref(this);
+        // SAFETY: as this function's contract says.
+        let waker = unsafe { Header::waker_ref(this) };
         let mut cx = Context::from_waker(&waker);
         let ready = self.poll_future(&mut cx);
         core.leave_task(previous);

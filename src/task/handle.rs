@@ -226,6 +226,10 @@ macro_rules! introspection {
         impl<$($generics)*> $ty {
             /// A number unique among the tasks of this process; the `N` of the default name.
             ///
+            /// The tasks made on one thread count up one by one. Each thread takes its
+            /// numbers from the process's counter in blocks of 1,024, so, unlike asyncio's
+            /// one global counter, numbers do not follow creation order across threads.
+            ///
             /// # Examples
             /// ```
             /// # asyncio::run(async {

@@ -14,6 +14,10 @@
 //! gives up its reference here. Whoever drops the last reference, on any thread, frees the
 //! memory and drops only the header's `Send + Sync` fields. So dropping a waker anywhere never
 //! drops the future.
+//!
+//! A waker that outlives its task keeps the task's whole allocation (not the future, which is
+//! gone, but the room it took) until it is dropped, as with any single-allocation task; a
+//! waiter list that holds wakers of finished tasks for long should let them go.
 
 use crate::runtime::context;
 use crate::runtime::remote::{Notify, Remote, RemoteItem};
@@ -153,9 +157,12 @@ impl Header {
 
     /// A waker for the task's own polls, borrowing the reference its poller holds.
     ///
-    /// `header` must come from the task's own allocation pointer, not from a `&Header`: a
-    /// clone of this waker may end up as the task's last reference, and free it.
-    pub(crate) fn waker_ref(header: NonNull<Header>) -> std::mem::ManuallyDrop<Waker> {
+    /// # Safety
+    /// `header` points to a live task's header, derived from the task's own allocation
+    /// pointer (not from a `&Header`: a clone of this waker may end up as the task's last
+    /// reference, and free the task through it), and the caller holds a reference for as long
+    /// as the returned waker is used.
+    pub(crate) unsafe fn waker_ref(header: NonNull<Header>) -> std::mem::ManuallyDrop<Waker> {
         let raw = RawWaker::new(header.as_ptr().cast_const().cast(), &WAKER_VTABLE);
         // SAFETY: the vtable's contract holds for any live header (see `WAKER_VTABLE`), and
         // `ManuallyDrop` keeps this borrowed waker from giving back a reference it never

@@ -1,7 +1,8 @@
-//! A hierarchical timing wheel: O(1) insert and cancel, in ticks of one millisecond.
+//! A hierarchical timing wheel: O(1) insert and cancel, in ticks of the loop's clock
+//! ([`TICK_NS`](crate::runtime::clock::TICK_NS), 50 µs).
 //!
 //! Six levels of 64 slots; a slot of level `L` spans `64^L` ticks, so the wheel covers
-//! `64^6` ms (about 2.2 years) ahead; a deadline farther out is parked in the top level and
+//! `64^6` ticks (about 40 days) ahead; a deadline farther out is parked in the top level and
 //! re-placed each time its slot comes round. Each slot is a doubly linked list of entries kept
 //! in one [`Slab`], so cancelling unlinks in O(1) and frees the entry at once.
 //!

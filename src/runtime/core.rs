@@ -270,7 +270,7 @@ impl Core {
             let timeout = if self.shared.remote.is_notified() {
                 Some(Duration::ZERO)
             } else {
-                let next = self.timers.borrow().next_deadline();
+                let next = self.timers.borrow().next_wake();
                 next.map(|tick| self.timer_wait(tick))
             };
             self.poll_io(timeout);

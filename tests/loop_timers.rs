@@ -130,3 +130,117 @@ async fn mostly_cancelled_timers_leave_the_rest_on_time() {
     );
     assert_eq!(lp.stats().timer_capacity, 0);
 }
+
+#[asyncio::test(virtual_time)]
+async fn virtual_deadlines_round_up_to_whole_milliseconds() {
+    let lp = get_running_loop();
+    sleep(0.0004).await;
+    assert_eq!(lp.time(), 0.001);
+    sleep(0.0015).await;
+    assert_eq!(lp.time(), 0.003);
+    sleep(std::time::Duration::from_nanos(1)).await;
+    assert_eq!(lp.time(), 0.004);
+    sleep(1.0).await;
+    assert_eq!(lp.time(), 1.004);
+}
+
+#[asyncio::test(virtual_time)]
+async fn virtual_timers_due_in_one_millisecond_fire_in_the_order_they_were_set() {
+    let log: Log = Default::default();
+    let lp = get_running_loop();
+    lp.call_later(0.0009, record(&log, "0.9 ms"));
+    lp.call_later(0.0001, record(&log, "0.1 ms"));
+    lp.call_later(0.0011, record(&log, "1.1 ms"));
+    sleep(0.01).await;
+    assert_eq!(
+        *log.borrow(),
+        vec![(0.001, "0.9 ms"), (0.001, "0.1 ms"), (0.002, "1.1 ms")]
+    );
+}
+
+// The real clock: what is checked is that nothing ends early, which holds however late the
+// machine runs; how late they are is the lateness bench's business.
+
+#[asyncio::test]
+async fn short_sleeps_on_the_real_clock_never_end_early() {
+    let lp = get_running_loop();
+    // Around a tick (50 µs), around the precise window (4 ms), and past it.
+    for delay in [
+        0.000_001, 0.000_049, 0.000_05, 0.000_051, 0.000_3, 0.001, 0.003_9, 0.004_1, 0.007,
+    ] {
+        for _ in 0..3 {
+            let instant = std::time::Instant::now();
+            let start = lp.time();
+            sleep(delay).await;
+            let slept = lp.time() - start;
+            assert!(slept >= delay - 1e-12, "slept {slept} for {delay}");
+            assert!(instant.elapsed() >= std::time::Duration::from_secs_f64(delay));
+        }
+    }
+}
+
+#[asyncio::test]
+async fn real_clock_timers_fire_not_before_their_time_and_in_order() {
+    let log: Log = Default::default();
+    let lp = get_running_loop();
+    let now = lp.time();
+    let mut handles = Vec::new();
+    for (delay, name) in [
+        (0.002, "a"),
+        (0.000_5, "early"),
+        (0.002, "b"),
+        (0.005, "late"),
+        (0.002, "c"),
+    ] {
+        handles.push(lp.call_at(now + delay, record(&log, name)));
+    }
+    sleep(0.01).await;
+    let log = log.borrow();
+    let names: Vec<_> = log.iter().map(|(_, n)| *n).collect();
+    assert_eq!(names, ["early", "a", "b", "c", "late"]);
+    for ((at, name), handle) in log.iter().zip([
+        &handles[1],
+        &handles[0],
+        &handles[2],
+        &handles[4],
+        &handles[3],
+    ]) {
+        assert!(
+            *at >= handle.when() - 1e-9,
+            "{name} at {at}, due {}",
+            handle.when()
+        );
+    }
+}
+
+#[asyncio::test]
+async fn other_threads_reach_the_loop_during_precise_waits() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let lp = get_running_loop();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (remote, counter) = (lp.clone(), calls.clone());
+    let thread = std::thread::spawn(move || {
+        for _ in 0..100 {
+            let counter = counter.clone();
+            remote
+                .call_soon_threadsafe(move || {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                })
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        }
+    });
+    for _ in 0..100 {
+        let start = lp.time();
+        sleep(0.000_3).await;
+        assert!(lp.time() - start >= 0.000_3 - 1e-12);
+    }
+    while !thread.is_finished() {
+        sleep(0.000_2).await;
+    }
+    thread.join().unwrap();
+    sleep(0).await;
+    sleep(0).await;
+    assert_eq!(calls.load(Ordering::Relaxed), 100);
+}

@@ -26,6 +26,7 @@ mod fd;
 mod registration;
 mod scheduled;
 mod source;
+mod timerfd;
 
 #[allow(unused_imports)] // for the pipes and pidfds of subprocesses
 pub(crate) use fd::FdSource;
@@ -33,6 +34,7 @@ pub(crate) use fd::FdSource;
 pub(crate) use registration::Registration;
 pub(crate) use scheduled::{Direction, ScheduledIo};
 pub(crate) use source::IoSource;
+pub(crate) use timerfd::TimerFd;
 
 use crate::util::slab::{Key, Slab};
 use std::cell::RefCell;

@@ -1,6 +1,10 @@
 //! The loop's clock: real (monotonic since the loop was made) or virtual.
 //!
-//! Time is kept in nanoseconds since the loop's epoch; timers work in ticks of one millisecond.
+//! Time is kept in nanoseconds since the loop's epoch; timers work in ticks of [`TICK_NS`]
+//! (50 µs). A deadline is rounded *up* to a tick, so a timer never fires early: on the real
+//! clock to the next tick, on a virtual clock to the next whole millisecond (so virtual times
+//! stay round: `sleep(0.0004)` ends at 0.001, as it always has).
+//!
 //! The virtual clock stands still while anything can run and is moved only by the loop, to the
 //! next timer's tick, when every task is idle; it lives in an atomic so that
 //! [`LoopHandle::time`](crate::LoopHandle::time) reads it from any thread.
@@ -8,8 +12,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Nanoseconds in one timer tick.
-pub(crate) const TICK_NS: u64 = 1_000_000;
+/// Nanoseconds in one timer tick: the precision of timers on the real clock. Fine enough that
+/// rounding a deadline up costs 25 µs on average; coarse enough that timers due close together
+/// share a tick and one wake-up, and that the wheel's 64^6 ticks reach 40 days before a
+/// timer must be re-placed.
+pub(crate) const TICK_NS: u64 = 50_000;
+
+/// Nanoseconds to which a virtual clock rounds deadlines up: one millisecond, a whole number
+/// of ticks.
+const VIRTUAL_RESOLUTION_NS: u64 = 1_000_000;
+const _: () = assert!(VIRTUAL_RESOLUTION_NS % TICK_NS == 0);
 
 pub(crate) struct Clock {
     /// `CLOCK_MONOTONIC` when the loop was made, in nanoseconds.
@@ -53,14 +65,29 @@ impl Clock {
     /// Moves a virtual clock forward to the start of `tick`.
     pub(crate) fn jump_to_tick(&self, tick: u64) {
         if let Some(now) = &self.virtual_now {
-            now.fetch_max(tick.saturating_mul(TICK_NS), Ordering::AcqRel);
+            now.fetch_max(tick_start_ns(tick), Ordering::AcqRel);
         }
     }
 
-    /// How long until `tick` begins, on the real clock.
-    pub(crate) fn until_tick(&self, tick: u64) -> Duration {
-        Duration::from_nanos(tick.saturating_mul(TICK_NS).saturating_sub(self.now_ns()))
+    /// The tick of a timer due at `ns`: the first at or after it (on a virtual clock, the first
+    /// that starts a whole millisecond), so that a timer never fires early.
+    pub(crate) fn tick_at_or_after(&self, ns: u64) -> u64 {
+        if self.is_virtual() {
+            ns.div_ceil(VIRTUAL_RESOLUTION_NS) * (VIRTUAL_RESOLUTION_NS / TICK_NS)
+        } else {
+            ns.div_ceil(TICK_NS)
+        }
     }
+
+    /// `CLOCK_MONOTONIC` at the loop time `ns`: what a timerfd is armed with.
+    pub(crate) fn monotonic_at(&self, ns: u64) -> u64 {
+        self.epoch.saturating_add(ns)
+    }
+}
+
+/// The loop time in nanoseconds at which `tick` begins.
+pub(crate) fn tick_start_ns(tick: u64) -> u64 {
+    tick.saturating_mul(TICK_NS)
 }
 
 /// `CLOCK_MONOTONIC` (the clock `Instant` reads) in nanoseconds. Read directly because
@@ -79,12 +106,55 @@ fn monotonic_ns() -> u64 {
         .saturating_add(ts.tv_nsec as u64)
 }
 
-/// The first tick at or after `ns`, so that a timer never fires early.
-pub(crate) fn tick_at_or_after(ns: u64) -> u64 {
-    ns.div_ceil(TICK_NS)
-}
-
 /// A delay as nanoseconds, saturating.
 pub(crate) fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_deadlines_round_up_to_a_tick() {
+        let clock = Clock::new(false);
+        assert_eq!(clock.tick_at_or_after(0), 0);
+        assert_eq!(clock.tick_at_or_after(1), 1);
+        assert_eq!(clock.tick_at_or_after(TICK_NS), 1);
+        assert_eq!(clock.tick_at_or_after(TICK_NS + 1), 2);
+        assert_eq!(clock.tick_at_or_after(1_000_000), 20);
+        for ns in [1, 49_999, 50_001, 999_999, 1_000_001, 123_456_789] {
+            let start = tick_start_ns(clock.tick_at_or_after(ns));
+            assert!(start >= ns && start - ns < TICK_NS, "{ns} -> {start}");
+        }
+        assert_eq!(
+            clock.tick_at_or_after(u64::MAX),
+            u64::MAX.div_ceil(TICK_NS),
+            "no overflow"
+        );
+    }
+
+    #[test]
+    fn virtual_deadlines_round_up_to_a_millisecond() {
+        let clock = Clock::new(true);
+        for (ns, ms) in [
+            (0, 0),
+            (1, 1),
+            (400_000, 1),
+            (1_000_000, 1),
+            (1_000_001, 2),
+            (1_500_000, 2),
+            (1_000_000_000, 1000),
+        ] {
+            let tick = clock.tick_at_or_after(ns);
+            clock.jump_to_tick(tick);
+            assert_eq!(tick_start_ns(tick), ms * 1_000_000, "deadline {ns} ns");
+        }
+        assert_eq!(clock.now_ns(), 1_000_000_000);
+        // Never backwards.
+        clock.jump_to_tick(clock.tick_at_or_after(5));
+        assert_eq!(clock.now_ns(), 1_000_000_000);
+        let far = clock.tick_at_or_after(u64::MAX);
+        assert!(tick_start_ns(far) >= u64::MAX - VIRTUAL_RESOLUTION_NS);
+    }
 }

@@ -9,6 +9,10 @@
 //! With something always ready the loop still looks at I/O every [`IO_INTERVAL`] turns, so a
 //! busy loop does not starve sockets, and a zero-timeout poll is not paid on every turn.
 //!
+//! The wait for the next timer is planned by [`time::wait`](crate::time::wait): a near one
+//! with a timerfd in the poller (made on first need), for precision below epoll's
+//! milliseconds; a turn without timers pays nothing for it.
+//!
 //! # Ownership
 //! Everything here is touched only on the loop's thread, through `RefCell`s whose borrows never
 //! span a call into user code (a poll, a callback, a waker, a drop).
@@ -17,12 +21,14 @@ use super::blocking::Pool;
 use super::clock::Clock;
 use super::remote::RemoteItem;
 use super::shared::Shared;
+use crate::reactor::TimerFd;
 use crate::task::cell::{RawTask, TaskCell};
 use crate::task::local::LocalRef;
 use crate::task::{Task, TaskRef};
+use crate::time::wait::{self, Wait};
 use crate::time::wheel::Wheel;
 use crate::util::slab::{Key, Slab};
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
@@ -36,6 +42,7 @@ use std::time::Duration;
 /// Turns between looks at I/O while the ready queue never empties (tokio's `event_interval`).
 const IO_INTERVAL: u64 = 61;
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+const TIMER_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 
 pub(crate) type Callback = Box<dyn FnOnce()>;
 
@@ -59,6 +66,9 @@ pub(crate) struct Core {
     ready: RefCell<VecDeque<Ready>>,
     tasks: RefCell<Slab<LocalRef<dyn RawTask>>>,
     pub(crate) timers: RefCell<Wheel<TimerAction>>,
+    /// The timerfd for precise waits, made the first time one is needed (real clock only);
+    /// `None` inside if it could not be made.
+    timerfd: OnceCell<Option<TimerFd>>,
     poll: RefCell<mio::Poll>,
     /// A second handle on the poller's registry, usable while `poll` is borrowed.
     #[allow(dead_code)] // used by the sockets built on the reactor
@@ -86,6 +96,7 @@ impl Core {
             ready: RefCell::new(VecDeque::new()),
             tasks: RefCell::new(Slab::new()),
             timers: RefCell::new(Wheel::new()),
+            timerfd: OnceCell::new(),
             poll: RefCell::new(poll),
             registry,
             reactor: crate::reactor::Reactor::new(),
@@ -218,7 +229,7 @@ impl Core {
 
     /// Arms a timer that fires at the first tick at or after `deadline_ns`.
     pub(crate) fn add_timer(&self, deadline_ns: u64, action: TimerAction) -> Key {
-        let tick = super::clock::tick_at_or_after(deadline_ns);
+        let tick = self.clock().tick_at_or_after(deadline_ns);
         self.timers.borrow_mut().insert(tick, action)
     }
 
@@ -259,12 +270,35 @@ impl Core {
             let timeout = if self.shared.remote.is_notified() {
                 Some(Duration::ZERO)
             } else {
-                self.timers
-                    .borrow()
-                    .next_deadline()
-                    .map(|tick| clock.until_tick(tick))
+                let next = self.timers.borrow().next_wake();
+                next.map(|tick| self.timer_wait(tick))
             };
             self.poll_io(timeout);
+        }
+    }
+
+    /// The poll timeout for a wait until the timer tick `tick` on the real clock, having armed
+    /// the timerfd if the tick is near (see [`wait`]).
+    fn timer_wait(&self, tick: u64) -> Duration {
+        let clock = self.clock();
+        let deadline = super::clock::tick_start_ns(tick);
+        // Precise unless the timerfd could not be made.
+        let precise = self.timerfd.get().is_none_or(Option::is_some);
+        match wait::plan(clock.now_ns(), deadline, precise) {
+            Wait::Timeout(timeout) => timeout,
+            Wait::Precise { at_ns, backstop } => {
+                let timerfd = self.timerfd.get_or_init(|| {
+                    TimerFd::new(&self.registry, TIMER_TOKEN)
+                        .inspect_err(|e| log::debug!("no timerfd, timers keep ms precision: {e}"))
+                        .ok()
+                });
+                if let Some(timerfd) = timerfd {
+                    if let Err(e) = timerfd.arm_at(clock.monotonic_at(at_ns)) {
+                        log::error!("arming the loop's timerfd failed: {e}");
+                    }
+                }
+                backstop
+            }
         }
     }
 
@@ -277,8 +311,14 @@ impl Core {
             return;
         }
         for event in events.iter() {
-            if event.token() != WAKER_TOKEN {
-                self.reactor.dispatch(event);
+            match event.token() {
+                WAKER_TOKEN => {}
+                TIMER_TOKEN => {
+                    if let Some(Some(timerfd)) = self.timerfd.get() {
+                        timerfd.fired();
+                    }
+                }
+                _ => self.reactor.dispatch(event),
             }
         }
     }
@@ -441,4 +481,46 @@ fn next_task_id() -> u64 {
         block.set((next + 1, end));
         next
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::context;
+    use crate::{get_running_loop, sleep, to_thread, Runner};
+
+    /// Whether the running loop has made its timerfd.
+    fn has_timerfd() -> bool {
+        context::with_core(|core| core.timerfd.get().is_some()).expect("a running loop")
+    }
+
+    #[test]
+    fn the_timerfd_is_made_for_a_near_timer_on_the_real_clock_only() {
+        Runner::new().run(async {
+            // Turns without timers make none, nor does a wait for a far timer (here while a
+            // job runs on the blocking pool).
+            for _ in 0..3 {
+                sleep(0).await;
+            }
+            let far = get_running_loop().call_later(3600.0, || {});
+            to_thread(|| std::thread::sleep(std::time::Duration::from_millis(5)))
+                .await
+                .unwrap();
+            assert!(!has_timerfd());
+            far.cancel();
+            // The wait for a near timer makes it (unless the thread was held up past the
+            // deadline before it could wait, so this tries a few times).
+            for _ in 0..100 {
+                sleep(0.003).await;
+                if has_timerfd() {
+                    break;
+                }
+            }
+            assert!(has_timerfd());
+        });
+        Runner::new().virtual_time(true).run(async {
+            sleep(0.001).await;
+            sleep(5.0).await;
+            assert!(!has_timerfd(), "a virtual clock jumps instead of waiting");
+        });
+    }
 }

@@ -2,6 +2,7 @@
 
 mod delay;
 mod sleep;
+pub(crate) mod wait;
 pub(crate) mod wheel;
 
 pub use delay::IntoDelay;

@@ -39,7 +39,9 @@ pub struct Sleep {
 /// `f64` or an integer.
 ///
 /// `sleep(0)` yields exactly one turn to the other ready tasks. The delay starts at the first
-/// poll. Timers fire in ticks of one millisecond, never early.
+/// poll. Timers never fire early: on the real clock they fire in ticks of 50 µs (a short sleep
+/// ends within about 0.1 ms of its deadline on an idle loop), on a virtual clock at whole
+/// milliseconds.
 ///
 /// # Panics
 /// When polled outside a running loop; for a NaN delay.

@@ -1,7 +1,8 @@
-//! A hierarchical timing wheel: O(1) insert and cancel, in ticks of one millisecond.
+//! A hierarchical timing wheel: O(1) insert and cancel, in ticks of the loop's clock
+//! ([`TICK_NS`](crate::runtime::clock::TICK_NS), 50 µs).
 //!
 //! Six levels of 64 slots; a slot of level `L` spans `64^L` ticks, so the wheel covers
-//! `64^6` ms (about 2.2 years) ahead; a deadline farther out is parked in the top level and
+//! `64^6` ticks (about 40 days) ahead; a deadline farther out is parked in the top level and
 //! re-placed each time its slot comes round. Each slot is a doubly linked list of entries kept
 //! in one [`Slab`], so cancelling unlinks in O(1) and frees the entry at once.
 //!
@@ -18,6 +19,8 @@ const SLOTS: usize = 64;
 const SLOT_BITS: u32 = 6;
 /// Ticks the wheel can place directly; farther deadlines are re-placed as they come near.
 const MAX_SPAN: u64 = 1 << (SLOT_BITS as u64 * LEVELS as u64);
+/// How many entries of a higher-level slot [`Wheel::next_wake`] looks at to find the earliest.
+const WAKE_SCAN: usize = 16;
 /// Index of the list of entries that were due when inserted.
 const EXPIRED: usize = LEVELS * SLOTS;
 
@@ -101,6 +104,36 @@ impl<T> Wheel<T> {
             return Some(self.elapsed);
         }
         self.next_slot().map(|(_, deadline)| deadline)
+    }
+
+    /// The tick to wake at for the next entry, for a loop about to block. As
+    /// [`next_deadline`](Wheel::next_deadline), except when that is the start of a slot of a
+    /// higher level, which is only a cascade: then, if the slot holds at most [`WAKE_SCAN`]
+    /// entries, their earliest tick, so that the loop does not wake just to cascade. Never
+    /// later than the earliest entry; advancing to it fires that entry.
+    pub(crate) fn next_wake(&self) -> Option<u64> {
+        if self.lists[EXPIRED].head.is_some() {
+            return Some(self.elapsed);
+        }
+        let (list, start) = self.next_slot()?;
+        let level = list / SLOTS;
+        if level == 0 {
+            return Some(start);
+        }
+        let mut earliest = u64::MAX;
+        let mut cursor = self.lists[list].head;
+        for _ in 0..WAKE_SCAN {
+            let Some(key) = cursor else {
+                // Every later slot, of this level or a higher one, starts at or after this
+                // slot's end; an entry parked here from farther out (the top level) is later.
+                let end = start.saturating_add(1 << (level as u32 * SLOT_BITS));
+                return Some(if earliest < end { earliest } else { start });
+            };
+            let entry = self.entries.get(key).expect("linked timer entry is live");
+            earliest = earliest.min(entry.when);
+            cursor = entry.next;
+        }
+        Some(start)
     }
 
     /// Advances to `now`, appending every entry due by then to `out` in firing order.
@@ -301,6 +334,46 @@ mod tests {
         assert_eq!(wheel.next_deadline().map(|d| d <= 300_000), Some(true));
     }
 
+    #[test]
+    fn next_wake_skips_cascades_of_small_slots() {
+        let mut wheel = Wheel::new();
+        let mut out = Vec::new();
+        wheel.advance(60, &mut out);
+        // 70 and 100 differ from 60 above the low 6 bits: a level-1 slot starting at 64.
+        wheel.insert(100, 2);
+        wheel.insert(70, 1);
+        assert_eq!(wheel.next_deadline(), Some(64));
+        assert_eq!(wheel.next_wake(), Some(70));
+        wheel.advance(70, &mut out);
+        assert_eq!(out, vec![1]);
+        assert_eq!(wheel.next_wake(), Some(100));
+        // A crowded slot gives its start: finding its earliest would cost too much.
+        let mut wheel = Wheel::new();
+        for i in 0..=WAKE_SCAN as u64 {
+            wheel.insert(5000 + i, i);
+        }
+        assert_eq!(wheel.next_wake(), wheel.next_deadline());
+    }
+
+    #[test]
+    fn next_wake_is_not_fooled_by_an_entry_parked_from_far_away() {
+        let mut wheel = Wheel::new();
+        let mut out = Vec::new();
+        // Past the wheel's span: parked in a top-level slot, its true tick far beyond.
+        wheel.insert(MAX_SPAN * 3, 0);
+        let parked_at = wheel.next_deadline().unwrap();
+        assert_eq!(wheel.next_wake(), Some(parked_at));
+        // An entry in a later top-level slot must not be skipped over.
+        wheel.insert(parked_at + (1 << 30) + 5, 1);
+        let wake = wheel.next_wake().unwrap();
+        assert!(wake <= parked_at + (1 << 30) + 5);
+        while out.is_empty() {
+            let wake = wheel.next_wake().unwrap();
+            wheel.advance(wake, &mut out);
+        }
+        assert_eq!(out, vec![1]);
+    }
+
     /// Random inserts, cancels and advances against a plain model: every entry fires exactly
     /// at the first advance that reaches its tick, in (tick, insertion) order.
     #[test]
@@ -346,6 +419,11 @@ mod tests {
                             assert!(
                                 next <= earliest,
                                 "next deadline {next} after an entry at {earliest}"
+                            );
+                            let wake = wheel.next_wake().unwrap();
+                            assert!(
+                                next <= wake && wake <= earliest,
+                                "next wake {wake}: deadline {next}, earliest entry {earliest}"
                             );
                         }
                     }

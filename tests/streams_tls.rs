@@ -355,8 +355,17 @@ fn rustls_peer(
     })
 }
 
-#[asyncio::test]
-async fn close_sends_close_notify_once_a_full_socket_has_room() {
+/// Our TLS client over a Unix socket whose send buffer is full, and the `rustls_peer` at its
+/// other end, which reads only once it is sent `skipped` on `filled`.
+struct FullSocket {
+    w: StreamWriter,
+    peer: std::thread::JoinHandle<std::io::Result<Vec<u8>>>,
+    filled: std::sync::mpsc::Sender<usize>,
+    skipped: usize,
+    _r: StreamReader,
+}
+
+async fn tls_over_a_full_socket() -> FullSocket {
     let c = certs();
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
     let filler = ours.try_clone().unwrap();
@@ -367,6 +376,24 @@ async fn close_sends_close_notify_once_a_full_socket_has_room() {
     w.start_tls(c.client, Some("localhost")).await.unwrap();
     ready.recv().await.unwrap();
     let skipped = fill(filler);
+    FullSocket {
+        w,
+        peer,
+        filled,
+        skipped,
+        _r,
+    }
+}
+
+#[asyncio::test]
+async fn close_sends_close_notify_once_a_full_socket_has_room() {
+    let FullSocket {
+        w,
+        peer,
+        filled,
+        skipped,
+        _r,
+    } = tls_over_a_full_socket().await;
     // The socket is full, nothing is buffered: close_notify is all that close has to send.
     w.close();
     assert!(w.is_closing());
@@ -381,16 +408,13 @@ async fn close_sends_close_notify_once_a_full_socket_has_room() {
 
 #[asyncio::test]
 async fn close_sends_buffered_data_then_close_notify_through_a_full_socket() {
-    let c = certs();
-    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    let filler = ours.try_clone().unwrap();
-    let (ready_tx, ready) = async_channel::bounded(1);
-    let (filled, filled_rx) = std::sync::mpsc::channel();
-    let peer = rustls_peer(c.server, theirs, ready_tx, filled_rx);
-    let (_r, w) = asyncio::open_socket(asyncio::net::UnixStream::from_std(ours).unwrap());
-    w.start_tls(c.client, Some("localhost")).await.unwrap();
-    ready.recv().await.unwrap();
-    let skipped = fill(filler);
+    let FullSocket {
+        w,
+        peer,
+        filled,
+        skipped,
+        _r,
+    } = tls_over_a_full_socket().await;
     let last: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
     w.write(&last);
     w.close();
@@ -407,16 +431,13 @@ async fn close_sends_buffered_data_then_close_notify_through_a_full_socket() {
 
 #[asyncio::test]
 async fn abort_does_not_wait_for_a_full_socket() {
-    let c = certs();
-    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    let filler = ours.try_clone().unwrap();
-    let (ready_tx, ready) = async_channel::bounded(1);
-    let (filled, filled_rx) = std::sync::mpsc::channel();
-    let peer = rustls_peer(c.server, theirs, ready_tx, filled_rx);
-    let (_r, w) = asyncio::open_socket(asyncio::net::UnixStream::from_std(ours).unwrap());
-    w.start_tls(c.client, Some("localhost")).await.unwrap();
-    ready.recv().await.unwrap();
-    let skipped = fill(filler);
+    let FullSocket {
+        w,
+        peer,
+        filled,
+        skipped,
+        _r,
+    } = tls_over_a_full_socket().await;
     w.write(b"dropped");
     w.close();
     w.abort();

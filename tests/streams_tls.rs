@@ -567,3 +567,85 @@ async fn an_alert_made_while_reading_is_sent_once_a_full_socket_has_room() {
     w.close();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A rustls server on a blocking socket, in a thread, that shakes hands and then reads
+/// nothing until told to (on `done`), holding the socket open.
+fn never_reading_peer(
+    config: Arc<rustls::ServerConfig>,
+    mut sock: std::os::unix::net::UnixStream,
+    ready: async_channel::Sender<()>,
+    done: std::sync::mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut tls = rustls::ServerConnection::new(config).unwrap();
+        while tls.is_handshaking() {
+            tls.complete_io(&mut sock).unwrap();
+        }
+        while tls.wants_write() {
+            tls.write_tls(&mut sock).unwrap();
+        }
+        ready.send_blocking(()).unwrap();
+        let _ = done.recv();
+    })
+}
+
+/// Closes a TLS connection whose peer never reads, with more buffered than the socket takes;
+/// returns when `wait_closed` returned, and what it returned.
+async fn close_unread(timeout: Option<std::time::Duration>) -> std::io::Result<()> {
+    let c = certs();
+    let dir = std::env::temp_dir().join(format!(
+        "asyncio-tls-shutdown-{}-{}",
+        std::process::id(),
+        timeout.map_or(0, |t| t.as_millis())
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let (ready_tx, ready) = async_channel::bounded(1);
+    let (done, done_rx) = std::sync::mpsc::channel();
+    let server = c.server.clone();
+    let peer = std::thread::spawn(move || {
+        let (sock, _) = listener.accept().unwrap();
+        never_reading_peer(server, sock, ready_tx, done_rx)
+            .join()
+            .unwrap()
+    });
+    let open = asyncio::open_unix_connection(&path).ssl(c.client, "localhost");
+    let open = match timeout {
+        Some(t) => open.ssl_shutdown_timeout(t),
+        None => open,
+    };
+    let (_r, w) = open.await.unwrap();
+    ready.recv().await.unwrap();
+    // Far more than the socket buffers hold: the flush cannot end while the peer reads nothing.
+    w.write(&vec![7u8; 16 << 20]);
+    w.close();
+    assert!(w.is_closing());
+    let result = w.wait_closed().await;
+    done.send(()).unwrap();
+    asyncio::to_thread(move || peer.join().unwrap())
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+#[asyncio::test(virtual_time)]
+async fn close_gives_up_on_a_peer_that_never_reads_after_thirty_seconds() {
+    let lp = asyncio::get_running_loop();
+    let start = lp.time();
+    let result = close_unread(None).await;
+    let e = result.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(lp.time() - start, 30.0, "asyncio's ssl_shutdown_timeout");
+}
+
+#[asyncio::test(virtual_time)]
+async fn close_honours_a_custom_ssl_shutdown_timeout() {
+    let lp = asyncio::get_running_loop();
+    let start = lp.time();
+    let result = close_unread(Some(std::time::Duration::from_secs(5))).await;
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(lp.time() - start, 5.0);
+}

@@ -32,6 +32,10 @@ use std::task::{Context, Poll, Waker};
 /// asyncio's default high-water mark; the low-water mark is a quarter of it.
 pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
+/// Seconds a TLS close may take to flush `close_notify` (and the data before it) before the
+/// connection is aborted: asyncio's default `ssl_shutdown_timeout`.
+pub(crate) const TLS_SHUTDOWN_TIMEOUT: f64 = 30.0;
+
 struct WriteState {
     /// Bytes not yet sent are `buf[sent..]`.
     buf: Vec<u8>,
@@ -75,6 +79,8 @@ pub(crate) struct Conn {
     /// Writes after the connection was lost, as asyncio counts them to warn once.
     writes_after_loss: Cell<u32>,
     server: RefCell<Option<ServerLink>>,
+    /// Seconds a TLS close may flush before the connection is aborted.
+    shutdown_timeout: Cell<f64>,
 }
 
 impl Conn {
@@ -107,6 +113,7 @@ impl Conn {
             read_eof: Cell::new(false),
             writes_after_loss: Cell::new(0),
             server: RefCell::new(None),
+            shutdown_timeout: Cell::new(TLS_SHUTDOWN_TIMEOUT),
         })
     }
 
@@ -387,6 +394,40 @@ impl Conn {
         if empty {
             self.after_flush(false, true);
         }
+        #[cfg(feature = "tls")]
+        if !self.lost.get() && matches!(self.sock.borrow().as_ref(), Some(Sock::Tls(_))) {
+            self.start_shutdown_timer();
+        }
+    }
+
+    /// Sets the seconds a TLS close may flush before the connection is aborted.
+    #[cfg(feature = "tls")]
+    pub(crate) fn set_shutdown_timeout(&self, secs: f64) {
+        self.shutdown_timeout.set(secs);
+    }
+
+    /// asyncio's `ssl_shutdown_timeout`: a peer that never reads must not hold a closing TLS
+    /// connection (and `wait_closed`) forever. Past the timeout, what is unsent is dropped,
+    /// the socket closed, and the connection lost with `TimedOut` ("SSL shutdown timed out",
+    /// as asyncio's `TimeoutError`).
+    #[cfg(feature = "tls")]
+    fn start_shutdown_timer(&self) {
+        let me = self.me.clone();
+        let timeout = self.shutdown_timeout.get();
+        drop(crate::create_task(async move {
+            let closed = poll_fn(|cx| match me.upgrade() {
+                Some(conn) => conn.poll_closed(cx).map(drop),
+                None => Poll::Ready(()),
+            });
+            if crate::wait_for(closed, timeout).await.is_err() {
+                if let Some(conn) = me.upgrade() {
+                    conn.lose(Some(&io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "SSL shutdown timed out",
+                    )));
+                }
+            }
+        }));
     }
 
     /// Closes at once, dropping what is buffered; the peer sees a reset (asyncio's `abort`).

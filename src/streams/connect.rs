@@ -64,6 +64,8 @@ pub fn open_connection(host: &str, port: u16) -> OpenConnection {
         ssl: None,
         #[cfg(feature = "tls")]
         server_hostname: None,
+        #[cfg(feature = "tls")]
+        ssl_shutdown_timeout: super::conn::TLS_SHUTDOWN_TIMEOUT,
     }
 }
 
@@ -83,6 +85,8 @@ pub struct OpenConnection {
     ssl: Option<crate::tls::TlsContext>,
     #[cfg(feature = "tls")]
     server_hostname: Option<String>,
+    #[cfg(feature = "tls")]
+    ssl_shutdown_timeout: f64,
 }
 
 impl OpenConnection {
@@ -150,6 +154,21 @@ impl OpenConnection {
         self
     }
 
+    /// How long a TLS close may take to flush `close_notify` before the connection is
+    /// aborted (asyncio's `ssl_shutdown_timeout`; default 30 s). See
+    /// [`StreamWriter::close`](crate::StreamWriter::close).
+    ///
+    /// # Examples
+    /// ```
+    /// let open = asyncio::open_connection("localhost", 443).ssl_shutdown_timeout(std::time::Duration::from_secs(5));
+    /// # drop(open);
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.ssl_shutdown_timeout = timeout.as_secs_f64();
+        self
+    }
+
     /// The name the server's certificate is checked against (and sent as SNI) when
     /// [`ssl`](Self::ssl) is set; the host by default.
     ///
@@ -194,6 +213,9 @@ impl OpenConnection {
         #[cfg(feature = "tls")]
         if let Some(context) = &self.ssl {
             let name = self.server_hostname.as_deref().unwrap_or(&self.host);
+            streams
+                .1
+                .set_ssl_shutdown_timeout(self.ssl_shutdown_timeout);
             streams.1.handshake(context, Some(name)).await?;
         }
         Ok(streams)
@@ -285,6 +307,8 @@ pub fn open_unix_connection(path: impl Into<PathBuf>) -> OpenUnixConnection {
         limit: DEFAULT_LIMIT,
         #[cfg(feature = "tls")]
         ssl: None,
+        #[cfg(feature = "tls")]
+        ssl_shutdown_timeout: super::conn::TLS_SHUTDOWN_TIMEOUT,
     }
 }
 
@@ -299,6 +323,8 @@ pub struct OpenUnixConnection {
     limit: usize,
     #[cfg(feature = "tls")]
     ssl: Option<(crate::tls::TlsContext, String)>,
+    #[cfg(feature = "tls")]
+    ssl_shutdown_timeout: f64,
 }
 
 impl OpenUnixConnection {
@@ -335,6 +361,21 @@ impl OpenUnixConnection {
         self.ssl = Some((context.into(), server_hostname.to_owned()));
         self
     }
+
+    /// How long a TLS close may take to flush `close_notify` before the connection is
+    /// aborted (asyncio's `ssl_shutdown_timeout`; default 30 s). See
+    /// [`StreamWriter::close`](crate::StreamWriter::close).
+    ///
+    /// # Examples
+    /// ```
+    /// let open = asyncio::open_unix_connection("/tmp/tls.sock").ssl_shutdown_timeout(std::time::Duration::from_secs(5));
+    /// # drop(open);
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.ssl_shutdown_timeout = timeout.as_secs_f64();
+        self
+    }
 }
 
 impl IntoFuture for OpenUnixConnection {
@@ -347,6 +388,9 @@ impl IntoFuture for OpenUnixConnection {
             let streams = streams(Sock::Unix(sock), self.limit);
             #[cfg(feature = "tls")]
             if let Some((context, name)) = &self.ssl {
+                streams
+                    .1
+                    .set_ssl_shutdown_timeout(self.ssl_shutdown_timeout);
                 streams.1.handshake(context, Some(name)).await?;
             }
             Ok(streams)

@@ -54,11 +54,12 @@ const TLS_HANDSHAKE_TIMEOUT: f64 = 60.0;
 /// without calling the handler (asyncio logs it and drops the connection), and so does one
 /// that takes longer than [`TLS_HANDSHAKE_TIMEOUT`].
 #[cfg(feature = "tls")]
-fn with_tls(handler: Handler, context: crate::tls::TlsContext) -> Handler {
+fn with_tls(handler: Handler, context: crate::tls::TlsContext, shutdown_timeout: f64) -> Handler {
     Rc::new(move |r, w| {
         let handler = handler.clone();
         let context = context.clone();
         Box::pin(async move {
+            w.set_ssl_shutdown_timeout(shutdown_timeout);
             // asyncio's `ssl_handshake_timeout`: a client that never finishes its handshake
             // must not hold a connection (and `wait_closed`) forever.
             match crate::wait_for(w.handshake(&context, None), TLS_HANDSHAKE_TIMEOUT).await {
@@ -77,6 +78,8 @@ pub(super) struct Common {
     pub(super) handler: Handler,
     #[cfg(feature = "tls")]
     pub(super) ssl: Option<crate::tls::TlsContext>,
+    #[cfg(feature = "tls")]
+    pub(super) ssl_shutdown_timeout: f64,
     pub(super) backlog: i32,
     pub(super) limit: usize,
     pub(super) start_serving: bool,
@@ -88,6 +91,8 @@ impl Common {
             handler,
             #[cfg(feature = "tls")]
             ssl: None,
+            #[cfg(feature = "tls")]
+            ssl_shutdown_timeout: super::conn::TLS_SHUTDOWN_TIMEOUT,
             backlog: 100,
             limit: DEFAULT_LIMIT,
             start_serving: true,
@@ -103,7 +108,7 @@ impl Common {
         let (handler, limit, backlog) = (self.handler, self.limit, self.backlog);
         #[cfg(feature = "tls")]
         let handler = match self.ssl {
-            Some(context) => with_tls(handler, context),
+            Some(context) => with_tls(handler, context, self.ssl_shutdown_timeout),
             None => handler,
         };
         let state = Rc::new(ServerState {
@@ -262,6 +267,21 @@ impl StartServer {
     #[cfg(feature = "tls")]
     pub fn ssl(mut self, context: std::sync::Arc<rustls::ServerConfig>) -> Self {
         self.common.ssl = Some(context.into());
+        self
+    }
+
+    /// How long a TLS close may take to flush `close_notify` before the connection is
+    /// aborted (asyncio's `ssl_shutdown_timeout`; default 30 s). See
+    /// [`StreamWriter::close`](crate::StreamWriter::close).
+    ///
+    /// # Examples
+    /// ```
+    /// let open = asyncio::start_server(|_r, _w| async {}, "127.0.0.1", 0).ssl_shutdown_timeout(std::time::Duration::from_secs(5));
+    /// # drop(open);
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.common.ssl_shutdown_timeout = timeout.as_secs_f64();
         self
     }
 

@@ -84,6 +84,21 @@ impl StartUnixServer {
         self
     }
 
+    /// How long a TLS close may take to flush `close_notify` before the connection is
+    /// aborted (asyncio's `ssl_shutdown_timeout`; default 30 s). See
+    /// [`StreamWriter::close`](crate::StreamWriter::close).
+    ///
+    /// # Examples
+    /// ```
+    /// let open = asyncio::start_unix_server(|_r, _w| async {}, "/tmp/x.sock").ssl_shutdown_timeout(std::time::Duration::from_secs(5));
+    /// # drop(open);
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.common.ssl_shutdown_timeout = timeout.as_secs_f64();
+        self
+    }
+
     /// Whether to accept at once (default true).
     ///
     /// # Examples

@@ -173,6 +173,14 @@ impl StreamWriter {
     /// Closes the connection once the buffer is sent (asyncio's `close`). The reader of this
     /// connection then reads end of stream.
     ///
+    /// Over TLS, close sends `close_notify` after the buffer and waits for it to be flushed
+    /// too, so that the peer can tell the close from a truncation; but at most the shutdown
+    /// timeout (asyncio's `ssl_shutdown_timeout`, 30 s by default, set with the
+    /// `ssl_shutdown_timeout` option of [`open_connection`](crate::open_connection) and
+    /// [`start_server`](crate::start_server)): past it, with the peer still not reading, the
+    /// connection is aborted, what is unsent dropped, and [`wait_closed`](Self::wait_closed)
+    /// fails with `TimedOut`.
+    ///
     /// # Examples
     /// See [`StreamWriter`].
     pub fn close(&self) {
@@ -211,6 +219,12 @@ impl StreamWriter {
         self.conn().set_write_buffer_limits(high, low);
         drained?;
         self.handshake(&context.into(), server_hostname).await
+    }
+
+    /// Sets the seconds a TLS close may take (see [`close`](Self::close)).
+    #[cfg(feature = "tls")]
+    pub(crate) fn set_ssl_shutdown_timeout(&self, secs: f64) {
+        self.conn().set_shutdown_timeout(secs);
     }
 
     #[cfg(feature = "tls")]

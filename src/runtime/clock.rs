@@ -12,6 +12,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::tsc::now_ns as monotonic_ns;
+
 /// Nanoseconds in one timer tick: the precision of timers on the real clock. Fine enough that
 /// rounding a deadline up costs 25 µs on average; coarse enough that timers due close together
 /// share a tick and one wake-up, and that the wheel's 64^6 ticks reach 40 days before a
@@ -88,22 +90,6 @@ impl Clock {
 /// The loop time in nanoseconds at which `tick` begins.
 pub(crate) fn tick_start_ns(tick: u64) -> u64 {
     tick.saturating_mul(TICK_NS)
-}
-
-/// `CLOCK_MONOTONIC` (the clock `Instant` reads) in nanoseconds. Read directly because
-/// `time()` is called in hot loops, and `Instant`'s checked arithmetic costs a quarter more
-/// than the read itself.
-#[inline]
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write to, and CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as u64)
 }
 
 /// A delay as nanoseconds, saturating.

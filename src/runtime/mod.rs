@@ -13,6 +13,7 @@ pub(crate) mod remote;
 mod runner;
 pub(crate) mod shared;
 mod threadsafe;
+mod tsc;
 
 pub use blocking::{to_thread, ToThread};
 pub use handle::{

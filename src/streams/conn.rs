@@ -34,6 +34,7 @@ pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
 /// Seconds a TLS close may take to flush `close_notify` (and the data before it) before the
 /// connection is aborted: asyncio's default `ssl_shutdown_timeout`.
+#[cfg(feature = "tls")]
 pub(crate) const TLS_SHUTDOWN_TIMEOUT: f64 = 30.0;
 
 struct WriteState {
@@ -80,6 +81,7 @@ pub(crate) struct Conn {
     writes_after_loss: Cell<u32>,
     server: RefCell<Option<ServerLink>>,
     /// Seconds a TLS close may flush before the connection is aborted.
+    #[cfg(feature = "tls")]
     shutdown_timeout: Cell<f64>,
 }
 
@@ -113,6 +115,7 @@ impl Conn {
             read_eof: Cell::new(false),
             writes_after_loss: Cell::new(0),
             server: RefCell::new(None),
+            #[cfg(feature = "tls")]
             shutdown_timeout: Cell::new(TLS_SHUTDOWN_TIMEOUT),
         })
     }

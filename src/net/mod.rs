@@ -24,6 +24,7 @@
 //! # }).unwrap();
 //! ```
 
+mod stream;
 pub(crate) mod sys;
 mod tcp_listener;
 mod tcp_stream;

@@ -1,8 +1,9 @@
 //! The few socket calls std and mio do not make the way we need.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd};
 
 /// `send` without `SIGPIPE`. std's `UnixStream::write` is a plain `write(2)`, which raises
 /// `SIGPIPE` on a closed peer and would kill a process that did not ignore it.
@@ -55,36 +56,42 @@ pub(crate) fn send(sock: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
     )))]
     // SAFETY: as above.
     let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), FLAGS) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    byte_count(n)
 }
 
-/// `recv` into `len` bytes at `ptr`.
+/// `recv` into `buf`.
+#[inline]
+pub(crate) fn recv(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and `recv_uninit` only
+    // stores bytes the kernel wrote (never uninitialised ones), so `buf` stays initialised.
+    let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    recv_uninit(sock, buf)
+}
+
+/// `recv` into memory that need not be initialised. On `Ok(n)`, `n <= buf.len()` and the
+/// first `n` bytes of `buf` are initialised (the kernel wrote them).
 ///
 /// On Linux (x86-64 and arm64, where the socket calls have always been system calls of their
 /// own) both this and [`send`] are made as plain system calls: glibc's `recv` and `send`
 /// are pthread cancellation points, which in a process with more than one thread (a loop not
 /// on the main thread, the blocking pool) wrap every call in two atomic updates of the
 /// thread's cancellation state. Nothing here uses pthread cancellation.
-///
-/// # Safety
-/// `ptr` must be valid for writes of `len` bytes for the duration of the call.
 #[inline]
-unsafe fn recv_raw(fd: RawFd, ptr: *mut u8, len: usize) -> io::Result<usize> {
+pub(crate) fn recv_uninit(sock: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    let fd = sock.as_raw_fd();
     #[cfg(all(
         target_os = "linux",
         any(target_arch = "x86_64", target_arch = "aarch64")
     ))]
-    // SAFETY: the caller's promise covers the buffer; no address is asked for.
+    // SAFETY: `buf` is writable for `buf.len()` bytes during the call (the kernel only ever
+    // writes bytes into it); `fd` is borrowed from `sock`, so it stays open; no address is
+    // asked for.
     let n = unsafe {
         libc::syscall(
             libc::SYS_recvfrom,
             fd as libc::c_long,
-            ptr,
-            len,
+            buf.as_mut_ptr(),
+            buf.len(),
             0 as libc::c_long,
             std::ptr::null_mut::<libc::sockaddr>(),
             std::ptr::null_mut::<libc::socklen_t>(),
@@ -95,31 +102,14 @@ unsafe fn recv_raw(fd: RawFd, ptr: *mut u8, len: usize) -> io::Result<usize> {
         any(target_arch = "x86_64", target_arch = "aarch64")
     )))]
     // SAFETY: as above.
-    let n = unsafe { libc::recv(fd, ptr.cast(), len, 0) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    byte_count(n)
 }
 
-/// `recv` into `buf`.
+/// What a socket call returned: a byte count, or when negative the error it left in `errno`.
 #[inline]
-pub(crate) fn recv(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is writable for its length; `sock` keeps the fd open during the call.
-    unsafe { recv_raw(sock.as_raw_fd(), buf.as_mut_ptr(), buf.len()) }
-}
-
-/// `recv` into memory that need not be initialised. On `Ok(n)`, `n <= buf.len()` and the
-/// first `n` bytes of `buf` are initialised (the kernel wrote them).
-#[inline]
-pub(crate) fn recv_uninit(
-    sock: &impl AsRawFd,
-    buf: &mut [std::mem::MaybeUninit<u8>],
-) -> io::Result<usize> {
-    // SAFETY: `buf` is writable for its length (the kernel only ever writes bytes into it);
-    // `sock` keeps the fd open during the call.
-    unsafe { recv_raw(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }
+fn byte_count(n: impl TryInto<usize>) -> io::Result<usize> {
+    n.try_into().map_err(|_| io::Error::last_os_error())
 }
 
 /// Sets `SO_NOSIGPIPE` where `MSG_NOSIGNAL` does not exist.

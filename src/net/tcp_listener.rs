@@ -94,7 +94,6 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, addr) =
             std::task::ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
-        sys::no_sigpipe(&stream)?;
         Poll::Ready(Ok((TcpStream::from_mio(stream)?, addr)))
     }
 

@@ -1,5 +1,6 @@
 //! `TcpStream`: a connected TCP socket on the running loop.
 
+use super::stream::Stream;
 use super::sys;
 use crate::reactor::{Direction, IoSource};
 use std::future::poll_fn;
@@ -36,7 +37,7 @@ use std::task::{Context, Poll};
 /// ```
 #[derive(Debug)]
 pub struct TcpStream {
-    io: IoSource<mio::net::TcpStream>,
+    io: Stream<mio::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -71,8 +72,9 @@ impl TcpStream {
         let std = sys::start_connect(addr, local)?;
         let io = IoSource::new(mio::net::TcpStream::from_std(std))?;
         poll_fn(|cx| poll_connected(&io, cx)).await?;
-        io.assume_ready();
-        Ok(TcpStream { io })
+        Ok(TcpStream {
+            io: Stream::connected(io),
+        })
     }
 
     /// Wraps a connected std socket, making it non-blocking.
@@ -91,14 +93,13 @@ impl TcpStream {
     /// ```
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
-        sys::no_sigpipe(&stream)?;
         Self::from_mio(mio::net::TcpStream::from_std(stream))
     }
 
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
-        let io = IoSource::new(stream)?;
-        io.assume_ready();
-        Ok(TcpStream { io })
+        Ok(TcpStream {
+            io: Stream::new(stream)?,
+        })
     }
 
     /// Reads into `buf`, waiting until some bytes arrive; `Ok(0)` is end of stream
@@ -113,7 +114,7 @@ impl TcpStream {
     /// # Examples
     /// See [`TcpStream`].
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
+        self.io.read(buf).await
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -126,14 +127,8 @@ impl TcpStream {
     ///
     /// # Examples
     /// See the [module](crate::net) example.
-    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.read(buf).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        self.io.read_exact(buf).await
     }
 
     /// The poll form of [`read`](Self::read).
@@ -155,8 +150,7 @@ impl TcpStream {
     /// ```
     #[inline]
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv(s, buf))
+        self.io.poll_read(cx, buf)
     }
 
     /// [`poll_read`](Self::poll_read) into memory that need not be initialised: on `Ok(n)`
@@ -167,16 +161,14 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv_uninit(s, buf))
+        self.io.poll_read_uninit(cx, buf)
     }
 
     /// [`try_read`](Self::try_read) into memory that need not be initialised: on `Ok(n)` the
     /// first `n` bytes of `buf` are.
     #[inline]
     pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |s| sys::recv_uninit(s, buf))
+        self.io.try_read_uninit(buf)
     }
 
     /// Reads what is there without waiting.
@@ -195,7 +187,7 @@ impl TcpStream {
     /// ```
     #[inline]
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| sys::recv(s, buf))
+        self.io.try_read(buf)
     }
 
     /// Writes some of `buf`, waiting until the socket takes at least one byte.
@@ -216,7 +208,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write(cx, buf)).await
+        self.io.write(buf).await
     }
 
     /// Writes all of `buf` (asyncio's `loop.sock_sendall`).
@@ -229,12 +221,8 @@ impl TcpStream {
     ///
     /// # Examples
     /// See the [module](crate::net) example.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            buf = &buf[n..];
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.io.write_all(buf).await
     }
 
     /// The poll form of [`write`](Self::write).
@@ -253,7 +241,7 @@ impl TcpStream {
     /// ```
     #[inline]
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Write, cx, |s| sys::send(s, buf))
+        self.io.poll_write(cx, buf)
     }
 
     /// Writes what the socket takes now, without waiting.
@@ -271,7 +259,7 @@ impl TcpStream {
     /// ```
     #[inline]
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |s| sys::send(s, buf))
+        self.io.try_write(buf)
     }
 
     /// Shuts down the read half, the write half (sends FIN: the peer reads end of stream), or
@@ -283,7 +271,7 @@ impl TcpStream {
     /// # Examples
     /// See [`TcpStream`].
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.io.shutdown(how)
     }
 
     /// The peer's address (asyncio's `get_extra_info("peername")`).
@@ -353,7 +341,7 @@ impl TcpStream {
     /// instead of closing it in order (asyncio's `transport.abort()`).
     #[allow(dead_code)] // used by the streams' abort
     pub(crate) fn set_abortive_close(&self) -> io::Result<()> {
-        socket2::SockRef::from(self.io.get_ref()).set_linger(Some(std::time::Duration::ZERO))
+        self.io.set_abortive_close()
     }
 }
 
@@ -384,13 +372,13 @@ fn poll_connected(
 
 impl AsFd for TcpStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
+        self.io.as_fd()
     }
 }
 
 impl AsRawFd for TcpStream {
     fn as_raw_fd(&self) -> RawFd {
-        self.io.get_ref().as_raw_fd()
+        self.io.as_raw_fd()
     }
 }
 
@@ -415,7 +403,7 @@ mod tests {
             let mut buf = [0u8; 8];
             sock.read_exact(&mut buf).await.unwrap();
             assert!(
-                sock.io.is_ready(Direction::Read),
+                sock.io.source.is_ready(Direction::Read),
                 "a full read keeps readiness"
             );
 
@@ -423,7 +411,7 @@ mod tests {
             let n = sock.read(&mut [0u8; 64]).await.unwrap();
             assert_eq!(n, 5);
             assert!(
-                !sock.io.is_ready(Direction::Read),
+                !sock.io.source.is_ready(Direction::Read),
                 "a short read forgets it"
             );
 
@@ -440,7 +428,7 @@ mod tests {
                 .collect();
             assert_eq!(got, b"again");
             assert!(
-                !sock.io.is_ready(Direction::Read),
+                !sock.io.source.is_ready(Direction::Read),
                 "so does an uninitialised one"
             );
         });

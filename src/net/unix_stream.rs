@@ -1,5 +1,6 @@
 //! `UnixStream`: a connected Unix-domain stream socket on the running loop.
 
+use super::stream::Stream;
 use super::sys;
 use crate::reactor::{Direction, IoSource};
 use std::future::poll_fn;
@@ -27,7 +28,7 @@ use std::task::{Context, Poll};
 /// ```
 #[derive(Debug)]
 pub struct UnixStream {
-    io: IoSource<mio::net::UnixStream>,
+    io: Stream<mio::net::UnixStream>,
 }
 
 impl UnixStream {
@@ -57,8 +58,9 @@ impl UnixStream {
             })
         })
         .await?;
-        io.assume_ready();
-        Ok(UnixStream { io })
+        Ok(UnixStream {
+            io: Stream::connected(io),
+        })
     }
 
     /// A connected pair (asyncio's `socket.socketpair()` then `open_connection(sock=…)`).
@@ -92,10 +94,9 @@ impl UnixStream {
     }
 
     pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
-        sys::no_sigpipe(&stream)?;
-        let io = IoSource::new(stream)?;
-        io.assume_ready();
-        Ok(UnixStream { io })
+        Ok(UnixStream {
+            io: Stream::new(stream)?,
+        })
     }
 
     /// Reads into `buf`, waiting until some bytes arrive; `Ok(0)` is end of stream.
@@ -115,7 +116,7 @@ impl UnixStream {
     /// # });
     /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
+        self.io.read(buf).await
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -128,14 +129,8 @@ impl UnixStream {
     ///
     /// # Examples
     /// See [`UnixStream`].
-    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.read(buf).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        self.io.read_exact(buf).await
     }
 
     /// The poll form of [`read`](Self::read).
@@ -155,8 +150,7 @@ impl UnixStream {
     /// ```
     #[inline]
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv(s, buf))
+        self.io.poll_read(cx, buf)
     }
 
     /// [`poll_read`](Self::poll_read) into memory that need not be initialised: on `Ok(n)`
@@ -167,16 +161,14 @@ impl UnixStream {
         cx: &mut Context<'_>,
         buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        sys::poll_stream_read(&self.io, cx, len, |s| sys::recv_uninit(s, buf))
+        self.io.poll_read_uninit(cx, buf)
     }
 
     /// [`try_read`](Self::try_read) into memory that need not be initialised: on `Ok(n)` the
     /// first `n` bytes of `buf` are.
     #[inline]
     pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |s| sys::recv_uninit(s, buf))
+        self.io.try_read_uninit(buf)
     }
 
     /// Reads what is there without waiting.
@@ -193,7 +185,7 @@ impl UnixStream {
     /// ```
     #[inline]
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| sys::recv(s, buf))
+        self.io.try_read(buf)
     }
 
     /// Writes some of `buf`, waiting until the socket takes at least one byte.
@@ -214,7 +206,7 @@ impl UnixStream {
     /// # });
     /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write(cx, buf)).await
+        self.io.write(buf).await
     }
 
     /// Writes all of `buf`.
@@ -227,12 +219,8 @@ impl UnixStream {
     ///
     /// # Examples
     /// See [`UnixStream`].
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            buf = &buf[n..];
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.io.write_all(buf).await
     }
 
     /// The poll form of [`write`](Self::write).
@@ -250,7 +238,7 @@ impl UnixStream {
     /// ```
     #[inline]
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Write, cx, |s| sys::send(s, buf))
+        self.io.poll_write(cx, buf)
     }
 
     /// Writes what the socket takes now, without waiting.
@@ -262,7 +250,7 @@ impl UnixStream {
     /// See [`poll_read`](Self::poll_read).
     #[inline]
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |s| sys::send(s, buf))
+        self.io.try_write(buf)
     }
 
     /// Shuts down the read half, the write half (the peer reads end of stream), or both.
@@ -279,7 +267,7 @@ impl UnixStream {
     /// # });
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.io.shutdown(how)
     }
 
     /// The peer's address (unnamed for most clients).
@@ -323,18 +311,18 @@ impl UnixStream {
     /// `SO_LINGER` 0: dropping resets instead of closing in order.
     #[allow(dead_code)] // used by the streams' abort
     pub(crate) fn set_abortive_close(&self) -> io::Result<()> {
-        socket2::SockRef::from(self.io.get_ref()).set_linger(Some(std::time::Duration::ZERO))
+        self.io.set_abortive_close()
     }
 }
 
 impl AsFd for UnixStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
+        self.io.as_fd()
     }
 }
 
 impl AsRawFd for UnixStream {
     fn as_raw_fd(&self) -> RawFd {
-        self.io.get_ref().as_raw_fd()
+        self.io.as_raw_fd()
     }
 }

@@ -69,8 +69,9 @@ pub use asyncio_macros::test;
 pub use combinators::{
     as_completed, create_eager_task, gather, gather_tasks, shield, timeout, timeout_at, try_gather,
     wait, wait_for, AsCompleted, ExceptionGroup, Gather, GatherTuple, IntoTimeout, NextCompleted,
-    NextTask, ReturnWhen, Shield, TaskGroup, TaskGroupRun, TaskTuple, Timeout, TryGather, Wait,
-    WaitFor, WaitFuture, WithTimeout, ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
+    NextTask, ReturnWhen, Shield, TaskFactory, TaskGroup, TaskGroupRun, TaskTuple, Timeout,
+    TryGather, Wait, WaitFor, WaitFuture, WithTimeout, ALL_COMPLETED, FIRST_COMPLETED,
+    FIRST_EXCEPTION,
 };
 pub use error::{
     CancelledError, InvalidStateError, KeyboardInterrupt, PanicError, RunError, RuntimeError,

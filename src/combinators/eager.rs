@@ -12,7 +12,10 @@ use std::future::Future;
 /// (a cache hit, a buffered read). One that suspends is an ordinary task from then on. During
 /// that first step the new task is the [`current_task`](crate::current_task).
 ///
-/// The opt-in is per call here; asyncio sets it for a whole loop with `set_task_factory`.
+/// For a whole loop, as asyncio's `loop.set_task_factory(asyncio.eager_task_factory)`, set
+/// [`TaskFactory::Eager`] with [`LoopHandle::set_task_factory`](crate::LoopHandle::set_task_factory):
+/// then [`create_task`](crate::create_task), and the combinators that make tasks ([`gather`](fn@crate::gather),
+/// [`TaskGroup::create_task`](crate::TaskGroup::create_task), ...), start tasks this way.
 ///
 /// # Panics
 /// Outside a running loop. A panic in the first step does not reach the caller: it ends the
@@ -40,4 +43,33 @@ where
         Some(core) => core.spawn_eager(fut, location),
         None => panic!("create_eager_task: no running event loop"),
     }
+}
+
+/// What [`create_task`](crate::create_task) makes on a loop: set with
+/// [`LoopHandle::set_task_factory`](crate::LoopHandle::set_task_factory) (asyncio's
+/// `loop.set_task_factory`).
+///
+/// asyncio takes any callable; here the choice is between its default factory and its
+/// `eager_task_factory`, the one it ships.
+///
+/// # Examples
+/// ```
+/// use asyncio::TaskFactory;
+///
+/// asyncio::run(async {
+///     let lp = asyncio::get_running_loop();
+///     assert_eq!(lp.task_factory(), TaskFactory::Default);
+///     lp.set_task_factory(TaskFactory::Eager);
+///     let task = asyncio::create_task(async { 6 * 7 });
+///     assert!(task.done()); // ran inside create_task
+/// });
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TaskFactory {
+    /// Tasks start at the loop's next turn (asyncio's default, `None`).
+    #[default]
+    Default,
+    /// Tasks run their first step inside `create_task`, as
+    /// [`create_eager_task`](crate::create_eager_task) (asyncio's `eager_task_factory`).
+    Eager,
 }

@@ -32,7 +32,7 @@ mod wait_for;
 
 pub use as_completed::{as_completed, AsCompleted, NextCompleted, NextTask};
 pub use deadline::IntoTimeout;
-pub use eager::create_eager_task;
+pub use eager::{create_eager_task, TaskFactory};
 pub use exception_group::ExceptionGroup;
 pub use gather::{gather, gather_tasks, Gather};
 pub use gather_tuple::{GatherTuple, TaskTuple};

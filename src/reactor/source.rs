@@ -162,7 +162,7 @@ mod tests {
             let (mut tx, rx) = mio::unix::pipe::new().unwrap();
             let rx = IoSource::with_interest(rx, mio::Interest::READABLE).unwrap();
             assert_eq!(reactor_len(), before + 1);
-            let reader = crate::create_task(async move {
+            let reader = crate::task::create_lazy_task(async move {
                 let mut buf = [0u8; 16];
                 let n = poll_fn(|cx| rx.poll_io(Direction::Read, cx, |r| (&*r).read(&mut buf)))
                     .await

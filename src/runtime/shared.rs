@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     pub(crate) remote: Remote<MioNotifier>,
     pub(crate) clock: Clock,
     pub(crate) running: AtomicBool,
+    /// The task factory is asyncio's `eager_task_factory`: `create_task` starts tasks at once.
+    pub(crate) eager_tasks: AtomicBool,
 }
 
 impl Shared {
@@ -39,6 +41,7 @@ impl Shared {
             }),
             clock: Clock::new(virtual_time),
             running: AtomicBool::new(false),
+            eager_tasks: AtomicBool::new(false),
         }
     }
 }

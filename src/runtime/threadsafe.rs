@@ -172,7 +172,7 @@ where
                     .finish(Err(TaskError::Panicked(PanicError::new(p))))
             }
         };
-        let task = crate::create_task(future);
+        let task = crate::task::create_lazy_task(future);
         {
             let mut state = self.inner.lock();
             if !matches!(state.outcome, Outcome::Pending) {

@@ -101,7 +101,7 @@ pub(crate) fn add_handler(lp: &LoopHandle, sig: i32, f: Box<dyn FnMut()>) -> io:
     });
     drop(old);
     if need_closer {
-        drop(crate::create_task(closer(id)).with_name("signal handlers of the loop"));
+        drop(crate::task::create_lazy_task(closer(id)).with_name("signal handlers of the loop"));
     }
     Ok(())
 }

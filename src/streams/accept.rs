@@ -126,7 +126,7 @@ pub(crate) async fn accept_loop(
                 // (or never uses) its writer: its reader still gets the client's bytes.
                 let kept = writer.clone();
                 let served = handler(reader, writer);
-                drop(crate::create_task(async move {
+                drop(crate::task::create_lazy_task(async move {
                     served.await;
                     drop(kept);
                 }));

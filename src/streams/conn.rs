@@ -281,7 +281,7 @@ impl Conn {
         };
         w.flushing = true;
         drop(w);
-        drop(crate::create_task(async move {
+        drop(crate::task::create_lazy_task(async move {
             if let Err(e) = poll_fn(|cx| conn.poll_flush(cx)).await {
                 conn.lose(Some(&e));
             }
@@ -417,7 +417,7 @@ impl Conn {
     fn start_shutdown_timer(&self) {
         let me = self.me.clone();
         let timeout = self.shutdown_timeout.get();
-        drop(crate::create_task(async move {
+        drop(crate::task::create_lazy_task(async move {
             let closed = poll_fn(|cx| match me.upgrade() {
                 Some(conn) => conn.poll_closed(cx).map(drop),
                 None => Poll::Ready(()),

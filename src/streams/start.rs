@@ -116,7 +116,7 @@ impl Common {
             addrs,
             accept_tasks: RefCell::new(Vec::new()),
             start_accepting: Box::new(move |state, listener| {
-                crate::create_task(accept_loop(
+                crate::task::create_lazy_task(accept_loop(
                     Rc::downgrade(state),
                     listener,
                     handler.clone(),

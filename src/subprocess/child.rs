@@ -64,7 +64,7 @@ impl ChildState {
             state: state.clone(),
             watch: Some(watch),
         };
-        drop(crate::create_task(reaper.run()).with_name(format!("reaper of pid {pid}")));
+        drop(crate::task::create_lazy_task(reaper.run()).with_name(format!("reaper of pid {pid}")));
         state
     }
 
@@ -258,7 +258,7 @@ pub(crate) fn watch_with_thread(pid: u32) -> Rc<ChildState> {
         state: state.clone(),
         watch: Some(Watch::Thread(tw)),
     };
-    drop(crate::create_task(reaper.run()));
+    drop(crate::task::create_lazy_task(reaper.run()));
     state
 }
 

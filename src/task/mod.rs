@@ -13,12 +13,15 @@ pub use handle::{Task, TaskRef};
 
 use crate::runtime::context;
 use std::future::Future;
+use std::sync::atomic::Ordering;
 
 /// Schedules `fut` to run on the running loop as a new task, and returns its handle
 /// (asyncio's `create_task`).
 ///
 /// The future need not be `Send`. It starts at the loop's next turn, after the tasks that are
-/// already ready.
+/// already ready — or at once, inside this call, when the loop's task factory is
+/// [`TaskFactory::Eager`](crate::TaskFactory) (see
+/// [`create_eager_task`](crate::create_eager_task)).
 ///
 /// # Panics
 /// Outside a running loop (asyncio's `RuntimeError: no running event loop`).
@@ -41,6 +44,24 @@ use std::future::Future;
 /// ```
 #[track_caller]
 pub fn create_task<F>(fut: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    let location = std::panic::Location::caller();
+    match context::current_core() {
+        Some(core) if core.shared.eager_tasks.load(Ordering::Relaxed) => {
+            core.spawn_eager(fut, location)
+        }
+        Some(core) => core.spawn(fut, location),
+        None => panic!("create_task: no running event loop"),
+    }
+}
+
+/// [`create_task`] that always starts at the loop's next turn, whatever the task factory: for
+/// the crate's own helper tasks (accept loops, reapers, closers), whose creators do not expect
+/// them to run inside the call.
+#[track_caller]
+pub(crate) fn create_lazy_task<F>(fut: F) -> Task<F::Output>
 where
     F: Future + 'static,
 {

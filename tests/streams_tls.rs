@@ -327,6 +327,21 @@ fn skip(sock: &mut std::os::unix::net::UnixStream, mut n: usize) {
     }
 }
 
+/// A rustls server's handshake over a blocking socket, its last flight flushed.
+fn handshake_as_server(
+    config: Arc<rustls::ServerConfig>,
+    sock: &mut std::os::unix::net::UnixStream,
+) -> rustls::ServerConnection {
+    let mut tls = rustls::ServerConnection::new(config).unwrap();
+    while tls.is_handshaking() {
+        tls.complete_io(sock).unwrap();
+    }
+    while tls.wants_write() {
+        tls.write_tls(sock).unwrap();
+    }
+    tls
+}
+
 /// A rustls server on a blocking socket, in a thread: shakes hands, says so on `ready`, waits
 /// for the filler's length, skips the filler, then reads to the end. Its result is the
 /// plaintext read, or the error that ended it (`UnexpectedEof` for an end without
@@ -339,13 +354,7 @@ fn rustls_peer(
 ) -> std::thread::JoinHandle<std::io::Result<Vec<u8>>> {
     std::thread::spawn(move || {
         use std::io::Read;
-        let mut tls = rustls::ServerConnection::new(config).unwrap();
-        while tls.is_handshaking() {
-            tls.complete_io(&mut sock).unwrap();
-        }
-        while tls.wants_write() {
-            tls.write_tls(&mut sock).unwrap();
-        }
+        let mut tls = handshake_as_server(config, &mut sock);
         ready.send_blocking(()).unwrap();
         skip(&mut sock, filler.recv().unwrap());
         let mut plain = Vec::new();
@@ -577,13 +586,7 @@ fn never_reading_peer(
     done: std::sync::mpsc::Receiver<()>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let mut tls = rustls::ServerConnection::new(config).unwrap();
-        while tls.is_handshaking() {
-            tls.complete_io(&mut sock).unwrap();
-        }
-        while tls.wants_write() {
-            tls.write_tls(&mut sock).unwrap();
-        }
+        let _tls = handshake_as_server(config, &mut sock);
         ready.send_blocking(()).unwrap();
         let _ = done.recv();
     })

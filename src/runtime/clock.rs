@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::tsc::now_ns as monotonic_ns;
+use super::tsc;
 
 /// Nanoseconds in one timer tick: the precision of timers on the real clock. Fine enough that
 /// rounding a deadline up costs 25 µs on average; coarse enough that timers due close together
@@ -35,7 +35,9 @@ pub(crate) struct Clock {
 impl Clock {
     pub(crate) fn new(virtual_time: bool) -> Self {
         Clock {
-            epoch: monotonic_ns(),
+            // Read directly, not through the thread's line: timerfds are armed at the epoch
+            // plus a loop time, so an error here would make every precise wait early or late.
+            epoch: tsc::monotonic_ns(),
             virtual_now: virtual_time.then(|| AtomicU64::new(0)),
         }
     }
@@ -47,7 +49,7 @@ impl Clock {
     pub(crate) fn now_ns(&self) -> u64 {
         match &self.virtual_now {
             Some(now) => now.load(Ordering::Acquire),
-            None => monotonic_ns().saturating_sub(self.epoch),
+            None => tsc::now_ns().saturating_sub(self.epoch),
         }
     }
 
@@ -55,7 +57,7 @@ impl Clock {
     pub(crate) fn now_secs(&self) -> f64 {
         match &self.virtual_now {
             Some(now) => now.load(Ordering::Acquire) as f64 / 1e9,
-            None => monotonic_ns().saturating_sub(self.epoch) as f64 * 1e-9,
+            None => tsc::now_ns().saturating_sub(self.epoch) as f64 * 1e-9,
         }
     }
 

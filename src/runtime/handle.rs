@@ -84,6 +84,12 @@ impl LoopHandle {
     /// The loop's clock in seconds: monotonic, starting near 0 when the loop was made.
     /// On a virtual clock it starts at exactly 0 and moves only when every task is idle.
     ///
+    /// On the real clock it is `CLOCK_MONOTONIC`, read where the kernel keeps time with the
+    /// CPU's time-stamp counter through a per-thread interpolation of it (about 11 ns instead
+    /// of `clock_gettime`'s 28), within a microsecond of the clock. Each thread's readings
+    /// never go back; readings taken on different threads are ordered only to within that
+    /// microsecond.
+    ///
     /// # Examples
     /// ```
     /// asyncio::Runner::new().virtual_time(true).run(async {

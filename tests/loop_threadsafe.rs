@@ -87,7 +87,15 @@ fn run_coroutine_threadsafe_result_blocks_with_a_timeout() {
         }))
         .await;
         assert_eq!(outcome, (3, true, true));
-        sleep(0).await;
+        // `cancel` reaches the task through `call_soon_threadsafe`, and the loop may see the
+        // thread end first (when its timer and the callback come due in one turn): give it the
+        // turns to run the callback, then the cancelled step.
+        for _ in 0..5 {
+            if asyncio::all_tasks().len() == 1 {
+                break;
+            }
+            sleep(0).await;
+        }
         assert_eq!(
             asyncio::all_tasks().len(),
             1,

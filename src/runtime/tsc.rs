@@ -243,33 +243,30 @@ impl Line {
 /// `Instant`'s checked arithmetic costs a quarter more than the read itself.
 #[inline]
 pub(crate) fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write to, and CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as u64)
+    clock_ns(libc::CLOCK_MONOTONIC)
 }
 
 /// `CLOCK_BOOTTIME` in nanoseconds (0 where the counter is not used).
 fn boottime_ns() -> u64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid timespec to write to, and CLOCK_BOOTTIME exists on Linux.
-        unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
-        (ts.tv_sec as u64)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(ts.tv_nsec as u64)
-    }
+    return clock_ns(libc::CLOCK_BOOTTIME);
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     0
+}
+
+/// The clock `id` in nanoseconds.
+#[inline]
+fn clock_ns(id: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write to; both clocks read here exist on the systems
+    // that read them (`CLOCK_BOOTTIME` only on Linux and Android).
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]

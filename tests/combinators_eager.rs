@@ -187,3 +187,47 @@ async fn a_server_works_under_the_eager_factory() {
     server.close();
     server.wait_closed().await;
 }
+
+/// asyncio 3.12: an eager TaskGroup child that fails in its first step aborts the group at
+/// once (`create_task` runs `_on_task_done` for a task already done), so a sibling created
+/// after it never starts.
+#[asyncio::test(virtual_time)]
+async fn a_group_child_failing_in_its_first_step_stops_later_siblings() {
+    asyncio::get_running_loop().set_task_factory(TaskFactory::Eager);
+    let log = Log::default();
+    let l = log.clone();
+    let result = asyncio::TaskGroup::run(|tg| async move {
+        let _bad = tg.create_task(async { Err::<(), String>("bad".into()) });
+        let _later = tg.create_task(async move {
+            l.push("later sibling ran");
+            Ok(())
+        });
+        sleep(0.5).await;
+        Ok(())
+    })
+    .await;
+    assert_eq!(result.unwrap_err().exceptions(), ["bad"]);
+    assert!(log.lines().is_empty(), "{:?}", log.lines());
+}
+
+/// A child that makes a sibling in its first step, then panics: the group re-raises that
+/// child's own panic (each child keeps its own place in the group, made before it runs).
+#[asyncio::test(virtual_time)]
+async fn a_group_child_that_makes_a_sibling_then_panics_keeps_its_panic() {
+    asyncio::get_running_loop().set_task_factory(TaskFactory::Eager);
+    let run = create_task(asyncio::TaskGroup::run(|tg| async move {
+        let tg2 = tg.clone();
+        let _outer = tg.create_task(async move {
+            let _inner = tg2.create_task(async {
+                sleep(10.0).await;
+                Ok::<(), String>(())
+            });
+            panic!("outer child panicked");
+            #[allow(unreachable_code)]
+            Ok::<(), String>(())
+        });
+        Ok(())
+    }));
+    let err = run.await.unwrap_err();
+    assert!(err.to_string().contains("outer child panicked"), "{err}");
+}

@@ -61,7 +61,7 @@ struct Child {
 }
 
 struct Inner<E> {
-    children: Vec<Child>,
+    children: Vec<Option<Child>>,
     /// Children not done yet, as their done callbacks have reported.
     live: usize,
     errors: Vec<E>,
@@ -80,7 +80,7 @@ impl<E> Inner<E> {
     fn abort(&mut self) {
         if !self.aborting {
             self.aborting = true;
-            for child in &self.children {
+            for child in self.children.iter().flatten() {
                 if !child.task.done() {
                     child.task.cancel();
                 }
@@ -278,20 +278,29 @@ impl<E: 'static> TaskGroup<E> {
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
     {
-        let (closed, index) = {
+        let (closed, failures_before) = {
             let inner = self.inner.borrow();
-            (inner.aborting || inner.finished, inner.children.len())
+            (
+                inner.aborting || inner.finished,
+                inner.errors.len() + usize::from(inner.panicked.is_some()),
+            )
         };
         if closed {
-            let task = create_task(std::future::pending::<T>());
+            let task = crate::task::create_lazy_task(std::future::pending::<T>());
             task.cancel_with("TaskGroup is shutting down");
             return task;
         }
+        // Reserve the child's index now: an eager child may create siblings in its first step.
+        let index = {
+            let mut inner = self.inner.borrow_mut();
+            inner.live += 1;
+            inner.children.push(None);
+            inner.children.len() - 1
+        };
         let guard = ChildGuard {
             group: Rc::downgrade(&self.inner),
             index,
         };
-        self.inner.borrow_mut().live += 1;
         // No borrow is held while spawning: an eager child runs (and may end) inside `spawn`.
         let child = async move {
             let guard = guard;
@@ -319,13 +328,20 @@ impl<E: 'static> TaskGroup<E> {
             })
         });
         let watched = task.clone();
-        self.inner.borrow_mut().children.push(Child {
+        let mut inner = self.inner.borrow_mut();
+        inner.children[index] = Some(Child {
             task: task.as_ref(),
             take_panic: Box::new(move || match watched.result() {
                 Err(crate::TaskError::Panicked(p)) => Some(p),
                 _ => None,
             }),
         });
+        // An eager child that failed in its first step aborts the group now, as asyncio's
+        // TaskGroup.create_task calls _on_task_done at once for a task done eagerly.
+        if inner.errors.len() + usize::from(inner.panicked.is_some()) > failures_before {
+            inner.abort();
+        }
+        drop(inner);
         task
     }
 }
@@ -389,7 +405,9 @@ where
         inner.waker = None;
         this.done = true;
         if let Some(index) = inner.panicked {
-            let payload = (inner.children[index].take_panic)();
+            let payload = inner.children[index]
+                .as_ref()
+                .and_then(|c| (c.take_panic)());
             drop(inner);
             match payload {
                 Some(p) => std::panic::resume_unwind(p.into_panic()),

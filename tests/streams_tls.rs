@@ -374,6 +374,21 @@ struct FullSocket {
     _r: StreamReader,
 }
 
+impl FullSocket {
+    /// Lets the peer skip the filler and read what follows.
+    fn let_peer_read(&self) {
+        self.filled.send(self.skipped).unwrap();
+    }
+
+    /// What the peer read after the filler, once it has finished.
+    async fn peer_read(self) -> std::io::Result<Vec<u8>> {
+        let peer = self.peer;
+        asyncio::to_thread(move || peer.join().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
 async fn tls_over_a_full_socket() -> FullSocket {
     let c = certs();
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -396,42 +411,28 @@ async fn tls_over_a_full_socket() -> FullSocket {
 
 #[asyncio::test]
 async fn close_sends_close_notify_once_a_full_socket_has_room() {
-    let FullSocket {
-        w,
-        peer,
-        filled,
-        skipped,
-        _r,
-    } = tls_over_a_full_socket().await;
+    let full = tls_over_a_full_socket().await;
+    let w = &full.w;
     // The socket is full, nothing is buffered: close_notify is all that close has to send.
     w.close();
     assert!(w.is_closing());
     // Only now may the peer read: the close must have waited for it.
-    filled.send(skipped).unwrap();
+    full.let_peer_read();
     w.wait_closed().await.unwrap();
-    let got = asyncio::to_thread(move || peer.join().unwrap())
-        .await
-        .unwrap();
+    let got = full.peer_read().await;
     assert_eq!(got.unwrap(), b"", "a clean close_notify");
 }
 
 #[asyncio::test]
 async fn close_sends_buffered_data_then_close_notify_through_a_full_socket() {
-    let FullSocket {
-        w,
-        peer,
-        filled,
-        skipped,
-        _r,
-    } = tls_over_a_full_socket().await;
+    let full = tls_over_a_full_socket().await;
+    let w = &full.w;
     let last: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
     w.write(&last);
     w.close();
-    filled.send(skipped).unwrap();
+    full.let_peer_read();
     w.wait_closed().await.unwrap();
-    let got = asyncio::to_thread(move || peer.join().unwrap())
-        .await
-        .unwrap();
+    let got = full.peer_read().await;
     assert!(
         got.unwrap() == last,
         "all the data, then a clean close_notify"
@@ -440,22 +441,15 @@ async fn close_sends_buffered_data_then_close_notify_through_a_full_socket() {
 
 #[asyncio::test]
 async fn abort_does_not_wait_for_a_full_socket() {
-    let FullSocket {
-        w,
-        peer,
-        filled,
-        skipped,
-        _r,
-    } = tls_over_a_full_socket().await;
+    let full = tls_over_a_full_socket().await;
+    let w = &full.w;
     w.write(b"dropped");
     w.close();
     w.abort();
     // Closed at once, before the peer read anything.
     w.wait_closed().await.unwrap();
-    filled.send(skipped).unwrap();
-    let got = asyncio::to_thread(move || peer.join().unwrap())
-        .await
-        .unwrap();
+    full.let_peer_read();
+    let got = full.peer_read().await;
     assert!(got.is_err(), "an abort is no clean close: {got:?}");
 }
 

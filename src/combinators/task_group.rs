@@ -76,6 +76,11 @@ struct Inner<E> {
 type Group<E> = Weak<RefCell<Inner<E>>>;
 
 impl<E> Inner<E> {
+    /// How many children have failed: errors, and a panic.
+    fn failures(&self) -> usize {
+        self.errors.len() + usize::from(self.panicked.is_some())
+    }
+
     /// Starts shutting down: every child still running is cancelled.
     fn abort(&mut self) {
         if !self.aborting {
@@ -280,10 +285,7 @@ impl<E: 'static> TaskGroup<E> {
     {
         let (closed, failures_before) = {
             let inner = self.inner.borrow();
-            (
-                inner.aborting || inner.finished,
-                inner.errors.len() + usize::from(inner.panicked.is_some()),
-            )
+            (inner.aborting || inner.finished, inner.failures())
         };
         if closed {
             let task = crate::task::create_lazy_task(std::future::pending::<T>());
@@ -338,7 +340,7 @@ impl<E: 'static> TaskGroup<E> {
         });
         // An eager child that failed in its first step aborts the group now, as asyncio's
         // TaskGroup.create_task calls _on_task_done at once for a task done eagerly.
-        if inner.errors.len() + usize::from(inner.panicked.is_some()) > failures_before {
+        if inner.failures() > failures_before {
             inner.abort();
         }
         drop(inner);

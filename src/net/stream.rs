@@ -12,12 +12,12 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 /// The sockets a [`Stream`] is made of: `mio::net::TcpStream` and `mio::net::UnixStream`.
-pub(super) trait Socket: mio::event::Source + AsFd + AsRawFd {}
+pub(crate) trait Socket: mio::event::Source + AsFd + AsRawFd {}
 
 impl<S: mio::event::Source + AsFd + AsRawFd> Socket for S {}
 
 /// A connected stream socket on the running loop.
-pub(super) struct Stream<S: Socket> {
+pub(crate) struct Stream<S: Socket> {
     pub(super) source: IoSource<S>,
 }
 
@@ -65,8 +65,10 @@ impl<S: Socket> Stream<S> {
         sys::poll_stream_read(&self.source, cx, len, |s| sys::recv(s, buf))
     }
 
+    /// `poll_read` into memory that need not be initialised: on `Ok(n)` the first `n` bytes
+    /// of `buf` are. For the streams layer's read buffer, through the public types' `io`.
     #[inline]
-    pub(super) fn poll_read_uninit(
+    pub(crate) fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [MaybeUninit<u8>],
@@ -75,8 +77,9 @@ impl<S: Socket> Stream<S> {
         sys::poll_stream_read(&self.source, cx, len, |s| sys::recv_uninit(s, buf))
     }
 
+    /// `try_read` into memory that need not be initialised, as `poll_read_uninit`.
     #[inline]
-    pub(super) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         self.source
             .try_io(Direction::Read, |s| sys::recv_uninit(s, buf))
     }

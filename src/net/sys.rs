@@ -32,31 +32,17 @@ pub(crate) fn send(sock: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
         target_os = "solaris"
     )))]
     const FLAGS: libc::c_int = 0;
-    let fd = sock.as_raw_fd();
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
-    // SAFETY: `buf` is readable for `buf.len()` bytes during the call; `fd` is borrowed from
-    // `sock`, so it stays open; no address is passed.
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_sendto,
-            fd as libc::c_long,
-            buf.as_ptr(),
+    // SAFETY: `buf` is readable for `buf.len()` bytes during the call, and a send only reads
+    // it; `sock` is borrowed, so its fd stays open.
+    unsafe {
+        transfer(
+            Transfer::Send,
+            sock,
+            buf.as_ptr().cast_mut(),
             buf.len(),
-            FLAGS as libc::c_long,
-            std::ptr::null::<libc::sockaddr>(),
-            0 as libc::c_long,
+            FLAGS,
         )
-    };
-    #[cfg(not(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    )))]
-    // SAFETY: as above.
-    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), FLAGS) };
-    byte_count(n)
+    }
 }
 
 /// `recv` into `buf`.
@@ -78,21 +64,49 @@ pub(crate) fn recv(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
 /// thread's cancellation state. Nothing here uses pthread cancellation.
 #[inline]
 pub(crate) fn recv_uninit(sock: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for `buf.len()` bytes during the call (the kernel only ever
+    // writes bytes into it); `sock` is borrowed, so its fd stays open.
+    unsafe { transfer(Transfer::Recv, sock, buf.as_mut_ptr().cast(), buf.len(), 0) }
+}
+
+/// Which way [`transfer`] moves bytes.
+#[derive(Clone, Copy)]
+enum Transfer {
+    Send,
+    Recv,
+}
+
+/// A `send` or `recv` without an address: a plain system call where the socket calls have
+/// always been their own (Linux on x86-64 and arm64; see [`recv_uninit`]), libc's elsewhere.
+///
+/// # Safety
+/// `buf` is valid for `len` bytes for the call: readable for a send, writable for a recv.
+#[inline]
+unsafe fn transfer(
+    way: Transfer,
+    sock: &impl AsRawFd,
+    buf: *mut u8,
+    len: usize,
+    flags: libc::c_int,
+) -> io::Result<usize> {
     let fd = sock.as_raw_fd();
     #[cfg(all(
         target_os = "linux",
         any(target_arch = "x86_64", target_arch = "aarch64")
     ))]
-    // SAFETY: `buf` is writable for `buf.len()` bytes during the call (the kernel only ever
-    // writes bytes into it); `fd` is borrowed from `sock`, so it stays open; no address is
-    // asked for.
+    // SAFETY: the caller vouches for `buf`; `fd` is open while `sock` is borrowed; the address
+    // and its length are null, as `send` and `recv` pass them.
     let n = unsafe {
+        let call = match way {
+            Transfer::Send => libc::SYS_sendto,
+            Transfer::Recv => libc::SYS_recvfrom,
+        };
         libc::syscall(
-            libc::SYS_recvfrom,
+            call,
             fd as libc::c_long,
-            buf.as_mut_ptr(),
-            buf.len(),
-            0 as libc::c_long,
+            buf,
+            len,
+            flags as libc::c_long,
             std::ptr::null_mut::<libc::sockaddr>(),
             std::ptr::null_mut::<libc::socklen_t>(),
         )
@@ -102,7 +116,12 @@ pub(crate) fn recv_uninit(sock: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> i
         any(target_arch = "x86_64", target_arch = "aarch64")
     )))]
     // SAFETY: as above.
-    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    let n = unsafe {
+        match way {
+            Transfer::Send => libc::send(fd, buf.cast_const().cast(), len, flags),
+            Transfer::Recv => libc::recv(fd, buf.cast(), len, flags),
+        }
+    };
     byte_count(n)
 }
 

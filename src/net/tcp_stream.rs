@@ -5,7 +5,6 @@ use super::sys;
 use crate::reactor::{Direction, IoSource};
 use std::future::poll_fn;
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
@@ -37,7 +36,8 @@ use std::task::{Context, Poll};
 /// ```
 #[derive(Debug)]
 pub struct TcpStream {
-    io: Stream<mio::net::TcpStream>,
+    /// The shared stream; the streams layer reads through it into uninitialised memory.
+    pub(crate) io: Stream<mio::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -151,24 +151,6 @@ impl TcpStream {
     #[inline]
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_read(cx, buf)
-    }
-
-    /// [`poll_read`](Self::poll_read) into memory that need not be initialised: on `Ok(n)`
-    /// the first `n` bytes of `buf` are.
-    #[inline]
-    pub(crate) fn poll_read_uninit(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_uninit(cx, buf)
-    }
-
-    /// [`try_read`](Self::try_read) into memory that need not be initialised: on `Ok(n)` the
-    /// first `n` bytes of `buf` are.
-    #[inline]
-    pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-        self.io.try_read_uninit(buf)
     }
 
     /// Reads what is there without waiting.
@@ -416,8 +398,8 @@ mod tests {
             );
 
             peer.write_all(b"again").unwrap();
-            let mut room = [MaybeUninit::uninit(); 64];
-            let n = poll_fn(|cx| sock.poll_read_uninit(cx, &mut room))
+            let mut room = [std::mem::MaybeUninit::uninit(); 64];
+            let n = poll_fn(|cx| sock.io.poll_read_uninit(cx, &mut room))
                 .await
                 .unwrap();
             assert_eq!(n, 5);

@@ -5,7 +5,6 @@ use super::sys;
 use crate::reactor::{Direction, IoSource};
 use std::future::poll_fn;
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
@@ -28,7 +27,8 @@ use std::task::{Context, Poll};
 /// ```
 #[derive(Debug)]
 pub struct UnixStream {
-    io: Stream<mio::net::UnixStream>,
+    /// The shared stream; the streams layer reads through it into uninitialised memory.
+    pub(crate) io: Stream<mio::net::UnixStream>,
 }
 
 impl UnixStream {
@@ -151,24 +151,6 @@ impl UnixStream {
     #[inline]
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_read(cx, buf)
-    }
-
-    /// [`poll_read`](Self::poll_read) into memory that need not be initialised: on `Ok(n)`
-    /// the first `n` bytes of `buf` are.
-    #[inline]
-    pub(crate) fn poll_read_uninit(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_uninit(cx, buf)
-    }
-
-    /// [`try_read`](Self::try_read) into memory that need not be initialised: on `Ok(n)` the
-    /// first `n` bytes of `buf` are.
-    #[inline]
-    pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-        self.io.try_read_uninit(buf)
     }
 
     /// Reads what is there without waiting.

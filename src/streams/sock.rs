@@ -42,9 +42,13 @@ impl Sock {
     ) -> Poll<io::Result<usize>> {
         match self {
             // SAFETY: `poll_read_uninit` initialises the bytes it reports.
-            Sock::Tcp(s) => unsafe { buf.read_uninit(READ_CHUNK, |b| s.poll_read_uninit(cx, b)) },
+            Sock::Tcp(s) => unsafe {
+                buf.read_uninit(READ_CHUNK, |b| s.io.poll_read_uninit(cx, b))
+            },
             // SAFETY: as above.
-            Sock::Unix(s) => unsafe { buf.read_uninit(READ_CHUNK, |b| s.poll_read_uninit(cx, b)) },
+            Sock::Unix(s) => unsafe {
+                buf.read_uninit(READ_CHUNK, |b| s.io.poll_read_uninit(cx, b))
+            },
             _ => {
                 let n = std::task::ready!(self.poll_read(cx, buf.spare(READ_CHUNK)))?;
                 buf.commit(n);
@@ -58,10 +62,12 @@ impl Sock {
         let ready = |r: io::Result<usize>| Poll::Ready(r);
         let polled = match self {
             // SAFETY: `try_read_uninit` initialises the bytes it reports.
-            Sock::Tcp(s) => unsafe { buf.read_uninit(READ_CHUNK, |b| ready(s.try_read_uninit(b))) },
+            Sock::Tcp(s) => unsafe {
+                buf.read_uninit(READ_CHUNK, |b| ready(s.io.try_read_uninit(b)))
+            },
             // SAFETY: as above.
             Sock::Unix(s) => unsafe {
-                buf.read_uninit(READ_CHUNK, |b| ready(s.try_read_uninit(b)))
+                buf.read_uninit(READ_CHUNK, |b| ready(s.io.try_read_uninit(b)))
             },
             _ => {
                 let n = self.try_read(buf.spare(READ_CHUNK))?;

@@ -23,6 +23,9 @@ use std::task::{Context, Poll};
 
 type Heap<T> = BinaryHeap<Reverse<T>>;
 
+// An explicit tag: with the niche of `VecDeque`'s capacity as the tag, every match decoded it
+// in several instructions, on each put and get.
+#[repr(u8)]
 pub(crate) enum Store<T> {
     Fifo(VecDeque<T>),
     Lifo(Vec<T>),
@@ -116,13 +119,12 @@ impl<T> Core<T> {
         self.maxsize > 0 && self.qsize() >= self.maxsize
     }
 
+    #[inline]
     pub(crate) fn put_nowait(&self, item: T) -> Result<(), PutNowaitError<T>> {
-        if self.shut_down.get() {
-            return Err(PutNowaitError::ShutDown(QueueShutDown(item)));
-        }
         let mut items = self.items.borrow_mut();
-        if self.maxsize > 0 && items.len() >= self.maxsize {
-            return Err(PutNowaitError::Full(QueueFull(item)));
+        if self.shut_down.get() || (self.maxsize > 0 && items.len() >= self.maxsize) {
+            drop(items);
+            return Err(self.refused(item));
         }
         items.push(item);
         drop(items);
@@ -135,16 +137,32 @@ impl<T> Core<T> {
         Ok(())
     }
 
-    pub(crate) fn get_nowait(&self) -> Result<T, GetNowaitError> {
+    /// Why a put found no place: kept out of line, so that the put that succeeds stays small
+    /// enough to inline into the task that awaits it.
+    #[cold]
+    fn refused(&self, item: T) -> PutNowaitError<T> {
+        if self.shut_down.get() {
+            PutNowaitError::ShutDown(QueueShutDown(item))
+        } else {
+            PutNowaitError::Full(QueueFull(item))
+        }
+    }
+
+    /// The next item, if any; a taken item makes room for one putter.
+    #[inline]
+    fn take(&self) -> Option<T> {
         let item = self.items.borrow_mut().pop();
-        match item {
-            Some(item) => {
-                // Only a bounded queue ever has putters waiting.
-                if self.maxsize > 0 {
-                    self.putters.borrow_mut().notify_one();
-                }
-                Ok(item)
-            }
+        // Only a bounded queue ever has putters waiting.
+        if item.is_some() && self.maxsize > 0 {
+            self.putters.borrow_mut().notify_one();
+        }
+        item
+    }
+
+    #[inline]
+    pub(crate) fn get_nowait(&self) -> Result<T, GetNowaitError> {
+        match self.take() {
+            Some(item) => Ok(item),
             None if self.shut_down.get() => Err(GetNowaitError::ShutDown(QueueShutDown(()))),
             None => Err(GetNowaitError::Empty(QueueEmpty)),
         }
@@ -222,35 +240,56 @@ pub struct Get<T> {
 impl<T> Future for Get<T> {
     type Output = Result<T, QueueShutDown>;
 
+    /// The item at hand is taken inline; waiting is out of line.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Some(waiter) = &this.waiter {
+        if this.waiter.is_none() {
+            if let Some(item) = this.core.take() {
+                return Poll::Ready(Ok(item));
+            }
+        }
+        this.poll_waiting(cx)
+    }
+}
+
+impl<T> Get<T> {
+    #[inline(never)]
+    fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, QueueShutDown>> {
+        if let Some(waiter) = &self.waiter {
             if !waiter.notified() {
                 waiter.update_waker(cx.waker());
                 return Poll::Pending;
             }
-            this.waiter = None;
+            self.waiter = None;
         }
-        match this.core.get_nowait() {
+        match self.core.get_nowait() {
             Ok(item) => Poll::Ready(Ok(item)),
             Err(GetNowaitError::ShutDown(e)) => Poll::Ready(Err(e)),
             Err(GetNowaitError::Empty(_)) => {
-                this.waiter = Some(this.core.getters.borrow_mut().push(cx.waker()));
+                self.waiter = Some(self.core.getters.borrow_mut().push(cx.waker()));
                 Poll::Pending
             }
+        }
+    }
+
+    /// A dropped getter leaves the list, or passes on the wake-up it was given.
+    #[cold]
+    fn leave(&self, waiter: Rc<Waiter>) {
+        let mut getters = self.core.getters.borrow_mut();
+        if !waiter.notified() {
+            getters.remove(&waiter);
+        } else if self.core.qsize() > 0 {
+            getters.notify_one();
         }
     }
 }
 
 impl<T> Drop for Get<T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(waiter) = self.waiter.take() {
-            let mut getters = self.core.getters.borrow_mut();
-            if !waiter.notified() {
-                getters.remove(&waiter);
-            } else if self.core.qsize() > 0 {
-                getters.notify_one();
-            }
+            self.leave(waiter);
         }
     }
 }
@@ -285,37 +324,72 @@ impl<T> Unpin for Put<T> {}
 impl<T> Future for Put<T> {
     type Output = Result<(), QueueShutDown<T>>;
 
+    /// A put that finds room is done inline; waiting is out of line.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Some(waiter) = &this.waiter {
-            if !waiter.notified() {
-                waiter.update_waker(cx.waker());
-                return Poll::Pending;
-            }
-            this.waiter = None;
+        if this.waiter.is_some() {
+            return this.poll_waiting(cx);
         }
         let item = this.item.take().expect("Put polled after completion");
         match this.core.put_nowait(item) {
             Ok(()) => Poll::Ready(Ok(())),
-            Err(PutNowaitError::ShutDown(e)) => Poll::Ready(Err(e)),
-            Err(PutNowaitError::Full(QueueFull(item))) => {
-                this.item = Some(item);
-                this.waiter = Some(this.core.putters.borrow_mut().push(cx.waker()));
+            Err(refused) => this.refused(refused, cx),
+        }
+    }
+}
+
+impl<T> Put<T> {
+    #[inline(never)]
+    fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), QueueShutDown<T>>> {
+        if let Some(waiter) = &self.waiter {
+            if !waiter.notified() {
+                waiter.update_waker(cx.waker());
+                return Poll::Pending;
+            }
+            self.waiter = None;
+        }
+        let item = self.item.take().expect("Put polled after completion");
+        match self.core.put_nowait(item) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(refused) => self.refused(refused, cx),
+        }
+    }
+
+    /// A full queue queues the putter; a shut-down one gives the item back.
+    #[inline(never)]
+    fn refused(
+        &mut self,
+        refused: PutNowaitError<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), QueueShutDown<T>>> {
+        match refused {
+            PutNowaitError::ShutDown(e) => Poll::Ready(Err(e)),
+            PutNowaitError::Full(QueueFull(item)) => {
+                self.item = Some(item);
+                self.waiter = Some(self.core.putters.borrow_mut().push(cx.waker()));
                 Poll::Pending
             }
+        }
+    }
+
+    /// A dropped putter leaves the list, or passes on the wake-up it was given.
+    #[cold]
+    fn leave(&self, waiter: Rc<Waiter>) {
+        let mut putters = self.core.putters.borrow_mut();
+        if !waiter.notified() {
+            putters.remove(&waiter);
+        } else if !self.core.full() {
+            putters.notify_one();
         }
     }
 }
 
 impl<T> Drop for Put<T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(waiter) = self.waiter.take() {
-            let mut putters = self.core.putters.borrow_mut();
-            if !waiter.notified() {
-                putters.remove(&waiter);
-            } else if !self.core.full() {
-                putters.notify_one();
-            }
+            self.leave(waiter);
         }
     }
 }

@@ -23,6 +23,7 @@ use super::remote::RemoteItem;
 use super::shared::Shared;
 use crate::reactor::TimerFd;
 use crate::task::cell::{RawTask, TaskCell};
+use crate::task::header::Header;
 use crate::task::local::LocalRef;
 use crate::task::{Task, TaskRef};
 use crate::time::wait::{self, Wait};
@@ -142,10 +143,7 @@ impl Core {
         location: &'static Location<'static>,
     ) -> Task<F::Output> {
         let cell = self.insert_task(future, location);
-        let header = cell.header();
-        if header.state.claim_schedule() {
-            self.schedule_local(header.key);
-        }
+        self.schedule_task(cell.header());
         Task::from_cell(cell)
     }
 
@@ -154,8 +152,12 @@ impl Core {
         drop(task);
     }
 
-    pub(crate) fn schedule_local(&self, key: u64) {
-        self.ready.borrow_mut().push_back(Ready::Task(key));
+    /// Puts a task of this loop in the ready queue, unless it is there already or finished.
+    #[inline]
+    pub(crate) fn schedule_task(&self, header: &Header) {
+        if header.queued.claim() {
+            self.ready.borrow_mut().push_back(Ready::Task(header.key));
+        }
     }
 
     pub(crate) fn call_soon(&self, callback: Callback, cancelled: Option<Rc<Cell<bool>>>) {
@@ -328,7 +330,13 @@ impl Core {
         self.shared.remote.take(&mut items);
         for item in items.drain(..) {
             match item {
-                RemoteItem::Wake(key) => self.schedule_local(key),
+                RemoteItem::Wake(key) => {
+                    // A task that finished since is gone, and so is its wake.
+                    if let Some(task) = self.tasks.borrow().get(Key::from_u64(key)) {
+                        task.header().state.clear_remote();
+                        self.schedule_task(task.header());
+                    }
+                }
                 RemoteItem::Call(f) => self.call_soon(f, None),
             }
         }

@@ -224,35 +224,37 @@ mod loom_tests {
         });
     }
 
-    /// The scheduled bit of a task header: two wakers racing with the loop's poll queue the
-    /// task once per poll, and a wake during the poll queues it again.
+    /// The remote bit of a task header: two wakers on other threads racing with the loop's
+    /// taking of the wake queue the task once per take, and a wake after the take queues it
+    /// again.
     #[test]
-    fn loom_concurrent_wakes_queue_a_task_once_per_poll() {
+    fn loom_concurrent_remote_wakes_queue_a_task_once_per_take() {
         loom::model(|| {
             let state = Arc::new(State::new());
-            assert!(state.claim_schedule(), "queued by its spawn");
+            assert!(state.claim_remote(), "the first wake queues");
             let queued = Arc::new(AtomicUsize::new(0));
             let wakers: Vec<_> = (0..2)
                 .map(|_| {
                     let (state, queued) = (state.clone(), queued.clone());
                     thread::spawn(move || {
-                        if state.claim_schedule() {
+                        if state.claim_remote() {
                             queued.fetch_add(1, Ordering::SeqCst);
                         }
                     })
                 })
                 .collect();
-            // The loop polls the task once: it clears SCHEDULED first.
-            state.start_poll();
+            // The loop takes the first wake: it clears REMOTE, then polls the task.
+            state.clear_remote();
             for w in wakers {
                 w.join().unwrap();
             }
             let q = queued.load(Ordering::SeqCst);
-            assert!(q <= 1, "queued {q} times for one poll");
-            // If no waker queued it, every wake came before the poll, which saw them.
-            assert_eq!(q == 1, state.is_scheduled());
+            assert!(q <= 1, "queued {q} times for one take");
+            // If no waker queued it, every wake came before the take, and the poll sees them.
+            assert_eq!(q == 1, state.is_remote());
             state.complete();
-            assert!(!state.claim_schedule(), "a finished task is never queued");
+            state.clear_remote();
+            assert!(!state.claim_remote(), "a finished task is never queued");
         });
     }
 }

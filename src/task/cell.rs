@@ -175,6 +175,7 @@ impl<F: Future + 'static> TaskCell<F> {
         let cancelled = matches!(outcome, Err(TaskError::Cancelled(_)));
         *self.outcome.borrow_mut() = Outcome::Done(outcome.map_err(Box::new));
         common.set_flag(DONE | if cancelled { WAS_CANCELLED } else { 0 });
+        header.queued.finish();
         header.state.complete();
         core.remove_task(header.key);
         common.wake_all(core);
@@ -210,7 +211,7 @@ impl<F: Future + 'static> TaskCell<F> {
 impl<F: Future + 'static> RawTask for TaskCell<F> {
     unsafe fn run(&self, core: &Core, this: NonNull<Header>) {
         let Base { header, common } = &self.base;
-        header.state.start_poll();
+        header.queued.clear();
         if common.flags() & CANCEL_REQUESTED != 0 {
             if let Some(dropped) = self.drop_future() {
                 let outcome = dropped.and_then(|()| Err(common.cancelled_error()));

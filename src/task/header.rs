@@ -22,44 +22,45 @@
 use crate::runtime::context;
 use crate::runtime::remote::{Notify, Remote, RemoteItem};
 use crate::runtime::shared::Shared;
-use crate::util::sync::{fence, AtomicUsize};
+use crate::util::sync::{fence, AtomicBool, AtomicUsize};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
-/// The task is in a ready queue (local or remote), or will be put there by the loop.
-/// Set by whoever wakes the task first; cleared by the loop just before it polls the task,
-/// so a wake during the poll queues the task again.
-pub(crate) const SCHEDULED: usize = 1 << 0;
-/// The task has finished; wakes are ignored. Once set it is never cleared.
+/// The task is in its loop's cross-thread queue, woken from another thread. Set by the first
+/// such waker; cleared by the loop when it takes the wake from that queue, so a wake after
+/// that is queued again. Wakes on the loop's own thread use [`Queued`] instead.
+pub(crate) const REMOTE: usize = 1 << 0;
+/// The task has finished; wakes from other threads are ignored. Once set it is never cleared.
 pub(crate) const COMPLETE: usize = 1 << 1;
 /// One reference, in the bits above the flags.
 const REF_ONE: usize = 1 << 2;
 /// Past this many references something leaks wakers in a loop; stop before the count wraps.
 const REF_MAX: usize = usize::MAX / 2;
 
-/// The state word: `SCHEDULED` and `COMPLETE` bits, and the reference count above them.
+/// The state word: `REMOTE` and `COMPLETE` bits, and the reference count above them.
 pub(crate) struct State(AtomicUsize);
 
 impl State {
-    /// One reference (the loop's), not scheduled.
+    /// One reference (the loop's), not queued.
     pub(crate) fn new() -> State {
         State(AtomicUsize::new(REF_ONE))
-    }
-
-    /// Clears `SCHEDULED` before a poll.
-    pub(crate) fn start_poll(&self) {
-        self.0.fetch_and(!SCHEDULED, Ordering::AcqRel);
     }
 
     pub(crate) fn complete(&self) {
         self.0.fetch_or(COMPLETE, Ordering::AcqRel);
     }
 
-    /// Sets `SCHEDULED`; true if this call is the one that must queue the task.
-    pub(crate) fn claim_schedule(&self) -> bool {
-        self.0.fetch_or(SCHEDULED, Ordering::AcqRel) & (SCHEDULED | COMPLETE) == 0
+    /// Sets `REMOTE`; true if this call is the one that must queue the wake.
+    pub(crate) fn claim_remote(&self) -> bool {
+        self.0.fetch_or(REMOTE, Ordering::AcqRel) & (REMOTE | COMPLETE) == 0
+    }
+
+    /// Clears `REMOTE`, as the loop takes the wake; what the waker wrote before it woke the
+    /// task is visible to the poll that follows.
+    pub(crate) fn clear_remote(&self) {
+        self.0.fetch_and(!REMOTE, Ordering::AcqRel);
     }
 
     /// Takes one more reference. The caller holds one already, so the count cannot be zero.
@@ -84,8 +85,43 @@ impl State {
     }
 
     #[cfg(asyncio_loom)]
-    pub(crate) fn is_scheduled(&self) -> bool {
-        self.0.load(Ordering::SeqCst) & SCHEDULED != 0
+    pub(crate) fn is_remote(&self) -> bool {
+        self.0.load(Ordering::SeqCst) & REMOTE != 0
+    }
+}
+
+/// Whether the task is in its loop's ready queue, or finished (which keeps it out for good).
+///
+/// Only the loop's thread reads or writes it, so it needs no read-modify-write: a wake on the
+/// loop's thread, the common case, costs no locked instruction. It is atomic only because the
+/// header is shared with wakers on other threads, which never touch it.
+pub(crate) struct Queued(AtomicBool);
+
+impl Queued {
+    pub(crate) fn new() -> Queued {
+        Queued(AtomicBool::new(false))
+    }
+
+    /// Marks the task queued; true if it was not (queued or finished) already, and the caller
+    /// must put it in the ready queue.
+    #[inline]
+    pub(crate) fn claim(&self) -> bool {
+        if self.0.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.0.store(true, Ordering::Relaxed);
+        true
+    }
+
+    /// Before a poll: a wake from now on queues the task again.
+    #[inline]
+    pub(crate) fn clear(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+
+    /// The task finished: it is never queued again.
+    pub(crate) fn finish(&self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
@@ -107,6 +143,8 @@ pub(crate) struct TaskVtable {
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
+    /// Touched on the loop's thread only.
+    pub(crate) queued: Queued,
     /// The task's key in its loop's slab, as `Key::to_u64`.
     pub(crate) key: u64,
     pub(crate) shared: Arc<Shared>,
@@ -117,21 +155,23 @@ impl Header {
     pub(crate) fn new(key: u64, shared: Arc<Shared>, vtable: &'static TaskVtable) -> Header {
         Header {
             state: State::new(),
+            queued: Queued::new(),
             key,
             shared,
             vtable,
         }
     }
 
-    /// Queues the task on its loop unless it is queued already or finished.
+    /// Queues the task on its loop unless it is queued already or finished: in the ready
+    /// queue directly on the loop's own thread, through the loop's cross-thread queue from
+    /// anywhere else.
     pub(crate) fn schedule(&self) {
-        if !self.state.claim_schedule() {
+        if context::with_core_of(self.shared.id, |core| core.schedule_task(self)).is_some() {
             return;
         }
-        if context::with_core_of(self.shared.id, |core| core.schedule_local(self.key)).is_some() {
-            return;
+        if self.state.claim_remote() {
+            schedule_remote(&self.shared.remote, self.key);
         }
-        schedule_remote(&self.shared.remote, self.key);
     }
 
     /// Gives one reference back, and frees the task if it was the last.
@@ -263,7 +303,7 @@ mod loom_tests {
     }
 
     /// Wakes and reference changes share one word: a wake racing with a drop neither loses
-    /// the `SCHEDULED` bit nor disturbs the count.
+    /// the `REMOTE` bit nor disturbs the count.
     #[test]
     fn loom_wakes_and_reference_changes_do_not_disturb_each_other() {
         loom::model(|| {
@@ -272,7 +312,7 @@ mod loom_tests {
             let waker = {
                 let state = state.clone();
                 thread::spawn(move || {
-                    let queued = state.claim_schedule();
+                    let queued = state.claim_remote();
                     assert!(!state.ref_dec(), "the loop still holds its reference");
                     queued
                 })
@@ -280,7 +320,7 @@ mod loom_tests {
             state.ref_inc();
             assert!(!state.ref_dec());
             let queued = waker.join().unwrap();
-            assert!(queued && state.is_scheduled());
+            assert!(queued && state.is_remote());
             assert!(state.ref_dec(), "the loop's reference is the last");
         });
     }

@@ -12,11 +12,16 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+// An explicit tag keeps `sleep(0)`'s two polls to a byte compare each: the niche tag it had
+// was decoded from the `Duration`'s nanoseconds.
+#[repr(u8)]
 enum State {
-    /// Not polled yet: the delay counts from the first poll, as a coroutine starts when awaited.
-    Idle(Option<Duration>),
-    /// `sleep(0)`: yield once.
+    /// `sleep(0)`, not polled yet.
+    Yield,
+    /// `sleep(0)`, polled once: done at the next poll.
     Yielded,
+    /// Not polled yet: the delay counts from the first poll, as a coroutine starts when awaited.
+    Idle(Duration),
     /// Armed in the wheel of the loop with this id (and a weak handle, to tell "that loop is
     /// closed" from "polled on another loop"). Holds no `Rc`, so a `Sleep` made on one
     /// thread can be sent to the loop's (`run_coroutine_threadsafe`).
@@ -56,36 +61,46 @@ pub struct Sleep {
 /// # });
 /// ```
 pub fn sleep(delay: impl IntoDelay) -> Sleep {
-    Sleep {
-        state: State::Idle(delay.into_delay()),
-    }
+    let state = match delay.into_delay() {
+        None => State::Forever,
+        Some(delay) if delay.is_zero() => State::Yield,
+        Some(delay) => State::Idle(delay),
+    };
+    Sleep { state }
 }
 
 impl Future for Sleep {
     type Output = ();
 
+    /// `sleep(0)`, the yield, is inline; timers are out of line.
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match &self.state {
-            State::Idle(None) => {
-                self.state = State::Forever;
-                Poll::Pending
-            }
-            State::Idle(Some(delay)) if delay.is_zero() => {
+        match self.state {
+            State::Yield => {
                 self.state = State::Yielded;
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            State::Idle(Some(delay)) => {
+            State::Yielded => {
+                self.state = State::Done;
+                Poll::Ready(())
+            }
+            _ => self.poll_timer(cx),
+        }
+    }
+}
+
+impl Sleep {
+    #[inline(never)]
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match &self.state {
+            State::Idle(delay) => {
                 let delay = *delay;
                 let core = context::current_core().expect("sleep: no running event loop");
                 let deadline = core.clock().now_ns().saturating_add(duration_ns(delay));
                 let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
                 self.state = State::Armed(key, core.shared.id, Arc::downgrade(&core.shared));
                 Poll::Pending
-            }
-            State::Yielded => {
-                self.state = State::Done;
-                Poll::Ready(())
             }
             State::Armed(key, loop_id, shared) => {
                 let (key, loop_id) = (*key, *loop_id);
@@ -120,6 +135,7 @@ impl Future for Sleep {
             }
             State::Forever => Poll::Pending,
             State::Done => Poll::Ready(()),
+            State::Yield | State::Yielded => unreachable!("`poll` handles the yield"),
         }
     }
 }

@@ -12,6 +12,7 @@ mod buffer;
 mod conn;
 mod connect;
 mod error;
+mod hosts;
 mod reader;
 mod resolve;
 mod separator;

@@ -2,15 +2,14 @@
 
 use super::accept::{accept_loop, Handler, Listener, ListenerSock};
 use super::addr::StreamAddr;
+use super::hosts::Hosts;
 use super::reader::{StreamReader, DEFAULT_LIMIT};
-use super::resolve::resolve;
 use super::server::{Server, ServerState};
 use super::writer::StreamWriter;
-use crate::net::sys::{bind_tcp, BindOptions};
+use crate::net::sys::BindOptions;
 use std::cell::{Cell, RefCell};
 use std::future::{Future, IntoFuture};
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -143,11 +142,13 @@ impl Common {
 /// Starts a TCP server (asyncio's `start_server`): each connection runs
 /// `handler(reader, writer)` as its own task; a handler that panics or fails ends its own
 /// connection only. `host` `None` (or `""`) listens on all interfaces, IPv4 and IPv6; a name
-/// is resolved and every address bound. Options are builder methods: `backlog`,
-/// `reuse_port`, `limit`, `start_serving`.
+/// is resolved and every address bound; for several hosts, see [`StartServer::hosts`].
+/// Options are builder methods: `hosts`, `backlog`, `reuse_port`, `reuse_address`, `limit`,
+/// `start_serving`.
 ///
 /// # Errors
-/// The bind error with its kind (`AddrInUse`, …), its message naming the address.
+/// The resolver's error; or the bind error with its kind (`AddrInUse`, …), its message
+/// naming the address, after closing every socket already bound.
 ///
 /// # Cancel safety
 /// Dropping the future before it completes closes what it bound.
@@ -182,7 +183,7 @@ where
 {
     StartServer {
         common: Common::new(erase(handler)),
-        host: host.into().map(str::to_owned),
+        hosts: Hosts::one(host.into()),
         port,
         reuse_port: false,
         reuse_address: true,
@@ -193,13 +194,39 @@ where
 #[must_use = "the server starts only when this is awaited"]
 pub struct StartServer {
     common: Common,
-    host: Option<String>,
+    hosts: Hosts,
     port: u16,
     reuse_port: bool,
     reuse_address: bool,
 }
 
 impl StartServer {
+    /// Listens on every address of each of `hosts` instead of `host` (asyncio's `host` as a
+    /// sequence of strings). Each host is a name or a literal address, resolved as `host` is;
+    /// names are resolved concurrently. An address that several hosts resolve to is bound
+    /// once, and [`Server::sockets`] lists every socket, in the order of the hosts.
+    ///
+    /// As in asyncio, if one address fails to bind, the sockets already bound are closed and
+    /// the error names that address; an empty list binds nothing and gives a server with no
+    /// sockets; and `""` in the list is a name like any other (which fails to resolve), not
+    /// "all interfaces" as `host` `""` is. With `port` 0 each socket gets its own port.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let server = asyncio::start_server(|_r, _w| async {}, None, 0)
+    ///     .hosts(["127.0.0.1", "127.0.0.1"])
+    ///     .await?;
+    /// assert_eq!(server.sockets().len(), 1); // bound once
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn hosts(mut self, hosts: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
+        let hosts = hosts.into_iter().map(|h| h.as_ref().to_owned()).collect();
+        self.hosts = Hosts::Each(hosts);
+        self
+    }
+
     /// The listen backlog (default 100).
     ///
     /// # Examples
@@ -296,18 +323,6 @@ impl StartServer {
     }
 
     async fn run(self) -> io::Result<Server> {
-        let all_interfaces = self.host.as_deref().is_none_or_empty();
-        let addrs: Vec<SocketAddr> = if all_interfaces {
-            vec![
-                SocketAddr::from((Ipv4Addr::UNSPECIFIED, self.port)),
-                SocketAddr::from((Ipv6Addr::UNSPECIFIED, self.port)),
-            ]
-        } else {
-            let mut addrs = resolve(self.host.as_deref().unwrap_or_default(), self.port).await?;
-            let mut seen = std::collections::HashSet::new();
-            addrs.retain(|a| seen.insert(*a));
-            addrs
-        };
         let opts = BindOptions {
             backlog: self.common.backlog,
             reuse_address: self.reuse_address,
@@ -316,42 +331,11 @@ impl StartServer {
         };
         let mut listeners = Vec::new();
         let mut bound = Vec::new();
-        for addr in addrs {
-            match bind_tcp(addr, opts) {
-                Ok(l) => {
-                    bound.push(StreamAddr::Inet(l.local_addr()?));
-                    listeners.push(Listener::new(ListenerSock::TcpBound(l)));
-                }
-                // A host without IPv6 still serves on IPv4 when asked for every interface.
-                Err(e)
-                    if all_interfaces
-                        && addr.is_ipv6()
-                        && matches!(
-                            e.raw_os_error(),
-                            Some(libc::EADDRNOTAVAIL | libc::EAFNOSUPPORT)
-                        ) => {}
-                Err(e) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!(
-                            "error while attempting to bind on address {}: {e}",
-                            StreamAddr::Inet(addr)
-                        ),
-                    ))
-                }
-            }
+        for listener in self.hosts.bind(self.port, opts).await? {
+            bound.push(StreamAddr::Inet(listener.local_addr()?));
+            listeners.push(Listener::new(ListenerSock::TcpBound(listener)));
         }
         self.common.build(listeners, bound, None)
-    }
-}
-
-trait NoneOrEmpty {
-    fn is_none_or_empty(&self) -> bool;
-}
-
-impl NoneOrEmpty for Option<&str> {
-    fn is_none_or_empty(&self) -> bool {
-        self.is_none_or(str::is_empty)
     }
 }
 

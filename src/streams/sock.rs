@@ -1,7 +1,7 @@
 //! `Sock`: the socket under a stream connection, plain (TCP, Unix) or TLS over one of those.
 
 use super::addr::StreamAddr;
-use super::buffer::{ReadBuf, READ_CHUNK};
+use super::buffer::ReadBuf;
 use crate::net::{TcpStream, UnixStream};
 use std::io;
 use std::net::Shutdown;
@@ -42,16 +42,12 @@ impl Sock {
     ) -> Poll<io::Result<usize>> {
         match self {
             // SAFETY: `poll_read_uninit` initialises the bytes it reports.
-            Sock::Tcp(s) => unsafe {
-                buf.read_uninit(READ_CHUNK, |b| s.io.poll_read_uninit(cx, b))
-            },
+            Sock::Tcp(s) => unsafe { buf.read_uninit(|b| s.io.poll_read_uninit(cx, b)) },
             // SAFETY: as above.
-            Sock::Unix(s) => unsafe {
-                buf.read_uninit(READ_CHUNK, |b| s.io.poll_read_uninit(cx, b))
-            },
+            Sock::Unix(s) => unsafe { buf.read_uninit(|b| s.io.poll_read_uninit(cx, b)) },
             _ => {
-                let n = std::task::ready!(self.poll_read(cx, buf.spare(READ_CHUNK)))?;
-                buf.commit(n);
+                let n = std::task::ready!(self.poll_read(cx, buf.read_room()))?;
+                buf.commit_read(n);
                 Poll::Ready(Ok(n))
             }
         }
@@ -62,16 +58,12 @@ impl Sock {
         let ready = |r: io::Result<usize>| Poll::Ready(r);
         let polled = match self {
             // SAFETY: `try_read_uninit` initialises the bytes it reports.
-            Sock::Tcp(s) => unsafe {
-                buf.read_uninit(READ_CHUNK, |b| ready(s.io.try_read_uninit(b)))
-            },
+            Sock::Tcp(s) => unsafe { buf.read_uninit(|b| ready(s.io.try_read_uninit(b))) },
             // SAFETY: as above.
-            Sock::Unix(s) => unsafe {
-                buf.read_uninit(READ_CHUNK, |b| ready(s.io.try_read_uninit(b)))
-            },
+            Sock::Unix(s) => unsafe { buf.read_uninit(|b| ready(s.io.try_read_uninit(b))) },
             _ => {
-                let n = self.try_read(buf.spare(READ_CHUNK))?;
-                buf.commit(n);
+                let n = self.try_read(buf.read_room())?;
+                buf.commit_read(n);
                 return Ok(n);
             }
         };

@@ -298,3 +298,27 @@ async fn a_handler_that_drops_its_writer_still_reads_everything() {
     }
     assert_eq!(got.get(), 1 << 20);
 }
+
+/// A handler's writer knows both ends of its connection: the client's address (which comes
+/// with `accept`) as `peername`, and the server's as `sockname`.
+#[asyncio::test]
+async fn a_handlers_writer_knows_both_ends() {
+    let (ends_tx, ends_rx) = std::sync::mpsc::channel();
+    let server = start_server(
+        move |_r, w: StreamWriter| {
+            ends_tx.send((w.peername(), w.sockname())).unwrap();
+            async {}
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let (mut r, w) = open_connection("127.0.0.1", port_of(&server))
+        .await
+        .unwrap();
+    assert_eq!(r.read(10).await.unwrap(), b"", "the handler returned");
+    let (peer, local) = ends_rx.try_recv().unwrap();
+    assert_eq!(peer, w.sockname());
+    assert_eq!(local, w.peername());
+}

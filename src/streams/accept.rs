@@ -1,5 +1,6 @@
 //! Listening sockets of a server and the loop that accepts on each.
 
+use super::addr::StreamAddr;
 use super::conn::{Conn, Sock};
 use super::reader::{Source, StreamReader};
 use super::server::ServerState;
@@ -69,16 +70,16 @@ impl Listener {
     }
 
     /// `None` once closed.
-    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Sock>>> {
+    /// The next connection and its peer's address, which `accept` gives (so the connection
+    /// need not ask for it).
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<Option<io::Result<(Sock, StreamAddr)>>> {
         let sock = self.sock.borrow();
         let result = match sock.as_ref() {
             None => return Poll::Ready(None),
-            Some(ListenerSock::Tcp(l)) => {
-                std::task::ready!(l.poll_accept(cx)).map(|(s, _)| Sock::Tcp(s))
-            }
-            Some(ListenerSock::Unix(l)) => {
-                std::task::ready!(l.poll_accept(cx)).map(|(s, _)| Sock::Unix(s))
-            }
+            Some(ListenerSock::Tcp(l)) => std::task::ready!(l.poll_accept(cx))
+                .map(|(s, peer)| (Sock::Tcp(s), StreamAddr::Inet(peer))),
+            Some(ListenerSock::Unix(l)) => std::task::ready!(l.poll_accept(cx))
+                .map(|(s, peer)| (Sock::Unix(s), StreamAddr::from_unix(&peer))),
             Some(ListenerSock::TcpBound(_) | ListenerSock::UnixBound(_)) => {
                 unreachable!("accepting starts after listen")
             }
@@ -113,8 +114,8 @@ pub(crate) async fn accept_loop(
     loop {
         match poll_fn(|cx| listener.poll_accept(cx)).await {
             None => return,
-            Some(Ok(sock)) => {
-                let conn = Conn::new(sock);
+            Some(Ok((sock, peer))) => {
+                let conn = Conn::accepted(sock, peer);
                 match server.upgrade() {
                     Some(server) => server.attach(&conn),
                     None => return,

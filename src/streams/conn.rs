@@ -87,11 +87,21 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn new(sock: Sock) -> Rc<Conn> {
+        let peer = sock.peer_addr();
+        Conn::with_peer(sock, peer)
+    }
+
+    /// A connection a server accepted: `accept` gave the peer's address.
+    pub(crate) fn accepted(sock: Sock, peer: StreamAddr) -> Rc<Conn> {
+        Conn::with_peer(sock, Some(peer))
+    }
+
+    fn with_peer(sock: Sock, peer: Option<StreamAddr>) -> Rc<Conn> {
         if let Sock::Tcp(s) = &sock {
             // asyncio sets TCP_NODELAY on every TCP transport; a failure only costs latency.
             let _ = s.set_nodelay(true);
         }
-        let (peer, local) = sock.addrs();
+        let local = sock.local_addr();
         Rc::new_cyclic(|me| Conn {
             me: me.clone(),
             sock: RefCell::new(Some(sock)),

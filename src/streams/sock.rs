@@ -181,19 +181,25 @@ impl Sock {
         }
     }
 
-    pub(crate) fn addrs(&self) -> (Option<StreamAddr>, Option<StreamAddr>) {
+    /// asyncio's `peername`, if the socket has one.
+    pub(crate) fn peer_addr(&self) -> Option<StreamAddr> {
         match self {
             #[cfg(feature = "tls")]
-            Sock::Tls(s) => s.inner().addrs(),
-            Sock::Tcp(s) => (
-                s.peer_addr().ok().map(StreamAddr::Inet),
-                s.local_addr().ok().map(StreamAddr::Inet),
-            ),
-            Sock::Unix(s) => (
-                s.peer_addr().ok().map(|a| StreamAddr::from_unix(&a)),
-                s.local_addr().ok().map(|a| StreamAddr::from_unix(&a)),
-            ),
-            Sock::Pipe(_) => (None, None),
+            Sock::Tls(s) => s.inner().peer_addr(),
+            Sock::Tcp(s) => s.peer_addr().ok().map(StreamAddr::Inet),
+            Sock::Unix(s) => s.peer_addr().ok().map(|a| StreamAddr::from_unix(&a)),
+            Sock::Pipe(_) => None,
+        }
+    }
+
+    /// asyncio's `sockname`, if the socket has one.
+    pub(crate) fn local_addr(&self) -> Option<StreamAddr> {
+        match self {
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().local_addr(),
+            Sock::Tcp(s) => s.local_addr().ok().map(StreamAddr::Inet),
+            Sock::Unix(s) => s.local_addr().ok().map(|a| StreamAddr::from_unix(&a)),
+            Sock::Pipe(_) => None,
         }
     }
 }

@@ -85,3 +85,26 @@ async fn three_workers_drain_the_queue_in_parallel() {
         assert!(w.await.unwrap_err().is_cancelled());
     }
 }
+
+/// `join` keeps working across rounds: once every item is done it returns, a new put makes
+/// it wait again, and an immediate shutdown counts the dropped items as done.
+#[asyncio::test(virtual_time)]
+async fn join_waits_again_after_new_puts() {
+    let q = Queue::new(0);
+    q.join().await;
+    q.put_nowait(1).unwrap();
+    let joiner = create_task(q.join());
+    sleep(1).await;
+    assert!(!joiner.done());
+    q.get_nowait().unwrap();
+    q.task_done().unwrap();
+    joiner.await.unwrap();
+
+    q.put_nowait(2).unwrap();
+    q.put_nowait(3).unwrap();
+    let joiner = create_task(q.join());
+    sleep(1).await;
+    assert!(!joiner.done(), "the new items are not done");
+    q.shutdown(true);
+    joiner.await.unwrap();
+}

@@ -5,7 +5,8 @@
 //! each get wakes one putter, and a woken waiter *looks again* (it is not handed the item). A
 //! woken waiter that is dropped before it looked passes its wake-up on while the queue still
 //! has items (getter) or room (putter), so no item sits unclaimed while a getter sleeps. `join`
-//! waits on an [`Event`] set whenever the count of unfinished tasks reaches 0.
+//! waits on an [`Event`] set whenever the count of unfinished tasks reaches 0; the event is
+//! made by the first `join`, so a queue nobody joins is one allocation.
 //!
 //! The order of items is the only difference between the three queues: `Store` holds them,
 //! and its priority heap's operations are plain function pointers fixed where `T: Ord` is
@@ -13,7 +14,7 @@
 
 use super::error::{GetNowaitError, PutNowaitError, QueueEmpty, QueueFull, QueueShutDown};
 use crate::sync::{Event, EventWait, ValueError, WaitList, Waiter};
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::future::Future;
@@ -87,22 +88,20 @@ pub(crate) struct Core<T> {
     getters: RefCell<WaitList>,
     putters: RefCell<WaitList>,
     unfinished: Cell<usize>,
-    /// Set while `unfinished` is 0.
-    finished: Event,
+    /// Once the first `join` made it: set while `unfinished` is 0.
+    finished: OnceCell<Event>,
     shut_down: Cell<bool>,
 }
 
 impl<T> Core<T> {
     pub(crate) fn new(maxsize: usize, items: Store<T>) -> Rc<Self> {
-        let finished = Event::new();
-        finished.set();
         Rc::new(Core {
             maxsize,
             items: RefCell::new(items),
             getters: RefCell::new(WaitList::new()),
             putters: RefCell::new(WaitList::new()),
             unfinished: Cell::new(0),
-            finished,
+            finished: OnceCell::new(),
             shut_down: Cell::new(false),
         })
     }
@@ -130,7 +129,9 @@ impl<T> Core<T> {
         drop(items);
         let unfinished = self.unfinished.get();
         if unfinished == 0 {
-            self.finished.clear();
+            if let Some(finished) = self.finished.get() {
+                finished.clear();
+            }
         }
         self.unfinished.set(unfinished + 1);
         self.getters.borrow_mut().notify_one();
@@ -168,6 +169,13 @@ impl<T> Core<T> {
         }
     }
 
+    /// Every item put was marked done: wakes the joiners.
+    fn all_done(&self) {
+        if let Some(finished) = self.finished.get() {
+            finished.set();
+        }
+    }
+
     pub(crate) fn task_done(&self) -> Result<(), ValueError> {
         let unfinished = self.unfinished.get();
         if unfinished == 0 {
@@ -177,7 +185,7 @@ impl<T> Core<T> {
         }
         self.unfinished.set(unfinished - 1);
         if unfinished == 1 {
-            self.finished.set();
+            self.all_done();
         }
         Ok(())
     }
@@ -192,7 +200,7 @@ impl<T> Core<T> {
             let unfinished = self.unfinished.get().saturating_sub(drained.len());
             self.unfinished.set(unfinished);
             if unfinished == 0 {
-                self.finished.set();
+                self.all_done();
             }
             // Items may run code when dropped; the queue is consistent again by now.
             drop(drained);
@@ -219,7 +227,16 @@ impl<T> Core<T> {
 
     pub(crate) fn join(&self) -> Join {
         Join {
-            wait: self.finished.wait(),
+            wait: self
+                .finished
+                .get_or_init(|| {
+                    let finished = Event::new();
+                    if self.unfinished.get() == 0 {
+                        finished.set();
+                    }
+                    finished
+                })
+                .wait(),
         }
     }
 }

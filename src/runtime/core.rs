@@ -331,10 +331,12 @@ impl Core {
         for item in items.drain(..) {
             match item {
                 RemoteItem::Wake(key) => {
-                    // A task that finished since is gone, and so is its wake.
+                    // A task that finished since is gone, and so is its wake; one polled since
+                    // took the wake already.
                     if let Some(task) = self.tasks.borrow().get(Key::from_u64(key)) {
-                        task.header().state.clear_remote();
-                        self.schedule_task(task.header());
+                        if task.header().state.take_remote() {
+                            self.schedule_task(task.header());
+                        }
                     }
                 }
                 RemoteItem::Call(f) => self.call_soon(f, None),

@@ -244,7 +244,7 @@ mod loom_tests {
                 })
                 .collect();
             // The loop takes the first wake: it clears REMOTE, then polls the task.
-            state.clear_remote();
+            assert!(state.take_remote());
             for w in wakers {
                 w.join().unwrap();
             }
@@ -253,8 +253,47 @@ mod loom_tests {
             // If no waker queued it, every wake came before the take, and the poll sees them.
             assert_eq!(q == 1, state.is_remote());
             state.complete();
-            state.clear_remote();
+            state.take_remote();
             assert!(!state.claim_remote(), "a finished task is never queued");
+        });
+    }
+
+    /// A wake from another thread while the task is queued on the loop's own thread: either
+    /// the poll takes the wake before it polls (and sees what the waker wrote), or the drain
+    /// does and queues the task; never both, never neither.
+    #[test]
+    fn loom_a_remote_wake_is_answered_by_one_poll() {
+        loom::model(|| {
+            let remote = Arc::new(Remote::new(Eventfd::default()));
+            let state = Arc::new(State::new());
+            let data = Arc::new(loom::cell::UnsafeCell::new(0u32));
+            let waker = {
+                let (remote, state, data) = (remote.clone(), state.clone(), data.clone());
+                thread::spawn(move || {
+                    data.with_mut(|d| unsafe { *d = 1 });
+                    if state.claim_remote() {
+                        crate::task::header::schedule_remote(&remote, 0);
+                    }
+                })
+            };
+            let mut polls_for_the_wake = 0;
+            let mut poll = || {
+                // The poll must see the waker's write (loom reports a race otherwise).
+                data.with(|d| assert_eq!(unsafe { *d }, 1));
+                polls_for_the_wake += 1;
+            };
+            // The task runs from the local ready queue, racing with the wake.
+            if state.remote_pending() && state.take_remote() {
+                poll();
+            }
+            // The loop takes the wake from its queue (the only waker always pushes one).
+            assert_eq!(loop_until(&remote, 1), 1);
+            if state.take_remote() {
+                poll();
+            }
+            waker.join().unwrap();
+            assert_eq!(polls_for_the_wake, 1);
+            assert!(!state.is_remote());
         });
     }
 }

@@ -212,6 +212,12 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
     unsafe fn run(&self, core: &Core, this: NonNull<Header>) {
         let Base { header, common } = &self.base;
         header.queued.clear();
+        // A wake from another thread that is still in the loop's cross-thread queue is
+        // answered by this poll: take it now (seeing what its waker wrote), so that the drain
+        // does not poll the task once more for it.
+        if header.state.remote_pending() {
+            header.state.take_remote();
+        }
         if common.flags() & CANCEL_REQUESTED != 0 {
             if let Some(dropped) = self.drop_future() {
                 let outcome = dropped.and_then(|()| Err(common.cancelled_error()));

@@ -28,9 +28,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
-/// The task is in its loop's cross-thread queue, woken from another thread. Set by the first
-/// such waker; cleared by the loop when it takes the wake from that queue, so a wake after
-/// that is queued again. Wakes on the loop's own thread use [`Queued`] instead.
+/// The task was woken from another thread and its wake is in (or on its way to) its loop's
+/// cross-thread queue. Set by the first such waker; cleared by the loop either when it takes
+/// the wake from that queue (which then queues the task) or just before it polls the task (the
+/// poll answers the wake, and the wake taken later is dropped), so a wake after that is queued
+/// again. Wakes on the loop's own thread use [`Queued`] instead.
 pub(crate) const REMOTE: usize = 1 << 0;
 /// The task has finished; wakes from other threads are ignored. Once set it is never cleared.
 pub(crate) const COMPLETE: usize = 1 << 1;
@@ -57,10 +59,17 @@ impl State {
         self.0.fetch_or(REMOTE, Ordering::AcqRel) & (REMOTE | COMPLETE) == 0
     }
 
-    /// Clears `REMOTE`, as the loop takes the wake; what the waker wrote before it woke the
-    /// task is visible to the poll that follows.
-    pub(crate) fn clear_remote(&self) {
-        self.0.fetch_and(!REMOTE, Ordering::AcqRel);
+    /// Clears `REMOTE`; true if it was set, and a poll must follow. The wakers that set it (or
+    /// found it set) wrote what they wrote before it, and the poll that follows sees it.
+    pub(crate) fn take_remote(&self) -> bool {
+        self.0.fetch_and(!REMOTE, Ordering::AcqRel) & REMOTE != 0
+    }
+
+    /// Whether `REMOTE` looks set: a plain load, for the loop to take it before a poll only
+    /// when there is something to take. A stale answer only leaves the wake to the drain.
+    #[inline]
+    pub(crate) fn remote_pending(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & REMOTE != 0
     }
 
     /// Takes one more reference. The caller holds one already, so the count cannot be zero.

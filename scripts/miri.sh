@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 toolchain=${MIRI_TOOLCHAIN:-nightly}
-suites=(task_core task_cancel task_group loop_shutdown loop_runner loop_threadsafe runtime_multi)
+suites=(task_core task_cancel task_group task_wake loop_shutdown loop_runner loop_threadsafe runtime_multi)
 
 if ! rustup run "$toolchain" cargo miri --version >/dev/null 2>&1 \
   || ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then

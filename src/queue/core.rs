@@ -261,33 +261,37 @@ impl<T> Future for Get<T> {
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if this.waiter.is_none() {
-            if let Some(item) = this.core.take() {
-                return Poll::Ready(Ok(item));
+        if let Some(waiter) = this.waiter.take() {
+            if !waiter.notified() {
+                this.waiter = Some(waiter);
+                return this.still_waiting(cx);
             }
+            this.core.getters.borrow_mut().recycle(waiter);
         }
-        this.poll_waiting(cx)
+        match this.core.take() {
+            Some(item) => Poll::Ready(Ok(item)),
+            None => this.wait(cx),
+        }
     }
 }
 
 impl<T> Get<T> {
+    /// Found the queue empty: fails if it is shut down, waits otherwise.
     #[inline(never)]
-    fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, QueueShutDown>> {
+    fn wait(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, QueueShutDown>> {
+        if self.core.shut_down.get() {
+            return Poll::Ready(Err(QueueShutDown(())));
+        }
+        self.waiter = Some(self.core.getters.borrow_mut().push(cx.waker()));
+        Poll::Pending
+    }
+
+    #[inline(never)]
+    fn still_waiting(&self, cx: &mut Context<'_>) -> Poll<Result<T, QueueShutDown>> {
         if let Some(waiter) = &self.waiter {
-            if !waiter.notified() {
-                waiter.update_waker(cx.waker());
-                return Poll::Pending;
-            }
-            self.waiter = None;
+            waiter.update_waker(cx.waker());
         }
-        match self.core.get_nowait() {
-            Ok(item) => Poll::Ready(Ok(item)),
-            Err(GetNowaitError::ShutDown(e)) => Poll::Ready(Err(e)),
-            Err(GetNowaitError::Empty(_)) => {
-                self.waiter = Some(self.core.getters.borrow_mut().push(cx.waker()));
-                Poll::Pending
-            }
-        }
+        Poll::Pending
     }
 
     /// A dropped getter leaves the list, or passes on the wake-up it was given.
@@ -359,12 +363,13 @@ impl<T> Future for Put<T> {
 impl<T> Put<T> {
     #[inline(never)]
     fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), QueueShutDown<T>>> {
-        if let Some(waiter) = &self.waiter {
+        if let Some(waiter) = self.waiter.take() {
             if !waiter.notified() {
                 waiter.update_waker(cx.waker());
+                self.waiter = Some(waiter);
                 return Poll::Pending;
             }
-            self.waiter = None;
+            self.core.putters.borrow_mut().recycle(waiter);
         }
         let item = self.item.take().expect("Put polled after completion");
         match self.core.put_nowait(item) {

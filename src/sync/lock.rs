@@ -203,7 +203,9 @@ impl Future for Acquire {
         let inner = &this.lock.inner;
         match &this.waiter {
             Some(waiter) if waiter.notified() => {
-                this.waiter = None;
+                if let Some(waiter) = this.waiter.take() {
+                    inner.waiters.borrow_mut().recycle(waiter);
+                }
                 Poll::Ready(LockGuard {
                     lock: Some(this.lock.clone()),
                 })

@@ -293,7 +293,9 @@ impl Future for SemaphoreAcquire {
         let this = self.get_mut();
         match &this.waiter {
             Some(waiter) if waiter.notified() => {
-                this.waiter = None;
+                if let Some(waiter) = this.waiter.take() {
+                    this.sem.waiters.borrow_mut().recycle(waiter);
+                }
                 Poll::Ready(SemaphorePermit {
                     sem: Some(this.sem.clone()),
                 })

@@ -43,27 +43,53 @@ impl Waiter {
     }
 }
 
+/// How many finished waiters a list keeps for its next pushes.
+const SPARE: usize = 2;
+
 /// A FIFO of waiters.
 #[derive(Default)]
 pub(crate) struct WaitList {
     queue: VecDeque<Rc<Waiter>>,
+    /// Waiters whose futures are done with them, kept so that a task that waits again and
+    /// again (a worker's `get` in a loop) allocates no new one, and clones no new waker when it
+    /// is the same task. Their wakers are stale until reused: at most [`SPARE`] finished tasks'
+    /// allocations (not their futures, which are gone) stay until then.
+    spare: Vec<Rc<Waiter>>,
 }
 
 impl WaitList {
     pub(crate) fn new() -> Self {
         WaitList {
             queue: VecDeque::new(),
+            spare: Vec::new(),
         }
     }
 
     /// Queues a new waiter at the back.
     pub(crate) fn push(&mut self, waker: &Waker) -> Rc<Waiter> {
-        let waiter = Rc::new(Waiter {
-            notified: Cell::new(false),
-            waker: RefCell::new(waker.clone()),
-        });
+        let waiter = match self.spare.pop() {
+            Some(waiter) => {
+                waiter.notified.set(false);
+                waiter.update_waker(waker);
+                waiter
+            }
+            None => Rc::new(Waiter {
+                notified: Cell::new(false),
+                waker: RefCell::new(waker.clone()),
+            }),
+        };
         self.queue.push_back(waiter.clone());
         waiter
+    }
+
+    /// Takes back a notified waiter whose future is done with it, for a later
+    /// [`push`](Self::push).
+    #[inline]
+    pub(crate) fn recycle(&mut self, waiter: Rc<Waiter>) {
+        debug_assert!(waiter.notified(), "a queued waiter is still in the list");
+        if self.spare.len() < SPARE && Rc::strong_count(&waiter) == 1 {
+            self.spare.push(waiter);
+        }
     }
 
     /// How many waiters are queued (notified ones are not counted).
@@ -109,5 +135,62 @@ impl WaitList {
     /// Notifies every waiter; returns how many.
     pub(crate) fn notify_all(&mut self) -> usize {
         self.notify(usize::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    /// A recycled waiter comes back queued and un-notified, and wakes the new waker; one
+    /// another holder still shares is not taken.
+    #[test]
+    fn a_recycled_waiter_is_a_fresh_one() {
+        let mut list = WaitList::new();
+        let (first_count, first) = waker();
+        let waiter = list.push(&first);
+        assert!(list.notify_one());
+        assert_eq!(first_count.0.load(Ordering::SeqCst), 1);
+        let addr = Rc::as_ptr(&waiter);
+        list.recycle(waiter);
+
+        let (second_count, second) = waker();
+        let again = list.push(&second);
+        assert_eq!(Rc::as_ptr(&again), addr, "the spare was reused");
+        assert!(!again.notified());
+        assert_eq!(list.len(), 1);
+        assert!(list.notify_one());
+        assert!(again.notified());
+        assert_eq!(second_count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            first_count.0.load(Ordering::SeqCst),
+            1,
+            "not the stale waker"
+        );
+
+        let shared = again.clone();
+        list.recycle(again);
+        let fresh = list.push(&second);
+        assert_ne!(
+            Rc::as_ptr(&fresh),
+            Rc::as_ptr(&shared),
+            "a shared waiter is not reused"
+        );
     }
 }

@@ -108,3 +108,18 @@ async fn join_waits_again_after_new_puts() {
     q.shutdown(true);
     joiner.await.unwrap();
 }
+
+/// A join made before any put and awaited after them waits for them (as asyncio's join,
+/// whose check runs when awaited).
+#[asyncio::test(virtual_time)]
+async fn join_made_before_puts_waits_for_them() {
+    let q = Queue::new(0);
+    let j = q.join();
+    q.put_nowait(1).unwrap();
+    let joiner = create_task(j);
+    sleep(1).await;
+    assert!(!joiner.done());
+    q.get_nowait().unwrap();
+    q.task_done().unwrap();
+    joiner.await.unwrap();
+}

@@ -70,3 +70,57 @@ async fn connect_errors() {
     let err = open_unix_connection(&path).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
+
+/// The peer address accept gives a unix server is getpeername's: unnamed for an unbound
+/// client, the path for a client bound to one.
+#[asyncio::test]
+async fn unix_server_peername_from_accept_matches_getpeername() {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!(
+        "asyncio-peer-from-accept-{}.sock",
+        std::process::id()
+    ));
+    let client_path = dir.join(format!(
+        "asyncio-peer-from-accept-{}-client.sock",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&client_path);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = start_unix_server(
+        move |_r, w: StreamWriter| {
+            tx.send(w.peername()).unwrap();
+            async {}
+        },
+        &path,
+    )
+    .await
+    .unwrap();
+    // Unbound client.
+    let unnamed = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    // Client bound to a path first.
+    let s = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+    s.bind(&socket2::SockAddr::unix(&client_path).unwrap())
+        .unwrap();
+    s.connect(&socket2::SockAddr::unix(&path).unwrap()).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        asyncio::sleep(0.01).await;
+        while let Ok(p) = rx.try_recv() {
+            got.push(p);
+        }
+        if got.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        got,
+        vec![
+            Some(StreamAddr::Unix(None)),
+            Some(StreamAddr::Unix(Some(client_path.clone())))
+        ]
+    );
+    drop((unnamed, s));
+    server.close();
+    server.wait_closed().await;
+    let _ = std::fs::remove_file(&client_path);
+}

@@ -173,30 +173,20 @@ impl ScheduledIo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::util::wake_count::WakeCount;
 
     #[test]
     fn waits_until_set_and_clears_on_would_block() {
         let io = ScheduledIo::new();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
         // The same task twice keeps one waker.
         assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
         io.set(WRITABLE);
-        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        assert_eq!(count.get(), 0);
         io.set(READABLE);
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.get(), 1);
         assert!(io.poll_ready(Direction::Read, &mut cx).is_ready());
         io.clear(Direction::Read);
         assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
@@ -206,10 +196,7 @@ mod tests {
     #[test]
     fn every_waiting_task_wakes_once() {
         let io = ScheduledIo::new();
-        let counts: Vec<_> = (0..3)
-            .map(|_| Arc::new(Count(AtomicUsize::new(0))))
-            .collect();
-        let wakers: Vec<Waker> = counts.iter().map(|c| Waker::from(c.clone())).collect();
+        let (counts, wakers): (Vec<_>, Vec<Waker>) = (0..3).map(|_| WakeCount::waker()).unzip();
         for _ in 0..2 {
             for w in &wakers {
                 let mut cx = Context::from_waker(w);
@@ -217,14 +204,14 @@ mod tests {
             }
         }
         io.set(READABLE);
-        let woken: Vec<usize> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        let woken: Vec<usize> = counts.iter().map(|c| c.get()).collect();
         assert_eq!(woken, [1, 1, 1]);
         // Woken waiters are forgotten: the next edge wakes only those that wait again.
         io.clear(Direction::Read);
         let mut cx = Context::from_waker(&wakers[1]);
         assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
         io.set(READABLE);
-        let woken: Vec<usize> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        let woken: Vec<usize> = counts.iter().map(|c| c.get()).collect();
         assert_eq!(woken, [1, 2, 1]);
     }
 

@@ -141,48 +141,29 @@ impl WaitList {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn waker() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
+    use crate::util::wake_count::WakeCount;
 
     /// A recycled waiter comes back queued and un-notified, and wakes the new waker; one
     /// another holder still shares is not taken.
     #[test]
     fn a_recycled_waiter_is_a_fresh_one() {
         let mut list = WaitList::new();
-        let (first_count, first) = waker();
+        let (first_count, first) = WakeCount::waker();
         let waiter = list.push(&first);
         assert!(list.notify_one());
-        assert_eq!(first_count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first_count.get(), 1);
         let addr = Rc::as_ptr(&waiter);
         list.recycle(waiter);
 
-        let (second_count, second) = waker();
+        let (second_count, second) = WakeCount::waker();
         let again = list.push(&second);
         assert_eq!(Rc::as_ptr(&again), addr, "the spare was reused");
         assert!(!again.notified());
         assert_eq!(list.len(), 1);
         assert!(list.notify_one());
         assert!(again.notified());
-        assert_eq!(second_count.0.load(Ordering::SeqCst), 1);
-        assert_eq!(
-            first_count.0.load(Ordering::SeqCst),
-            1,
-            "not the stale waker"
-        );
+        assert_eq!(second_count.get(), 1);
+        assert_eq!(first_count.get(), 1, "not the stale waker");
 
         let shared = again.clone();
         list.recycle(again);

@@ -2,3 +2,5 @@
 
 pub(crate) mod slab;
 pub(crate) mod sync;
+#[cfg(test)]
+pub(crate) mod wake_count;

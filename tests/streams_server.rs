@@ -7,6 +7,11 @@ fn port_of(server: &Server) -> u16 {
     server.sockets()[0].as_inet().unwrap().port()
 }
 
+/// A client of `server`, on its first socket.
+async fn connect(server: &Server) -> (StreamReader, StreamWriter) {
+    open_connection("127.0.0.1", port_of(server)).await.unwrap()
+}
+
 async fn idle(_r: StreamReader, _w: StreamWriter) {
     asyncio::sleep(3600).await;
 }
@@ -14,9 +19,7 @@ async fn idle(_r: StreamReader, _w: StreamWriter) {
 #[asyncio::test]
 async fn abort_clients_resets_peers() {
     let server = start_server(idle, "127.0.0.1", 0).await.unwrap();
-    let (mut r, _w) = open_connection("127.0.0.1", port_of(&server))
-        .await
-        .unwrap();
+    let (mut r, _w) = connect(&server).await;
     asyncio::sleep(0.01).await;
     server.abort_clients();
     let err = r.read(10).await.unwrap_err();
@@ -109,9 +112,7 @@ async fn handlers_may_return_results() {
     )
     .await
     .unwrap();
-    let (mut r, w) = open_connection("127.0.0.1", port_of(&server))
-        .await
-        .unwrap();
+    let (mut r, w) = connect(&server).await;
     w.write(b"abc");
     assert_eq!(r.read(10).await.unwrap(), b"abc");
 }
@@ -209,9 +210,7 @@ async fn the_limit_option_reaches_the_reader() {
     .limit(1234)
     .await
     .unwrap();
-    let (mut r, _w) = open_connection("127.0.0.1", port_of(&server))
-        .await
-        .unwrap();
+    let (mut r, _w) = connect(&server).await;
     assert_eq!(r.read(10).await.unwrap(), b"1234");
 }
 
@@ -256,9 +255,7 @@ async fn streams_work_on_a_virtual_clock() {
     .unwrap();
     let lp = asyncio::get_running_loop();
     let start = lp.time();
-    let (mut r, w) = open_connection("127.0.0.1", port_of(&server))
-        .await
-        .unwrap();
+    let (mut r, w) = connect(&server).await;
     w.write(b"tick\n");
     assert_eq!(r.readline().await.unwrap(), b"tick\n");
     assert!(lp.time() - start >= 30.0);
@@ -314,9 +311,7 @@ async fn a_handlers_writer_knows_both_ends() {
     )
     .await
     .unwrap();
-    let (mut r, w) = open_connection("127.0.0.1", port_of(&server))
-        .await
-        .unwrap();
+    let (mut r, w) = connect(&server).await;
     assert_eq!(r.read(10).await.unwrap(), b"", "the handler returned");
     let (peer, local) = ends_rx.try_recv().unwrap();
     assert_eq!(peer, w.sockname());

@@ -51,6 +51,24 @@ impl Gate {
     }
 }
 
+/// A future whose first poll calls `first` with its waker and stays pending, and whose next
+/// poll finishes; and how many times it was polled.
+fn pending_once(first: impl FnOnce(&Waker) + 'static) -> (Rc<Cell<u32>>, impl Future<Output = ()>) {
+    let polls = Rc::new(Cell::new(0));
+    let (p, mut first) = (polls.clone(), Some(first));
+    let fut = poll_fn(move |cx| {
+        p.set(p.get() + 1);
+        match first.take() {
+            Some(first) => {
+                first(cx.waker());
+                Poll::Pending
+            }
+            None => Poll::Ready(()),
+        }
+    });
+    (polls, fut)
+}
+
 /// A wake on the loop's own thread between two runs, when no loop runs there: it goes through
 /// the cross-thread queue, and the next run polls the task.
 #[test]
@@ -133,18 +151,12 @@ fn a_waker_of_one_loop_woken_on_a_thread_running_another_loop() {
 #[asyncio::test(virtual_time)]
 #[allow(clippy::waker_clone_wake)] // `wake` and `wake_by_ref` both
 async fn a_wake_during_the_tasks_own_poll_polls_it_once_next_turn() {
-    let polls = Rc::new(Cell::new(0));
-    let p = polls.clone();
-    let task = create_task(poll_fn(move |cx| {
-        p.set(p.get() + 1);
-        if p.get() == 1 {
-            cx.waker().wake_by_ref();
-            cx.waker().wake_by_ref();
-            cx.waker().clone().wake();
-            return Poll::Pending;
-        }
-        Poll::Ready(())
-    }));
+    let (polls, fut) = pending_once(|waker| {
+        waker.wake_by_ref();
+        waker.wake_by_ref();
+        waker.clone().wake();
+    });
+    let task = create_task(fut);
     sleep(0).await; // first poll
     assert_eq!(polls.get(), 1);
     sleep(0).await; // the second
@@ -156,17 +168,11 @@ async fn a_wake_during_the_tasks_own_poll_polls_it_once_next_turn() {
 /// so the wake lands mid-poll): the task is polled again.
 #[asyncio::test(virtual_time)]
 async fn a_remote_wake_during_the_tasks_own_poll_polls_it_again() {
-    let polls = Rc::new(Cell::new(0));
-    let p = polls.clone();
-    let task = create_task(poll_fn(move |cx| {
-        p.set(p.get() + 1);
-        if p.get() == 1 {
-            let waker = cx.waker().clone();
-            std::thread::spawn(move || waker.wake()).join().unwrap();
-            return Poll::Pending;
-        }
-        Poll::Ready(())
-    }));
+    let (polls, fut) = pending_once(|waker| {
+        let waker = waker.clone();
+        std::thread::spawn(move || waker.wake()).join().unwrap();
+    });
+    let task = create_task(fut);
     wait_for(task, 10.0).await.unwrap().unwrap();
     assert_eq!(polls.get(), 2);
 }

@@ -13,7 +13,7 @@
 //! known, so the rest needs no bound on `T`.
 
 use super::error::{GetNowaitError, PutNowaitError, QueueEmpty, QueueFull, QueueShutDown};
-use crate::sync::{Event, EventWait, ValueError, WaitList, Waiter};
+use crate::sync::{Event, EventWait, Turn, ValueError, WaitList, Waiter};
 use std::cell::{Cell, OnceCell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -261,12 +261,9 @@ impl<T> Future for Get<T> {
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Some(waiter) = this.waiter.take() {
-            if !waiter.notified() {
-                this.waiter = Some(waiter);
-                return this.still_waiting(cx);
-            }
-            this.core.getters.borrow_mut().recycle(waiter);
+        // Notified or not, a getter looks again.
+        if let Turn::Queued = WaitList::turn(&this.core.getters, &mut this.waiter, cx.waker()) {
+            return Poll::Pending;
         }
         match this.core.take() {
             Some(item) => Poll::Ready(Ok(item)),
@@ -283,14 +280,6 @@ impl<T> Get<T> {
             return Poll::Ready(Err(QueueShutDown(())));
         }
         self.waiter = Some(self.core.getters.borrow_mut().push(cx.waker()));
-        Poll::Pending
-    }
-
-    #[inline(never)]
-    fn still_waiting(&self, cx: &mut Context<'_>) -> Poll<Result<T, QueueShutDown>> {
-        if let Some(waiter) = &self.waiter {
-            waiter.update_waker(cx.waker());
-        }
         Poll::Pending
     }
 
@@ -349,8 +338,9 @@ impl<T> Future for Put<T> {
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if this.waiter.is_some() {
-            return this.poll_waiting(cx);
+        // Notified or not, a putter tries again.
+        if let Turn::Queued = WaitList::turn(&this.core.putters, &mut this.waiter, cx.waker()) {
+            return Poll::Pending;
         }
         let item = this.item.take().expect("Put polled after completion");
         match this.core.put_nowait(item) {
@@ -361,23 +351,6 @@ impl<T> Future for Put<T> {
 }
 
 impl<T> Put<T> {
-    #[inline(never)]
-    fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), QueueShutDown<T>>> {
-        if let Some(waiter) = self.waiter.take() {
-            if !waiter.notified() {
-                waiter.update_waker(cx.waker());
-                self.waiter = Some(waiter);
-                return Poll::Pending;
-            }
-            self.core.putters.borrow_mut().recycle(waiter);
-        }
-        let item = self.item.take().expect("Put polled after completion");
-        match self.core.put_nowait(item) {
-            Ok(()) => Poll::Ready(Ok(())),
-            Err(refused) => self.refused(refused, cx),
-        }
-    }
-
     /// A full queue queues the putter; a shut-down one gives the item back.
     #[inline(never)]
     fn refused(

@@ -1,6 +1,6 @@
 //! `Event`: a flag that tasks can wait to see set.
 
-use super::waiters::{WaitList, Waiter};
+use super::waiters::{Turn, WaitList, Waiter};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -156,17 +156,11 @@ impl Future for EventWait {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        match &this.waiter {
-            Some(waiter) if waiter.notified() => {
-                this.waiter = None;
-                Poll::Ready(())
-            }
-            Some(waiter) => {
-                waiter.update_waker(cx.waker());
-                Poll::Pending
-            }
-            None if this.event.is_set() => Poll::Ready(()),
-            None => {
+        match WaitList::turn(&this.event.inner.waiters, &mut this.waiter, cx.waker()) {
+            Turn::Notified => Poll::Ready(()),
+            Turn::Queued => Poll::Pending,
+            Turn::Idle if this.event.is_set() => Poll::Ready(()),
+            Turn::Idle => {
                 this.waiter = Some(this.event.inner.waiters.borrow_mut().push(cx.waker()));
                 Poll::Pending
             }

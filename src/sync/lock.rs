@@ -6,7 +6,7 @@
 //! implies an empty queue: the fast path only reads one flag. A waiter dropped after it was
 //! handed the lock hands it on in turn.
 
-use super::waiters::{WaitList, Waiter};
+use super::waiters::{Turn, WaitList, Waiter};
 use crate::error::RuntimeError;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -201,26 +201,19 @@ impl Future for Acquire {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard> {
         let this = self.get_mut();
         let inner = &this.lock.inner;
-        match &this.waiter {
-            Some(waiter) if waiter.notified() => {
-                if let Some(waiter) = this.waiter.take() {
-                    inner.waiters.borrow_mut().recycle(waiter);
-                }
-                Poll::Ready(LockGuard {
-                    lock: Some(this.lock.clone()),
-                })
-            }
-            Some(waiter) => {
-                waiter.update_waker(cx.waker());
-                Poll::Pending
-            }
-            None if !inner.locked.get() => {
+        match WaitList::turn(&inner.waiters, &mut this.waiter, cx.waker()) {
+            // The lock was handed over.
+            Turn::Notified => Poll::Ready(LockGuard {
+                lock: Some(this.lock.clone()),
+            }),
+            Turn::Queued => Poll::Pending,
+            Turn::Idle if !inner.locked.get() => {
                 inner.locked.set(true);
                 Poll::Ready(LockGuard {
                     lock: Some(this.lock.clone()),
                 })
             }
-            None => {
+            Turn::Idle => {
                 let waiter = inner.waiters.borrow_mut().push(cx.waker());
                 this.waiter = Some(waiter);
                 Poll::Pending

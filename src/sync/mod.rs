@@ -22,4 +22,4 @@ pub use error::{BrokenBarrierError, ValueError};
 pub use event::{Event, EventWait};
 pub use lock::{Acquire, Lock, LockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreAcquire, SemaphorePermit};
-pub(crate) use waiters::{WaitList, Waiter};
+pub(crate) use waiters::{Turn, WaitList, Waiter};

@@ -8,7 +8,7 @@
 //! again, which hands it to the next waiter.
 
 use super::error::ValueError;
-use super::waiters::{WaitList, Waiter};
+use super::waiters::{Turn, WaitList, Waiter};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -291,20 +291,13 @@ impl Future for SemaphoreAcquire {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit> {
         let this = self.get_mut();
-        match &this.waiter {
-            Some(waiter) if waiter.notified() => {
-                if let Some(waiter) = this.waiter.take() {
-                    this.sem.waiters.borrow_mut().recycle(waiter);
-                }
-                Poll::Ready(SemaphorePermit {
-                    sem: Some(this.sem.clone()),
-                })
-            }
-            Some(waiter) => {
-                waiter.update_waker(cx.waker());
-                Poll::Pending
-            }
-            None => match this.sem.try_acquire() {
+        match WaitList::turn(&this.sem.waiters, &mut this.waiter, cx.waker()) {
+            // A permit was handed over.
+            Turn::Notified => Poll::Ready(SemaphorePermit {
+                sem: Some(this.sem.clone()),
+            }),
+            Turn::Queued => Poll::Pending,
+            Turn::Idle => match this.sem.try_acquire() {
                 Some(permit) => Poll::Ready(permit),
                 None => {
                     this.waiter = Some(this.sem.waiters.borrow_mut().push(cx.waker()));

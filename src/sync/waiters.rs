@@ -43,6 +43,17 @@ impl Waiter {
     }
 }
 
+/// Where a waiting future stands with its waiter, at the top of its poll
+/// ([`WaitList::turn`]).
+pub(crate) enum Turn {
+    /// It has no waiter: it has not waited yet.
+    Idle,
+    /// Its waiter is queued: it keeps waiting.
+    Queued,
+    /// Its waiter was notified: its wait is over, and the waiter went back to the list.
+    Notified,
+}
+
 /// How many finished waiters a list keeps for its next pushes.
 const SPARE: usize = 2;
 
@@ -82,10 +93,47 @@ impl WaitList {
         waiter
     }
 
+    /// A waiting future's look at its waiter `slot`, at the top of its poll: `Queued` (its
+    /// waker kept current) while the waiter is in `list`; `Notified` once it was taken off and
+    /// woken, when the waiter goes back to `list` for a later push and `slot` is emptied;
+    /// `Idle` without one.
+    #[inline(always)]
+    pub(crate) fn turn(
+        list: &RefCell<WaitList>,
+        slot: &mut Option<Rc<Waiter>>,
+        waker: &Waker,
+    ) -> Turn {
+        // The future that has not waited, the common case, pays one compare here.
+        if slot.is_none() {
+            return Turn::Idle;
+        }
+        Self::turn_waiting(list, slot, waker)
+    }
+
+    #[inline(never)]
+    fn turn_waiting(
+        list: &RefCell<WaitList>,
+        slot: &mut Option<Rc<Waiter>>,
+        waker: &Waker,
+    ) -> Turn {
+        match slot.take() {
+            None => Turn::Idle,
+            Some(waiter) if waiter.notified() => {
+                list.borrow_mut().recycle(waiter);
+                Turn::Notified
+            }
+            Some(waiter) => {
+                waiter.update_waker(waker);
+                *slot = Some(waiter);
+                Turn::Queued
+            }
+        }
+    }
+
     /// Takes back a notified waiter whose future is done with it, for a later
     /// [`push`](Self::push).
     #[inline]
-    pub(crate) fn recycle(&mut self, waiter: Rc<Waiter>) {
+    fn recycle(&mut self, waiter: Rc<Waiter>) {
         debug_assert!(waiter.notified(), "a queued waiter is still in the list");
         if self.spare.len() < SPARE && Rc::strong_count(&waiter) == 1 {
             self.spare.push(waiter);

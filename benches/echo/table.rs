@@ -23,6 +23,24 @@ fn rate(x: f64) -> String {
     }
 }
 
+/// Our CPU per operation against another server's, taken repetition by repetition (the two
+/// ran back to back) rather than median against median: the host's slow drifts, which move
+/// every server's CPU per operation by tens of percent between runs, cancel out in each
+/// pair. Median, min and max of the per-repetition ratios.
+fn paired_ratio(ours: &[Sample], base: &[Sample]) -> (f64, f64, f64) {
+    let mut ratios: Vec<f64> = ours
+        .iter()
+        .zip(base)
+        .map(|(o, b)| o.cpu_ns / b.cpu_ns)
+        .collect();
+    stats(&mut ratios)
+}
+
+fn percent((median, min, max): (f64, f64, f64)) -> String {
+    let p = |x: f64| (x - 1.0) * 100.0;
+    format!("{:+.1}% ({:+.0}% to {:+.0}%)", p(median), p(min), p(max))
+}
+
 impl Table {
     pub fn new(reps: usize) -> Table {
         println!("| workload | server | client ops/s median (min–max) | ×tokio ct | server CPU µs/op median (min–max) | ×tokio ct | vs raw epoll |");
@@ -74,6 +92,18 @@ impl Table {
             self.summary.push(format!(
                 "asyncio vs tokio ct, {workload}: ops/s ×{r:.2}, CPU/op ×{c:.2} (above 1 is better){e}"
             ));
+            let paired = |base: &str| {
+                let at = |name: &str| servers.iter().position(|s| s.name == name);
+                let (ours, base) = (at("asyncio")?, at(base)?);
+                Some(paired_ratio(&samples[ours], &samples[base]))
+            };
+            if let (Some(e), Some(t)) = (paired("raw epoll"), paired("tokio ct")) {
+                self.summary.push(format!(
+                    "  paired, {workload}: CPU/op vs raw epoll {}, vs tokio ct {}",
+                    percent(e),
+                    percent(t)
+                ));
+            }
         }
     }
 

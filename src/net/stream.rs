@@ -116,6 +116,7 @@ impl<S: Socket> Stream<S> {
         socket2::SockRef::from(self.get_ref()).shutdown(how)
     }
 
+    #[inline]
     pub(super) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.source.poll_ready(dir, cx)
     }

@@ -313,8 +313,9 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
-    /// Waits for read or write readiness (for protocols layered on the socket, like TLS).
-    #[allow(dead_code)] // used by TLS
+    /// Waits for read or write readiness (for the streams layer's reads, and for protocols
+    /// layered on the socket, like TLS).
+    #[inline]
     pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(dir, cx)
     }

@@ -64,6 +64,17 @@ impl Registration {
         if self.io.is_ready(dir) {
             return Poll::Ready(Ok(()));
         }
+        self.poll_wait(dir, cx)
+    }
+
+    /// The direction is not ready: the task waits. Out of line, so that the ready case
+    /// inlines into every I/O call.
+    #[inline(never)]
+    fn poll_wait(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // The task that waited last was checked when it first waited.
+        if self.io.rewait(dir, cx) {
+            return Poll::Pending;
+        }
         let same_loop = context::with_core(|c| std::ptr::eq(c, self.core.as_ptr())) == Some(true);
         if !same_loop {
             return Poll::Ready(Err(io::Error::other(

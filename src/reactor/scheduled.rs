@@ -34,25 +34,47 @@ fn mask(dir: Direction) -> u8 {
 }
 
 /// The tasks waiting on one direction. Nearly always one task (the reader, or the writer),
-/// kept inline: waiting and waking allocate nothing.
+/// kept inline, and kept after it is woken: a task that waits again, as a reader does after
+/// every read, clones no waker and wakes by reference. The cost is that the last task to
+/// wait stays referenced (its allocation, not its future) until another task waits or the
+/// source is dropped.
 #[derive(Default)]
 struct Waiters {
+    /// The first task to wait; woken only while `waiting`.
     first: Option<Waker>,
+    waiting: bool,
+    /// Tasks waiting at the same time as `first`; taken by the wake. Empty unless `waiting`.
     more: Vec<Waker>,
 }
 
 impl Waiters {
-    /// Keeps the task's waker, once per task.
-    fn add(&mut self, waker: &Waker) {
+    /// Marks the kept task as waiting again if `waker` is its waker.
+    #[inline]
+    fn rewait(&mut self, waker: &Waker) -> bool {
         match &self.first {
-            None => self.first = Some(waker.clone()),
-            Some(w) if w.will_wake(waker) => {}
-            Some(_) => {
-                if !self.more.iter().any(|w| w.will_wake(waker)) {
-                    self.more.push(waker.clone());
-                }
+            Some(w) if w.will_wake(waker) => {
+                self.waiting = true;
+                true
             }
+            _ => false,
         }
+    }
+
+    /// Keeps the task's waker, once per task. Returns the waker of a task that no longer
+    /// waits, for the caller to drop once it has let go of the list (dropping a waker may
+    /// free a task, and with it anything).
+    fn add(&mut self, waker: &Waker) -> Option<Waker> {
+        if self.rewait(waker) {
+            return None;
+        }
+        if !self.waiting {
+            self.waiting = true;
+            return self.first.replace(waker.clone());
+        }
+        if !self.more.iter().any(|w| w.will_wake(waker)) {
+            self.more.push(waker.clone());
+        }
+        None
     }
 }
 
@@ -86,8 +108,17 @@ impl ScheduledIo {
         if self.readiness.get() & mask(dir) != 0 {
             return Poll::Ready(());
         }
-        self.waiters(dir).borrow_mut().add(cx.waker());
+        let stale = self.waiters(dir).borrow_mut().add(cx.waker());
+        drop(stale);
         Poll::Pending
+    }
+
+    /// Pending, if the task polling is the one that waited last on the direction: it waits
+    /// again, with no clone of its waker. `false` if it is another task, which must wait by
+    /// [`poll_ready`](Self::poll_ready).
+    #[inline]
+    pub(crate) fn rewait(&self, dir: Direction, cx: &Context<'_>) -> bool {
+        self.waiters(dir).borrow_mut().rewait(cx.waker())
     }
 
     /// Marks both directions ready without waking anyone, so the first I/O attempt on a new
@@ -144,21 +175,46 @@ impl ScheduledIo {
         }
     }
 
-    /// Wakes every waiter of a direction. The wakers are taken first: a waker may do anything.
+    /// Wakes every waiter of a direction. The wakers are taken out first (a waker may do
+    /// anything, waiting again included); the first is put back for its task's next wait
+    /// unless another task waited in the meantime.
+    #[inline]
     pub(crate) fn wake(&self, dir: Direction) {
-        let mut waiters = self.waiters(dir).borrow_mut();
-        let Some(first) = waiters.first.take() else {
-            return; // `more` is empty whenever `first` is
-        };
-        if waiters.more.is_empty() {
-            drop(waiters);
-            first.wake();
-            return;
+        // Most events find one direction with no waiter (a writable edge comes with nearly
+        // every readable one).
+        if self.waiters(dir).borrow().waiting {
+            self.wake_waiting(dir);
         }
-        let more = std::mem::take(&mut waiters.more);
+    }
+
+    #[inline(never)]
+    fn wake_waiting(&self, dir: Direction) {
+        let list = self.waiters(dir);
+        let mut waiters = list.borrow_mut();
+        waiters.waiting = false;
+        let first = waiters.first.take();
+        if !waiters.more.is_empty() {
+            let more = std::mem::take(&mut waiters.more);
+            drop(waiters);
+            return Self::wake_all(first, more);
+        }
         drop(waiters);
-        first.wake();
-        for waker in more {
+        if let Some(first) = &first {
+            first.wake_by_ref();
+        }
+        let mut waiters = list.borrow_mut();
+        if waiters.first.is_none() {
+            waiters.first = first;
+        } else {
+            drop(waiters);
+            drop(first);
+        }
+    }
+
+    /// Several tasks waited on one direction: all are woken and none is kept.
+    #[cold]
+    fn wake_all(first: Option<Waker>, more: Vec<Waker>) {
+        for waker in first.into_iter().chain(more) {
             waker.wake();
         }
     }
@@ -174,6 +230,7 @@ impl ScheduledIo {
 mod tests {
     use super::*;
     use crate::util::wake_count::WakeCount;
+    use std::sync::Arc;
 
     #[test]
     fn waits_until_set_and_clears_on_would_block() {
@@ -213,6 +270,99 @@ mod tests {
         io.set(READABLE);
         let woken: Vec<usize> = counts.iter().map(|c| c.get()).collect();
         assert_eq!(woken, [1, 2, 1]);
+    }
+
+    #[test]
+    fn a_task_that_waits_again_is_kept_and_not_cloned_again() {
+        let io = ScheduledIo::new();
+        let (count, waker) = WakeCount::waker();
+        let mut cx = Context::from_waker(&waker);
+        // `count` and `waker` hold the counter; each clone the source keeps adds one.
+        assert_eq!(Arc::strong_count(&count), 2);
+        for round in 1..=3 {
+            assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
+            assert_eq!(
+                Arc::strong_count(&count),
+                3,
+                "one kept clone, round {round}"
+            );
+            io.set(READABLE);
+            assert_eq!(count.get(), round);
+            assert_eq!(
+                Arc::strong_count(&count),
+                3,
+                "kept after the wake, round {round}"
+            );
+            io.clear(Direction::Read);
+        }
+        // Kept but not waiting: the next edge wakes nobody.
+        io.set(READABLE);
+        assert_eq!(count.get(), 3);
+        // Another task waiting replaces it, and the old waker is let go.
+        let (other, other_waker) = WakeCount::waker();
+        io.clear(Direction::Read);
+        assert!(io
+            .poll_ready(Direction::Read, &mut Context::from_waker(&other_waker))
+            .is_pending());
+        assert_eq!(Arc::strong_count(&count), 2);
+        io.set(READABLE);
+        assert_eq!((count.get(), other.get()), (3, 1));
+    }
+
+    #[test]
+    fn rewait_is_only_for_the_kept_task() {
+        let io = ScheduledIo::new();
+        let (count, waker) = WakeCount::waker();
+        let (_, other) = WakeCount::waker();
+        assert!(!io.rewait(Direction::Read, &Context::from_waker(&waker)));
+        assert!(io
+            .poll_ready(Direction::Read, &mut Context::from_waker(&waker))
+            .is_pending());
+        io.set(READABLE);
+        io.clear(Direction::Read);
+        assert!(!io.rewait(Direction::Read, &Context::from_waker(&other)));
+        assert!(io.rewait(Direction::Read, &Context::from_waker(&waker)));
+        io.set(READABLE);
+        assert_eq!(count.get(), 2);
+    }
+
+    thread_local! {
+        static SOURCE: std::cell::RefCell<Option<std::rc::Rc<ScheduledIo>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// A waker that, when woken, waits on `SOURCE` again at once (as a waker that polls its
+    /// task inline would).
+    struct WaitsAgain(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for WaitsAgain {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let waker = Waker::from(self.clone());
+            SOURCE.with(|s| {
+                let io = s.borrow().clone().unwrap();
+                io.clear(Direction::Read);
+                let _ = io.poll_ready(Direction::Read, &mut Context::from_waker(&waker));
+            });
+        }
+    }
+
+    #[test]
+    fn a_waker_may_wait_again_from_inside_its_wake() {
+        let io = std::rc::Rc::new(ScheduledIo::new());
+        SOURCE.with(|s| *s.borrow_mut() = Some(io.clone()));
+        let me = Arc::new(WaitsAgain(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = Waker::from(me.clone());
+        assert!(io
+            .poll_ready(Direction::Read, &mut Context::from_waker(&waker))
+            .is_pending());
+        io.set(READABLE);
+        io.set(READABLE);
+        assert_eq!(me.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+        SOURCE.with(|s| s.borrow_mut().take());
     }
 
     #[test]

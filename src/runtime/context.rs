@@ -1,11 +1,25 @@
 //! Which loop, and which task, are running on this thread.
 
 use super::core::Core;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 thread_local! {
     static CORE: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    /// The same core as a plain pointer (null when none runs): every wake looks it up, and a
+    /// `Cell` of a pointer needs no lazy initialisation, destructor check or borrow flag.
+    static CURRENT: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The running loop's core, borrowed for the duration of `f`.
+#[inline]
+fn with_current<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
+    let ptr = CURRENT.with(Cell::get);
+    // SAFETY: `CURRENT` is non-null only while an `Enter` guard is alive on this thread, and
+    // that guard's `Rc` (in `CORE`) keeps the core alive; a nested `Enter` keeps the outer
+    // core in its `prev` and puts its pointer back when it drops. `f` cannot drop the guard,
+    // which lives in a caller's frame.
+    f(unsafe { ptr.as_ref() })
 }
 
 /// The running loop's id on this thread, 0 when none runs.
@@ -15,13 +29,12 @@ pub(crate) fn current_loop_id() -> usize {
 
 /// Calls `f` with the running loop's core if it is the loop `loop_id`: one thread-local
 /// access, as every wake pays it.
+#[inline]
 pub(crate) fn with_core_of<R>(loop_id: usize, f: impl FnOnce(&Core) -> R) -> Option<R> {
-    CORE.try_with(|c| match &*c.borrow() {
+    with_current(|core| match core {
         Some(core) if core.shared.id == loop_id => Some(f(core)),
         _ => None,
     })
-    .ok()
-    .flatten()
 }
 
 /// The core of the loop running on this thread.
@@ -30,10 +43,9 @@ pub(crate) fn current_core() -> Option<Rc<Core>> {
 }
 
 /// Calls `f` with the running loop's core, if there is one, without cloning the `Rc`.
+#[inline]
 pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
-    CORE.try_with(|c| c.borrow().as_deref().map(f))
-        .ok()
-        .flatten()
+    with_current(|core| core.map(f))
 }
 
 /// Marks `core` as running on this thread until the guard drops.
@@ -44,6 +56,7 @@ pub(crate) struct Enter {
 impl Enter {
     pub(crate) fn new(core: &Rc<Core>) -> Enter {
         let prev = CORE.with(|c| c.borrow_mut().replace(core.clone()));
+        CURRENT.with(|p| p.set(Rc::as_ptr(core)));
         Enter { prev }
     }
 }
@@ -51,6 +64,8 @@ impl Enter {
 impl Drop for Enter {
     fn drop(&mut self) {
         let prev = self.prev.take();
+        // The pointer goes first: it must never outlive the `Rc` that keeps it valid.
+        CURRENT.with(|p| p.set(prev.as_ref().map_or(std::ptr::null(), Rc::as_ptr)));
         let _ = CORE.try_with(|c| *c.borrow_mut() = prev);
     }
 }

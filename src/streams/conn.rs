@@ -161,35 +161,32 @@ impl Conn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf,
     ) -> Poll<io::Result<usize>> {
-        let result = {
-            let sock = self.sock.borrow();
-            match sock.as_ref() {
-                None => return Poll::Ready(self.read_after_loss(buf)),
-                Some(sock) => sock.poll_read_buf(cx, buf),
-            }
+        let (result, replies) = match self.sock.borrow().as_ref() {
+            None => return Poll::Ready(self.read_after_loss(buf)),
+            Some(sock) => (sock.poll_read_buf(cx, buf), sock.has_pending_output()),
         };
         match &result {
             Poll::Ready(Ok(0)) => self.read_eof.set(true),
             Poll::Ready(Err(e)) => self.lose(Some(e)),
             _ => {}
         }
-        self.flush_read_replies();
+        self.flush_read_replies(replies);
         result
     }
 
     /// Reads what already arrived, without waiting (`WouldBlock` if nothing), into `buf`'s
     /// spare room, and commits it.
     pub(crate) fn try_read(&self, buf: &mut ReadBuf) -> io::Result<usize> {
-        let result = match self.sock.borrow().as_ref() {
+        let (result, replies) = match self.sock.borrow().as_ref() {
             None => return self.read_after_loss(buf),
-            Some(sock) => sock.try_read_buf(buf),
+            Some(sock) => (sock.try_read_buf(buf), sock.has_pending_output()),
         };
         match &result {
             Ok(0) => self.read_eof.set(true),
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => self.lose(Some(e)),
             _ => {}
         }
-        self.flush_read_replies();
+        self.flush_read_replies(replies);
         result
     }
 
@@ -220,14 +217,10 @@ impl Conn {
     }
 
     /// Reading can make records of TLS's own (an alert, a handshake answer) that a full
-    /// socket did not take; the peer may be waiting for them, so they must not wait for the
-    /// application's next write.
-    fn flush_read_replies(&self) {
-        let pending = self
-            .sock
-            .borrow()
-            .as_ref()
-            .is_some_and(Sock::has_pending_output);
+    /// socket did not take (`pending`, asked of the socket right after the read); the peer
+    /// may be waiting for them, so they must not wait for the application's next write.
+    #[inline]
+    fn flush_read_replies(&self, pending: bool) {
         if pending {
             self.start_flusher();
         }

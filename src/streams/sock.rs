@@ -3,6 +3,7 @@
 use super::addr::StreamAddr;
 use super::buffer::ReadBuf;
 use crate::net::{TcpStream, UnixStream};
+use crate::reactor::Direction;
 use std::io;
 use std::net::Shutdown;
 use std::task::{Context, Poll};
@@ -40,11 +41,18 @@ impl Sock {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf,
     ) -> Poll<io::Result<usize>> {
+        // A socket not ready waits before the buffer makes room for a read.
         match self {
-            // SAFETY: `poll_read_uninit` initialises the bytes it reports.
-            Sock::Tcp(s) => unsafe { buf.read_uninit(|b| s.io.poll_read_uninit(cx, b)) },
-            // SAFETY: as above.
-            Sock::Unix(s) => unsafe { buf.read_uninit(|b| s.io.poll_read_uninit(cx, b)) },
+            Sock::Tcp(s) => {
+                std::task::ready!(s.poll_ready(Direction::Read, cx))?;
+                // SAFETY: `poll_read_uninit` initialises the bytes it reports.
+                unsafe { buf.read_uninit(|b| s.io.poll_read_uninit(cx, b)) }
+            }
+            Sock::Unix(s) => {
+                std::task::ready!(s.poll_ready(Direction::Read, cx))?;
+                // SAFETY: as above.
+                unsafe { buf.read_uninit(|b| s.io.poll_read_uninit(cx, b)) }
+            }
             _ => {
                 let n = std::task::ready!(self.poll_read(cx, buf.read_room()))?;
                 buf.commit_read(n);
@@ -108,11 +116,7 @@ impl Sock {
 
     /// Readiness of the socket itself (for the layer above it).
     #[allow(dead_code)] // used by TLS
-    pub(crate) fn poll_ready(
-        &self,
-        dir: crate::reactor::Direction,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             Sock::Tcp(s) => s.poll_ready(dir, cx),
             Sock::Unix(s) => s.poll_ready(dir, cx),

@@ -77,3 +77,37 @@ async fn big_transfer_over_a_pair() {
     assert_eq!(total, 4 << 20);
     writer.await.unwrap();
 }
+
+struct NoopWake;
+
+impl std::task::Wake for NoopWake {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+/// A waker that is not a task's (a combinator's, a hand-written poller's) waits on a socket in
+/// one loop, then polls the same socket from another loop: the second loop gets the
+/// "different event loop" error, not a wait that no poller will ever end, although the
+/// socket kept that waker.
+#[test]
+fn a_kept_waker_polled_from_another_loop_is_refused() {
+    use std::task::{Context, Poll, Waker};
+    let waker = Waker::from(std::sync::Arc::new(NoopWake));
+    let first = waker.clone();
+    let (a, _b) = asyncio::run(async move {
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut buf = [0u8; 8];
+        assert!(a
+            .poll_read(&mut Context::from_waker(&first), &mut buf)
+            .is_pending());
+        (a, b)
+    });
+    let polled = asyncio::run(async move {
+        let mut buf = [0u8; 8];
+        a.poll_read(&mut Context::from_waker(&waker), &mut buf)
+            .map_err(|e| e.to_string())
+    });
+    match polled {
+        Poll::Ready(Err(e)) => assert!(e.contains("different event loop"), "{e}"),
+        other => panic!("expected the different-loop error, got {other:?}"),
+    }
+}

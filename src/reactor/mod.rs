@@ -80,6 +80,17 @@ impl Reactor {
     }
 }
 
+impl Drop for Reactor {
+    /// The loop is gone: sources that outlive it (a socket returned from `run`) let go of
+    /// the wakers they keep.
+    fn drop(&mut self) {
+        let entries = std::mem::replace(self.entries.get_mut(), Slab::new());
+        for (_, io) in entries.iter() {
+            io.forget_waiters();
+        }
+    }
+}
+
 fn token_of(key: Key) -> mio::Token {
     // Tokens are usize; keys are (generation << 32 | index). On 32-bit targets the generation is
     // cut, which only weakens stale-event detection (a stale event is a spurious wakeup, and

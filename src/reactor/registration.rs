@@ -71,12 +71,9 @@ impl Registration {
     /// inlines into every I/O call.
     #[inline(never)]
     fn poll_wait(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // The task that waited last was checked when it first waited.
-        if self.io.rewait(dir, cx) {
-            return Poll::Pending;
-        }
-        let same_loop = context::with_core(|c| std::ptr::eq(c, self.core.as_ptr())) == Some(true);
-        if !same_loop {
+        // Checked on every wait, the kept task's included: a waker that is not a task's (a
+        // combinator's, a hand-written poller's) may poll the source from another loop.
+        if !context::is_current(self.core.as_ptr()) {
             return Poll::Ready(Err(io::Error::other(
                 "I/O source is attached to a different event loop",
             )));

@@ -37,6 +37,12 @@ pub(crate) fn with_core_of<R>(loop_id: usize, f: impl FnOnce(&Core) -> R) -> Opt
     })
 }
 
+/// Whether `core` is the running loop's core: a pointer compare, with no dereference.
+#[inline]
+pub(crate) fn is_current(core: *const Core) -> bool {
+    CURRENT.with(Cell::get) == core
+}
+
 /// The core of the loop running on this thread.
 pub(crate) fn current_core() -> Option<Rc<Core>> {
     CORE.try_with(|c| c.borrow().clone()).ok().flatten()
@@ -63,9 +69,21 @@ impl Enter {
 
 impl Drop for Enter {
     fn drop(&mut self) {
-        let prev = self.prev.take();
-        // The pointer goes first: it must never outlive the `Rc` that keeps it valid.
-        CURRENT.with(|p| p.set(prev.as_ref().map_or(std::ptr::null(), Rc::as_ptr)));
-        let _ = CORE.try_with(|c| *c.borrow_mut() = prev);
+        let mut prev = Some(self.prev.take());
+        let ptr = prev
+            .as_ref()
+            .and_then(Option::as_ref)
+            .map_or(std::ptr::null(), Rc::as_ptr);
+        // The pointer is set with the `Rc` that keeps it valid in place (wakes made while the
+        // inner core drops see the outer one); if `CORE` is gone already, it is cleared
+        // before `prev` drops.
+        let restored = CORE.try_with(|c| {
+            CURRENT.with(|p| p.set(ptr));
+            *c.borrow_mut() = prev.take().flatten();
+        });
+        if restored.is_err() {
+            CURRENT.with(|p| p.set(std::ptr::null()));
+        }
+        drop(prev);
     }
 }

@@ -7,10 +7,9 @@ use super::server::ServerState;
 use super::writer::StreamWriter;
 use crate::net::{TcpListener, UnixListener};
 use std::cell::RefCell;
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::io;
 use std::os::fd::AsFd;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -21,8 +20,22 @@ use std::time::Duration;
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// A client-connected callback, type-erased.
-pub(crate) type Handler =
-    Rc<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = ()>>>>;
+/// What a server does with each connection it accepts.
+pub(crate) trait Serve {
+    /// Calls the handler and starts the connection's task, which holds `kept` (a handle on
+    /// the connection) until the handler's future is done.
+    fn spawn(&self, r: StreamReader, w: StreamWriter, kept: StreamWriter);
+
+    /// The handler's future, boxed, for a layer that runs something before it (TLS).
+    #[cfg(feature = "tls")]
+    fn boxed(
+        &self,
+        r: StreamReader,
+        w: StreamWriter,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+}
+
+pub(crate) type Handler = Rc<dyn Serve>;
 
 pub(crate) enum ListenerSock {
     /// Bound, not yet listening, not registered: a socket that does not listen reports a
@@ -126,11 +139,7 @@ pub(crate) async fn accept_loop(
                 // connection stays open until the handler returns, even if the handler drops
                 // (or never uses) its writer: its reader still gets the client's bytes.
                 let kept = writer.clone();
-                let served = handler(reader, writer);
-                drop(crate::task::create_lazy_task(async move {
-                    served.await;
-                    drop(kept);
-                }));
+                handler.spawn(reader, writer, kept);
                 // A burst of connections must not starve the tasks serving them: as asyncio
                 // accepts at most `backlog` per readiness event, yield a turn after as many.
                 streak += 1;

@@ -1,6 +1,6 @@
 //! `start_server` and `start_unix_server`: binding, and the handler each connection runs.
 
-use super::accept::{accept_loop, Handler, Listener, ListenerSock};
+use super::accept::{accept_loop, Handler, Listener, ListenerSock, Serve};
 use super::addr::StreamAddr;
 use super::hosts::Hosts;
 use super::reader::{StreamReader, DEFAULT_LIMIT};
@@ -33,16 +33,38 @@ impl<T, E: std::fmt::Debug> HandlerOutput for Result<T, E> {
     }
 }
 
+/// A handler of the concrete type the user gave: its connection task holds the handler's
+/// future inline, with no box between the task and the future.
+struct Erased<H>(H);
+
+impl<H, F> Serve for Erased<H>
+where
+    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerOutput,
+{
+    fn spawn(&self, r: StreamReader, w: StreamWriter, kept: StreamWriter) {
+        let fut = (self.0)(r, w);
+        drop(crate::task::create_lazy_task(async move {
+            fut.await.report();
+            drop(kept);
+        }));
+    }
+
+    #[cfg(feature = "tls")]
+    fn boxed(&self, r: StreamReader, w: StreamWriter) -> Pin<Box<dyn Future<Output = ()>>> {
+        let fut = (self.0)(r, w);
+        Box::pin(async move { fut.await.report() })
+    }
+}
+
 pub(super) fn erase<H, F>(handler: H) -> Handler
 where
     H: Fn(StreamReader, StreamWriter) -> F + 'static,
     F: Future + 'static,
     F::Output: HandlerOutput,
 {
-    Rc::new(move |r, w| {
-        let fut = handler(r, w);
-        Box::pin(async move { fut.await.report() })
-    })
+    Rc::new(Erased(handler))
 }
 
 /// Seconds a server waits for a client's TLS handshake, as asyncio's default.
@@ -53,16 +75,32 @@ const TLS_HANDSHAKE_TIMEOUT: f64 = 60.0;
 /// without calling the handler (asyncio logs it and drops the connection), and so does one
 /// that takes longer than [`TLS_HANDSHAKE_TIMEOUT`].
 #[cfg(feature = "tls")]
-fn with_tls(handler: Handler, context: crate::tls::TlsContext, shutdown_timeout: f64) -> Handler {
-    Rc::new(move |r, w| {
-        let handler = handler.clone();
-        let context = context.clone();
+struct WithTls {
+    handler: Handler,
+    context: crate::tls::TlsContext,
+    shutdown_timeout: f64,
+}
+
+#[cfg(feature = "tls")]
+impl Serve for WithTls {
+    fn spawn(&self, r: StreamReader, w: StreamWriter, kept: StreamWriter) {
+        let served = self.boxed(r, w);
+        drop(crate::task::create_lazy_task(async move {
+            served.await;
+            drop(kept);
+        }));
+    }
+
+    fn boxed(&self, r: StreamReader, w: StreamWriter) -> Pin<Box<dyn Future<Output = ()>>> {
+        let handler = self.handler.clone();
+        let context = self.context.clone();
+        let shutdown_timeout = self.shutdown_timeout;
         Box::pin(async move {
             w.set_ssl_shutdown_timeout(shutdown_timeout);
             // asyncio's `ssl_handshake_timeout`: a client that never finishes its handshake
             // must not hold a connection (and `wait_closed`) forever.
             match crate::wait_for(w.handshake(&context, None), TLS_HANDSHAKE_TIMEOUT).await {
-                Ok(Ok(())) => handler(r, w).await,
+                Ok(Ok(())) => handler.boxed(r, w).await,
                 Ok(Err(e)) => log::debug!("TLS handshake failed: {e}"),
                 Err(_) => {
                     log::debug!("TLS handshake timed out");
@@ -70,6 +108,15 @@ fn with_tls(handler: Handler, context: crate::tls::TlsContext, shutdown_timeout:
                 }
             }
         })
+    }
+}
+
+#[cfg(feature = "tls")]
+fn with_tls(handler: Handler, context: crate::tls::TlsContext, shutdown_timeout: f64) -> Handler {
+    Rc::new(WithTls {
+        handler,
+        context,
+        shutdown_timeout,
     })
 }
 

@@ -19,7 +19,8 @@ use std::time::Duration;
 /// would spin the CPU.
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
-/// A client-connected callback, type-erased: what a server does with each connection it accepts.
+/// A client-connected callback, type-erased: what a server does with each connection it
+/// accepts.
 pub(crate) trait Serve {
     /// Calls the handler and starts the connection's task, which holds `kept` (a handle on
     /// the connection) until the handler's future is done.

@@ -78,7 +78,8 @@ impl Registration {
                 "I/O source is attached to a different event loop",
             )));
         }
-        self.io.poll_ready(dir, cx).map(Ok)
+        self.io.wait(dir, cx);
+        Poll::Pending
     }
 
     /// Whether the direction looks ready without waiting.

@@ -1,7 +1,7 @@
 //! One source's readiness and the wakers of the tasks that wait on it.
 
 use std::cell::{Cell, RefCell};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
 /// Which half of a source a task waits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,14 +60,12 @@ impl Waiters {
         }
     }
 
-    /// Keeps the task's waker, once per task. Returns the waker of a task that no longer
-    /// waits, for the caller to drop once it has let go of the list (dropping a waker may
-    /// free a task, and with it anything).
+    /// Keeps the waker of a task that is not the kept one ([`rewait`](Self::rewait) said
+    /// no), once per task. Returns the waker of a task that no longer waits, for the caller
+    /// to drop once it has let go of the list (dropping a waker may free a task, and with it
+    /// anything).
     #[inline(never)]
     fn add(&mut self, waker: &Waker) -> Option<Waker> {
-        if self.rewait(waker) {
-            return None;
-        }
         if !self.waiting {
             self.waiting = true;
             return self.first.replace(waker.clone());
@@ -103,12 +101,21 @@ impl ScheduledIo {
     }
 
     /// Ready when the direction is ready; otherwise the task's waker is kept (once per task)
-    /// and woken by the next event that makes the direction ready.
-    #[inline]
-    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<()> {
-        if self.readiness.get() & mask(dir) != 0 {
-            return Poll::Ready(());
+    /// and woken by the next event that makes the direction ready: [`is_ready`](Self::is_ready)
+    /// and [`wait`](Self::wait), as the registration does them.
+    #[cfg(test)]
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> std::task::Poll<()> {
+        if self.is_ready(dir) {
+            return std::task::Poll::Ready(());
         }
+        self.wait(dir, cx);
+        std::task::Poll::Pending
+    }
+
+    /// Keeps the task's waker until the next event that makes the direction ready, for a
+    /// caller that found it not ready.
+    #[inline]
+    pub(crate) fn wait(&self, dir: Direction, cx: &Context<'_>) {
         let mut waiters = self.waiters(dir).borrow_mut();
         // The task that waited last, waiting again, is the common case: no clone, no drop.
         if !waiters.rewait(cx.waker()) {
@@ -116,7 +123,6 @@ impl ScheduledIo {
             drop(waiters);
             drop(stale);
         }
-        Poll::Pending
     }
 
     /// Lets go of every waker, kept or waiting, when the loop is gone: no poll can follow,
@@ -321,13 +327,7 @@ mod tests {
     /// clears (a seeded random walk; from a review of the kept waker).
     #[test]
     fn no_wake_is_lost_in_any_interleaving() {
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut rnd = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::util::xorshift::below(0x9e37_79b9_7f4a_7c15);
         for _ in 0..2000 {
             let io = ScheduledIo::new();
             let tasks: Vec<Vec<_>> = (0..2)

@@ -37,6 +37,17 @@ pub(crate) trait Serve {
 
 pub(crate) type Handler = Rc<dyn Serve>;
 
+/// Starts a connection's task: `served`, then `kept` dropped (why: see [`accept_loop`]).
+pub(crate) fn spawn_served(
+    served: impl std::future::Future<Output = ()> + 'static,
+    kept: StreamWriter,
+) {
+    drop(crate::task::create_lazy_task(async move {
+        served.await;
+        drop(kept);
+    }));
+}
+
 pub(crate) enum ListenerSock {
     /// Bound, not yet listening, not registered: a socket that does not listen reports a
     /// hang-up to the poller, which must not be taken for a closed listener.

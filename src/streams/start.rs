@@ -1,6 +1,6 @@
 //! `start_server` and `start_unix_server`: binding, and the handler each connection runs.
 
-use super::accept::{accept_loop, Handler, Listener, ListenerSock, Serve};
+use super::accept::{accept_loop, spawn_served, Handler, Listener, ListenerSock, Serve};
 use super::addr::StreamAddr;
 use super::hosts::Hosts;
 use super::reader::{StreamReader, DEFAULT_LIMIT};
@@ -45,10 +45,7 @@ where
 {
     fn spawn(&self, r: StreamReader, w: StreamWriter, kept: StreamWriter) {
         let fut = (self.0)(r, w);
-        drop(crate::task::create_lazy_task(async move {
-            fut.await.report();
-            drop(kept);
-        }));
+        spawn_served(async move { fut.await.report() }, kept);
     }
 
     #[cfg(feature = "tls")]
@@ -84,11 +81,7 @@ struct WithTls {
 #[cfg(feature = "tls")]
 impl Serve for WithTls {
     fn spawn(&self, r: StreamReader, w: StreamWriter, kept: StreamWriter) {
-        let served = self.boxed(r, w);
-        drop(crate::task::create_lazy_task(async move {
-            served.await;
-            drop(kept);
-        }));
+        spawn_served(self.boxed(r, w), kept);
     }
 
     fn boxed(&self, r: StreamReader, w: StreamWriter) -> Pin<Box<dyn Future<Output = ()>>> {

@@ -378,13 +378,7 @@ mod tests {
     /// at the first advance that reaches its tick, in (tick, insertion) order.
     #[test]
     fn agrees_with_a_model_under_random_operations() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rand = crate::util::xorshift::below(0x9E37_79B9_7F4A_7C15);
         for _round in 0..30 {
             let mut wheel = Wheel::new();
             let mut model: Vec<(u64, u64, Key)> = Vec::new(); // (when, seq, key)

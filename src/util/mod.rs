@@ -4,3 +4,5 @@ pub(crate) mod slab;
 pub(crate) mod sync;
 #[cfg(test)]
 pub(crate) mod wake_count;
+#[cfg(test)]
+pub(crate) mod xorshift;

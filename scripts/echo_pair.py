@@ -14,7 +14,8 @@ diverges, and an A/A run differed by up to 40%.)
 
   scripts/echo_pair.py KIND_A KIND_B CONNS SIZE [SECS] [ROUNDS]
 
-KIND is an `echo server` kind (asyncio, tokio-ct, epoll, smol, ...). The bench binary is found
+KIND is an `echo server` kind (asyncio, tokio-ct, epoll, smol, ...), or KIND@PATH for the
+kind in another build of the bench binary (to compare two builds). The bench binary is found
 with `cargo bench --bench echo --no-run`, or given in $ECHO_BIN. Loopback only; each window is
 bounded by SECS (default 1), ROUNDS defaults to 30.
 """
@@ -30,7 +31,9 @@ from echo_count import bench_bin, cpu_times, sched_ns  # noqa: E402
 
 
 def start_server(exe, kind):
-    server = subprocess.Popen(["taskset", "-c", "1", exe, "server", kind],
+    # KIND@PATH runs KIND from another build of the bench (an A/B of two builds).
+    kind, _, other = kind.partition("@")
+    server = subprocess.Popen(["taskset", "-c", "1", other or exe, "server", kind],
                               stdout=subprocess.PIPE, text=True)
     return server, int(server.stdout.readline())
 

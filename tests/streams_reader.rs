@@ -283,3 +283,96 @@ async fn reads_of_every_size_give_back_the_stream_and_no_spare_room() {
     assert_eq!(got.len(), data.len());
     assert!(got == data, "the stream came back changed");
 }
+
+#[asyncio::test]
+async fn read_into_takes_what_is_buffered_in_order_then_zero_at_eof() {
+    let mut r = fed(b"abcdef", true);
+    let mut buf = [0u8; 4];
+    assert_eq!(r.read_into(&mut []).await.unwrap(), 0);
+    assert_eq!(r.buffer(), b"abcdef", "an empty buffer takes nothing");
+    assert_eq!(r.read_into(&mut buf).await.unwrap(), 4);
+    assert_eq!(&buf, b"abcd");
+    assert_eq!(r.read(1).await.unwrap(), b"e");
+    assert_eq!(r.read_into(&mut buf).await.unwrap(), 1);
+    assert_eq!(buf[0], b'f');
+    assert!(r.at_eof());
+    assert_eq!(r.read_into(&mut buf).await.unwrap(), 0);
+}
+
+#[asyncio::test]
+async fn read_into_waits_for_the_socket_and_a_cancelled_one_loses_nothing() {
+    let ((mut r, _w), (_r2, w2)) = pair();
+    let mut buf = vec![0u8; 64 * 1024];
+    // Nothing has arrived: the read waits, and is cancelled by the timeout.
+    assert!(!ready_within(r.read_into(&mut buf), 0.01).await);
+    let data: Vec<u8> = (0..200_000).map(|i| (i % 251) as u8).collect();
+    let writer = {
+        let data = data.clone();
+        asyncio::create_task(async move {
+            for chunk in data.chunks(7_000) {
+                w2.write(chunk);
+                w2.drain().await.unwrap();
+            }
+            w2.close();
+        })
+    };
+    // A large buffer is read into straight from the socket; a small one through the
+    // reader's buffer, which then holds the rest: both give the stream back in order.
+    let mut small = [0u8; 100];
+    let mut got = Vec::new();
+    for turn in 0.. {
+        let n = if turn % 3 == 2 {
+            r.read_into(&mut small).await.unwrap()
+        } else {
+            r.read_into(&mut buf).await.unwrap()
+        };
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(if turn % 3 == 2 {
+            &small[..n]
+        } else {
+            &buf[..n]
+        });
+    }
+    writer.await.unwrap();
+    assert!(got == data, "the stream came back changed");
+    assert_eq!(r.read_into(&mut buf).await.unwrap(), 0, "the end stays");
+}
+
+#[asyncio::test]
+async fn read_into_gives_bytes_that_arrived_before_close() {
+    let ((mut ra, wa), (_rb, wb)) = pair();
+    wb.write(b"late reply\n");
+    asyncio::sleep(0.001).await;
+    wa.close();
+    let mut buf = vec![0u8; 64 * 1024];
+    assert_eq!(ra.read_into(&mut buf).await.unwrap(), 11);
+    assert_eq!(&buf[..11], b"late reply\n");
+    assert_eq!(ra.read_into(&mut buf).await.unwrap(), 0);
+}
+
+#[asyncio::test]
+async fn read_into_reports_a_lost_connection_and_keeps_reporting_it() {
+    let (a, b) = asyncio::net::UnixStream::pair().unwrap();
+    let (mut ra, wa) = open_socket(a);
+    // The peer (a bare socket) closes with bytes it never read.
+    wa.write(b"unread");
+    wa.drain().await.unwrap();
+    drop(b);
+    let mut buf = vec![0u8; 64 * 1024];
+    let first = ra.read_into(&mut buf).await;
+    let second = ra.read_into(&mut buf).await;
+    // Linux resets a Unix stream closed with unread bytes; the reader keeps the error.
+    let (first, second) = (first.unwrap_err(), second.unwrap_err());
+    assert_eq!(first.kind(), std::io::ErrorKind::ConnectionReset);
+    assert_eq!(second.kind(), first.kind());
+}
+
+#[asyncio::test]
+async fn read_into_reports_the_readers_error() {
+    let mut r = StreamReader::new();
+    r.set_exception(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+    let err = r.read_into(&mut [0u8; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+}

@@ -57,6 +57,18 @@ async fn echo(mut r: StreamReader, w: StreamWriter) {
     w.close();
 }
 
+/// `echo` reading with `read_into` a buffer it keeps: TLS records read past the buffer.
+async fn echo_into(mut r: StreamReader, w: StreamWriter) {
+    let mut buf = vec![0u8; 65536];
+    while let Ok(n @ 1..) = r.read_into(&mut buf).await {
+        w.write(&buf[..n]);
+        if w.drain().await.is_err() {
+            break;
+        }
+    }
+    w.close();
+}
+
 fn has_python() -> bool {
     Command::new("python3")
         .arg("--version")
@@ -264,7 +276,7 @@ asyncio.run(main())
 async fn tls_over_a_unix_socket() {
     let c = certs();
     let path = std::env::temp_dir().join(format!("asyncio-tls-{}.sock", std::process::id()));
-    let server = asyncio::start_unix_server(echo, &path)
+    let server = asyncio::start_unix_server(echo_into, &path)
         .ssl(c.server)
         .await
         .unwrap();
@@ -274,6 +286,9 @@ async fn tls_over_a_unix_socket() {
         .unwrap();
     w.write(b"unix and tls\n");
     assert_eq!(r.readline().await.unwrap(), b"unix and tls\n");
+    let big: Vec<u8> = (0..300_000).map(|i: u32| (i % 251) as u8).collect();
+    w.write(&big);
+    assert!(r.readexactly(big.len()).await.unwrap() == big);
     server.close();
 }
 

@@ -14,6 +14,9 @@ struct Conn {
     /// Bytes read but not yet written back; while any are left the connection waits for
     /// EPOLLOUT and does not read.
     pending: Vec<u8>,
+    /// The connection's own read buffer, when each has one (as the runtimes' servers do);
+    /// empty when all share the loop's.
+    own: Vec<u8>,
 }
 
 fn ctl(ep: RawFd, op: i32, fd: RawFd, events: u32, token: u64) {
@@ -68,7 +71,9 @@ fn service(ep: RawFd, c: &mut Conn, buf: &mut [u8]) -> bool {
     }
 }
 
-pub fn serve(announce: fn(u16)) {
+/// `per_conn`: each connection reads into a 64 KiB buffer of its own instead of the loop's
+/// one, as every runtime's server does (the kernel then copies into as many buffers).
+pub fn serve(announce: fn(u16), per_conn: bool) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     // SAFETY: plain syscall; the result is checked.
@@ -109,11 +114,20 @@ pub fn serve(announce: fn(u16)) {
                         Conn {
                             sock,
                             pending: Vec::new(),
+                            own: if per_conn {
+                                vec![0u8; 64 * 1024]
+                            } else {
+                                Vec::new()
+                            },
                         },
                     );
                 }
             } else if let Some(c) = conns.get_mut(&token) {
-                if !service(ep, c, &mut buf) {
+                let mut own = std::mem::take(&mut c.own);
+                let buf = if own.is_empty() { &mut buf } else { &mut own };
+                let open = service(ep, c, buf);
+                c.own = own;
+                if !open {
                     ctl(ep, libc::EPOLL_CTL_DEL, c.sock.as_raw_fd(), 0, 0);
                     conns.remove(&token); // closes the socket
                 }

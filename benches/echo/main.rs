@@ -1,6 +1,8 @@
 //! Network benchmarks (issue 7, workloads 7, 8, 10 and 11): TCP echo over 127.0.0.1 against
-//! our streams server, tokio (current-thread; multi-thread with 2 workers), smol on one thread,
-//! a raw epoll loop, and the seed's Python server on CPython asyncio and uvloop. One fixed load client — this
+//! our streams server (reading with `read(n)`, the Python pattern, and with `read_into` a kept
+//! buffer), tokio (current-thread; multi-thread with 2 workers), smol on one thread, a raw
+//! epoll loop, and the seed's Python server on CPython asyncio and uvloop. One fixed load
+//! client — this
 //! binary run as `echo client ..`, blocking std sockets — runs in its own process pinned to
 //! core 0; the single-threaded servers are pinned to core 1. Each row reports the client's
 //! rate and the server's CPU time per operation (all its threads' `/proc/PID/task/*/schedstat`
@@ -171,6 +173,7 @@ fn main() {
 
     let tokio_ct = start_rust("tokio ct", "tokio-ct", true).expect("tokio server");
     let ours = start_rust("asyncio", "asyncio", true).expect("asyncio server");
+    let ours_into = start_rust("asyncio read_into", "asyncio-into", true).expect("server");
     let epoll = start_rust("raw epoll", "epoll", true).expect("epoll server");
     let smol = start_rust("smol", "smol", true).expect("smol server");
     let mut t = table::Table::new(reps);
@@ -178,7 +181,7 @@ fn main() {
     if want("pingpong") {
         let cpython = start_python("CPython asyncio", false);
         let uvloop = start_python("uvloop", true);
-        let mut all = vec![&tokio_ct, &ours, &epoll, &smol];
+        let mut all = vec![&tokio_ct, &ours, &ours_into, &epoll, &smol];
         all.extend(cpython.iter().chain(&uvloop));
         for conns in [1, 64] {
             for size in [64, 1024, 16384] {
@@ -213,7 +216,7 @@ fn main() {
         measure(
             &mut t,
             "bulk 1 GiB, 64 KiB chunks",
-            &[&tokio_ct, &ours, &epoll, &smol],
+            &[&tokio_ct, &ours, &ours_into, &epoll, &smol],
             "bulk",
             &a,
         );

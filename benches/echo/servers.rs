@@ -14,26 +14,44 @@ fn announce(port: u16) {
 }
 
 /// Our streams: `start_server` + `read(n)` + `write` + `drain`, the Python echo pattern.
-async fn ours_serve(port: u16, reuse_port: bool, bound: mpsc::Sender<u16>) {
-    let server = asyncio::start_server(
-        |mut r: asyncio::StreamReader, w: asyncio::StreamWriter| async move {
-            while let Ok(data) = r.read(READ).await {
-                if data.is_empty() {
-                    break;
-                }
-                w.write(&data);
-                if w.drain().await.is_err() {
-                    break;
-                }
-            }
-            w.close();
-        },
-        "127.0.0.1",
-        port,
-    )
-    .backlog(1024)
-    .reuse_port(reuse_port)
-    .await
+async fn echo_read(mut r: asyncio::StreamReader, w: asyncio::StreamWriter) {
+    while let Ok(data) = r.read(READ).await {
+        if data.is_empty() {
+            break;
+        }
+        w.write(&data);
+        if w.drain().await.is_err() {
+            break;
+        }
+    }
+    w.close();
+}
+
+/// The same with `read_into` one buffer the connection keeps: no allocation per read, as
+/// the tokio, smol and epoll servers read.
+async fn echo_read_into(mut r: asyncio::StreamReader, w: asyncio::StreamWriter) {
+    let mut buf = vec![0u8; READ];
+    while let Ok(n @ 1..) = r.read_into(&mut buf).await {
+        w.write(&buf[..n]);
+        if w.drain().await.is_err() {
+            break;
+        }
+    }
+    w.close();
+}
+
+async fn ours_serve(port: u16, reuse_port: bool, into: bool, bound: mpsc::Sender<u16>) {
+    let server = if into {
+        asyncio::start_server(echo_read_into, "127.0.0.1", port)
+            .backlog(1024)
+            .reuse_port(reuse_port)
+            .await
+    } else {
+        asyncio::start_server(echo_read, "127.0.0.1", port)
+            .backlog(1024)
+            .reuse_port(reuse_port)
+            .await
+    }
     .expect("start_server");
     bound
         .send(server.sockets()[0].as_inet().unwrap().port())
@@ -42,9 +60,9 @@ async fn ours_serve(port: u16, reuse_port: bool, bound: mpsc::Sender<u16>) {
 }
 
 /// One loop: `asyncio::run`.
-pub fn ours() {
+pub fn ours(into: bool) {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || asyncio::run(ours_serve(0, false, tx)));
+    std::thread::spawn(move || asyncio::run(ours_serve(0, false, into, tx)));
     announce(rx.recv().unwrap());
     std::thread::park();
 }
@@ -56,7 +74,7 @@ pub fn ours_multi(loops: usize) {
     let mut serving = Vec::new(); // kept, so nothing is dropped while the loops serve
     for lp in runtime.loops() {
         let (tx, rx) = mpsc::channel();
-        serving.push(runtime.spawn_on(lp, move || ours_serve(port, true, tx)));
+        serving.push(runtime.spawn_on(lp, move || ours_serve(port, true, false, tx)));
         port = rx.recv().unwrap();
     }
     announce(port);
@@ -138,12 +156,14 @@ pub fn smol() {
 /// `server KIND`
 pub fn main(kind: &str) {
     match kind {
-        "asyncio" => ours(),
+        "asyncio" => ours(false),
+        "asyncio-into" => ours(true),
         "asyncio2" => ours_multi(2),
         "tokio-ct" => tokio_ct(),
         "tokio-mt2" => tokio_mt(2),
         "smol" => smol(),
-        "epoll" => crate::epoll::serve(announce),
+        "epoll" => crate::epoll::serve(announce, false),
+        "epoll-perconn" => crate::epoll::serve(announce, true),
         other => panic!("unknown server {other}"),
     }
 }

@@ -133,6 +133,12 @@ impl ReadBuf {
         debug_assert!(self.end <= self.data.len());
     }
 
+    /// How much the next socket read asks for.
+    #[inline]
+    pub(crate) fn room(&self) -> usize {
+        self.room
+    }
+
     /// Initialised spare room for a socket read: as much as the next read asks for.
     #[inline]
     pub(crate) fn read_room(&mut self) -> &mut [u8] {

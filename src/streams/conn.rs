@@ -162,13 +162,34 @@ impl Conn {
         buf: &mut ReadBuf,
     ) -> Poll<io::Result<usize>> {
         let (result, replies) = match self.sock.borrow().as_ref() {
-            None => return Poll::Ready(self.read_after_loss(buf)),
+            None => return Poll::Ready(self.read_after_loss(|b| buf.extend(b), READ_CHUNK)),
             Some(sock) => (sock.poll_read_buf(cx, buf), sock.has_pending_output()),
         };
-        match &result {
-            Poll::Ready(Ok(0)) => self.read_eof.set(true),
-            Poll::Ready(Err(e)) => self.lose(Some(e)),
-            _ => {}
+        if let Poll::Ready(r) = &result {
+            self.after_read(r);
+        }
+        self.flush_read_replies(replies);
+        result
+    }
+
+    /// Reads once straight into `out`, past the reader's buffer: otherwise as
+    /// [`poll_read`](Self::poll_read).
+    #[inline]
+    pub(crate) fn poll_read_into(
+        &self,
+        cx: &mut Context<'_>,
+        out: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let (result, replies) = match self.sock.borrow().as_ref() {
+            None => {
+                let room = out.len();
+                let put = |b: &[u8]| out[..b.len()].copy_from_slice(b);
+                return Poll::Ready(self.read_after_loss(put, room));
+            }
+            Some(sock) => (sock.poll_read(cx, out), sock.has_pending_output()),
+        };
+        if let Poll::Ready(r) = &result {
+            self.after_read(r);
         }
         self.flush_read_replies(replies);
         result
@@ -178,26 +199,33 @@ impl Conn {
     /// spare room, and commits it.
     pub(crate) fn try_read(&self, buf: &mut ReadBuf) -> io::Result<usize> {
         let (result, replies) = match self.sock.borrow().as_ref() {
-            None => return self.read_after_loss(buf),
+            None => return self.read_after_loss(|b| buf.extend(b), READ_CHUNK),
             Some(sock) => (sock.try_read_buf(buf), sock.has_pending_output()),
         };
-        match &result {
-            Ok(0) => self.read_eof.set(true),
-            Err(e) if e.kind() != io::ErrorKind::WouldBlock => self.lose(Some(e)),
-            _ => {}
-        }
+        self.after_read(&result);
         self.flush_read_replies(replies);
         result
     }
 
-    /// Once lost: what was salvaged, then end of stream, or the error.
-    fn read_after_loss(&self, buf: &mut ReadBuf) -> io::Result<usize> {
+    /// What a read's result says about the connection: its end, or its loss by an error.
+    #[inline]
+    fn after_read(&self, result: &io::Result<usize>) {
+        match result {
+            Ok(0) => self.read_eof.set(true),
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => self.lose(Some(e)),
+            _ => {}
+        }
+    }
+
+    /// Once lost: what was salvaged (at most `max` bytes, given to `put`), then end of
+    /// stream, or the error.
+    fn read_after_loss(&self, put: impl FnOnce(&[u8]), max: usize) -> io::Result<usize> {
         if let Some(e) = self.lost_error() {
             return Err(e);
         }
         let mut salvaged = self.salvaged.borrow_mut();
-        let n = salvaged.len().min(READ_CHUNK);
-        buf.extend(&salvaged[..n]);
+        let n = salvaged.len().min(max);
+        put(&salvaged[..n]);
         salvaged.drain(..n);
         Ok(n)
     }

@@ -187,15 +187,32 @@ impl StreamReader {
                 }
             }
         };
-        match result {
-            Ok(0) => self.eof = true,
-            Ok(_) => {} // committed by the read
-            Err(e) => {
-                self.exception = Some(SavedError::save(&e));
-                return Poll::Ready(Err(e));
-            }
+        // Committed to the buffer by the read.
+        Poll::Ready(self.after_read(result).map(drop))
+    }
+
+    /// Reads once from the connection straight into `out`, the buffer being empty.
+    fn poll_read_past(&mut self, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.check()?;
+        if self.eof {
+            return Poll::Ready(Ok(0));
         }
-        Poll::Ready(Ok(()))
+        let result = match &self.source {
+            Source::Conn(conn) => std::task::ready!(conn.poll_read_into(cx, out)),
+            _ => unreachable!("only a connection is read past the buffer"),
+        };
+        Poll::Ready(self.after_read(result))
+    }
+
+    /// Notes the end of the stream, or keeps the error for later reads.
+    #[inline]
+    fn after_read(&mut self, result: io::Result<usize>) -> io::Result<usize> {
+        match &result {
+            Ok(0) => self.eof = true,
+            Ok(_) => {}
+            Err(e) => self.exception = Some(SavedError::save(e)),
+        }
+        result
     }
 
     async fn fill(&mut self) -> io::Result<()> {
@@ -231,6 +248,49 @@ impl StreamReader {
         }
         let n = n.min(self.buf.len());
         Ok(self.buf.take(n))
+    }
+
+    /// Reads up to `buf.len()` bytes into `buf`: what is buffered, or else what arrives next;
+    /// 0 at end of stream, or for an empty `buf` (Python's `readinto`, which asyncio's
+    /// `StreamReader` lacks). It is [`read`](Self::read) without the allocation: a loop that
+    /// reads into one buffer it keeps allocates nothing per read.
+    ///
+    /// # Errors
+    /// The connection's error.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: bytes are taken from the buffer only when the call returns.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let mut r = asyncio::StreamReader::new();
+    /// r.feed_data(b"hello");
+    /// r.feed_eof();
+    /// let mut buf = [0u8; 3];
+    /// assert_eq!(r.read_into(&mut buf).await.unwrap(), 3);
+    /// assert_eq!(&buf, b"hel");
+    /// assert_eq!(r.read_into(&mut buf).await.unwrap(), 2);
+    /// assert_eq!(&buf[..2], b"lo");
+    /// assert_eq!(r.read_into(&mut buf).await.unwrap(), 0);
+    /// # });
+    /// ```
+    pub async fn read_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.buf.is_empty() {
+            // As `BufReader`: a read at least as large as the buffer's would be goes straight
+            // into `buf`, with no copy; a smaller one fills the buffer, for fewer reads.
+            if buf.len() >= self.buf.room() && matches!(self.source, Source::Conn(_)) {
+                return poll_fn(|cx| self.poll_read_past(cx, buf)).await;
+            }
+            self.fill().await?;
+        }
+        let n = buf.len().min(self.buf.len());
+        buf[..n].copy_from_slice(&self.buf.bytes()[..n]);
+        self.buf.consume(n);
+        Ok(n)
     }
 
     /// Reads until the end of the stream (asyncio's `read(-1)` / `read()`).

@@ -2,10 +2,10 @@
 # Runs every benchmark by hand (never in `cargo test`/CI): the runtime workloads and sleep
 # lateness, the network workloads (echo), memory per idle task and per idle connection, the
 # sync queue; saves each output under target/bench/ and draws benchmarks.svg from them.
-# `pairs` (not in the default set: about 14 minutes) measures the echo server's CPU per request
-# against raw epoll and tokio ct in alternating rounds, for both of its reads (`read(n)`,
-# the Python pattern, and `read_into` a kept buffer) (scripts/echo_pair.py), which the host's
-# drift moves far less than the medians of the echo bench.
+# `pairs` (not in the default set: about 32 minutes) measures the echo server's CPU per request
+# against raw epoll and tokio ct in alternating rounds (scripts/echo_pair.py, 120 rounds each),
+# which the host's drift moves far less than the medians of the echo bench: our server both
+# with `read_into` a kept buffer and with `read(n)`, the Python pattern.
 # uvloop is installed with pip into target/pyvenv when the package index allows (the echo
 # bench skips it otherwise).
 #
@@ -34,11 +34,11 @@ benches=("$@")
 pairs() {
   python3 scripts/echo_pair.py epoll epoll 64 64
   for size in 64 1024 16384; do
-    for ours in asyncio asyncio-into; do
-      python3 scripts/echo_pair.py "$ours" epoll 64 "$size"
-      python3 scripts/echo_pair.py "$ours" tokio-ct 64 "$size"
-    done
+    python3 scripts/echo_pair.py asyncio-into epoll 64 "$size"
   done
+  python3 scripts/echo_pair.py asyncio epoll 64 64
+  python3 scripts/echo_pair.py asyncio-into tokio-ct 64 64
+  python3 scripts/echo_pair.py asyncio tokio-ct 64 64
 }
 for b in "${benches[@]}"; do
   if [ "$b" = pairs ]; then

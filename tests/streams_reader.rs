@@ -370,9 +370,14 @@ async fn read_into_reports_a_lost_connection_and_keeps_reporting_it() {
 }
 
 #[asyncio::test]
-async fn read_into_reports_the_readers_error() {
+async fn a_saved_error_comes_before_buffered_bytes_as_in_asyncio() {
     let mut r = StreamReader::new();
+    r.feed_data(b"buffered");
     r.set_exception(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
-    let err = r.read_into(&mut [0u8; 8]).await.unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+    let reset = std::io::ErrorKind::ConnectionReset;
+    assert_eq!(r.read_into(&mut [0u8; 8]).await.unwrap_err().kind(), reset);
+    assert_eq!(r.read_into(&mut []).await.unwrap_err().kind(), reset);
+    assert_eq!(r.read(4).await.unwrap_err().kind(), reset);
+    assert_eq!(r.read(0).await.unwrap_err().kind(), reset);
+    assert_eq!(r.buffer(), b"buffered", "nothing is consumed");
 }

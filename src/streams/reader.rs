@@ -28,7 +28,7 @@ pub(crate) enum Source {
 /// [`start_server`](crate::start_server) handler.
 ///
 /// The socket is read only when an operation needs more bytes than are buffered, up to
-/// 64 KiB at a time; the buffer holds at most the limit plus one such read while looking for
+/// 64 KiB at a time (or as much as [`read_into`](Self::read_into)'s buffer holds); the buffer holds at most the limit plus one such read while looking for
 /// a separator, and a reader that stops reading stops the sender (TCP flow control), as
 /// asyncio's pausing of the transport does.
 ///
@@ -240,6 +240,8 @@ impl StreamReader {
     /// # });
     /// ```
     pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        // As asyncio: a saved error is raised first, before what is buffered.
+        self.check()?;
         if n == 0 {
             return Ok(Vec::new());
         }
@@ -276,6 +278,7 @@ impl StreamReader {
     /// # });
     /// ```
     pub async fn read_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check()?;
         if buf.is_empty() {
             return Ok(0);
         }

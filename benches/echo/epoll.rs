@@ -71,9 +71,44 @@ fn service(ep: RawFd, c: &mut Conn, buf: &mut [u8]) -> bool {
     }
 }
 
+/// `service` for an edge-triggered registration of both directions, as mio registers
+/// sockets: writes what is pending, then echoes until a read comes up short (the socket is
+/// drained, and the next bytes bring a new edge) or would block.
+fn service_edge(c: &mut Conn, buf: &mut [u8]) -> bool {
+    loop {
+        if !c.pending.is_empty() {
+            match c.sock.write(&c.pending) {
+                Ok(n) => drop(c.pending.drain(..n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+            continue;
+        }
+        let n = match c.sock.read(buf) {
+            Ok(0) => return false,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(_) => return false,
+        };
+        match c.sock.write(&buf[..n]) {
+            Ok(w) if w == n => {}
+            Ok(w) => c.pending.extend_from_slice(&buf[w..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                c.pending.extend_from_slice(&buf[..n])
+            }
+            Err(_) => return false,
+        }
+        if c.pending.is_empty() && n < buf.len() {
+            return true;
+        }
+    }
+}
+
 /// `per_conn`: each connection reads into a 64 KiB buffer of its own instead of the loop's
 /// one, as every runtime's server does (the kernel then copies into as many buffers).
-pub fn serve(announce: fn(u16), per_conn: bool) {
+/// `edge`: sockets are registered edge-triggered for both directions, as mio registers them,
+/// instead of level-triggered for reading (and for writing only while a write is pending).
+pub fn serve(announce: fn(u16), per_conn: bool, edge: bool) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     // SAFETY: plain syscall; the result is checked.
@@ -108,7 +143,12 @@ pub fn serve(announce: fn(u16), per_conn: bool) {
                     sock.set_nonblocking(true).unwrap();
                     sock.set_nodelay(true).unwrap();
                     let fd = sock.as_raw_fd();
-                    ctl(ep, libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN as u32, fd as u64);
+                    let interest = if edge {
+                        (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32
+                    } else {
+                        libc::EPOLLIN as u32
+                    };
+                    ctl(ep, libc::EPOLL_CTL_ADD, fd, interest, fd as u64);
                     conns.insert(
                         fd as u64,
                         Conn {
@@ -125,7 +165,11 @@ pub fn serve(announce: fn(u16), per_conn: bool) {
             } else if let Some(c) = conns.get_mut(&token) {
                 let mut own = std::mem::take(&mut c.own);
                 let buf = if own.is_empty() { &mut buf } else { &mut own };
-                let open = service(ep, c, buf);
+                let open = if edge {
+                    service_edge(c, buf)
+                } else {
+                    service(ep, c, buf)
+                };
                 c.own = own;
                 if !open {
                     ctl(ep, libc::EPOLL_CTL_DEL, c.sock.as_raw_fd(), 0, 0);

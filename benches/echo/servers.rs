@@ -162,8 +162,9 @@ pub fn main(kind: &str) {
         "tokio-ct" => tokio_ct(),
         "tokio-mt2" => tokio_mt(2),
         "smol" => smol(),
-        "epoll" => crate::epoll::serve(announce, false),
-        "epoll-perconn" => crate::epoll::serve(announce, true),
+        "epoll" => crate::epoll::serve(announce, false, false),
+        "epoll-perconn" => crate::epoll::serve(announce, true, false),
+        "epoll-et" => crate::epoll::serve(announce, false, true),
         other => panic!("unknown server {other}"),
     }
 }

@@ -83,7 +83,8 @@ def main():
     argv = [exe, "server", kind]
     out_file = f"/tmp/echo_count.{kind}.{conns}x{size}.callgrind"
     if mode == "callgrind":
-        argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no"] + os.environ.get("CALLGRIND_OPTS", "").split() + [
+        extra = os.environ.get("CALLGRIND_OPTS", "").split()  # e.g. --cache-sim=yes
+        argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no", *extra,
                 f"--callgrind-out-file={out_file}"] + argv
     server = subprocess.Popen(["taskset", "-c", "1"] + argv, stdout=subprocess.PIPE, text=True)
     try:

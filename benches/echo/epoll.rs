@@ -30,44 +30,61 @@ fn ctl(ep: RawFd, op: i32, fd: RawFd, events: u32, token: u64) {
     );
 }
 
+/// Writes what is pending: `Some(true)` once all of it is written, `Some(false)` if the
+/// socket is full, `None` if the connection failed.
+fn write_pending(c: &mut Conn) -> Option<bool> {
+    while !c.pending.is_empty() {
+        match c.sock.write(&c.pending) {
+            Ok(n) => drop(c.pending.drain(..n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(false),
+            Err(_) => return None,
+        }
+    }
+    Some(true)
+}
+
+/// Reads once and writes it back, keeping what the socket did not take as pending: the
+/// bytes read (0 at the end), `Ok(None)` if nothing was there, `Err` if the connection failed.
+fn read_and_echo(c: &mut Conn, buf: &mut [u8]) -> Result<Option<usize>, ()> {
+    let n = match c.sock.read(buf) {
+        Ok(0) => return Ok(Some(0)),
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    match c.sock.write(&buf[..n]) {
+        Ok(w) => c.pending.extend_from_slice(&buf[w..n]),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.pending.extend_from_slice(&buf[..n]),
+        Err(_) => return Err(()),
+    }
+    Ok(Some(n))
+}
+
 /// Echoes what it can; returns false when the connection is done.
 fn service(ep: RawFd, c: &mut Conn, buf: &mut [u8]) -> bool {
-    loop {
-        if !c.pending.is_empty() {
-            match c.sock.write(&c.pending) {
-                Ok(n) => drop(c.pending.drain(..n)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(_) => return false,
-            }
-            if c.pending.is_empty() {
-                let fd = c.sock.as_raw_fd();
-                ctl(ep, libc::EPOLL_CTL_MOD, fd, libc::EPOLLIN as u32, fd as u64);
-            }
-            continue;
+    let fd = c.sock.as_raw_fd();
+    if !c.pending.is_empty() {
+        match write_pending(c) {
+            None => return false,
+            Some(false) => return true,
+            Some(true) => ctl(ep, libc::EPOLL_CTL_MOD, fd, libc::EPOLLIN as u32, fd as u64),
         }
-        let n = match c.sock.read(buf) {
-            Ok(0) => return false,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-            Err(_) => return false,
-        };
-        match c.sock.write(&buf[..n]) {
-            Ok(w) if w == n => return true, // level-triggered: more input wakes us again
-            Ok(w) => c.pending.extend_from_slice(&buf[w..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.pending.extend_from_slice(&buf[..n])
-            }
-            Err(_) => return false,
+    }
+    match read_and_echo(c, buf) {
+        Err(()) | Ok(Some(0)) => false,
+        // Level-triggered: more input wakes us again.
+        Ok(None) => true,
+        Ok(Some(_)) if c.pending.is_empty() => true,
+        Ok(Some(_)) => {
+            ctl(
+                ep,
+                libc::EPOLL_CTL_MOD,
+                fd,
+                libc::EPOLLOUT as u32,
+                fd as u64,
+            );
+            true
         }
-        let fd = c.sock.as_raw_fd();
-        ctl(
-            ep,
-            libc::EPOLL_CTL_MOD,
-            fd,
-            libc::EPOLLOUT as u32,
-            fd as u64,
-        );
-        return true;
     }
 }
 
@@ -77,29 +94,17 @@ fn service(ep: RawFd, c: &mut Conn, buf: &mut [u8]) -> bool {
 fn service_edge(c: &mut Conn, buf: &mut [u8]) -> bool {
     loop {
         if !c.pending.is_empty() {
-            match c.sock.write(&c.pending) {
-                Ok(n) => drop(c.pending.drain(..n)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(_) => return false,
+            match write_pending(c) {
+                None => return false,
+                Some(false) => return true,
+                Some(true) => {}
             }
-            continue;
         }
-        let n = match c.sock.read(buf) {
-            Ok(0) => return false,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-            Err(_) => return false,
-        };
-        match c.sock.write(&buf[..n]) {
-            Ok(w) if w == n => {}
-            Ok(w) => c.pending.extend_from_slice(&buf[w..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.pending.extend_from_slice(&buf[..n])
-            }
-            Err(_) => return false,
-        }
-        if c.pending.is_empty() && n < buf.len() {
-            return true;
+        match read_and_echo(c, buf) {
+            Err(()) | Ok(Some(0)) => return false,
+            Ok(None) => return true,
+            Ok(Some(n)) if c.pending.is_empty() && n < buf.len() => return true,
+            Ok(Some(_)) => {}
         }
     }
 }

@@ -40,29 +40,32 @@ async fn echo_read_into(mut r: asyncio::StreamReader, w: asyncio::StreamWriter) 
     w.close();
 }
 
-async fn ours_serve(port: u16, reuse_port: bool, into: bool, bound: mpsc::Sender<u16>) {
-    let server = if into {
-        asyncio::start_server(echo_read_into, "127.0.0.1", port)
-            .backlog(1024)
-            .reuse_port(reuse_port)
-            .await
-    } else {
-        asyncio::start_server(echo_read, "127.0.0.1", port)
-            .backlog(1024)
-            .reuse_port(reuse_port)
-            .await
-    }
-    .expect("start_server");
+async fn ours_serve<H, F>(handler: H, port: u16, reuse_port: bool, bound: mpsc::Sender<u16>)
+where
+    H: Fn(asyncio::StreamReader, asyncio::StreamWriter) -> F + 'static,
+    F: std::future::Future<Output = ()> + 'static,
+{
+    let server = asyncio::start_server(handler, "127.0.0.1", port)
+        .backlog(1024)
+        .reuse_port(reuse_port)
+        .await
+        .expect("start_server");
     bound
         .send(server.sockets()[0].as_inet().unwrap().port())
         .unwrap();
     server.serve_forever().await.unwrap();
 }
 
-/// One loop: `asyncio::run`.
+/// One loop: `asyncio::run`, its connections read with `read_into` or with `read(n)`.
 pub fn ours(into: bool) {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || asyncio::run(ours_serve(0, false, into, tx)));
+    std::thread::spawn(move || {
+        if into {
+            asyncio::run(ours_serve(echo_read_into, 0, false, tx))
+        } else {
+            asyncio::run(ours_serve(echo_read, 0, false, tx))
+        }
+    });
     announce(rx.recv().unwrap());
     std::thread::park();
 }
@@ -74,7 +77,7 @@ pub fn ours_multi(loops: usize) {
     let mut serving = Vec::new(); // kept, so nothing is dropped while the loops serve
     for lp in runtime.loops() {
         let (tx, rx) = mpsc::channel();
-        serving.push(runtime.spawn_on(lp, move || ours_serve(port, true, false, tx)));
+        serving.push(runtime.spawn_on(lp, move || ours_serve(echo_read, port, true, tx)));
         port = rx.recv().unwrap();
     }
     announce(port);

@@ -191,9 +191,9 @@ impl StreamReader {
         Poll::Ready(self.after_read(result).map(drop))
     }
 
-    /// Reads once from the connection straight into `out`, the buffer being empty.
+    /// Reads once from the connection straight into `out`, the buffer being empty and no
+    /// error saved (`read_into` looked).
     fn poll_read_past(&mut self, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.check()?;
         if self.eof {
             return Poll::Ready(Ok(0));
         }

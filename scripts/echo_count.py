@@ -6,14 +6,20 @@ Runs one `echo server KIND` (pinned to core 1) under a fixed `echo client pingpo
 
   syscalls  the server's syscalls by type (`perf stat -e 'syscalls:sys_enter_*'`)
   time      the server's user and system CPU time (/proc/PID/stat)
+  sched     the server's task clock, context switches, migrations and page faults (`perf
+            stat`), or the events named in $SCHED_EVENTS (e.g. sched:sched_wakeup)
   callgrind the server's user-space instructions (valgrind callgrind, toggled on for the
             client's window only), with the top functions
+  perf      where the server's CPU time goes, kernel included: `perf record -e cpu-clock`
+            samples over the client's window, as ns per request by symbol (run as root; on
+            a VM the sampling itself costs the server CPU, and samples bunch where
+            interrupts are re-enabled)
 
   scripts/echo_count.py MODE KIND CONNS SIZE [SECS]
 
-MODE is syscalls, time or callgrind; KIND is an `echo server` kind (asyncio, tokio-ct,
-epoll, ...). The bench binary is found with `cargo bench --bench echo --no-run`, or given in
-$ECHO_BIN. Loopback only; every run is bounded by SECS.
+MODE is syscalls, time, sched, callgrind or perf; KIND is an `echo server` kind (asyncio,
+tokio-ct, epoll, ...). The bench binary is found with `cargo bench --bench echo --no-run`, or
+given in $ECHO_BIN. Loopback only; every run is bounded by SECS.
 """
 
 import json
@@ -23,6 +29,7 @@ import subprocess
 import sys
 import time
 
+PERF_PERIOD_NS = 250_000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -95,11 +102,16 @@ def main():
         assert client.stdout.readline().strip() == "start"
         perf = None
         if mode in ("syscalls", "sched"):
-            events = "syscalls:sys_enter_*" if mode == "syscalls" else \
-                "task-clock,context-switches,cpu-migrations,page-faults"
+            events = "syscalls:sys_enter_*" if mode == "syscalls" else os.environ.get(
+                "SCHED_EVENTS", "task-clock,context-switches,cpu-migrations,page-faults")
             perf = subprocess.Popen(
                 ["perf", "stat", "-x", ",", "-o", "/tmp/echo_count.perf", "-e",
                  events, "-p", str(server.pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elif mode == "perf":
+            perf = subprocess.Popen(
+                ["perf", "record", "-q", "-e", "cpu-clock", "-c", str(PERF_PERIOD_NS), "-o",
+                 "/tmp/echo_count.perf.data", "-p", str(server.pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         elif mode == "callgrind":
             subprocess.run(["callgrind_control", "-z", str(server.pid)], capture_output=True)
@@ -147,6 +159,20 @@ def main():
                 total += n
                 print(f"  {name:16} {n / ops:8.3f} {n / sends:9.3f}")
             print(f"  {'total':16} {total / ops:8.3f} {total / sends:9.3f}")
+        elif mode == "perf":
+            report = subprocess.run(
+                ["perf", "report", "-i", "/tmp/echo_count.perf.data", "--no-children",
+                 "--sort", "sym", "--stdio", "-F", "sample,sym"],
+                capture_output=True, text=True).stdout
+            rows = [line.split(None, 1) for line in report.splitlines()
+                    if line.strip() and line.split()[0].isdigit()]
+            total = sum(int(n) for n, _ in rows)
+            # perf attaches a little after the window opens, so the samples cover a little
+            # less than the CPU time measured over the window, printed beside them.
+            print(f"  sampled {total * PERF_PERIOD_NS / ops:.0f} ns/op "
+                  f"(cpu {(s1 - s0) / ops:.0f} ns/op over the window)")
+            for n, sym in sorted(rows, key=lambda r: -int(r[0]))[:45]:
+                print(f"  {int(n) * PERF_PERIOD_NS / ops:8.1f}  {sym.strip()[:110]}")
         elif mode == "callgrind":
             time.sleep(0.5)
             files = sorted(f for f in os.listdir("/tmp")

@@ -17,6 +17,10 @@ struct Conn {
     /// The connection's own read buffer, when each has one (as the runtimes' servers do);
     /// empty when all share the loop's.
     own: Vec<u8>,
+    /// Lines of per-connection state in allocations of their own, each written once per
+    /// wake-up (`epoll-cold`): what a runtime's scattered per-request state costs.
+    #[allow(clippy::vec_box)] // the allocations of their own are the point
+    cold: Vec<Box<[u64; 8]>>,
 }
 
 fn ctl(ep: RawFd, op: i32, fd: RawFd, events: u32, token: u64) {
@@ -113,7 +117,11 @@ fn service_edge(c: &mut Conn, buf: &mut [u8]) -> bool {
 /// one, as every runtime's server does (the kernel then copies into as many buffers).
 /// `edge`: sockets are registered edge-triggered for both directions, as mio registers them,
 /// instead of level-triggered for reading (and for writing only while a write is pending).
-pub fn serve(announce: fn(u16), per_conn: bool, edge: bool) {
+/// `cold_lines`: each connection's wake-up also writes that many cache lines of its own state,
+/// each in an allocation of its own, as a runtime's per-connection state is spread over its
+/// reactor entry, task, streams and socket (at 64 connections they are cold by the next
+/// request).
+pub fn serve(announce: fn(u16), per_conn: bool, edge: bool, cold_lines: usize) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     // SAFETY: plain syscall; the result is checked.
@@ -159,6 +167,7 @@ pub fn serve(announce: fn(u16), per_conn: bool, edge: bool) {
                         Conn {
                             sock,
                             pending: Vec::new(),
+                            cold: (0..cold_lines).map(|_| Box::new([0; 8])).collect(),
                             own: if per_conn {
                                 vec![0u8; 64 * 1024]
                             } else {
@@ -168,6 +177,9 @@ pub fn serve(announce: fn(u16), per_conn: bool, edge: bool) {
                     );
                 }
             } else if let Some(c) = conns.get_mut(&token) {
+                for line in &mut c.cold {
+                    line[0] = std::hint::black_box(line[0]).wrapping_add(1);
+                }
                 let mut own = std::mem::take(&mut c.own);
                 let buf = if own.is_empty() { &mut buf } else { &mut own };
                 let open = if edge {

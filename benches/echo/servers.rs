@@ -165,9 +165,10 @@ pub fn main(kind: &str) {
         "tokio-ct" => tokio_ct(),
         "tokio-mt2" => tokio_mt(2),
         "smol" => smol(),
-        "epoll" => crate::epoll::serve(announce, false, false),
-        "epoll-perconn" => crate::epoll::serve(announce, true, false),
-        "epoll-et" => crate::epoll::serve(announce, false, true),
+        "epoll" => crate::epoll::serve(announce, false, false, 0),
+        "epoll-perconn" => crate::epoll::serve(announce, true, false, 0),
+        "epoll-et" => crate::epoll::serve(announce, false, true, 0),
+        "epoll-cold" => crate::epoll::serve(announce, false, false, 15),
         other => panic!("unknown server {other}"),
     }
 }

@@ -45,7 +45,7 @@ where
 {
     fn spawn(&self, r: StreamReader, w: StreamWriter, kept: StreamWriter) {
         let fut = (self.0)(r, w);
-        spawn_served(async move { fut.await.report() }, kept);
+        spawn_served(fut, kept);
     }
 
     #[cfg(feature = "tls")]

@@ -38,21 +38,14 @@ pub(crate) trait Serve {
 
 pub(crate) type Handler = Rc<dyn Serve>;
 
-/// Starts a connection's task: `served`, its outcome reported, then `kept` dropped (why: see
+/// A connection's task: `served`, its outcome reported, then `kept` dropped (why: see
 /// [`accept_loop`]).
 ///
-/// One async block around the handler's future, not two: a future that an async block
-/// captures and awaits is stored twice in it (as the capture and as the awaited value), so
-/// each level of wrapping would add the handler's future again to every connection's task.
-pub(crate) fn spawn_served<F>(served: F, kept: StreamWriter)
-where
-    F: std::future::Future + 'static,
-    F::Output: HandlerOutput,
-{
-    drop(crate::task::create_lazy_task(connection_task(served, kept)));
-}
-
-async fn connection_task<F>(served: F, kept: StreamWriter)
+/// Every server's connection task is this one future around the handler's, with no async
+/// block between: a future that an async block (or `async fn`) captures and awaits is stored
+/// twice in it (as the capture and as the awaited value), so each level of wrapping would
+/// add the handler's future again to every connection's task.
+pub(crate) async fn connection_task<F>(served: F, kept: StreamWriter)
 where
     F: std::future::Future,
     F::Output: HandlerOutput,
@@ -187,33 +180,5 @@ pub(crate) async fn accept_loop(
                 crate::sleep(ACCEPT_RETRY_DELAY).await;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Memory per connection: the task holds the handler's future at most twice (the async
-    /// block's capture and its awaited value), not once more per level of wrapping.
-    #[test]
-    fn a_connection_task_holds_the_handler_future_at_most_twice() {
-        crate::run(async {
-            let (a, _b) = crate::net::UnixStream::pair().unwrap();
-            let (_r, kept) = crate::open_socket(a);
-            let handler = async {
-                let buf = [7u8; 1000];
-                crate::sleep(0.0).await;
-                std::hint::black_box(buf);
-            };
-            let handler_size = std::mem::size_of_val(&handler);
-            assert!(handler_size >= 1000);
-            let task = connection_task(handler, kept);
-            let size = std::mem::size_of_val(&task);
-            assert!(
-                size <= 2 * handler_size + 64,
-                "{size} for a {handler_size}-byte handler"
-            );
-        });
     }
 }

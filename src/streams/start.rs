@@ -1,6 +1,6 @@
 //! `start_server` and `start_unix_server`: binding, and the handler each connection runs.
 
-use super::accept::{accept_loop, spawn_served, Handler, Listener, ListenerSock, Serve};
+use super::accept::{accept_loop, connection_task, Handler, Listener, ListenerSock, Serve};
 use super::addr::StreamAddr;
 use super::hosts::Hosts;
 use super::reader::{StreamReader, DEFAULT_LIMIT};
@@ -44,14 +44,31 @@ where
     F::Output: HandlerOutput,
 {
     fn spawn(&self, r: StreamReader, w: StreamWriter, kept: StreamWriter) {
-        let fut = (self.0)(r, w);
-        spawn_served(fut, kept);
+        drop(crate::task::create_lazy_task(self.task(r, w, kept)));
     }
 
     #[cfg(feature = "tls")]
     fn boxed(&self, r: StreamReader, w: StreamWriter) -> Pin<Box<dyn Future<Output = ()>>> {
         let fut = (self.0)(r, w);
         Box::pin(async move { fut.await.report() })
+    }
+}
+
+impl<H, F> Erased<H>
+where
+    H: Fn(StreamReader, StreamWriter) -> F,
+    F: Future,
+    F::Output: HandlerOutput,
+{
+    /// The connection's task, whose future holds the handler's inline. The handler is called
+    /// now, when the connection is made, as asyncio calls `client_connected_cb`.
+    fn task(
+        &self,
+        r: StreamReader,
+        w: StreamWriter,
+        kept: StreamWriter,
+    ) -> impl Future<Output = ()> {
+        connection_task((self.0)(r, w), kept)
     }
 }
 
@@ -81,7 +98,10 @@ struct WithTls {
 #[cfg(feature = "tls")]
 impl Serve for WithTls {
     fn spawn(&self, r: StreamReader, w: StreamWriter, kept: StreamWriter) {
-        spawn_served(self.boxed(r, w), kept);
+        drop(crate::task::create_lazy_task(connection_task(
+            self.boxed(r, w),
+            kept,
+        )));
     }
 
     fn boxed(&self, r: StreamReader, w: StreamWriter) -> Pin<Box<dyn Future<Output = ()>>> {
@@ -385,5 +405,37 @@ impl IntoFuture for StartServer {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory per connection: a connection's task holds the handler's future at most twice
+    /// (the capture and the awaited value), not once more per level of wrapping.
+    #[test]
+    fn a_connection_task_holds_the_handler_future_at_most_twice() {
+        crate::run(async {
+            let erased = Erased(|r: StreamReader, w: StreamWriter| async move {
+                let buf = [7u8; 1000];
+                crate::sleep(0.0).await;
+                std::hint::black_box((buf, r, w));
+            });
+            let pair = || {
+                let (a, _b) = crate::net::UnixStream::pair().unwrap();
+                crate::open_socket(a)
+            };
+            let (r, w) = pair();
+            let handler_size = std::mem::size_of_val(&(erased.0)(r, w));
+            assert!(handler_size >= 1000);
+            let ((r, w), (_, kept)) = (pair(), pair());
+            let task = erased.task(r, w, kept);
+            let size = std::mem::size_of_val(&task);
+            assert!(
+                size <= 2 * handler_size + 64,
+                "{size} bytes for a {handler_size}-byte handler"
+            );
+        });
     }
 }

@@ -318,12 +318,16 @@ mod tests {
     #[test]
     fn overdue_entries_fire_on_next_advance() {
         let mut wheel = Wheel::new();
+        assert_eq!((wheel.next_deadline(), wheel.next_wake()), (None, None));
         let mut out = Vec::new();
         wheel.advance(500, &mut out);
         wheel.insert(10, 1);
+        // Only the expired list holds an entry.
         assert_eq!(wheel.next_deadline(), Some(500));
+        assert_eq!(wheel.next_wake(), Some(500));
         wheel.advance(500, &mut out);
         assert_eq!(out, vec![1]);
+        assert_eq!((wheel.next_deadline(), wheel.next_wake()), (None, None));
     }
 
     #[test]

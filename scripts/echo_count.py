@@ -103,7 +103,7 @@ def main():
             ["taskset", "-c", "0", exe, "client", "pingpong", f"127.0.0.1:{port}", conns, size,
              str(secs)], stdout=subprocess.PIPE, text=True)
         assert client.stdout.readline().strip() == "start"
-        perf = None
+        perf, perf_out = None, None
         # A failed perf must not leave the last run's output to be read as this one's.
         for stale in (PERF_STAT_OUT, PERF_RECORD_OUT):
             if os.path.exists(stale):
@@ -111,13 +111,15 @@ def main():
         if mode in ("syscalls", "sched"):
             events = "syscalls:sys_enter_*" if mode == "syscalls" else os.environ.get(
                 "SCHED_EVENTS", "task-clock,context-switches,cpu-migrations,page-faults")
+            perf_out = PERF_STAT_OUT
             perf = subprocess.Popen(
-                ["perf", "stat", "-x", ",", "-o", PERF_STAT_OUT, "-e", events, "-p",
+                ["perf", "stat", "-x", ",", "-o", perf_out, "-e", events, "-p",
                  str(server.pid)], stdout=subprocess.DEVNULL)
         elif mode == "perf":
+            perf_out = PERF_RECORD_OUT
             perf = subprocess.Popen(
                 ["perf", "record", "-q", "-e", "cpu-clock", "-c", str(PERF_PERIOD_NS), "-o",
-                 PERF_RECORD_OUT, "-p", str(server.pid)], stdout=subprocess.DEVNULL)
+                 perf_out, "-p", str(server.pid)], stdout=subprocess.DEVNULL)
         elif mode == "callgrind":
             subprocess.run(["callgrind_control", "-z", str(server.pid)], capture_output=True)
             subprocess.run(["callgrind_control", "-i", "on", str(server.pid)],
@@ -128,7 +130,7 @@ def main():
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait()
-            if not os.path.exists(PERF_STAT_OUT if mode != "perf" else PERF_RECORD_OUT):
+            if not os.path.exists(perf_out):
                 raise SystemExit(f"perf failed (exit {perf.returncode}); see its message above")
         elif mode == "callgrind":
             subprocess.run(["callgrind_control", "-i", "off", str(server.pid)],

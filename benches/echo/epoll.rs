@@ -113,15 +113,26 @@ fn service_edge(c: &mut Conn, buf: &mut [u8]) -> bool {
     }
 }
 
-/// `per_conn`: each connection reads into a 64 KiB buffer of its own instead of the loop's
-/// one, as every runtime's server does (the kernel then copies into as many buffers).
-/// `edge`: sockets are registered edge-triggered for both directions, as mio registers them,
-/// instead of level-triggered for reading (and for writing only while a write is pending).
-/// `cold_lines`: each connection's wake-up also writes that many cache lines of its own state,
-/// each in an allocation of its own, as a runtime's per-connection state is spread over its
-/// reactor entry, task, streams and socket (at 64 connections they are cold by the next
-/// request).
-pub fn serve(announce: fn(u16), per_conn: bool, edge: bool, cold_lines: usize) {
+/// How the epoll loop departs from the plainest one, to measure what each difference costs
+/// (`Variant::default()` is the reference).
+#[derive(Clone, Copy, Default)]
+pub struct Variant {
+    /// Each connection reads into a 64 KiB buffer of its own instead of the loop's one, as
+    /// every runtime's server does (the kernel then copies into as many buffers).
+    pub per_conn: bool,
+    /// Sockets are registered edge-triggered for both directions, as mio registers them,
+    /// instead of level-triggered for reading (and for writing only while a write is
+    /// pending).
+    pub edge: bool,
+    /// Each connection's wake-up also writes that many cache lines of its own state, each in
+    /// an allocation of its own, as a runtime's per-connection state is spread over its
+    /// reactor entry, task, streams and socket (at 64 connections they are cold by the next
+    /// request).
+    pub cold_lines: usize,
+}
+
+/// Serves on a fresh port, announced by `announce`, until the process ends.
+pub fn serve(announce: fn(u16), variant: Variant) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     // SAFETY: plain syscall; the result is checked.
@@ -156,7 +167,7 @@ pub fn serve(announce: fn(u16), per_conn: bool, edge: bool, cold_lines: usize) {
                     sock.set_nonblocking(true).unwrap();
                     sock.set_nodelay(true).unwrap();
                     let fd = sock.as_raw_fd();
-                    let interest = if edge {
+                    let interest = if variant.edge {
                         (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32
                     } else {
                         libc::EPOLLIN as u32
@@ -167,8 +178,8 @@ pub fn serve(announce: fn(u16), per_conn: bool, edge: bool, cold_lines: usize) {
                         Conn {
                             sock,
                             pending: Vec::new(),
-                            cold: (0..cold_lines).map(|_| Box::new([0; 8])).collect(),
-                            own: if per_conn {
+                            cold: (0..variant.cold_lines).map(|_| Box::new([0; 8])).collect(),
+                            own: if variant.per_conn {
                                 vec![0u8; 64 * 1024]
                             } else {
                                 Vec::new()
@@ -182,7 +193,7 @@ pub fn serve(announce: fn(u16), per_conn: bool, edge: bool, cold_lines: usize) {
                 }
                 let mut own = std::mem::take(&mut c.own);
                 let buf = if own.is_empty() { &mut buf } else { &mut own };
-                let open = if edge {
+                let open = if variant.edge {
                     service_edge(c, buf)
                 } else {
                     service(ep, c, buf)

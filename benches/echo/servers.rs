@@ -158,6 +158,7 @@ pub fn smol() {
 
 /// `server KIND`
 pub fn main(kind: &str) {
+    use crate::epoll::{self, Variant};
     match kind {
         "asyncio" => ours(false),
         "asyncio-into" => ours(true),
@@ -165,10 +166,28 @@ pub fn main(kind: &str) {
         "tokio-ct" => tokio_ct(),
         "tokio-mt2" => tokio_mt(2),
         "smol" => smol(),
-        "epoll" => crate::epoll::serve(announce, false, false, 0),
-        "epoll-perconn" => crate::epoll::serve(announce, true, false, 0),
-        "epoll-et" => crate::epoll::serve(announce, false, true, 0),
-        "epoll-cold" => crate::epoll::serve(announce, false, false, 15),
+        "epoll" => epoll::serve(announce, Variant::default()),
+        "epoll-perconn" => epoll::serve(
+            announce,
+            Variant {
+                per_conn: true,
+                ..Variant::default()
+            },
+        ),
+        "epoll-et" => epoll::serve(
+            announce,
+            Variant {
+                edge: true,
+                ..Variant::default()
+            },
+        ),
+        "epoll-cold" => epoll::serve(
+            announce,
+            Variant {
+                cold_lines: 15,
+                ..Variant::default()
+            },
+        ),
         other => panic!("unknown server {other}"),
     }
 }

@@ -28,9 +28,10 @@ pub(crate) enum Source {
 /// [`start_server`](crate::start_server) handler.
 ///
 /// The socket is read only when an operation needs more bytes than are buffered, up to
-/// 64 KiB at a time (or as much as [`read_into`](Self::read_into)'s buffer holds); the buffer holds at most the limit plus one such read while looking for
-/// a separator, and a reader that stops reading stops the sender (TCP flow control), as
-/// asyncio's pausing of the transport does.
+/// 64 KiB at a time (or as much as [`read_into`](Self::read_into)'s buffer holds); the
+/// buffer holds at most the limit plus one such read while looking for a separator, and a
+/// reader that stops reading stops the sender (TCP flow control), as asyncio's pausing of
+/// the transport does.
 ///
 /// A reader made by [`new`](StreamReader::new) reads only what [`feed_data`](Self::feed_data)
 /// gives it.

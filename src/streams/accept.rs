@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::AsFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -132,6 +133,41 @@ fn is_transient(e: &io::Error) -> bool {
         || matches!(e.raw_os_error(), Some(libc::EPROTO | libc::EPERM))
 }
 
+/// Starts the handler's task for one accepted connection.
+///
+/// The handler is user code called here, inside the accept loop: a panic in it (before it
+/// returns its future) must cost that connection only, as an exception in asyncio's
+/// `client_connected_cb` does. The connection is closed, the panic logged, and accepting goes
+/// on.
+fn serve(handler: &dyn Serve, conn: Rc<Conn>, limit: usize) {
+    let guard = conn.clone();
+    let started = guarded(|| {
+        let reader = StreamReader::from_source(Source::Conn(conn.clone()), limit);
+        let writer = StreamWriter::new(conn);
+        // As asyncio's protocol holds the writer until the connection is lost, the
+        // connection stays open until the handler returns, even if the handler drops
+        // (or never uses) its writer: its reader still gets the client's bytes.
+        let kept = writer.clone();
+        handler.spawn(reader, writer, kept);
+    });
+    if started.is_none() {
+        guard.close();
+    }
+}
+
+/// Calls the user's handler (`make` calls it and gives what it returned), catching a panic:
+/// `None` after logging it as asyncio logs an exception raised by `client_connected_cb`.
+pub(crate) fn guarded<T>(make: impl FnOnce() -> T) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(make)) {
+        Ok(made) => Some(made),
+        Err(panic) => {
+            let panic = crate::PanicError::new(panic);
+            log::error!("Unhandled exception in client_connected_cb: {panic}");
+            None
+        }
+    }
+}
+
 /// Accepts connections until the listener closes, starting `handler` as a task for each.
 pub(crate) async fn accept_loop(
     server: Weak<ServerState>,
@@ -150,13 +186,7 @@ pub(crate) async fn accept_loop(
                     Some(server) => server.attach(&conn),
                     None => return,
                 }
-                let reader = StreamReader::from_source(Source::Conn(conn.clone()), limit);
-                let writer = StreamWriter::new(conn);
-                // As asyncio's protocol holds the writer until the connection is lost, the
-                // connection stays open until the handler returns, even if the handler drops
-                // (or never uses) its writer: its reader still gets the client's bytes.
-                let kept = writer.clone();
-                handler.spawn(reader, writer, kept);
+                serve(&*handler, conn, limit);
                 // A burst of connections must not starve the tasks serving them: as asyncio
                 // accepts at most `backlog` per readiness event, yield a turn after as many.
                 streak += 1;

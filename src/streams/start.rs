@@ -1,5 +1,7 @@
 //! `start_server` and `start_unix_server`: binding, and the handler each connection runs.
 
+#[cfg(feature = "tls")]
+use super::accept::guarded;
 use super::accept::{accept_loop, connection_task, Handler, Listener, ListenerSock, Serve};
 use super::addr::StreamAddr;
 use super::hosts::Hosts;
@@ -113,7 +115,13 @@ impl Serve for WithTls {
             // asyncio's `ssl_handshake_timeout`: a client that never finishes its handshake
             // must not hold a connection (and `wait_closed`) forever.
             match crate::wait_for(w.handshake(&context, None), TLS_HANDSHAKE_TIMEOUT).await {
-                Ok(Ok(())) => handler.boxed(r, w).await,
+                // A handler that panicked is logged; `kept` closes the connection as the
+                // task ends.
+                Ok(Ok(())) => {
+                    if let Some(served) = guarded(|| handler.boxed(r, w)) {
+                        served.await;
+                    }
+                }
                 Ok(Err(e)) => log::debug!("TLS handshake failed: {e}"),
                 Err(_) => {
                     log::debug!("TLS handshake timed out");
@@ -156,6 +164,18 @@ impl Common {
             limit: DEFAULT_LIMIT,
             start_serving: true,
         }
+    }
+
+    /// Refuses options asyncio refuses, before anything is bound: a limit of 0 would fail
+    /// each connection's reader, and so every connection, in the accept loop.
+    pub(super) fn check(&self) -> io::Result<()> {
+        if self.limit == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Limit cannot be <= 0",
+            ));
+        }
+        Ok(())
     }
 
     pub(super) fn build(
@@ -330,7 +350,8 @@ impl StartServer {
         self
     }
 
-    /// The buffer limit of each connection's reader (default 64 KiB).
+    /// The buffer limit of each connection's reader (default 64 KiB). Awaiting the server
+    /// fails with `InvalidInput` for 0 (asyncio's `ValueError`).
     ///
     /// # Examples
     /// ```
@@ -383,6 +404,7 @@ impl StartServer {
     }
 
     async fn run(self) -> io::Result<Server> {
+        self.common.check()?;
         let opts = BindOptions {
             backlog: self.common.backlog,
             reuse_address: self.reuse_address,

@@ -57,7 +57,8 @@ impl StartUnixServer {
         self
     }
 
-    /// The buffer limit of each connection's reader (default 64 KiB).
+    /// The buffer limit of each connection's reader (default 64 KiB). Awaiting the server
+    /// fails with `InvalidInput` for 0 (asyncio's `ValueError`).
     ///
     /// # Examples
     /// ```
@@ -113,6 +114,7 @@ impl StartUnixServer {
 
     async fn run(self) -> io::Result<Server> {
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        self.common.check()?;
         if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_socket()) {
             let _ = std::fs::remove_file(&self.path);
         }

@@ -19,6 +19,18 @@ const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 /// A connected pair of streams: what `open_connection` returns.
 pub type Streams = (StreamReader, StreamWriter);
 
+/// Refuses a reader limit of 0 as asyncio does (`ValueError`), before connecting: the reader
+/// could not be made with it.
+fn check_limit(limit: usize) -> io::Result<()> {
+    if limit == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "Limit cannot be <= 0",
+        ));
+    }
+    Ok(())
+}
+
 fn streams(sock: Sock, limit: usize) -> Streams {
     let conn = Conn::new(sock);
     (
@@ -38,7 +50,8 @@ fn streams(sock: Sock, limit: usize) -> Streams {
 /// # Errors
 /// The connection error with its real kind (`ConnectionRefused`, `TimedOut`, …); a
 /// resolution error; with several addresses that failed differently, one error saying
-/// "Multiple exceptions" with the first one's kind.
+/// "Multiple exceptions" with the first one's kind; `InvalidInput` for a
+/// [`limit`](OpenConnection::limit) of 0.
 ///
 /// # Cancel safety
 /// Dropping the future abandons every attempt and closes their sockets.
@@ -90,7 +103,8 @@ pub struct OpenConnection {
 }
 
 impl OpenConnection {
-    /// The reader's buffer limit (default 64 KiB).
+    /// The reader's buffer limit (default 64 KiB). With 0, awaiting fails with
+    /// `InvalidInput` ("Limit cannot be <= 0", asyncio's `ValueError`) before connecting.
     ///
     /// # Examples
     /// ```
@@ -189,6 +203,7 @@ impl OpenConnection {
     }
 
     async fn run(self) -> io::Result<Streams> {
+        check_limit(self.limit)?;
         let addrs = resolve(&self.host, self.port).await?;
         let stream = match self.delay {
             Some(delay) if addrs.len() > 1 => {
@@ -281,7 +296,8 @@ async fn staggered(
 /// Opens a Unix-domain connection (asyncio's `open_unix_connection`).
 ///
 /// # Errors
-/// `NotFound`, `ConnectionRefused`, … with their real kinds.
+/// `NotFound`, `ConnectionRefused`, … with their real kinds; `InvalidInput` for a
+/// [`limit`](OpenUnixConnection::limit) of 0.
 ///
 /// # Cancel safety
 /// Dropping the future abandons the attempt.
@@ -328,7 +344,8 @@ pub struct OpenUnixConnection {
 }
 
 impl OpenUnixConnection {
-    /// The reader's buffer limit (default 64 KiB).
+    /// The reader's buffer limit (default 64 KiB). With 0, awaiting fails with
+    /// `InvalidInput` ("Limit cannot be <= 0", asyncio's `ValueError`) before connecting.
     ///
     /// # Examples
     /// ```
@@ -384,6 +401,7 @@ impl IntoFuture for OpenUnixConnection {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            check_limit(self.limit)?;
             let sock = UnixStream::connect(&self.path).await?;
             let streams = streams(Sock::Unix(sock), self.limit);
             #[cfg(feature = "tls")]

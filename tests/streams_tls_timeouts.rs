@@ -351,3 +351,127 @@ async fn a_zero_ssl_handshake_timeout_is_refused() {
     let sent = (&theirs).read(&mut [0u8; 1]).map_err(|e| e.kind());
     assert_eq!(sent, Err(ErrorKind::WouldBlock), "no ClientHello was sent");
 }
+
+/// More than the socket buffers of both ends hold: a close cannot finish sending it while
+/// the peer reads nothing.
+const UNREADABLE: usize = 32 << 20;
+
+/// Our TLS server on TCP, whose handler holds its connection and never reads.
+async fn never_reading_server(config: Arc<rustls::ServerConfig>) -> asyncio::Server {
+    let hold = |r: asyncio::StreamReader, w: StreamWriter| async move {
+        let _held = (r, w);
+        std::future::pending::<()>().await;
+    };
+    asyncio::start_server(hold, "127.0.0.1", 0)
+        .ssl(config)
+        .await
+        .unwrap()
+}
+
+/// Closes `w` with far more buffered than its peer, which never reads, lets through; returns
+/// what `wait_closed` returned and the virtual seconds it took.
+async fn close_unread(w: &StreamWriter) -> (std::io::Result<()>, f64) {
+    w.write(&vec![7u8; UNREADABLE]);
+    let lp = asyncio::get_running_loop();
+    let start = lp.time();
+    w.close();
+    let closed = within_an_hour(w.wait_closed()).await;
+    (closed, lp.time() - start)
+}
+
+fn port_of(server: &asyncio::Server) -> u16 {
+    server.sockets()[0].as_inet().unwrap().port()
+}
+
+#[asyncio::test(virtual_time)]
+async fn open_connection_honours_a_custom_ssl_shutdown_timeout() {
+    let c = certs();
+    let server = never_reading_server(c.server).await;
+    let (_r, w) = open_connection("127.0.0.1", port_of(&server))
+        .ssl(c.client)
+        .server_hostname("localhost")
+        .ssl_shutdown_timeout(Duration::from_secs(5))
+        .await
+        .unwrap();
+    let (closed, elapsed) = close_unread(&w).await;
+    assert_eq!(closed.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(elapsed, 5.0);
+}
+
+#[asyncio::test(virtual_time)]
+async fn start_tls_honours_a_custom_ssl_shutdown_timeout() {
+    let c = certs();
+    let server = never_reading_server(c.server).await;
+    let (_r, w) = open_connection("127.0.0.1", port_of(&server))
+        .await
+        .unwrap();
+    w.start_tls(c.client, Some("localhost"))
+        .ssl_shutdown_timeout(Duration::from_secs(5))
+        .await
+        .unwrap();
+    let (closed, elapsed) = close_unread(&w).await;
+    assert_eq!(closed.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(elapsed, 5.0);
+}
+
+/// A TLS server (at `path`, else on TCP) whose handler closes with more buffered than its
+/// client, which never reads, lets through; returns what the handler's `wait_closed`
+/// returned and the virtual seconds it took.
+async fn server_closes_unread(
+    path: Option<&std::path::Path>,
+    shutdown_timeout: Duration,
+) -> (std::io::Result<()>, f64) {
+    let (tx, rx) = async_channel::bounded(1);
+    let handler = move |r: asyncio::StreamReader, w: StreamWriter| {
+        let tx = tx.clone();
+        async move {
+            let _r = r;
+            tx.send(close_unread(&w).await).await.unwrap();
+        }
+    };
+    let c = certs();
+    let (_r, _w, _server);
+    match path {
+        None => {
+            let server = asyncio::start_server(handler, "127.0.0.1", 0)
+                .ssl(c.server.clone())
+                .ssl_shutdown_timeout(shutdown_timeout)
+                .await
+                .unwrap();
+            (_r, _w) = open_connection("127.0.0.1", port_of(&server))
+                .ssl(c.client)
+                .server_hostname("localhost")
+                .await
+                .unwrap();
+            _server = server;
+        }
+        Some(path) => {
+            let server = asyncio::start_unix_server(handler, path)
+                .ssl(c.server.clone())
+                .ssl_shutdown_timeout(shutdown_timeout)
+                .await
+                .unwrap();
+            (_r, _w) = open_unix_connection(path)
+                .ssl(c.client, "localhost")
+                .await
+                .unwrap();
+            _server = server;
+        }
+    }
+    within_an_hour(rx.recv()).await.unwrap()
+}
+
+#[asyncio::test(virtual_time)]
+async fn start_server_honours_a_custom_ssl_shutdown_timeout() {
+    let (closed, elapsed) = server_closes_unread(None, Duration::from_secs(5)).await;
+    assert_eq!(closed.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(elapsed, 5.0);
+}
+
+#[asyncio::test(virtual_time)]
+async fn start_unix_server_honours_a_custom_ssl_shutdown_timeout() {
+    let path = sock_path("shutdown-server");
+    let (closed, elapsed) = server_closes_unread(Some(&path), Duration::from_secs(5)).await;
+    assert_eq!(closed.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(elapsed, 5.0);
+}

@@ -88,6 +88,8 @@ pub use runtime::{
 };
 #[cfg(feature = "tls")]
 pub use streams::tls_api as tls;
+#[cfg(feature = "tls")]
+pub use streams::StartTls;
 pub use streams::{
     open_connection, open_socket, open_unix_connection, start_server, start_unix_server,
     HandlerOutput, IncompleteReadError, LimitOverrunError, OpenConnection, OpenUnixConnection,

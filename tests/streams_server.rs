@@ -240,6 +240,22 @@ async fn connection_errors_have_real_kinds() {
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
 }
 
+/// asyncio's `ValueError`, before connecting: the listener gets no connection.
+#[asyncio::test]
+async fn open_connection_refuses_a_zero_limit() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let err = open_connection("127.0.0.1", port)
+        .limit(0)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.to_string(), "Limit cannot be <= 0");
+    let accepted = listener.accept().map(drop).map_err(|e| e.kind());
+    assert_eq!(accepted, Err(ErrorKind::WouldBlock), "nothing connected");
+}
+
 #[asyncio::test(virtual_time)]
 async fn streams_work_on_a_virtual_clock() {
     let server = start_server(

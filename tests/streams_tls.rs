@@ -628,8 +628,12 @@ async fn close_unread(timeout: Option<std::time::Duration>) -> std::io::Result<(
         Some(t) => open.ssl_shutdown_timeout(t),
         None => open,
     };
+    // The peer shakes hands in its thread, which the virtual clock cannot see: a job out on
+    // the blocking pool until the peer is done keeps the clock from jumping to the
+    // handshake timeout meanwhile.
+    let shaken = asyncio::create_task(asyncio::to_thread(move || ready.recv_blocking()));
     let (_r, w) = open.await.unwrap();
-    ready.recv().await.unwrap();
+    shaken.await.unwrap().unwrap().unwrap();
     // Far more than the socket buffers hold: the flush cannot end while the peer reads nothing.
     w.write(&vec![7u8; 16 << 20]);
     w.close();

@@ -71,6 +71,21 @@ async fn connect_errors() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
 
+/// asyncio's `ValueError`, before connecting: a listener that exists gets no connection.
+#[asyncio::test]
+async fn open_unix_connection_refuses_a_zero_limit() {
+    let path = sock_path("limit0");
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let err = open_unix_connection(&path).limit(0).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.to_string(), "Limit cannot be <= 0");
+    let accepted = listener.accept().map(drop).map_err(|e| e.kind());
+    assert_eq!(accepted, Err(ErrorKind::WouldBlock), "nothing connected");
+    std::fs::remove_file(&path).unwrap();
+}
+
 /// The peer address accept gives a unix server is getpeername's: unnamed for an unbound
 /// client, the path for a client bound to one.
 #[asyncio::test]

@@ -19,6 +19,18 @@ const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 /// A connected pair of streams: what `open_connection` returns.
 pub type Streams = (StreamReader, StreamWriter);
 
+/// Refuses a reader limit of 0 as asyncio does (`ValueError`), before connecting: the reader
+/// could not be made with it.
+fn check_limit(limit: usize) -> io::Result<()> {
+    if limit == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "Limit cannot be <= 0",
+        ));
+    }
+    Ok(())
+}
+
 fn streams(sock: Sock, limit: usize) -> Streams {
     let conn = Conn::new(sock);
     (
@@ -38,7 +50,10 @@ fn streams(sock: Sock, limit: usize) -> Streams {
 /// # Errors
 /// The connection error with its real kind (`ConnectionRefused`, `TimedOut`, …); a
 /// resolution error; with several addresses that failed differently, one error saying
-/// "Multiple exceptions" with the first one's kind.
+/// "Multiple exceptions" with the first one's kind; `InvalidInput` for a
+/// [`limit`](OpenConnection::limit) of 0. With TLS, the handshake's error, or `TimedOut`
+/// when it takes longer than the
+/// [`ssl_handshake_timeout`](OpenConnection::ssl_handshake_timeout) (60 s by default).
 ///
 /// # Cancel safety
 /// Dropping the future abandons every attempt and closes their sockets.
@@ -66,6 +81,8 @@ pub fn open_connection(host: &str, port: u16) -> OpenConnection {
         server_hostname: None,
         #[cfg(feature = "tls")]
         ssl_shutdown_timeout: super::conn::TLS_SHUTDOWN_TIMEOUT,
+        #[cfg(feature = "tls")]
+        ssl_handshake_timeout: None,
     }
 }
 
@@ -87,10 +104,14 @@ pub struct OpenConnection {
     server_hostname: Option<String>,
     #[cfg(feature = "tls")]
     ssl_shutdown_timeout: f64,
+    /// `None`: the default, which asyncio does not count as given.
+    #[cfg(feature = "tls")]
+    ssl_handshake_timeout: Option<Duration>,
 }
 
 impl OpenConnection {
-    /// The reader's buffer limit (default 64 KiB).
+    /// The reader's buffer limit (default 64 KiB). With 0, awaiting fails with
+    /// `InvalidInput` ("Limit cannot be <= 0", asyncio's `ValueError`) before connecting.
     ///
     /// # Examples
     /// ```
@@ -169,6 +190,27 @@ impl OpenConnection {
         self
     }
 
+    /// How long the TLS handshake may take before the connection is aborted and awaiting
+    /// fails with `TimedOut` (asyncio's `ssl_handshake_timeout`; default 60 s). Without
+    /// [`ssl`](Self::ssl), or zero, it is refused when awaited, with `InvalidInput` (asyncio's
+    /// `ValueError`).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ClientConfig>) -> std::io::Result<()> {
+    /// let (_r, _w) = asyncio::open_connection("example.com", 443)
+    ///     .ssl(config)
+    ///     .ssl_handshake_timeout(std::time::Duration::from_secs(10))
+    ///     .await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.ssl_handshake_timeout = Some(timeout);
+        self
+    }
+
     /// The name the server's certificate is checked against (and sent as SNI) when
     /// [`ssl`](Self::ssl) is set; the host by default.
     ///
@@ -189,6 +231,10 @@ impl OpenConnection {
     }
 
     async fn run(self) -> io::Result<Streams> {
+        check_limit(self.limit)?;
+        #[cfg(feature = "tls")]
+        let handshake_timeout =
+            super::tls::handshake_timeout(self.ssl_handshake_timeout, self.ssl.is_some())?;
         let addrs = resolve(&self.host, self.port).await?;
         let stream = match self.delay {
             Some(delay) if addrs.len() > 1 => {
@@ -216,7 +262,10 @@ impl OpenConnection {
             streams
                 .1
                 .set_ssl_shutdown_timeout(self.ssl_shutdown_timeout);
-            streams.1.handshake(context, Some(name)).await?;
+            streams
+                .1
+                .handshake(context, Some(name), handshake_timeout)
+                .await?;
         }
         Ok(streams)
     }
@@ -281,7 +330,10 @@ async fn staggered(
 /// Opens a Unix-domain connection (asyncio's `open_unix_connection`).
 ///
 /// # Errors
-/// `NotFound`, `ConnectionRefused`, … with their real kinds.
+/// `NotFound`, `ConnectionRefused`, … with their real kinds; `InvalidInput` for a
+/// [`limit`](OpenUnixConnection::limit) of 0. With TLS, the handshake's error, or `TimedOut`
+/// when it takes longer than the
+/// [`ssl_handshake_timeout`](OpenUnixConnection::ssl_handshake_timeout) (60 s by default).
 ///
 /// # Cancel safety
 /// Dropping the future abandons the attempt.
@@ -309,6 +361,8 @@ pub fn open_unix_connection(path: impl Into<PathBuf>) -> OpenUnixConnection {
         ssl: None,
         #[cfg(feature = "tls")]
         ssl_shutdown_timeout: super::conn::TLS_SHUTDOWN_TIMEOUT,
+        #[cfg(feature = "tls")]
+        ssl_handshake_timeout: None,
     }
 }
 
@@ -325,10 +379,14 @@ pub struct OpenUnixConnection {
     ssl: Option<(crate::tls::TlsContext, String)>,
     #[cfg(feature = "tls")]
     ssl_shutdown_timeout: f64,
+    /// `None`: the default, which asyncio does not count as given.
+    #[cfg(feature = "tls")]
+    ssl_handshake_timeout: Option<Duration>,
 }
 
 impl OpenUnixConnection {
-    /// The reader's buffer limit (default 64 KiB).
+    /// The reader's buffer limit (default 64 KiB). With 0, awaiting fails with
+    /// `InvalidInput` ("Limit cannot be <= 0", asyncio's `ValueError`) before connecting.
     ///
     /// # Examples
     /// ```
@@ -376,6 +434,27 @@ impl OpenUnixConnection {
         self.ssl_shutdown_timeout = timeout.as_secs_f64();
         self
     }
+
+    /// How long the TLS handshake may take before the connection is aborted and awaiting
+    /// fails with `TimedOut` (asyncio's `ssl_handshake_timeout`; default 60 s). Without
+    /// [`ssl`](Self::ssl), or zero, it is refused when awaited, with `InvalidInput` (asyncio's
+    /// `ValueError`).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ClientConfig>) -> std::io::Result<()> {
+    /// let (_r, _w) = asyncio::open_unix_connection("/tmp/tls.sock")
+    ///     .ssl(config, "localhost")
+    ///     .ssl_handshake_timeout(std::time::Duration::from_secs(10))
+    ///     .await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.ssl_handshake_timeout = Some(timeout);
+        self
+    }
 }
 
 impl IntoFuture for OpenUnixConnection {
@@ -384,6 +463,10 @@ impl IntoFuture for OpenUnixConnection {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            check_limit(self.limit)?;
+            #[cfg(feature = "tls")]
+            let handshake_timeout =
+                super::tls::handshake_timeout(self.ssl_handshake_timeout, self.ssl.is_some())?;
             let sock = UnixStream::connect(&self.path).await?;
             let streams = streams(Sock::Unix(sock), self.limit);
             #[cfg(feature = "tls")]
@@ -391,7 +474,10 @@ impl IntoFuture for OpenUnixConnection {
                 streams
                     .1
                     .set_ssl_shutdown_timeout(self.ssl_shutdown_timeout);
-                streams.1.handshake(context, Some(name)).await?;
+                streams
+                    .1
+                    .handshake(context, Some(name), handshake_timeout)
+                    .await?;
             }
             Ok(streams)
         })

@@ -35,6 +35,8 @@ pub use separator::Separators;
 pub use server::Server;
 pub use start::{start_server, HandlerOutput, StartServer};
 pub use start_unix::{start_unix_server, StartUnixServer};
+#[cfg(feature = "tls")]
+pub use writer::StartTls;
 pub use writer::StreamWriter;
 
 /// TLS for streams with rustls (feature `tls`): the [`TlsContext`](crate::tls::TlsContext) given to

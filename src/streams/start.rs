@@ -83,18 +83,15 @@ where
     Rc::new(Erased(handler))
 }
 
-/// Seconds a server waits for a client's TLS handshake, as asyncio's default.
-#[cfg(feature = "tls")]
-const TLS_HANDSHAKE_TIMEOUT: f64 = 60.0;
-
 /// Runs the TLS handshake before the handler; a failed handshake ends the connection
 /// without calling the handler (asyncio logs it and drops the connection), and so does one
-/// that takes longer than [`TLS_HANDSHAKE_TIMEOUT`].
+/// that takes longer than `handshake_timeout`.
 #[cfg(feature = "tls")]
 struct WithTls {
     handler: Handler,
     context: crate::tls::TlsContext,
     shutdown_timeout: f64,
+    handshake_timeout: std::time::Duration,
 }
 
 #[cfg(feature = "tls")]
@@ -109,35 +106,37 @@ impl Serve for WithTls {
     fn boxed(&self, r: StreamReader, w: StreamWriter) -> Pin<Box<dyn Future<Output = ()>>> {
         let handler = self.handler.clone();
         let context = self.context.clone();
-        let shutdown_timeout = self.shutdown_timeout;
+        let (shutdown_timeout, handshake_timeout) = (self.shutdown_timeout, self.handshake_timeout);
         Box::pin(async move {
             w.set_ssl_shutdown_timeout(shutdown_timeout);
-            // asyncio's `ssl_handshake_timeout`: a client that never finishes its handshake
-            // must not hold a connection (and `wait_closed`) forever.
-            match crate::wait_for(w.handshake(&context, None), TLS_HANDSHAKE_TIMEOUT).await {
+            // A client that never finishes its handshake is aborted at the timeout: it must
+            // not hold a connection (and `wait_closed`) forever.
+            match w.handshake(&context, None, handshake_timeout).await {
                 // A handler that panicked is logged; `kept` closes the connection as the
                 // task ends.
-                Ok(Ok(())) => {
+                Ok(()) => {
                     if let Some(served) = guarded(|| handler.boxed(r, w)) {
                         served.await;
                     }
                 }
-                Ok(Err(e)) => log::debug!("TLS handshake failed: {e}"),
-                Err(_) => {
-                    log::debug!("TLS handshake timed out");
-                    w.abort();
-                }
+                Err(e) => log::debug!("TLS handshake failed: {e}"),
             }
         })
     }
 }
 
 #[cfg(feature = "tls")]
-fn with_tls(handler: Handler, context: crate::tls::TlsContext, shutdown_timeout: f64) -> Handler {
+fn with_tls(
+    handler: Handler,
+    context: crate::tls::TlsContext,
+    shutdown_timeout: f64,
+    handshake_timeout: Option<std::time::Duration>,
+) -> Handler {
     Rc::new(WithTls {
         handler,
         context,
         shutdown_timeout,
+        handshake_timeout: handshake_timeout.unwrap_or(super::tls::TLS_HANDSHAKE_TIMEOUT),
     })
 }
 
@@ -147,6 +146,9 @@ pub(super) struct Common {
     pub(super) ssl: Option<crate::tls::TlsContext>,
     #[cfg(feature = "tls")]
     pub(super) ssl_shutdown_timeout: f64,
+    /// `None`: the default, which asyncio does not count as given.
+    #[cfg(feature = "tls")]
+    pub(super) ssl_handshake_timeout: Option<std::time::Duration>,
     pub(super) backlog: i32,
     pub(super) limit: usize,
     pub(super) start_serving: bool,
@@ -160,14 +162,16 @@ impl Common {
             ssl: None,
             #[cfg(feature = "tls")]
             ssl_shutdown_timeout: super::conn::TLS_SHUTDOWN_TIMEOUT,
+            #[cfg(feature = "tls")]
+            ssl_handshake_timeout: None,
             backlog: 100,
             limit: DEFAULT_LIMIT,
             start_serving: true,
         }
     }
 
-    /// Refuses options asyncio refuses, before anything is bound: a limit of 0 would fail
-    /// each connection's reader, and so every connection, in the accept loop.
+    /// Refuses options asyncio refuses, before anything is bound (a limit of 0 would fail
+    /// each connection's reader, and so every connection, in the accept loop).
     pub(super) fn check(&self) -> io::Result<()> {
         if self.limit == 0 {
             return Err(io::Error::new(
@@ -175,6 +179,8 @@ impl Common {
                 "Limit cannot be <= 0",
             ));
         }
+        #[cfg(feature = "tls")]
+        super::tls::handshake_timeout(self.ssl_handshake_timeout, self.ssl.is_some())?;
         Ok(())
     }
 
@@ -187,7 +193,12 @@ impl Common {
         let (handler, limit, backlog) = (self.handler, self.limit, self.backlog);
         #[cfg(feature = "tls")]
         let handler = match self.ssl {
-            Some(context) => with_tls(handler, context, self.ssl_shutdown_timeout),
+            Some(context) => with_tls(
+                handler,
+                context,
+                self.ssl_shutdown_timeout,
+                self.ssl_handshake_timeout,
+            ),
             None => handler,
         };
         let state = Rc::new(ServerState {
@@ -390,6 +401,27 @@ impl StartServer {
     #[cfg(feature = "tls")]
     pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.common.ssl_shutdown_timeout = timeout.as_secs_f64();
+        self
+    }
+
+    /// How long a client's TLS handshake may take before its connection is aborted, without
+    /// calling the handler (asyncio's `ssl_handshake_timeout`; default 60 s). Without
+    /// [`ssl`](Self::ssl), or zero, it is refused when awaited, with `InvalidInput` (asyncio's
+    /// `ValueError`), before anything is bound.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ServerConfig>) -> std::io::Result<()> {
+    /// let _server = asyncio::start_server(|_r, _w| async {}, "0.0.0.0", 443)
+    ///     .ssl(config)
+    ///     .ssl_handshake_timeout(std::time::Duration::from_secs(10))
+    ///     .await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.common.ssl_handshake_timeout = Some(timeout);
         self
     }
 

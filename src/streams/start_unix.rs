@@ -100,6 +100,27 @@ impl StartUnixServer {
         self
     }
 
+    /// How long a client's TLS handshake may take before its connection is aborted, without
+    /// calling the handler (asyncio's `ssl_handshake_timeout`; default 60 s). Without
+    /// [`ssl`](Self::ssl), or zero, it is refused when awaited, with `InvalidInput` (asyncio's
+    /// `ValueError`), before anything is bound.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<asyncio::tls::rustls::ServerConfig>) -> std::io::Result<()> {
+    /// let _server = asyncio::start_unix_server(|_r, _w| async {}, "/tmp/tls.sock")
+    ///     .ssl(config)
+    ///     .ssl_handshake_timeout(std::time::Duration::from_secs(10))
+    ///     .await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.common.ssl_handshake_timeout = Some(timeout);
+        self
+    }
+
     /// Whether to accept at once (default true).
     ///
     /// # Examples

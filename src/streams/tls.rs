@@ -12,6 +12,29 @@ use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// How long a TLS handshake may take before the connection is aborted: asyncio's default
+/// `ssl_handshake_timeout`.
+pub(crate) const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The handshake timeout to use: the one `given`, else the default. asyncio refuses one given
+/// without TLS to time, or one that is not positive (`ValueError`); so do we, with
+/// `InvalidInput`.
+pub(crate) fn handshake_timeout(given: Option<Duration>, tls: bool) -> io::Result<Duration> {
+    let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+    match given {
+        None => Ok(TLS_HANDSHAKE_TIMEOUT),
+        Some(_) if !tls => Err(invalid(
+            "ssl_handshake_timeout is only meaningful with ssl".to_owned(),
+        )),
+        Some(t) if t.is_zero() => Err(invalid(format!(
+            "ssl_handshake_timeout should be a positive number, got {:?}",
+            t.as_secs_f64()
+        ))),
+        Some(t) => Ok(t),
+    }
+}
 
 /// The TLS side of a connection: a client's or a server's configuration (asyncio's
 /// `ssl.SSLContext`).

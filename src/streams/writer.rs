@@ -3,8 +3,16 @@
 use super::addr::StreamAddr;
 use super::conn::Conn;
 use std::future::poll_fn;
+#[cfg(feature = "tls")]
+use std::future::Future;
 use std::io;
+#[cfg(feature = "tls")]
+use std::pin::Pin;
 use std::rc::Rc;
+#[cfg(feature = "tls")]
+use std::task::{Context, Poll};
+#[cfg(feature = "tls")]
+use std::time::Duration;
 
 /// Writes to a connection (asyncio's `StreamWriter`). A cheap `Clone` handle: clones write to
 /// the same connection, and the connection is closed (after sending what is buffered) when
@@ -176,8 +184,9 @@ impl StreamWriter {
     /// Over TLS, close sends `close_notify` after the buffer and waits for it to be flushed
     /// too, so that the peer can tell the close from a truncation; but at most the shutdown
     /// timeout (asyncio's `ssl_shutdown_timeout`, 30 s by default, set with the
-    /// `ssl_shutdown_timeout` option of [`open_connection`](crate::open_connection) and
-    /// [`start_server`](crate::start_server)): past it, with the peer still not reading, the
+    /// `ssl_shutdown_timeout` option of [`open_connection`](crate::open_connection),
+    /// [`start_server`](crate::start_server), their Unix twins and `start_tls`): past it, with
+    /// the peer still not reading, the
     /// connection is aborted, what is unsent dropped, and [`wait_closed`](Self::wait_closed)
     /// fails with `TimedOut`.
     ///
@@ -191,9 +200,15 @@ impl StreamWriter {
     /// the clear first, then the handshake runs; the reader and this writer then carry
     /// plaintext over TLS. A client context needs `server_hostname`.
     ///
+    /// The handshake may take 60 s (asyncio's `ssl_handshake_timeout`) before the connection
+    /// is aborted; [`StartTls::ssl_handshake_timeout`] sets another time, and
+    /// [`StartTls::ssl_shutdown_timeout`] how long a TLS close may take.
+    ///
     /// # Errors
     /// The handshake's error (kind `InvalidData` for a certificate or protocol error, with
-    /// the rustls error inside); the connection is then closed.
+    /// the rustls error inside); the connection is then closed. Kind `TimedOut` ("SSL
+    /// handshake is taking longer than 60.0 seconds: aborting the connection") when the
+    /// handshake timeout passes; the connection is then aborted.
     ///
     /// # Cancel safety
     /// Not cancel safe: a dropped upgrade leaves the connection mid-handshake; close it.
@@ -207,18 +222,19 @@ impl StreamWriter {
     /// # let _ = f;
     /// ```
     #[cfg(feature = "tls")]
-    pub async fn start_tls(
+    pub fn start_tls(
         &self,
         context: impl Into<crate::tls::TlsContext>,
         server_hostname: Option<&str>,
-    ) -> io::Result<()> {
-        // Send what was written in the clear before the handshake begins.
-        let (low, high) = self.get_write_buffer_limits();
-        self.conn().set_write_buffer_limits(0, 0);
-        let drained = self.drain().await;
-        self.conn().set_write_buffer_limits(high, low);
-        drained?;
-        self.handshake(&context.into(), server_hostname).await
+    ) -> StartTls {
+        StartTls {
+            writer: self.clone(),
+            context: context.into(),
+            server_hostname: server_hostname.map(str::to_owned),
+            handshake_timeout: None,
+            shutdown_timeout: None,
+            running: None,
+        }
     }
 
     /// Sets the seconds a TLS close may take (see [`close`](Self::close)).
@@ -227,11 +243,13 @@ impl StreamWriter {
         self.conn().set_shutdown_timeout(secs);
     }
 
+    /// Runs the TLS handshake; past `timeout` the connection is aborted.
     #[cfg(feature = "tls")]
     pub(crate) async fn handshake(
         &self,
         context: &crate::tls::TlsContext,
         server_hostname: Option<&str>,
+        timeout: Duration,
     ) -> io::Result<()> {
         let tls = context.connection(server_hostname);
         let tls = match tls {
@@ -242,7 +260,22 @@ impl StreamWriter {
             }
         };
         self.conn().upgrade_tls(tls)?;
-        poll_fn(|cx| self.conn().poll_handshake(cx)).await
+        let handshake = poll_fn(|cx| self.conn().poll_handshake(cx));
+        match crate::wait_for(handshake, timeout).await {
+            Ok(done) => done,
+            Err(_) => {
+                // asyncio's `ssl_handshake_timeout`: a peer that never finishes its handshake
+                // must hold neither the socket nor the caller forever.
+                self.abort();
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "SSL handshake is taking longer than {:?} seconds: aborting the connection",
+                        timeout.as_secs_f64()
+                    ),
+                ))
+            }
+        }
     }
 
     /// Closes at once, dropping what is buffered; the peer sees a reset (asyncio's
@@ -362,5 +395,104 @@ impl StreamWriter {
     /// ```
     pub fn get_write_buffer_size(&self) -> usize {
         self.conn().write_buffer_size()
+    }
+}
+
+/// The future of [`StreamWriter::start_tls`], with its options (asyncio's `start_tls` keyword
+/// arguments). Set them before awaiting it.
+///
+/// # Cancel safety
+/// Not cancel safe: a dropped upgrade leaves the connection mid-handshake; close it.
+#[cfg(feature = "tls")]
+#[must_use = "futures do nothing unless awaited"]
+pub struct StartTls {
+    writer: StreamWriter,
+    context: crate::tls::TlsContext,
+    server_hostname: Option<String>,
+    handshake_timeout: Option<Duration>,
+    shutdown_timeout: Option<Duration>,
+    /// The upgrade, made from the options at the first poll.
+    running: Option<Pin<Box<dyn Future<Output = io::Result<()>>>>>,
+}
+
+#[cfg(feature = "tls")]
+impl StartTls {
+    /// How long the handshake may take before the connection is aborted (asyncio's
+    /// `ssl_handshake_timeout`; default 60 s). A zero timeout is refused when awaited, with
+    /// `InvalidInput` (asyncio's `ValueError`).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(writer: asyncio::StreamWriter, config: std::sync::Arc<asyncio::tls::rustls::ClientConfig>) -> std::io::Result<()> {
+    /// writer
+    ///     .start_tls(config, Some("mail.example.com"))
+    ///     .ssl_handshake_timeout(std::time::Duration::from_secs(10))
+    ///     .await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    pub fn ssl_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a TLS close may take to flush `close_notify` before the connection is
+    /// aborted (asyncio's `ssl_shutdown_timeout`; default 30 s). See
+    /// [`StreamWriter::close`].
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(writer: asyncio::StreamWriter, config: std::sync::Arc<asyncio::tls::rustls::ClientConfig>) -> std::io::Result<()> {
+    /// writer
+    ///     .start_tls(config, Some("mail.example.com"))
+    ///     .ssl_shutdown_timeout(std::time::Duration::from_secs(5))
+    ///     .await?;
+    /// # Ok(()) }
+    /// # let _ = f;
+    /// ```
+    pub fn ssl_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    async fn run(
+        writer: StreamWriter,
+        context: crate::tls::TlsContext,
+        server_hostname: Option<String>,
+        handshake_timeout: Option<Duration>,
+        shutdown_timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let handshake_timeout = super::tls::handshake_timeout(handshake_timeout, true)?;
+        // Send what was written in the clear before the handshake begins.
+        let (low, high) = writer.get_write_buffer_limits();
+        writer.conn().set_write_buffer_limits(0, 0);
+        let drained = writer.drain().await;
+        writer.conn().set_write_buffer_limits(high, low);
+        drained?;
+        if let Some(timeout) = shutdown_timeout {
+            writer.set_ssl_shutdown_timeout(timeout.as_secs_f64());
+        }
+        writer
+            .handshake(&context, server_hostname.as_deref(), handshake_timeout)
+            .await
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Future for StartTls {
+    type Output = io::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let running = this.running.get_or_insert_with(|| {
+            Box::pin(StartTls::run(
+                this.writer.clone(),
+                this.context.clone(),
+                this.server_hostname.take(),
+                this.handshake_timeout,
+                this.shutdown_timeout,
+            ))
+        });
+        running.as_mut().poll(cx)
     }
 }

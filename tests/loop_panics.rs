@@ -192,3 +192,50 @@ fn a_condition_predicate_that_panics_releases_the_lock() {
     });
     assert!(got);
 }
+
+#[test]
+fn a_detached_tasks_output_that_panics_when_dropped_is_logged_and_the_loop_goes_on() {
+    capture_logs();
+    let after = Runner::new().run(async {
+        drop(create_task(async { PanicOnDrop("detached output drop") }));
+        let other = create_task(async {
+            sleep(0).await;
+            7
+        });
+        sleep(0).await;
+        sleep(0).await;
+        other.await.unwrap()
+    });
+    assert_eq!(after, 7);
+    assert!(logged_error(&["detached output drop"]));
+}
+
+#[test]
+fn a_cancelled_callback_whose_drop_panics_is_logged_and_the_loop_goes_on() {
+    capture_logs();
+    let after = Runner::new().run(async {
+        let guard = PanicOnDrop("cancelled callback drop");
+        let handle = get_running_loop().call_soon(move || drop(guard));
+        handle.cancel();
+        let ran = Rc::new(Cell::new(false));
+        let r = ran.clone();
+        get_running_loop().call_soon(move || r.set(true));
+        sleep(0).await;
+        sleep(0).await;
+        ran.get()
+    });
+    assert!(after, "the callback queued after it still ran");
+    assert!(logged_error(&["cancelled callback drop"]));
+}
+
+#[test]
+fn a_timer_callback_that_panics_when_dropped_at_close_is_logged() {
+    capture_logs();
+    let after = run(async {
+        let guard = PanicOnDrop("timer callback drop at close");
+        get_running_loop().call_later(3600.0, move || drop(guard));
+        "closed"
+    });
+    assert_eq!(after, "closed");
+    assert!(logged_error(&["timer callback drop at close"]));
+}

@@ -376,10 +376,12 @@ impl Core {
                     if let Some(task) = task {
                         // SAFETY: `task` is held for the run, and the pointer is its own.
                         unsafe { task.run(self, task.header_ptr()) };
+                        release_task(task);
                     }
                 }
                 Some(Ready::Call(f, cancelled)) => {
                     if cancelled.is_some_and(|c| c.get()) {
+                        drop_logged(f, "a cancelled callback");
                         continue;
                     }
                     if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
@@ -413,6 +415,9 @@ impl Core {
                 task.cancel();
             }
             self.turn();
+            for task in pending {
+                release_task(task.into_raw());
+            }
         }
         if self.has_ready() {
             self.turn();
@@ -447,11 +452,17 @@ impl Core {
     /// Ends the loop: other threads are refused (what they had sent is dropped, which ends a
     /// `run_coroutine_threadsafe` future as cancelled), timers are dropped.
     pub(crate) fn shut_down(&self) {
-        drop(self.shared.remote.close());
+        for item in self.shared.remote.close() {
+            drop_logged(item, "a callback the loop closed before running");
+        }
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
-        drop(timers);
+        for action in timers.into_values() {
+            drop_logged(action, "a timer callback the loop closed before running");
+        }
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
-        drop(ready);
+        for item in ready {
+            drop_logged(item, "a callback the loop closed before running");
+        }
     }
 }
 
@@ -470,6 +481,38 @@ impl Core {
         // SAFETY: `cell` is held for the run, and the pointer is its own.
         unsafe { cell.run(self, cell.header_ptr()) };
         Task::from_cell(cell)
+    }
+}
+
+/// Drops a value the loop held for user code (a callback it will not run, a task's output
+/// nobody took), logging a panic from its `Drop`: as an exception in a callback, it must not
+/// unwind the loop.
+fn drop_logged<T>(value: T, what: &str) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        let p = crate::error::PanicError::new(p);
+        log::error!("Exception while dropping {what}: {p}");
+    }
+}
+
+/// Gives back the loop's reference to a task it ran. When it is the last one (the task is
+/// done and every handle is gone), the task's output is dropped with it, and a panic in that
+/// `Drop` is logged instead of unwinding the loop; the loop's reference is seldom the last,
+/// so this costs a compare.
+#[inline]
+fn release_task(task: LocalRef<dyn RawTask>) {
+    if !task.is_last() {
+        return drop(task);
+    }
+    release_last(task);
+}
+
+#[cold]
+fn release_last(task: LocalRef<dyn RawTask>) {
+    let common = task.common();
+    let (id, location) = (common.id(), common.location());
+    if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(task))) {
+        let p = crate::error::PanicError::new(p);
+        log::error!("Exception while dropping the output of Task-{id} created at {location}: {p}");
     }
 }
 

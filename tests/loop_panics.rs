@@ -40,6 +40,17 @@ fn logged_error(needles: &[&str]) -> bool {
         .any(|l| l.starts_with("ERROR") && needles.iter().all(|n| l.contains(n)))
 }
 
+/// Runs `f` on a thread and says whether it ended within `limit`: a hang fails the test
+/// instead of stalling the suite.
+fn ends_within(limit: Duration, f: impl FnOnce() + Send + 'static) -> bool {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(limit).is_ok()
+}
+
 /// Panics with its message when dropped.
 struct PanicOnDrop(&'static str);
 
@@ -238,4 +249,24 @@ fn a_timer_callback_that_panics_when_dropped_at_close_is_logged() {
     });
     assert_eq!(after, "closed");
     assert!(logged_error(&["timer callback drop at close"]));
+}
+
+#[test]
+fn a_pool_job_whose_unclaimed_result_panics_when_dropped_does_not_hang_the_close() {
+    capture_logs();
+    let ended = ends_within(Duration::from_secs(30), || {
+        let after = run(async {
+            let lp = get_running_loop();
+            drop(lp.run_in_executor(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                PanicOnDrop("unclaimed pool result drop")
+            }));
+            sleep(0.1).await;
+            // The pool still serves the next job.
+            lp.run_in_executor(|| 3).await.unwrap()
+        });
+        assert_eq!(after, 3);
+    });
+    assert!(ended, "asyncio::run did not return");
+    assert!(logged_error(&["unclaimed pool result drop"]));
 }

@@ -42,6 +42,11 @@ use std::time::Duration;
 
 /// Turns between looks at I/O while the ready queue never empties (tokio's `event_interval`).
 const IO_INTERVAL: u64 = 61;
+/// Turns between looks at whether the ready queue's capacity is far above what it held lately.
+const SHRINK_INTERVAL: u64 = 1024;
+/// Ready-queue capacity always kept: below this, a shrink would save too little to pay for
+/// the regrowth.
+const READY_KEEP: usize = 1024;
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 const TIMER_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 
@@ -65,6 +70,8 @@ pub(crate) struct Core {
     pub(crate) slow_callback_duration: Duration,
     this: Weak<Core>,
     ready: RefCell<VecDeque<Ready>>,
+    /// The most the ready queue held at the start of a run since the last shrink check.
+    ready_peak: Cell<usize>,
     tasks: RefCell<Slab<LocalRef<dyn RawTask>>>,
     pub(crate) timers: RefCell<Wheel<TimerAction>>,
     /// The timerfd for precise waits, made the first time one is needed (real clock only);
@@ -95,6 +102,7 @@ impl Core {
             slow_callback_duration: Duration::from_millis(100),
             this: this.clone(),
             ready: RefCell::new(VecDeque::new()),
+            ready_peak: Cell::new(0),
             tasks: RefCell::new(Slab::new()),
             timers: RefCell::new(Wheel::new()),
             timerfd: OnceCell::new(),
@@ -249,6 +257,24 @@ impl Core {
         }
         self.fire_timers();
         self.run_ready();
+        if turn % SHRINK_INTERVAL == 0 {
+            self.shrink_ready();
+        }
+    }
+
+    /// Gives back the ready queue's memory after a burst: a `VecDeque` never shrinks by
+    /// itself, and 100k tasks spawned at once leave megabytes behind. The queue is shrunk only
+    /// when the last [`SHRINK_INTERVAL`] turns used less than a quarter of its capacity, and
+    /// then to twice what they used: a loop that is steadily busy keeps its room, so the
+    /// queue does not shrink and regrow turn after turn.
+    #[cold]
+    fn shrink_ready(&self) {
+        let mut ready = self.ready.borrow_mut();
+        let peak = self.ready_peak.replace(ready.len());
+        let capacity = ready.capacity();
+        if capacity > READY_KEEP && peak.saturating_mul(4) <= capacity {
+            ready.shrink_to(peak.saturating_mul(2).max(READY_KEEP));
+        }
     }
 
     /// Blocks until something can run: I/O, a message from another thread, or a timer. On a
@@ -368,6 +394,11 @@ impl Core {
 
     fn run_ready(&self) {
         let n = self.ready.borrow().len();
+        // What runs in a turn was queued since the last one began, so the queue never holds
+        // more than two of these lengths.
+        if n > self.ready_peak.get() {
+            self.ready_peak.set(n);
+        }
         for _ in 0..n {
             let item = self.ready.borrow_mut().pop_front();
             match item {
@@ -539,11 +570,58 @@ fn next_task_id() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::super::context;
-    use crate::{get_running_loop, sleep, to_thread, Runner};
+    use super::{READY_KEEP, SHRINK_INTERVAL};
+    use crate::{create_task, get_running_loop, sleep, to_thread, Runner};
 
     /// Whether the running loop has made its timerfd.
     fn has_timerfd() -> bool {
         context::with_core(|core| core.timerfd.get().is_some()).expect("a running loop")
+    }
+
+    fn ready_capacity() -> usize {
+        context::with_core(|core| core.ready.borrow().capacity()).expect("a running loop")
+    }
+
+    #[test]
+    fn the_ready_queue_gives_its_room_back_after_a_burst_but_keeps_what_steady_work_uses() {
+        Runner::new().run(async {
+            let burst: Vec<_> = (0..100_000)
+                .map(|i| create_task(async move { i }))
+                .collect();
+            for task in burst {
+                task.await.unwrap();
+            }
+            assert!(ready_capacity() >= 100_000);
+            // Steady work, a few hundred tasks ready every turn: the queue shrinks once, to
+            // room for them, and then neither shrinks nor grows again.
+            let steady = 500;
+            let workers: Vec<_> = (0..steady)
+                .map(|_| {
+                    create_task(async {
+                        for _ in 0..3 * SHRINK_INTERVAL {
+                            sleep(0).await;
+                        }
+                    })
+                })
+                .collect();
+            let mut capacities = vec![ready_capacity()];
+            for _ in 0..3 * SHRINK_INTERVAL - 10 {
+                sleep(0).await;
+                if capacities.last() != Some(&ready_capacity()) {
+                    capacities.push(ready_capacity());
+                }
+            }
+            assert_eq!(capacities.len(), 2, "capacities seen: {capacities:?}");
+            assert!(capacities[1] > steady && capacities[1] <= 4 * steady.max(READY_KEEP));
+            for worker in workers {
+                worker.await.unwrap();
+            }
+            // Quiet: the room goes back to the floor.
+            for _ in 0..2 * SHRINK_INTERVAL {
+                sleep(0).await;
+            }
+            assert!(ready_capacity() <= 2 * READY_KEEP, "{}", ready_capacity());
+        });
     }
 
     #[test]

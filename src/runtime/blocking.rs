@@ -186,7 +186,14 @@ impl<R: Send + 'static> ToThread<R> {
             return;
         }
         let counted: Job = Box::new(move || {
-            job();
+            // The call's own panic is caught inside `job`; what can still panic is the drop of
+            // a result nobody awaits any more. Caught here, it neither kills the pool's
+            // thread (which the pool would go on counting) nor skips `finish_job` (the loop
+            // would count the job in flight forever, and its close would wait for it).
+            if let Err(p) = catch_unwind(AssertUnwindSafe(job)) {
+                let p = PanicError::new(p);
+                log::error!("Exception while dropping the result of a default executor job: {p}");
+            }
             shared.remote.finish_job(RemoteItem::Call(Box::new(|| {})));
         });
         core.pool

@@ -42,6 +42,11 @@ use std::time::Duration;
 
 /// Turns between looks at I/O while the ready queue never empties (tokio's `event_interval`).
 const IO_INTERVAL: u64 = 61;
+/// Turns between looks at whether the ready queue's capacity is far above what it held lately.
+const SHRINK_INTERVAL: u64 = 1024;
+/// Ready-queue capacity always kept: below this, a shrink would save too little to pay for
+/// the regrowth.
+const READY_KEEP: usize = 1024;
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 const TIMER_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 
@@ -65,6 +70,8 @@ pub(crate) struct Core {
     pub(crate) slow_callback_duration: Duration,
     this: Weak<Core>,
     ready: RefCell<VecDeque<Ready>>,
+    /// The most the ready queue held at the start of a run since the last shrink check.
+    ready_peak: Cell<usize>,
     tasks: RefCell<Slab<LocalRef<dyn RawTask>>>,
     pub(crate) timers: RefCell<Wheel<TimerAction>>,
     /// The timerfd for precise waits, made the first time one is needed (real clock only);
@@ -95,6 +102,7 @@ impl Core {
             slow_callback_duration: Duration::from_millis(100),
             this: this.clone(),
             ready: RefCell::new(VecDeque::new()),
+            ready_peak: Cell::new(0),
             tasks: RefCell::new(Slab::new()),
             timers: RefCell::new(Wheel::new()),
             timerfd: OnceCell::new(),
@@ -249,6 +257,24 @@ impl Core {
         }
         self.fire_timers();
         self.run_ready();
+        if turn % SHRINK_INTERVAL == 0 {
+            self.shrink_ready();
+        }
+    }
+
+    /// Gives back the ready queue's memory after a burst: a `VecDeque` never shrinks by
+    /// itself, and 100k tasks spawned at once leave megabytes behind. The queue is shrunk only
+    /// when the last [`SHRINK_INTERVAL`] turns used less than a quarter of its capacity, and
+    /// then to twice what they used: a loop that is steadily busy keeps its room, so the
+    /// queue does not shrink and regrow turn after turn.
+    #[cold]
+    fn shrink_ready(&self) {
+        let mut ready = self.ready.borrow_mut();
+        let peak = self.ready_peak.replace(ready.len());
+        let capacity = ready.capacity();
+        if capacity > READY_KEEP && peak.saturating_mul(4) <= capacity {
+            ready.shrink_to(peak.saturating_mul(2).max(READY_KEEP));
+        }
     }
 
     /// Blocks until something can run: I/O, a message from another thread, or a timer. On a
@@ -368,6 +394,11 @@ impl Core {
 
     fn run_ready(&self) {
         let n = self.ready.borrow().len();
+        // What runs in a turn was queued since the last one began, so the queue never holds
+        // more than two of these lengths.
+        if n > self.ready_peak.get() {
+            self.ready_peak.set(n);
+        }
         for _ in 0..n {
             let item = self.ready.borrow_mut().pop_front();
             match item {
@@ -376,10 +407,12 @@ impl Core {
                     if let Some(task) = task {
                         // SAFETY: `task` is held for the run, and the pointer is its own.
                         unsafe { task.run(self, task.header_ptr()) };
+                        release_task(task);
                     }
                 }
                 Some(Ready::Call(f, cancelled)) => {
                     if cancelled.is_some_and(|c| c.get()) {
+                        drop_logged(f, "a cancelled callback");
                         continue;
                     }
                     if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
@@ -413,6 +446,9 @@ impl Core {
                 task.cancel();
             }
             self.turn();
+            for task in pending {
+                release_task(task.into_raw());
+            }
         }
         if self.has_ready() {
             self.turn();
@@ -447,11 +483,17 @@ impl Core {
     /// Ends the loop: other threads are refused (what they had sent is dropped, which ends a
     /// `run_coroutine_threadsafe` future as cancelled), timers are dropped.
     pub(crate) fn shut_down(&self) {
-        drop(self.shared.remote.close());
+        for item in self.shared.remote.close() {
+            drop_logged(item, "a callback the loop closed before running");
+        }
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
-        drop(timers);
+        for action in timers.into_values() {
+            drop_logged(action, "a timer callback the loop closed before running");
+        }
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
-        drop(ready);
+        for item in ready {
+            drop_logged(item, "a callback the loop closed before running");
+        }
     }
 }
 
@@ -470,6 +512,38 @@ impl Core {
         // SAFETY: `cell` is held for the run, and the pointer is its own.
         unsafe { cell.run(self, cell.header_ptr()) };
         Task::from_cell(cell)
+    }
+}
+
+/// Drops a value the loop held for user code (a callback it will not run, a task's output
+/// nobody took), logging a panic from its `Drop`: as an exception in a callback, it must not
+/// unwind the loop.
+fn drop_logged<T>(value: T, what: &str) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        let p = crate::error::PanicError::new(p);
+        log::error!("Exception while dropping {what}: {p}");
+    }
+}
+
+/// Gives back the loop's reference to a task it ran. When it is the last one (the task is
+/// done and every handle is gone), the task's output is dropped with it, and a panic in that
+/// `Drop` is logged instead of unwinding the loop; the loop's reference is seldom the last,
+/// so this costs a compare.
+#[inline]
+fn release_task(task: LocalRef<dyn RawTask>) {
+    if !task.is_last() {
+        return drop(task);
+    }
+    release_last(task);
+}
+
+#[cold]
+fn release_last(task: LocalRef<dyn RawTask>) {
+    let common = task.common();
+    let (id, location) = (common.id(), common.location());
+    if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(task))) {
+        let p = crate::error::PanicError::new(p);
+        log::error!("Exception while dropping the output of Task-{id} created at {location}: {p}");
     }
 }
 
@@ -496,11 +570,58 @@ fn next_task_id() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::super::context;
-    use crate::{get_running_loop, sleep, to_thread, Runner};
+    use super::{READY_KEEP, SHRINK_INTERVAL};
+    use crate::{create_task, get_running_loop, sleep, to_thread, Runner};
 
     /// Whether the running loop has made its timerfd.
     fn has_timerfd() -> bool {
         context::with_core(|core| core.timerfd.get().is_some()).expect("a running loop")
+    }
+
+    fn ready_capacity() -> usize {
+        context::with_core(|core| core.ready.borrow().capacity()).expect("a running loop")
+    }
+
+    #[test]
+    fn the_ready_queue_gives_its_room_back_after_a_burst_but_keeps_what_steady_work_uses() {
+        Runner::new().run(async {
+            let burst: Vec<_> = (0..100_000)
+                .map(|i| create_task(async move { i }))
+                .collect();
+            for task in burst {
+                task.await.unwrap();
+            }
+            assert!(ready_capacity() >= 100_000);
+            // Steady work, a few hundred tasks ready every turn: the queue shrinks once, to
+            // room for them, and then neither shrinks nor grows again.
+            let steady = 500;
+            let workers: Vec<_> = (0..steady)
+                .map(|_| {
+                    create_task(async {
+                        for _ in 0..3 * SHRINK_INTERVAL {
+                            sleep(0).await;
+                        }
+                    })
+                })
+                .collect();
+            let mut capacities = vec![ready_capacity()];
+            for _ in 0..3 * SHRINK_INTERVAL - 10 {
+                sleep(0).await;
+                if capacities.last() != Some(&ready_capacity()) {
+                    capacities.push(ready_capacity());
+                }
+            }
+            assert_eq!(capacities.len(), 2, "capacities seen: {capacities:?}");
+            assert!(capacities[1] > steady && capacities[1] <= 4 * steady.max(READY_KEEP));
+            for worker in workers {
+                worker.await.unwrap();
+            }
+            // Quiet: the room goes back to the floor.
+            for _ in 0..2 * SHRINK_INTERVAL {
+                sleep(0).await;
+            }
+            assert!(ready_capacity() <= 2 * READY_KEEP, "{}", ready_capacity());
+        });
     }
 
     #[test]

@@ -73,6 +73,10 @@ impl Common {
         self.local_refs.set(n + 1);
     }
 
+    pub(super) fn local_refs(&self) -> u32 {
+        self.local_refs.get()
+    }
+
     /// True if that was the last local reference.
     pub(super) fn local_ref_dec(&self) -> bool {
         let n = self.local_refs.get() - 1;

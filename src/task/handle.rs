@@ -359,6 +359,10 @@ impl TaskRef {
         TaskRef { raw }
     }
 
+    pub(crate) fn into_raw(self) -> LocalRef<dyn RawTask> {
+        self.raw
+    }
+
     /// See [`Task::cancel`].
     pub fn cancel(&self) -> bool {
         self.raw.base().cancel(None)

@@ -64,6 +64,11 @@ impl<T: ?Sized> LocalRef<T> {
     pub(crate) fn common(&self) -> &Common {
         &self.base().common
     }
+
+    /// Whether this is the last local reference: dropping it empties the task's body.
+    pub(crate) fn is_last(&self) -> bool {
+        self.common().local_refs() == 1
+    }
 }
 
 impl<T: ?Sized> Deref for LocalRef<T> {

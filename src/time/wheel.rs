@@ -140,6 +140,16 @@ impl<T> Wheel<T> {
         Some(start)
     }
 
+    /// Every entry's value, in no particular order: for closing the loop, which drops each
+    /// one on its own so that one panicking `Drop` does not take the others with it.
+    pub(crate) fn into_values(mut self) -> Vec<T> {
+        let keys: Vec<Key> = self.entries.iter().map(|(key, _)| key).collect();
+        keys.into_iter()
+            .filter_map(|key| self.entries.remove(key))
+            .map(|entry| entry.value)
+            .collect()
+    }
+
     /// Advances to `now`, appending every entry due by then to `out` in firing order.
     pub(crate) fn advance(&mut self, now: u64, out: &mut Vec<T>) {
         self.drain_list(EXPIRED, out);

@@ -35,6 +35,16 @@ impl<S: Socket> Stream<S> {
         Stream { source }
     }
 
+    /// Tells `owner` of an error (a reset) that arrives while no task reads.
+    pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn crate::reactor::OnIdleError>) {
+        self.source.watch_errors(owner);
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`).
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        socket2::SockRef::from(self.get_ref()).take_error()
+    }
+
     /// The socket, for calls of its own kind (addresses, options).
     #[inline]
     pub(super) fn get_ref(&self) -> &S {

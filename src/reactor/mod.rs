@@ -32,7 +32,7 @@ mod timerfd;
 pub(crate) use fd::FdSource;
 #[allow(unused_imports)] // for sources that an IoSource cannot own
 pub(crate) use registration::Registration;
-pub(crate) use scheduled::{Direction, ScheduledIo};
+pub(crate) use scheduled::{Direction, OnIdleError, ScheduledIo};
 pub(crate) use source::IoSource;
 pub(crate) use timerfd::TimerFd;
 

@@ -88,6 +88,11 @@ impl Registration {
         self.io.is_ready(dir)
     }
 
+    /// See [`ScheduledIo::watch_errors`].
+    pub(crate) fn watch_errors(&self, owner: Weak<dyn super::OnIdleError>) {
+        self.io.watch_errors(owner);
+    }
+
     /// See [`ScheduledIo::assume_ready`].
     #[inline]
     pub(crate) fn assume_ready(&self) {

@@ -77,6 +77,12 @@ impl<S: mio::event::Source> IoSource<S> {
         self.reg.assume_ready();
     }
 
+    /// Tells `owner` of an error that arrives while no task waits to read (see
+    /// `ScheduledIo::watch_errors`).
+    pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn super::OnIdleError>) {
+        self.reg.watch_errors(owner);
+    }
+
     /// Tries `f` once, whatever the remembered readiness (a non-blocking call is cheap and is
     /// often ready, as asyncio's transports try `send` before waiting); `WouldBlock` clears
     /// readiness.

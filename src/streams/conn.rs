@@ -102,8 +102,20 @@ impl Conn {
             let _ = s.set_nodelay(true);
         }
         let local = sock.local_addr();
-        Rc::new_cyclic(|me| Conn {
-            me: me.clone(),
+        Rc::new_cyclic(|me: &Weak<Conn>| {
+            sock.watch_errors(me.clone());
+            Conn::from_parts(me.clone(), sock, peer, local)
+        })
+    }
+
+    fn from_parts(
+        me: Weak<Conn>,
+        sock: Sock,
+        peer: Option<StreamAddr>,
+        local: Option<StreamAddr>,
+    ) -> Conn {
+        Conn {
+            me,
             sock: RefCell::new(Some(sock)),
             peer,
             local,
@@ -127,7 +139,7 @@ impl Conn {
             server: RefCell::new(None),
             #[cfg(feature = "tls")]
             shutdown_timeout: Cell::new(TLS_SHUTDOWN_TIMEOUT),
-        })
+        }
     }
 
     pub(crate) fn attach(&self, link: ServerLink) {
@@ -633,6 +645,21 @@ impl Conn {
         if let Some(link) = link {
             link.detach();
         }
+    }
+}
+
+/// A reset (or any socket error) that arrives while the handler reads nothing: reads are lazy,
+/// so without this the connection, and its fd, would be held until the next read or write.
+/// As asyncio's eager reader does, the connection is lost with the socket's error, which the
+/// next read and drain return; what the reader had buffered stays readable.
+impl crate::reactor::OnIdleError for Conn {
+    fn on_idle_error(&self) {
+        let err = match self.sock.borrow().as_ref() {
+            Some(sock) => sock.take_error(),
+            None => return,
+        };
+        let err = err.unwrap_or_else(|| io::ErrorKind::ConnectionReset.into());
+        self.lose(Some(&err));
     }
 }
 

@@ -185,6 +185,30 @@ impl Sock {
         }
     }
 
+    /// Tells `owner` of an error (a reset) that arrives while no task reads the socket.
+    /// Pipes are not watched: their errors are the writer's to meet.
+    pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn crate::reactor::OnIdleError>) {
+        match self {
+            Sock::Tcp(s) => s.io.watch_errors(owner),
+            Sock::Unix(s) => s.io.watch_errors(owner),
+            Sock::Pipe(_) => {}
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().watch_errors(owner),
+        }
+    }
+
+    /// The socket's pending error (`SO_ERROR`), taken.
+    pub(crate) fn take_error(&self) -> Option<io::Error> {
+        let taken = match self {
+            Sock::Tcp(s) => s.io.take_error(),
+            Sock::Unix(s) => s.io.take_error(),
+            Sock::Pipe(_) => Ok(None),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => return s.inner().take_error(),
+        };
+        taken.unwrap_or_else(Some)
+    }
+
     /// asyncio's `peername`, if the socket has one.
     pub(crate) fn peer_addr(&self) -> Option<StreamAddr> {
         match self {

@@ -13,14 +13,28 @@
 //! above it, between [`MIN_ROOM`] and [`READ_CHUNK`]. So a read that fills its room doubles
 //! the next one, and a buffer handed over is at most twice its bytes; it is shrunk (a
 //! `realloc`) only past that.
+//!
+//! # Memory of idle connections
+//! A connection's buffer is held only while its reader is busy. When the reader waits for the
+//! socket ([`park`](ReadBuf::park)), an empty buffer goes back to a small per-thread stock of
+//! [`spare`] buffers that the next connection to read takes, and a mostly empty one is shrunk
+//! to its bytes. So an idle connection holds no read buffer, or one sized to what arrived,
+//! however large its reads once were; and a loop serving many connections touches a few
+//! buffers that stay in cache instead of one per connection. A buffer that cannot be had (the
+//! allocator said no, under `RLIMIT_AS` or strict overcommit) fails that read with
+//! `OutOfMemory`, which closes that connection, instead of aborting the process.
 
+use std::io;
 use std::mem::MaybeUninit;
 use std::task::Poll;
 
-/// The most a socket read asks for at once, and what the first read asks for.
+mod spare;
+
+/// The most a socket read asks for at once.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
-/// The least a socket read asks for.
+/// The least a socket read asks for, and what the first read asks for: a connection that
+/// sends little never gets a large buffer.
 const MIN_ROOM: usize = 2 * HAND_OVER;
 
 /// From this size on, taking everything that is buffered gives the buffer away rather than
@@ -42,7 +56,7 @@ impl Default for ReadBuf {
             data: Vec::new(),
             start: 0,
             end: 0,
-            room: READ_CHUNK,
+            room: MIN_ROOM,
         }
     }
 }
@@ -140,9 +154,60 @@ impl ReadBuf {
     }
 
     /// Initialised spare room for a socket read: as much as the next read asks for.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the room cannot be allocated.
     #[inline]
-    pub(crate) fn read_room(&mut self) -> &mut [u8] {
-        self.spare(self.room)
+    pub(crate) fn read_room(&mut self) -> io::Result<&mut [u8]> {
+        let room = self.room;
+        if self.data.len() - self.end < room {
+            self.reclaim();
+            if self.data.len() - self.end < room {
+                self.reserve(self.end + room - self.data.len())?;
+                self.data.resize(self.end + room, 0);
+            }
+        }
+        Ok(&mut self.data[self.end..])
+    }
+
+    /// Capacity for `more` bytes past `data.len()`: a spare buffer if this one has none, and
+    /// an error rather than an abort if the allocator has no memory.
+    #[inline]
+    fn reserve(&mut self, more: usize) -> io::Result<()> {
+        if self.data.capacity() == 0 {
+            if let Some(buf) = spare::take() {
+                self.data = buf;
+            }
+        }
+        self.data
+            .try_reserve(more)
+            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))
+    }
+
+    /// The reader waits for the socket: an empty buffer goes back to the spare stock, and a
+    /// mostly empty one is shrunk to its bytes, so that an idle connection holds no more than
+    /// what arrived (see the module's doc).
+    #[inline]
+    pub(crate) fn park(&mut self) {
+        if self.data.capacity() == 0 {
+            return;
+        }
+        if self.is_empty() {
+            self.start = 0;
+            self.end = 0;
+            spare::give(std::mem::take(&mut self.data));
+        } else if self.data.capacity() > 2 * self.len() + MIN_ROOM {
+            self.shrink();
+        }
+    }
+
+    #[cold]
+    fn shrink(&mut self) {
+        self.data.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        self.data.truncate(self.end);
+        self.data.shrink_to_fit();
     }
 
     /// Marks `n` bytes of the room from [`read_room`](Self::read_room) as filled by a read.
@@ -165,11 +230,15 @@ impl ReadBuf {
     /// # Safety
     /// When `read` returns `Ready(Ok(n))`, it must have initialised the first `n` bytes of the
     /// room it was given (`n` no more than its length).
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the room cannot be allocated (`read` is not called); else what `read`
+    /// returns.
     #[inline]
-    pub(crate) unsafe fn read_uninit<E>(
+    pub(crate) unsafe fn read_uninit(
         &mut self,
-        read: impl FnOnce(&mut [MaybeUninit<u8>]) -> Poll<Result<usize, E>>,
-    ) -> Poll<Result<usize, E>> {
+        read: impl FnOnce(&mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
         let min = self.room;
         if self.data.capacity() - self.end < min {
             self.reclaim();
@@ -177,7 +246,7 @@ impl ReadBuf {
         // The room is the capacity past the live bytes: what was initialised past them is
         // forgotten (a `u8` needs no drop).
         self.data.truncate(self.end);
-        self.data.reserve(min);
+        self.reserve(min)?;
         let room = self.data.spare_capacity_mut();
         let len = room.len();
         let polled = read(room);
@@ -190,6 +259,15 @@ impl ReadBuf {
             self.adapt(*n);
         }
         polled
+    }
+}
+
+impl Drop for ReadBuf {
+    /// A closed connection's buffer serves the next one.
+    fn drop(&mut self) {
+        if self.data.capacity() != 0 {
+            spare::give(std::mem::take(&mut self.data));
+        }
     }
 }
 
@@ -223,12 +301,20 @@ mod tests {
                 for (dst, src) in room.iter_mut().zip(&bytes[..n]) {
                     dst.write(*src);
                 }
-                Poll::Ready(Ok::<_, ()>(n))
+                Poll::Ready(Ok(n))
             })
         };
         match polled {
             Poll::Ready(Ok(n)) => n,
             _ => unreachable!(),
+        }
+    }
+
+    /// Reads all of `bytes`, in as many socket reads as the room asks.
+    fn read_all(b: &mut ReadBuf, bytes: &[u8]) {
+        let mut got = 0;
+        while got < bytes.len() {
+            got += read_into(b, &bytes[got..]);
         }
     }
 
@@ -250,7 +336,7 @@ mod tests {
     fn a_large_take_of_everything_hands_the_buffer_over() {
         let mut b = ReadBuf::default();
         let big: Vec<u8> = (0..3 * HAND_OVER).map(|i| i as u8).collect();
-        read_into(&mut b, &big);
+        read_all(&mut b, &big);
         let out = b.take(big.len());
         assert_eq!(out, big);
         assert!(
@@ -262,26 +348,34 @@ mod tests {
         read_into(&mut b, b"next");
         assert_eq!(b.take(4), b"next");
         // A large take of part of the buffer copies, and leaves the rest.
-        read_into(&mut b, &big);
+        read_all(&mut b, &big);
         assert_eq!(b.take(HAND_OVER), &big[..HAND_OVER]);
         assert_eq!(b.bytes(), &big[HAND_OVER..]);
     }
 
     /// The room a read asks for follows the reads before it, so a 16 KiB message is handed
-    /// over in a buffer of twice its size, not of `READ_CHUNK`, and with no `realloc`.
+    /// over in a buffer of twice its size, not of `READ_CHUNK`, and with no `realloc`; and a
+    /// new buffer asks for little.
     #[test]
     fn reads_ask_for_room_near_what_they_got() {
         let mut b = ReadBuf::default();
+        assert_eq!(read_into(&mut b, b"x"), 1);
+        assert!(
+            b.data.capacity() < 2 * MIN_ROOM,
+            "a first read asks for little"
+        );
+        b.consume(1);
         let message = vec![7u8; 16 * 1024];
         let mut capacities = Vec::new();
-        for _ in 0..3 {
-            assert_eq!(read_into(&mut b, &message), message.len());
+        for _ in 0..5 {
+            read_all(&mut b, &message);
             let out = b.take(message.len());
             assert_eq!(out, message);
             capacities.push(out.capacity());
         }
-        // The first read asked for READ_CHUNK and was shrunk; the next ones asked for 32 KiB.
-        assert_eq!(capacities, [message.len(), 32 * 1024, 32 * 1024]);
+        // The room grew by doubling over the first messages; now each is one read into
+        // 32 KiB of room.
+        assert_eq!(capacities[3..], [32 * 1024, 32 * 1024]);
 
         // A read that fills its room doubles the next, up to READ_CHUNK.
         let bulk = vec![1u8; 4 * READ_CHUNK];
@@ -299,6 +393,70 @@ mod tests {
         // Small reads bring it down, but not below MIN_ROOM.
         read_into(&mut b, b"tiny");
         assert_eq!(b.room, MIN_ROOM);
+    }
+
+    /// A reader that waits holds no buffer once it has read everything: the buffer goes to
+    /// the spare stock, and the next reader's read takes that very buffer.
+    #[test]
+    fn a_parked_empty_buffer_serves_the_next_reader() {
+        let mut a = ReadBuf::default();
+        read_into(&mut a, b"hello");
+        assert_eq!(a.take(5), b"hello");
+        let held = a.data.as_ptr();
+        let stocked = spare::len();
+        a.park();
+        assert_eq!(a.data.capacity(), 0, "an idle reader holds no buffer");
+        assert_eq!(spare::len(), stocked + 1);
+        let mut b = ReadBuf::default();
+        read_into(&mut b, b"world");
+        assert_eq!(b.data.as_ptr(), held, "the stocked buffer is reused");
+        assert_eq!(spare::len(), stocked);
+        assert_eq!(b.bytes(), b"world");
+        // The first reader reads again as if nothing happened.
+        read_into(&mut a, b"again");
+        assert_eq!(a.bytes(), b"again");
+    }
+
+    /// A reader that waits with a few bytes in a large buffer (the start of a line, after a
+    /// burst) keeps a buffer sized to its bytes, not to the burst.
+    #[test]
+    fn a_parked_buffer_with_a_few_bytes_is_shrunk_to_them() {
+        let mut b = ReadBuf::default();
+        let burst = vec![1u8; 3 * READ_CHUNK];
+        read_all(&mut b, &burst);
+        b.consume(burst.len() - 10);
+        b.extend(b"abc");
+        assert!(b.data.capacity() >= READ_CHUNK);
+        b.park();
+        assert_eq!(b.len(), 13);
+        assert!(b.data.capacity() < MIN_ROOM, "{}", b.data.capacity());
+        assert_eq!(&b.bytes()[10..], b"abc");
+        // A buffer already near its bytes is left alone (no realloc each time it waits).
+        let mut small = ReadBuf::default();
+        read_into(&mut small, b"partial line");
+        let cap = small.data.capacity();
+        small.park();
+        assert_eq!(small.data.capacity(), cap);
+    }
+
+    /// A buffer the allocator cannot give fails the read with `OutOfMemory`; the process
+    /// goes on (Rust would abort on a failed `reserve`).
+    #[test]
+    fn a_buffer_that_cannot_be_had_is_an_error() {
+        let mut b = ReadBuf::default();
+        b.extend(b"kept");
+        b.room = isize::MAX as usize;
+        // SAFETY: the closure is never called: the room cannot be had.
+        let polled = unsafe { b.read_uninit(|_| unreachable!("no room, no read")) };
+        match polled {
+            Poll::Ready(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::OutOfMemory),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            b.read_room().unwrap_err().kind(),
+            io::ErrorKind::OutOfMemory
+        );
+        assert_eq!(b.bytes(), b"kept", "what was buffered stays");
     }
 
     #[derive(Debug, Clone)]
@@ -363,7 +521,7 @@ mod tests {
                     }
                     Op::ReadRoom(n) => {
                         let v = bytes(n);
-                        let room = b.read_room();
+                        let room = b.read_room().unwrap();
                         let n = n.min(room.len());
                         room[..n].copy_from_slice(&v[..n]);
                         b.commit_read(n);

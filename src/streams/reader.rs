@@ -170,7 +170,13 @@ impl StreamReader {
         }
         let result = match &mut self.source {
             Source::Fed => return Poll::Pending,
-            Source::Conn(conn) => std::task::ready!(conn.poll_read(cx, &mut self.buf)),
+            Source::Conn(conn) => match conn.poll_read(cx, &mut self.buf) {
+                Poll::Ready(result) => result,
+                Poll::Pending => {
+                    self.buf.park();
+                    return Poll::Pending;
+                }
+            },
             #[cfg(test)]
             Source::Chunks(chunks, yielded) => {
                 if !*yielded {
@@ -199,7 +205,13 @@ impl StreamReader {
             return Poll::Ready(Ok(0));
         }
         let result = match &self.source {
-            Source::Conn(conn) => std::task::ready!(conn.poll_read_into(cx, out)),
+            Source::Conn(conn) => match conn.poll_read_into(cx, out) {
+                Poll::Ready(result) => result,
+                Poll::Pending => {
+                    self.buf.park();
+                    return Poll::Pending;
+                }
+            },
             _ => unreachable!("only a connection is read past the buffer"),
         };
         Poll::Ready(self.after_read(result))

@@ -54,7 +54,7 @@ impl Sock {
                 unsafe { buf.read_uninit(|b| s.io.poll_read_uninit(cx, b)) }
             }
             _ => {
-                let n = std::task::ready!(self.poll_read(cx, buf.read_room()))?;
+                let n = std::task::ready!(self.poll_read(cx, buf.read_room()?))?;
                 buf.commit_read(n);
                 Poll::Ready(Ok(n))
             }
@@ -70,7 +70,7 @@ impl Sock {
             // SAFETY: as above.
             Sock::Unix(s) => unsafe { buf.read_uninit(|b| ready(s.io.try_read_uninit(b))) },
             _ => {
-                let n = self.try_read(buf.read_room())?;
+                let n = self.try_read(buf.read_room()?)?;
                 buf.commit_read(n);
                 return Ok(n);
             }

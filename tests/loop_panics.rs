@@ -2,42 +2,21 @@
 //! of user values, blocking-pool jobs) is logged and never stops the loop or one of its
 //! services, as asyncio's loop logs "Exception in callback ..." and goes on.
 
+mod logs;
+
 use asyncio::{create_task, get_running_loop, run, sleep, Runner};
 use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::{mpsc, Mutex, Once};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        LOGS.lock()
-            .unwrap()
-            .push(format!("{} {}", record.level(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
 fn capture_logs() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        log::set_logger(&Capture).unwrap();
-        log::set_max_level(log::LevelFilter::Trace);
-    });
+    logs::capture();
 }
 
 /// Whether an error-level line containing every one of `needles` was logged.
 fn logged_error(needles: &[&str]) -> bool {
-    LOGS.lock()
-        .unwrap()
-        .iter()
-        .any(|l| l.starts_with("ERROR") && needles.iter().all(|n| l.contains(n)))
+    logs::count(&[&["ERROR "], needles].concat()) > 0
 }
 
 /// Runs `f` on a thread and says whether it ended within `limit`: a hang fails the test

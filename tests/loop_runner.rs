@@ -1,40 +1,20 @@
 //! `run` and `Runner`: results, shutdown, nesting, panics, debug mode, logging.
 #![allow(clippy::async_yields_async)] // a run may hand a task out to the next one
 
+mod logs;
 mod support;
 
 use asyncio::{create_task, get_running_loop, run, sleep, try_run, Runner, TaskError};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::{Mutex, Once};
 use support::DropFlag;
 
-static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        LOGS.lock()
-            .unwrap()
-            .push(format!("{} {}", record.level(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
 fn capture_logs() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        log::set_logger(&Capture).unwrap();
-        log::set_max_level(log::LevelFilter::Trace);
-    });
+    logs::capture();
 }
 
 fn logged(needle: &str) -> bool {
-    LOGS.lock().unwrap().iter().any(|l| l.contains(needle))
+    logs::count(&[needle]) > 0
 }
 
 #[test]

@@ -2,47 +2,13 @@
 //! certificate errors. Certificates are made in the test with rcgen.
 #![cfg(feature = "tls")]
 
+mod tls_certs;
+
 use asyncio::tls::rustls;
 use asyncio::{open_connection, start_server, StreamReader, StreamWriter};
 use std::io::ErrorKind;
 use std::process::Command;
 use std::sync::Arc;
-
-struct Certs {
-    server: Arc<rustls::ServerConfig>,
-    client: Arc<rustls::ClientConfig>,
-    cert_pem: String,
-    key_pem: String,
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-fn certs() -> Certs {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_der = ck.cert.der().clone();
-    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    let server = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert_der.clone()], key_der)
-        .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert_der).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Certs {
-        server: Arc::new(server),
-        client: Arc::new(client),
-        cert_pem: ck.cert.pem(),
-        key_pem: ck.signing_key.serialize_pem(),
-    }
-}
 
 async fn echo(mut r: StreamReader, w: StreamWriter) {
     while let Ok(data) = r.read(65536).await {
@@ -78,7 +44,7 @@ fn has_python() -> bool {
 
 #[asyncio::test]
 async fn our_client_and_server() {
-    let c = certs();
+    let c = tls_certs::certs();
     let server = start_server(echo, "127.0.0.1", 0)
         .ssl(c.server)
         .await
@@ -110,8 +76,8 @@ async fn our_client_and_server() {
 
 #[asyncio::test]
 async fn a_wrong_certificate_is_refused() {
-    let c = certs();
-    let other = certs();
+    let c = tls_certs::certs();
+    let other = tls_certs::certs();
     let server = start_server(echo, "127.0.0.1", 0)
         .ssl(c.server)
         .await
@@ -135,7 +101,7 @@ async fn a_wrong_certificate_is_refused() {
 
 #[asyncio::test]
 async fn start_tls_upgrades_a_plain_connection() {
-    let c = certs();
+    let c = tls_certs::certs();
     let server_ctx = c.server.clone();
     let server = start_server(
         move |mut r: StreamReader, w: StreamWriter| {
@@ -169,7 +135,7 @@ async fn python_ssl_client_against_our_server() {
         eprintln!("skipped: no python3");
         return;
     }
-    let c = certs();
+    let c = tls_certs::certs();
     let dir = std::env::temp_dir().join(format!("asyncio-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ca = dir.join("ca.pem");
@@ -217,7 +183,7 @@ async fn our_client_against_a_python_ssl_server() {
         eprintln!("skipped: no python3");
         return;
     }
-    let c = certs();
+    let c = tls_certs::certs();
     let dir = std::env::temp_dir().join(format!("asyncio-tls2-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -274,7 +240,7 @@ asyncio.run(main())
 
 #[asyncio::test]
 async fn tls_over_a_unix_socket() {
-    let c = certs();
+    let c = tls_certs::certs();
     let path = std::env::temp_dir().join(format!("asyncio-tls-{}.sock", std::process::id()));
     let server = asyncio::start_unix_server(echo_into, &path)
         .ssl(c.server)
@@ -294,7 +260,7 @@ async fn tls_over_a_unix_socket() {
 
 #[asyncio::test(virtual_time)]
 async fn a_client_that_never_shakes_hands_is_dropped_after_sixty_seconds() {
-    let c = certs();
+    let c = tls_certs::certs();
     let server = start_server(echo, "127.0.0.1", 0)
         .ssl(c.server)
         .await
@@ -405,7 +371,7 @@ impl FullSocket {
 }
 
 async fn tls_over_a_full_socket() -> FullSocket {
-    let c = certs();
+    let c = tls_certs::certs();
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
     let filler = ours.try_clone().unwrap();
     let (ready_tx, ready) = async_channel::bounded(1);
@@ -537,7 +503,7 @@ async fn an_alert_made_while_reading_is_sent_once_a_full_socket_has_room() {
         eprintln!("skipped: no python3");
         return;
     }
-    let c = certs();
+    let c = tls_certs::certs();
     let dir = std::env::temp_dir().join(format!("asyncio-tls3-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key, path) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join("sock"));
@@ -604,7 +570,7 @@ fn never_reading_peer(
 /// Closes a TLS connection whose peer never reads, with more buffered than the socket takes;
 /// returns when `wait_closed` returned, and what it returned.
 async fn close_unread(timeout: Option<std::time::Duration>) -> std::io::Result<()> {
-    let c = certs();
+    let c = tls_certs::certs();
     let dir = std::env::temp_dir().join(format!(
         "asyncio-tls-shutdown-{}-{}",
         std::process::id(),

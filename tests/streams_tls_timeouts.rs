@@ -3,41 +3,14 @@
 //! `open_unix_connection`, `start_tls`) and on the server side.
 #![cfg(feature = "tls")]
 
+mod tls_certs;
+
 use asyncio::tls::rustls;
 use asyncio::{open_connection, open_unix_connection, StreamWriter};
 use std::future::IntoFuture;
 use std::io::{ErrorKind, Read};
 use std::sync::Arc;
 use std::time::Duration;
-
-struct Certs {
-    server: Arc<rustls::ServerConfig>,
-    client: Arc<rustls::ClientConfig>,
-}
-
-fn certs() -> Certs {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_der = ck.cert.der().clone();
-    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert_der.clone()], key_der)
-        .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert_der).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Certs {
-        server: Arc::new(server),
-        client: Arc::new(client),
-    }
-}
 
 /// `fut`, which must end within an hour of virtual time: without a handshake timeout it would
 /// wait forever, and the test fails instead of hanging.
@@ -80,7 +53,7 @@ async fn tls_to_a_silent_tcp_peer(
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let open = open_connection("127.0.0.1", port)
-        .ssl(certs().client)
+        .ssl(tls_certs::certs().client)
         .server_hostname("localhost");
     let open = match timeout {
         Some(t) => open.ssl_handshake_timeout(t),
@@ -102,7 +75,7 @@ async fn tls_to_a_silent_unix_peer(
 ) -> (std::io::Error, f64, std::os::unix::net::UnixStream) {
     let path = sock_path(name);
     let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    let open = open_unix_connection(&path).ssl(certs().client, "localhost");
+    let open = open_unix_connection(&path).ssl(tls_certs::certs().client, "localhost");
     let open = match timeout {
         Some(t) => open.ssl_handshake_timeout(t),
         None => open,
@@ -153,7 +126,7 @@ fn writer_to_a_silent_peer() -> (StreamWriter, std::os::unix::net::UnixStream) {
 async fn start_tls_gives_up_on_a_silent_peer_after_sixty_seconds() {
     let (w, theirs) = writer_to_a_silent_peer();
     let lp = asyncio::get_running_loop();
-    let err = within_an_hour(w.start_tls(certs().client, Some("localhost")))
+    let err = within_an_hour(w.start_tls(tls_certs::certs().client, Some("localhost")))
         .await
         .unwrap_err();
     assert_handshake_timed_out(&err, "60.0");
@@ -184,7 +157,7 @@ async fn start_tls_honours_a_custom_ssl_handshake_timeout() {
     let (w, theirs) = writer_to_a_silent_peer();
     let lp = asyncio::get_running_loop();
     let upgrade = w
-        .start_tls(certs().client, Some("localhost"))
+        .start_tls(tls_certs::certs().client, Some("localhost"))
         .ssl_handshake_timeout(Duration::from_secs(5));
     let err = within_an_hour(upgrade).await.unwrap_err();
     assert_handshake_timed_out(&err, "5.0");
@@ -218,7 +191,7 @@ async fn unreachable_handler(_r: asyncio::StreamReader, _w: StreamWriter) {
 #[asyncio::test(virtual_time)]
 async fn start_server_honours_a_custom_ssl_handshake_timeout() {
     let server = asyncio::start_server(unreachable_handler, "127.0.0.1", 0)
-        .ssl(certs().server)
+        .ssl(tls_certs::certs().server)
         .ssl_handshake_timeout(Duration::from_secs(5))
         .await
         .unwrap();
@@ -231,7 +204,7 @@ async fn start_server_honours_a_custom_ssl_handshake_timeout() {
 async fn start_unix_server_drops_a_silent_client_after_sixty_seconds_or_its_timeout() {
     let path = sock_path("server-default");
     let server = asyncio::start_unix_server(unreachable_handler, &path)
-        .ssl(certs().server)
+        .ssl(tls_certs::certs().server)
         .await
         .unwrap();
     assert_a_silent_client_is_dropped_after(&server, 60.0).await;
@@ -239,7 +212,7 @@ async fn start_unix_server_drops_a_silent_client_after_sixty_seconds_or_its_time
     server.wait_closed().await;
     let path = sock_path("server-custom");
     let server = asyncio::start_unix_server(unreachable_handler, &path)
-        .ssl(certs().server)
+        .ssl(tls_certs::certs().server)
         .ssl_handshake_timeout(Duration::from_secs(5))
         .await
         .unwrap();
@@ -302,7 +275,7 @@ async fn an_ssl_handshake_timeout_without_ssl_is_refused() {
 #[asyncio::test]
 async fn a_zero_ssl_handshake_timeout_is_refused() {
     let message = "ssl_handshake_timeout should be a positive number, got 0.0";
-    let c = certs();
+    let c = tls_certs::certs();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -385,7 +358,7 @@ fn port_of(server: &asyncio::Server) -> u16 {
 
 #[asyncio::test(virtual_time)]
 async fn open_connection_honours_a_custom_ssl_shutdown_timeout() {
-    let c = certs();
+    let c = tls_certs::certs();
     let server = never_reading_server(c.server).await;
     let (_r, w) = open_connection("127.0.0.1", port_of(&server))
         .ssl(c.client)
@@ -400,7 +373,7 @@ async fn open_connection_honours_a_custom_ssl_shutdown_timeout() {
 
 #[asyncio::test(virtual_time)]
 async fn start_tls_honours_a_custom_ssl_shutdown_timeout() {
-    let c = certs();
+    let c = tls_certs::certs();
     let server = never_reading_server(c.server).await;
     let (_r, w) = open_connection("127.0.0.1", port_of(&server))
         .await
@@ -429,7 +402,7 @@ async fn server_closes_unread(
             tx.send(close_unread(&w).await).await.unwrap();
         }
     };
-    let c = certs();
+    let c = tls_certs::certs();
     let (_r, _w, _server);
     match path {
         None => {

@@ -37,6 +37,15 @@ use std::time::Duration;
 
 use crate::rss_bytes;
 
+/// How the clients and handlers of one run behave.
+#[derive(Clone, Copy)]
+pub struct Idle {
+    /// The handler reads (else it parks before reading).
+    pub read: bool,
+    /// Each client sends one byte and reads the echo before idling.
+    pub ping: bool,
+}
+
 const CONNS: usize = 5_000;
 const READ: usize = 64 * 1024;
 /// The clients connect faster than the server accepts; with a short queue the kernel drops
@@ -44,6 +53,9 @@ const READ: usize = 64 * 1024;
 const BACKLOG: i32 = 4096;
 /// How often the server checks whether every handler is parked.
 const CHECK: Duration = Duration::from_millis(1);
+/// How long the server waits, once every client has its echo, for every handler to be back
+/// in its read.
+const SETTLE: Duration = Duration::from_millis(50);
 
 /// Two fds per connection in one process, the client's and the accepted one.
 fn raise_fd_limit() {
@@ -66,12 +78,43 @@ fn raise_fd_limit() {
     }
 }
 
-fn open_clients(addr: SocketAddr) -> JoinHandle<Vec<TcpStream>> {
+/// `CONNS` clients from a helper thread; with `ping`, each sends one byte and reads it back
+/// (so the server's handler has read once, and waits to read again).
+fn open_clients(addr: SocketAddr, ping: bool) -> JoinHandle<Vec<TcpStream>> {
+    use std::io::{Read, Write};
     std::thread::spawn(move || {
         (0..CONNS)
-            .map(|_| TcpStream::connect(addr).expect("connect"))
+            .map(|_| {
+                let mut c = TcpStream::connect(addr).expect("connect");
+                if ping {
+                    c.write_all(b"x").expect("send");
+                    c.read_exact(&mut [0u8]).expect("echo");
+                }
+                c
+            })
             .collect()
     })
+}
+
+/// What a server grew by: RSS and live heap bytes (see `heap.rs`).
+pub struct Growth {
+    pub rss: usize,
+    pub heap: usize,
+}
+
+struct Before(usize, usize);
+
+impl Before {
+    fn now() -> Before {
+        Before(rss_bytes(), crate::heap::live_bytes())
+    }
+
+    fn growth(self) -> Growth {
+        Growth {
+            rss: rss_bytes().saturating_sub(self.0),
+            heap: crate::heap::live_bytes().saturating_sub(self.1),
+        }
+    }
 }
 
 fn std_listener() -> TcpListener {
@@ -98,19 +141,20 @@ impl Parked {
 }
 
 /// The baseline: no runtime, accepted sockets kept in a `Vec`.
-pub fn bare() -> usize {
+pub fn bare() -> Growth {
     raise_fd_limit();
     let listener = std_listener();
-    let before = rss_bytes();
-    let clients = open_clients(listener.local_addr().unwrap());
+    let before = Before::now();
+    let clients = open_clients(listener.local_addr().unwrap(), false);
     let accepted: Vec<TcpStream> = (0..CONNS).map(|_| listener.accept().unwrap().0).collect();
     let clients = clients.join().unwrap();
-    let after = rss_bytes();
+    let growth = before.growth();
     drop((accepted, clients));
-    after - before
+    growth
 }
 
-pub fn ours(read: bool) -> usize {
+pub fn ours(idle: Idle) -> Growth {
+    let Idle { read, ping } = idle;
     raise_fd_limit();
     asyncio::run(async move {
         let parked = Parked::default();
@@ -142,14 +186,16 @@ pub fn ours(read: bool) -> usize {
         .await
         .expect("start_server");
         let port = server.sockets()[0].as_inet().unwrap().port();
-        let before = rss_bytes();
-        let clients = open_clients(SocketAddr::from(([127, 0, 0, 1], port)));
+        let before = Before::now();
+        let clients = open_clients(SocketAddr::from(([127, 0, 0, 1], port)), ping);
         while !parked.all(&clients) {
             asyncio::sleep(CHECK).await;
         }
-        let after = rss_bytes();
+        // Every handler waits to read again.
+        asyncio::sleep(SETTLE).await;
+        let growth = before.growth();
         drop(clients.join());
-        after - before
+        growth
     })
 }
 
@@ -168,7 +214,8 @@ async fn tokio_conn(mut s: tokio::net::TcpStream, parked: Parked, read: bool) {
     }
 }
 
-pub fn tokio_ct(read: bool) -> usize {
+pub fn tokio_ct(idle: Idle) -> Growth {
+    let Idle { read, ping } = idle;
     raise_fd_limit();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -182,8 +229,8 @@ pub fn tokio_ct(read: bool) -> usize {
         })
         .unwrap();
         let parked = Parked::default();
-        let before = rss_bytes();
-        let clients = open_clients(listener.local_addr().unwrap());
+        let before = Before::now();
+        let clients = open_clients(listener.local_addr().unwrap(), ping);
         for _ in 0..CONNS {
             let (s, _) = listener.accept().await.unwrap();
             tokio::task::spawn_local(tokio_conn(s, parked.clone(), read));
@@ -191,9 +238,10 @@ pub fn tokio_ct(read: bool) -> usize {
         while !parked.all(&clients) {
             tokio::time::sleep(CHECK).await;
         }
-        let after = rss_bytes();
+        tokio::time::sleep(SETTLE).await;
+        let growth = before.growth();
         drop(clients.join());
-        after - before
+        growth
     })
 }
 
@@ -212,14 +260,15 @@ async fn smol_conn(mut s: smol::net::TcpStream, parked: Parked, read: bool) {
     }
 }
 
-pub fn smol(read: bool) -> usize {
+pub fn smol(idle: Idle) -> Growth {
+    let Idle { read, ping } = idle;
     raise_fd_limit();
     let ex = smol::LocalExecutor::new();
     smol::block_on(ex.run(async {
         let listener = smol::net::TcpListener::from(smol::Async::new(std_listener()).unwrap());
         let parked = Parked::default();
-        let before = rss_bytes();
-        let clients = open_clients(listener.local_addr().unwrap());
+        let before = Before::now();
+        let clients = open_clients(listener.local_addr().unwrap(), ping);
         for _ in 0..CONNS {
             let (s, _) = listener.accept().await.unwrap();
             ex.spawn(smol_conn(s, parked.clone(), read)).detach();
@@ -227,36 +276,80 @@ pub fn smol(read: bool) -> usize {
         while !parked.all(&clients) {
             smol::Timer::after(CHECK).await;
         }
-        let after = rss_bytes();
+        smol::Timer::after(SETTLE).await;
+        let growth = before.growth();
         drop(clients.join());
-        after - before
+        growth
     }))
 }
 
-/// Median of three runs: the growth moves by whole pages and heap extensions.
-fn median3(measure: fn(&str) -> usize, kind: &str) -> f64 {
-    let mut runs = [measure(kind), measure(kind), measure(kind)];
-    runs.sort();
-    runs[1] as f64
+/// Medians of three runs, of RSS and of heap growth: the growth moves by whole pages and
+/// heap extensions.
+fn median3(measure: fn(&str) -> Growth, kind: &str) -> (f64, f64) {
+    let runs = [measure(kind), measure(kind), measure(kind)];
+    let median = |pick: fn(&Growth) -> usize| {
+        let mut v = runs.iter().map(pick).collect::<Vec<_>>();
+        v.sort();
+        v[1] as f64
+    };
+    (median(|g| g.rss), median(|g| g.heap))
 }
 
-/// Prints the table; `measure` runs one kind in a child process and returns its RSS growth.
-pub fn table(measure: fn(&str) -> usize) {
+/// The runtimes' rows: name and child kind.
+const SERVERS: [(&str, &str); 3] = [
+    ("asyncio", "conn-asyncio"),
+    ("tokio ct", "conn-tokio"),
+    ("smol", "conn-smol"),
+];
+
+/// Prints the tables; `measure` runs one kind in a child process and returns its growth.
+pub fn table(measure: fn(&str) -> Growth) {
     let n = CONNS as f64;
-    let base = median3(measure, "conn-bare");
+    let (base, bare_heap) = median3(measure, "conn-bare");
     println!("| server, {CONNS} idle connections, RSS bytes per connection | handler parked in its first read | handler parked before reading |");
     println!("|---|---|---|");
     println!(
         "| bare std sockets (the baseline, subtracted below) | {:.0} | |",
         base / n
     );
-    for (name, kind) in [
-        ("asyncio", "conn-asyncio"),
-        ("tokio ct", "conn-tokio"),
-        ("smol", "conn-smol"),
-    ] {
-        let read = median3(measure, kind) - base;
-        let idle = median3(measure, &format!("{kind}-noread")) - base;
+    for (name, kind) in SERVERS {
+        let read = median3(measure, kind).0 - base;
+        let idle = median3(measure, &format!("{kind}-noread")).0 - base;
         println!("| {name} | {:.0} | {:.0} |", read / n, idle / n);
+    }
+    println!();
+    println!("| server, {CONNS} idle connections that each sent one byte and got it back | heap bytes per connection | RSS bytes per connection |");
+    println!("|---|---|---|");
+    for (name, kind) in SERVERS {
+        let (rss, heap) = median3(measure, &format!("{kind}-ping"));
+        let (rss, heap) = (rss - base, heap - bare_heap);
+        println!("| {name} | {:.0} | {:.0} |", heap / n, rss / n);
+    }
+    python_rows();
+}
+
+/// CPython's asyncio, and uvloop if installed, in the same scenario (`idle_conns.py`); the
+/// heap column is what `tracemalloc` traces.
+fn python_rows() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/memory/idle_conns.py");
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/pyvenv/bin/python");
+    for (name, python, lp) in [
+        ("CPython 3 asyncio", "python3", "asyncio"),
+        ("uvloop", venv, "uvloop"),
+    ] {
+        let out = std::process::Command::new(python)
+            .args([script, lp, &CONNS.to_string()])
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                let text = String::from_utf8_lossy(&o.stdout);
+                let mut v = text
+                    .split_whitespace()
+                    .map(|x| x.parse::<f64>().unwrap_or(0.0));
+                let (heap, rss) = (v.next().unwrap_or(0.0), v.next().unwrap_or(0.0));
+                println!("| {name} | {heap:.0} (tracemalloc) | {rss:.0} |");
+            }
+            _ => println!("| {name} | not run ({python} {lp} unavailable) | |"),
+        }
     }
 }

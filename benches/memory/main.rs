@@ -1,12 +1,16 @@
 //! Memory per idle unit of work, measured as the growth of the process's resident memory
 //! (RSS): bytes per idle task (`tasks.rs`) for asyncio, tokio current-thread and smol, and
-//! bytes per idle TCP connection (`conns.rs`) for the same three servers.
+//! bytes per idle TCP connection (`conns.rs`) for the same three servers. For connections,
+//! also the growth of the live heap (`heap.rs`: this binary counts what it allocates), which
+//! RSS hides where memory is reserved but never touched; and CPython's asyncio and uvloop
+//! (`idle_conns.py`).
 //!
 //! `cargo bench --bench memory [-- tasks|conns]`. Each measurement runs in a child process of
 //! its own (this binary run as `memory child KIND`), so one's freed memory does not hide
 //! another's.
 
 mod conns;
+mod heap;
 mod tasks;
 
 use std::process::Command;
@@ -17,32 +21,58 @@ pub fn rss_bytes() -> usize {
     pages * 4096
 }
 
-/// Runs one measurement in this process; `None` for an unknown kind.
-fn child(kind: &str) -> Option<usize> {
+/// Runs one measurement in this process and prints it (RSS growth; for a connection run,
+/// RSS and heap growth); `None` for an unknown kind.
+fn child(kind: &str) -> Option<String> {
+    use conns::Idle;
+    let conns = |run: fn(Idle) -> conns::Growth, read, ping| {
+        let g = run(Idle { read, ping });
+        format!("{} {}", g.rss, g.heap)
+    };
     Some(match kind {
-        "task-asyncio" => tasks::ours(),
-        "task-tokio" => tasks::tokio_ct(),
-        "task-smol" => tasks::smol(),
-        "conn-bare" => conns::bare(),
-        "conn-asyncio" => conns::ours(true),
-        "conn-tokio" => conns::tokio_ct(true),
-        "conn-smol" => conns::smol(true),
-        "conn-asyncio-noread" => conns::ours(false),
-        "conn-tokio-noread" => conns::tokio_ct(false),
-        "conn-smol-noread" => conns::smol(false),
+        "task-asyncio" => tasks::ours().to_string(),
+        "task-tokio" => tasks::tokio_ct().to_string(),
+        "task-smol" => tasks::smol().to_string(),
+        "conn-bare" => {
+            let g = conns::bare();
+            format!("{} {}", g.rss, g.heap)
+        }
+        "conn-asyncio" => conns(conns::ours, true, false),
+        "conn-tokio" => conns(conns::tokio_ct, true, false),
+        "conn-smol" => conns(conns::smol, true, false),
+        "conn-asyncio-noread" => conns(conns::ours, false, false),
+        "conn-tokio-noread" => conns(conns::tokio_ct, false, false),
+        "conn-smol-noread" => conns(conns::smol, false, false),
+        "conn-asyncio-ping" => conns(conns::ours, true, true),
+        "conn-tokio-ping" => conns(conns::tokio_ct, true, true),
+        "conn-smol-ping" => conns(conns::smol, true, true),
         _ => return None,
     })
 }
 
-/// The RSS growth one child reports, in bytes.
-fn measure(kind: &str) -> usize {
+/// Runs one measurement in a child process: its growth (RSS, and heap for connections).
+fn measure_child(kind: &str) -> (usize, usize) {
     let me = std::env::current_exe().unwrap();
     let out = Command::new(me).args(["child", kind]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    text.trim().parse().unwrap_or_else(|_| {
-        let err = String::from_utf8_lossy(&out.stderr);
-        panic!("{kind}: no result ({}): {err}", out.status)
-    })
+    let mut numbers = text.split_whitespace().map(str::parse::<usize>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(rss)), heap) => (rss, heap.and_then(Result::ok).unwrap_or(0)),
+        _ => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            panic!("{kind}: no result ({}): {err}", out.status)
+        }
+    }
+}
+
+/// The RSS growth one child reports, in bytes.
+fn measure(kind: &str) -> usize {
+    measure_child(kind).0
+}
+
+fn measure_conns(kind: &str) -> conns::Growth {
+    let (rss, heap) = measure_child(kind);
+    conns::Growth { rss, heap }
 }
 
 fn main() {
@@ -74,6 +104,6 @@ fn main() {
         println!();
     }
     if want("conns") {
-        conns::table(measure);
+        conns::table(measure_conns);
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the task-core tests (spawning, wakers, cancelling, task groups, closing a loop,
-# cross-thread wakes and submissions) under Miri, once with Stacked Borrows and once with Tree
-# Borrows, side by side; fails on any undefined behaviour, data race, leak or failing test.
+# cross-thread wakes and submissions) and the streams' read buffer's unit tests under Miri,
+# once with Stacked Borrows and once with Tree Borrows, side by side; fails on any undefined
+# behaviour, data race, leak or failing test.
 #
 # Installs a nightly toolchain with Miri if there is none (MIRI_TOOLCHAIN picks another one,
 # e.g. a dated nightly); if it cannot, says so and skips (fails with MIRI_REQUIRED=1). Builds in target/miri.
@@ -45,7 +46,7 @@ test_args=()
 for suite in "${suites[@]}"; do
   test_args+=(--test "$suite")
 done
-cargo "+$toolchain" miri test -j2 --quiet --no-run "${test_args[@]}"
+cargo "+$toolchain" miri test -j2 --quiet --no-run "${test_args[@]}" --lib
 
 # Stacked Borrows (the default) and Tree Borrows, side by side (Miri runs on one core each).
 # Both catch a waker made from a `&Header` instead of the allocation's own pointer (its last
@@ -60,8 +61,11 @@ for model in "${models[@]}"; do
   if [ "$model" = tree ]; then
     flags="$flags -Zmiri-tree-borrows"
   fi
-  MIRIFLAGS="$flags" cargo "+$toolchain" miri test --no-fail-fast "${test_args[@]}" \
-    -- --test-threads=1 >"$logs/$model.log" 2>&1 &
+  # Then the read buffer's unit tests: its reads into uninitialised memory.
+  { MIRIFLAGS="$flags" cargo "+$toolchain" miri test --no-fail-fast "${test_args[@]}" \
+      -- --test-threads=1 \
+    && MIRIFLAGS="$flags" cargo "+$toolchain" miri test --lib -- streams::buffer \
+      --test-threads=1; } >"$logs/$model.log" 2>&1 &
   pids+=($!)
 done
 failed=()

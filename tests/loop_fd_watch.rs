@@ -19,10 +19,8 @@ fn pair() -> (UnixStream, UnixStream) {
 fn pipe() -> (OwnedFd, OwnedFd) {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two fds pipe2 writes.
-    assert_eq!(
-        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
-        0
-    );
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    assert_eq!(rc, 0);
     // SAFETY: pipe2 just opened both fds, and nothing else owns them.
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
@@ -33,6 +31,13 @@ fn eventfd() -> OwnedFd {
     assert!(fd >= 0);
     // SAFETY: just opened, owned by nobody else.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Adds `n` to an eventfd's counter, making it readable.
+fn eventfd_add(fd: std::os::fd::RawFd, n: u64) {
+    // SAFETY: writes 8 bytes from a live u64 to an fd the caller keeps open.
+    let written = unsafe { libc::write(fd, (&n as *const u64).cast(), 8) };
+    assert_eq!(written, 8);
 }
 
 fn counter() -> (Rc<Cell<u32>>, impl FnMut() + 'static) {
@@ -84,21 +89,14 @@ async fn an_eventfd_reader_is_level_triggered_until_drained() {
     let fd = efd.as_raw_fd();
     let (calls, count) = counter();
     lp.add_reader(fd, count).unwrap();
-    // SAFETY: writes 8 bytes from a live u64 to an open eventfd.
-    let one = 1u64;
-    assert_eq!(
-        unsafe { libc::write(fd, (&one as *const u64).cast(), 8) },
-        8
-    );
+    eventfd_add(fd, 1);
     turns(5).await;
     // Nobody reads the counter: it stays readable, and the callback runs every turn.
     assert!(calls.get() >= 4, "called {} times", calls.get());
     let mut value = 0u64;
     // SAFETY: reads 8 bytes into a live u64 from an open eventfd.
-    assert_eq!(
-        unsafe { libc::read(fd, (&mut value as *mut u64).cast(), 8) },
-        8
-    );
+    let n = unsafe { libc::read(fd, (&mut value as *mut u64).cast(), 8) };
+    assert_eq!(n, 8);
     turns(2).await;
     let settled = calls.get();
     turns(5).await;
@@ -228,12 +226,7 @@ async fn closing_the_fd_before_remove_is_logged_and_never_hangs() {
     let fd = efd.as_raw_fd();
     let (calls, count) = counter();
     lp.add_reader(fd, count).unwrap();
-    let one = 1u64;
-    // SAFETY: writes 8 bytes from a live u64 to an open eventfd.
-    assert_eq!(
-        unsafe { libc::write(fd, (&one as *const u64).cast(), 8) },
-        8
-    );
+    eventfd_add(fd, 1);
     turns(2).await;
     assert!(calls.get() > 0);
     drop(efd); // closed while watched and ready: the next poll(2) says POLLNVAL

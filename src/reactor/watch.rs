@@ -54,8 +54,8 @@ pub(crate) fn index(dir: Direction) -> usize {
 /// What identifies an open file, to tell whether an fd number still names it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct Identity {
-    dev: u64,
-    ino: u64,
+    dev: libc::dev_t,
+    ino: libc::ino_t,
 }
 
 fn identity(fd: RawFd) -> io::Result<Identity> {
@@ -69,8 +69,8 @@ fn identity(fd: RawFd) -> io::Result<Identity> {
     // SAFETY: `fstat` returned 0, so it filled `stat`.
     let stat = unsafe { stat.assume_init() };
     Ok(Identity {
-        dev: stat.st_dev as u64,
-        ino: stat.st_ino as u64,
+        dev: stat.st_dev,
+        ino: stat.st_ino,
     })
 }
 
@@ -129,7 +129,7 @@ impl mio::event::Source for Forgotten {
 }
 
 /// The error for an fd the poller refused, saying why in asyncio's terms.
-fn refused(fd: RawFd, e: io::Error) -> io::Error {
+pub(crate) fn refused(fd: RawFd, e: io::Error) -> io::Error {
     match e.raw_os_error() {
         Some(libc::EBADF) => io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -327,7 +327,8 @@ pub(crate) struct Waiter {
 }
 
 impl Waiter {
-    /// Starts wanting `dir` on `fd` (registering the fd if nobody watches it yet).
+    /// Starts wanting `dir` on `fd` on the running loop (registering the fd if nobody
+    /// watches it yet).
     ///
     /// # Errors
     /// Outside a running loop; when the fd is not open, not pollable, or registered by the

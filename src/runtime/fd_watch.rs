@@ -10,7 +10,7 @@ use std::os::fd::RawFd;
 
 impl LoopHandle {
     /// The loop's id, checking the call is made on the loop's own thread while it runs.
-    fn watch_loop_id(&self, what: &str) -> usize {
+    pub(crate) fn watch_loop_id(&self, what: &str) -> usize {
         match context::current_core() {
             Some(core) if core.shared.id == self.shared.id => core.shared.id,
             _ => panic!(

@@ -87,8 +87,9 @@ impl LoopHandle {
     /// end of stream.
     ///
     /// # Errors
-    /// What `recv` says; `AlreadyExists` when the socket is one of the loop's own (see the
-    /// [module doc](crate::net)).
+    /// What `recv` says; `AlreadyExists` when the call must wait and the socket is one the
+    /// loop has registered already (an [`asyncio::net`](crate::net) socket, a stream's, an
+    /// [`AsyncFd`](crate::net::AsyncFd)): use that object's own methods.
     ///
     /// # Panics
     /// If awaited on another thread than the loop's.

@@ -61,7 +61,7 @@ impl LoopHandle {
     ///
     /// # Examples
     /// ```
-    /// use std::io::{Read, Write};
+    /// use std::io::Read;
     /// # asyncio::run(async {
     /// let path = std::env::temp_dir().join(format!("sock_sendfile_doc_{}", std::process::id()));
     /// std::fs::write(&path, b"0123456789")?;

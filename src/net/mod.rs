@@ -24,6 +24,9 @@
 //! # }).unwrap();
 //! ```
 
+mod async_fd;
+mod sock_ops;
+mod sock_sendfile;
 mod stream;
 pub(crate) mod sys;
 mod tcp_listener;
@@ -31,6 +34,7 @@ mod tcp_stream;
 mod unix_listener;
 mod unix_stream;
 
+pub use async_fd::{AsyncFd, AsyncFdReadyGuard};
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
 pub use unix_listener::UnixListener;

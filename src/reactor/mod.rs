@@ -27,6 +27,8 @@ mod registration;
 mod scheduled;
 mod source;
 mod timerfd;
+pub(crate) mod watch;
+pub(crate) mod watch_driver;
 
 #[allow(unused_imports)] // for the pipes and pidfds of subprocesses
 pub(crate) use fd::FdSource;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the task-core tests (spawning, cancelling, closing a loop) under valgrind memcheck;
+# Runs the task-core tests (spawning, cancelling, closing a loop) and the getaddrinfo/getnameinfo
+# FFI tests under valgrind memcheck;
 # fails on any error or leak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
   exit 1
 fi
 cargo build --tests --quiet
-for test in task_core task_cancel loop_shutdown; do
+for test in task_core task_cancel loop_shutdown net_getaddrinfo; do
   bin=$(cargo test --no-run --message-format=json --test "$test" 2>/dev/null \
     | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
   valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no \

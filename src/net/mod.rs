@@ -1,4 +1,5 @@
-//! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners.
+//! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners;
+//! name resolution ([`LoopHandle::getaddrinfo`](crate::LoopHandle::getaddrinfo)).
 //!
 //! These are the low-level layer under the streams, for code that wants
 //! plain `accept` / `connect` / `read` / `write` (asyncio's `loop.sock_accept`,
@@ -24,6 +25,7 @@
 //! # }).unwrap();
 //! ```
 
+mod addrinfo;
 mod stream;
 pub(crate) mod sys;
 mod tcp_listener;
@@ -31,6 +33,7 @@ mod tcp_stream;
 mod unix_listener;
 mod unix_stream;
 
+pub use addrinfo::{AddrInfo, GaiError, GetAddrInfo, Lookup};
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
 pub use unix_listener::UnixListener;

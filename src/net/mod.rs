@@ -1,4 +1,5 @@
 //! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners;
+//! pipes as streams ([`LoopHandle::connect_read_pipe`](crate::LoopHandle::connect_read_pipe));
 //! name resolution ([`LoopHandle::getaddrinfo`](crate::LoopHandle::getaddrinfo)).
 //!
 //! These are the low-level layer under the streams, for code that wants
@@ -26,6 +27,7 @@
 //! ```
 
 mod addrinfo;
+mod pipe;
 mod stream;
 pub(crate) mod sys;
 mod tcp_listener;
@@ -34,6 +36,7 @@ mod unix_listener;
 mod unix_stream;
 
 pub use addrinfo::{AddrInfo, GaiError, GetAddrInfo, Lookup};
+pub use pipe::{IntoPipe, ReadPipeTransport};
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
 pub use unix_listener::UnixListener;

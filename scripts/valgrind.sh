@@ -10,7 +10,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
   exit 1
 fi
 cargo build --tests --quiet
-for test in task_core task_cancel loop_shutdown streams_idle_memory loop_fd_watch net_async_fd; do
+for test in task_core task_cancel loop_shutdown streams_idle_memory loop_fd_watch net_async_fd net_getaddrinfo; do
   bin=$(cargo test --no-run --message-format=json --test "$test" 2>/dev/null \
     | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
   valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no \

@@ -8,7 +8,7 @@ use crate::task::{create_task, Task};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -45,10 +45,10 @@ use std::task::{Context, Poll};
 /// # });
 /// ```
 #[track_caller]
-pub fn as_completed<I>(futs: I) -> AsCompleted<<I::Item as Future>::Output>
+pub fn as_completed<I>(futs: I) -> AsCompleted<<I::Item as IntoFuture>::Output>
 where
     I: IntoIterator,
-    I::Item: Future + 'static,
+    I::Item: IntoFuture + 'static,
 {
     // A loop, not `map(create_task)`: called directly, `create_task` records our caller's
     // location as the tasks' creation site.

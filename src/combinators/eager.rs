@@ -2,7 +2,7 @@
 
 use crate::runtime::context;
 use crate::task::Task;
-use std::future::Future;
+use std::future::IntoFuture;
 
 /// Creates a task and runs it at once, up to its first suspension, before returning (asyncio
 /// 3.12's `eager_task_factory`, 3.14's `create_task(..., eager_start=True)`).
@@ -36,9 +36,10 @@ use std::future::Future;
 #[track_caller]
 pub fn create_eager_task<F>(fut: F) -> Task<F::Output>
 where
-    F: Future + 'static,
+    F: IntoFuture + 'static,
 {
     let location = std::panic::Location::caller();
+    let fut = fut.into_future();
     match context::current_core() {
         Some(core) => core.spawn_eager(fut, location),
         None => panic!("create_eager_task: no running event loop"),

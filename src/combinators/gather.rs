@@ -3,7 +3,7 @@
 use super::notify::{cancel_pending, failed, reraise, Watch};
 use crate::task::{create_task, Task};
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -14,7 +14,8 @@ use std::task::{Context, Poll};
 /// start at the loop's next turn even before the gather is awaited. A future that "raises"
 /// returns `Err`, and that `Err` is kept in its place like any other outcome: every future runs
 /// to completion. Use [`try_gather`](crate::try_gather) to stop waiting at the first `Err`, and
-/// [`gather!`](crate::gather!) for futures of different output types.
+/// [`gather!`](crate::gather!) for futures of different output types. The items may be any
+/// [`IntoFuture`]: `gather(vec![open_connection(a, 80), open_connection(b, 80)])`.
 ///
 /// A task that ends without a value (its future panicked, or it was cancelled through
 /// [`all_tasks`](crate::all_tasks)) ends the gather: the panic is raised again in the awaiting
@@ -41,10 +42,10 @@ use std::task::{Context, Poll};
 /// # });
 /// ```
 #[track_caller]
-pub fn gather<I>(futs: I) -> Gather<<I::Item as Future>::Output>
+pub fn gather<I>(futs: I) -> Gather<<I::Item as IntoFuture>::Output>
 where
     I: IntoIterator,
-    I::Item: Future + 'static,
+    I::Item: IntoFuture + 'static,
 {
     // A loop, not `map(create_task)`: called directly, `create_task` records our caller's
     // location as the tasks' creation site.

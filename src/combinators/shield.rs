@@ -4,7 +4,7 @@ use super::notify::{always, Watch};
 use crate::error::TaskError;
 use crate::task::{create_task, Task};
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -17,7 +17,8 @@ use std::task::{Context, Poll};
 /// shielded this way (dropping a handle never cancels its task); `shield` is for a plain
 /// future. Cancelling the inner task itself (through [`Shield::task`]) still cancels it.
 ///
-/// The task is created at once, as asyncio's `shield` schedules it when called.
+/// The task is created at once, as asyncio's `shield` schedules it when called. `fut` is any
+/// [`IntoFuture`], a builder such as `open_connection(..)` too.
 ///
 /// # Panics
 /// Outside a running loop.
@@ -41,7 +42,7 @@ use std::task::{Context, Poll};
 #[track_caller]
 pub fn shield<F>(fut: F) -> Shield<F::Output>
 where
-    F: Future + 'static,
+    F: IntoFuture + 'static,
 {
     Shield {
         task: create_task(fut),

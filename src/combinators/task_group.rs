@@ -5,7 +5,7 @@ use crate::error::PanicError;
 use crate::task::{create_task, Task, TaskRef};
 use std::cell::RefCell;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -195,10 +195,10 @@ impl<E: 'static> TaskGroup<E> {
     /// assert_eq!(asyncio::get_running_loop().time(), 1.0);
     /// # });
     /// ```
-    pub fn run<B, Fut, R>(body: B) -> TaskGroupRun<Fut, R, E>
+    pub fn run<B, Fut, R>(body: B) -> TaskGroupRun<Fut::IntoFuture, R, E>
     where
         B: FnOnce(TaskGroup<E>) -> Fut,
-        Fut: Future<Output = Result<R, E>>,
+        Fut: IntoFuture<Output = Result<R, E>>,
     {
         let group = TaskGroup {
             inner: Rc::new(RefCell::new(Inner {
@@ -212,7 +212,7 @@ impl<E: 'static> TaskGroup<E> {
             })),
         };
         TaskGroupRun {
-            body: Some(Box::pin(body(group.clone()))),
+            body: Some(Box::pin(body(group.clone()).into_future())),
             output: None,
             group,
             done: false,
@@ -244,7 +244,7 @@ impl<E: 'static> TaskGroup<E> {
     #[track_caller]
     pub fn create_task<F, T>(&self, fut: F) -> Task<T>
     where
-        F: Future<Output = Result<T, E>> + 'static,
+        F: IntoFuture<Output = Result<T, E>> + 'static,
         T: 'static,
     {
         self.spawn_child(fut, false)
@@ -271,7 +271,7 @@ impl<E: 'static> TaskGroup<E> {
     #[track_caller]
     pub fn create_eager_task<F, T>(&self, fut: F) -> Task<T>
     where
-        F: Future<Output = Result<T, E>> + 'static,
+        F: IntoFuture<Output = Result<T, E>> + 'static,
         T: 'static,
     {
         self.spawn_child(fut, true)
@@ -280,7 +280,7 @@ impl<E: 'static> TaskGroup<E> {
     #[track_caller]
     fn spawn_child<F, T>(&self, fut: F, eager: bool) -> Task<T>
     where
-        F: Future<Output = Result<T, E>> + 'static,
+        F: IntoFuture<Output = Result<T, E>> + 'static,
         T: 'static,
     {
         let (closed, failures_before) = {
@@ -303,6 +303,9 @@ impl<E: 'static> TaskGroup<E> {
             group: Rc::downgrade(&self.inner),
             index,
         };
+        // Converted here, not at the first poll: a builder is made into its future when the
+        // task is created, as a Python coroutine object exists before its task runs.
+        let fut = fut.into_future();
         // No borrow is held while spawning: an eager child runs (and may end) inside `spawn`.
         let child = async move {
             let guard = guard;

@@ -4,7 +4,7 @@ use super::deadline::{deadline_after, running_core, secs_to_ns, Deadline, IntoTi
 use crate::error::TimeoutError;
 use crate::runtime::context;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -69,7 +69,8 @@ pub struct Timeout {
 ///
 /// `delay` is seconds, a [`Duration`](std::time::Duration), or `None` for no deadline (which
 /// [`WithTimeout::handle`] can set later). The deadline is fixed when `timeout` is called, as
-/// asyncio's is. An output ready in the same turn as the deadline wins.
+/// asyncio's is. An output ready in the same turn as the deadline wins. `fut` is any
+/// [`IntoFuture`]: `timeout(5.0, open_connection(host, port))`.
 ///
 /// # Errors
 /// `TimeoutError` when the deadline passes first.
@@ -89,7 +90,7 @@ pub struct Timeout {
 /// assert_eq!(asyncio::get_running_loop().time(), 2.0);
 /// # });
 /// ```
-pub fn timeout<F: Future>(delay: impl IntoTimeout, fut: F) -> WithTimeout<F> {
+pub fn timeout<F: IntoFuture>(delay: impl IntoTimeout, fut: F) -> WithTimeout<F::IntoFuture> {
     let when_ns = deadline_after(delay.into_timeout(), "timeout");
     Timeout::from_ns(when_ns).run(fut)
 }
@@ -112,7 +113,10 @@ pub fn timeout<F: Future>(delay: impl IntoTimeout, fut: F) -> WithTimeout<F> {
 /// assert_eq!(r, Ok(7));
 /// # });
 /// ```
-pub fn timeout_at<F: Future>(when: impl Into<Option<f64>>, fut: F) -> WithTimeout<F> {
+pub fn timeout_at<F: IntoFuture>(
+    when: impl Into<Option<f64>>,
+    fut: F,
+) -> WithTimeout<F::IntoFuture> {
     Timeout::new(when).run(fut)
 }
 
@@ -172,9 +176,9 @@ impl Timeout {
     /// assert_eq!(cm.run(async { 1 }).await, Ok(1));
     /// # });
     /// ```
-    pub fn run<F: Future>(&self, fut: F) -> WithTimeout<F> {
+    pub fn run<F: IntoFuture>(&self, fut: F) -> WithTimeout<F::IntoFuture> {
         WithTimeout {
-            fut: Some(Box::pin(fut)),
+            fut: Some(Box::pin(fut.into_future())),
             cm: self.clone(),
             entered: false,
         }

@@ -3,7 +3,7 @@
 use super::notify::{cancel_pending, reraise, Watch};
 use crate::task::{create_task, Task};
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -45,7 +45,7 @@ use std::task::{Context, Poll};
 pub fn try_gather<I, T, E>(futs: I) -> TryGather<T, E>
 where
     I: IntoIterator,
-    I::Item: Future<Output = Result<T, E>> + 'static,
+    I::Item: IntoFuture<Output = Result<T, E>> + 'static,
     T: 'static,
     E: 'static,
 {

@@ -3,7 +3,7 @@
 use super::deadline::{deadline_after, Deadline, IntoTimeout};
 use crate::error::TimeoutError;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -11,6 +11,10 @@ use std::time::Duration;
 /// Waits for `fut` for at most `timeout` (asyncio's `wait_for`): `Ok(output)`, or
 /// `Err(TimeoutError)` once the time is up, with `fut` dropped (cancelled) before `wait_for`
 /// returns.
+///
+/// `fut` is anything [`IntoFuture`]: a future, a [`Task`](crate::Task), or a builder such as
+/// [`open_connection`](crate::open_connection) (`wait_for(open_connection(host, port), 5.0)`),
+/// made into its future by this call.
 ///
 /// `timeout` is seconds, a [`Duration`], or `None` to wait forever. It counts from the first
 /// poll, as a Python coroutine starts when awaited. The future runs inside the awaiting task,
@@ -43,9 +47,18 @@ use std::time::Duration;
 /// assert_eq!(asyncio::get_running_loop().time(), 1.0);
 /// # });
 /// ```
-pub fn wait_for<F: Future>(fut: F, timeout: impl IntoTimeout) -> WaitFor<F> {
+/// A builder goes in as written in Python:
+/// ```no_run
+/// # asyncio::run(async {
+/// let (reader, writer) = asyncio::wait_for(asyncio::open_connection("example.com", 80), 5.0)
+///     .await??;
+/// # let _ = (reader, writer);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub fn wait_for<F: IntoFuture>(fut: F, timeout: impl IntoTimeout) -> WaitFor<F::IntoFuture> {
     WaitFor {
-        fut: Some(Box::pin(fut)),
+        fut: Some(Box::pin(fut.into_future())),
         timeout: timeout.into_timeout(),
         deadline: None,
     }

@@ -1,4 +1,6 @@
-//! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners.
+//! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners;
+//! pipes as streams ([`LoopHandle::connect_read_pipe`](crate::LoopHandle::connect_read_pipe));
+//! name resolution ([`LoopHandle::getaddrinfo`](crate::LoopHandle::getaddrinfo)).
 //!
 //! These are the low-level layer under the streams, for code that wants
 //! plain `accept` / `connect` / `read` / `write` (asyncio's `loop.sock_accept`,
@@ -27,6 +29,8 @@
 mod async_fd;
 mod sock_ops;
 mod sock_sendfile;
+mod addrinfo;
+mod pipe;
 mod stream;
 pub(crate) mod sys;
 mod tcp_listener;
@@ -35,6 +39,8 @@ mod unix_listener;
 mod unix_stream;
 
 pub use async_fd::{AsyncFd, AsyncFdReadyGuard};
+pub use addrinfo::{AddrInfo, GaiError, GetAddrInfo, Lookup};
+pub use pipe::{IntoPipe, ReadPipeTransport};
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
 pub use unix_listener::UnixListener;

@@ -10,7 +10,7 @@
 use super::handle::LoopHandle;
 use super::runner::Runner;
 use super::threadsafe::{spawn_threadsafe, ConcurrentFuture};
-use std::future::Future;
+use std::future::IntoFuture;
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::thread::JoinHandle;
@@ -214,7 +214,7 @@ impl Runtime {
     pub fn spawn_on<M, F>(&self, on: &LoopHandle, make: M) -> ConcurrentFuture<F::Output>
     where
         M: FnOnce() -> F + Send + 'static,
-        F: Future + 'static,
+        F: IntoFuture + 'static,
         F::Output: Send + 'static,
     {
         spawn_threadsafe(make, on)

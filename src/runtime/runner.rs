@@ -4,12 +4,13 @@ use super::context::{self, Enter};
 use super::core::Core;
 use super::handle::LoopHandle;
 use crate::error::{KeyboardInterrupt, RunError, RuntimeError, TaskError};
-use std::future::Future;
+use std::future::IntoFuture;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
 /// Runs `main` as the main task of a new event loop on this thread and returns its output
-/// (asyncio's `run`).
+/// (asyncio's `run`). `main` is any [`IntoFuture`]: an `async` block, or a builder such as
+/// `open_connection(..)`.
 ///
 /// When `main` finishes, every task still pending is cancelled and given its turn to finish,
 /// the blocking pool is shut down and the loop is closed. A panic in `main` is re-raised here,
@@ -36,7 +37,7 @@ use std::sync::atomic::Ordering;
 #[track_caller]
 pub fn run<F>(main: F) -> F::Output
 where
-    F: Future + 'static,
+    F: IntoFuture + 'static,
 {
     match try_run(main) {
         Ok(output) => output,
@@ -93,7 +94,7 @@ where
 #[track_caller]
 pub fn try_run<F>(main: F) -> Result<F::Output, RunError>
 where
-    F: Future + 'static,
+    F: IntoFuture + 'static,
 {
     if context::current_core().is_some() {
         return Err(RunError::Runtime(RuntimeError {
@@ -233,7 +234,7 @@ impl Runner {
     #[track_caller]
     pub fn run<F>(&mut self, main: F) -> F::Output
     where
-        F: Future + 'static,
+        F: IntoFuture + 'static,
     {
         match self.try_run(main) {
             Ok(output) => output,
@@ -277,7 +278,7 @@ impl Runner {
     #[track_caller]
     pub fn try_run<F>(&mut self, main: F) -> Result<F::Output, RunError>
     where
-        F: Future + 'static,
+        F: IntoFuture + 'static,
     {
         if context::current_core().is_some() {
             return Err(RunError::Runtime(RuntimeError {
@@ -299,14 +300,14 @@ impl Runner {
     #[track_caller]
     fn run_task<F>(&mut self, main: F) -> Result<Result<F::Output, TaskError>, KeyboardInterrupt>
     where
-        F: Future + 'static,
+        F: IntoFuture + 'static,
     {
         let location = std::panic::Location::caller();
         let core = self.core();
         let _enter = Enter::new(&core);
         core.shared.running.store(true, Ordering::Release);
         let _running = RunningFlag(&core);
-        let task = core.spawn(main, location);
+        let task = core.spawn(main.into_future(), location);
         // Ctrl-C cancels the main task; a run it ended is Python's KeyboardInterrupt.
         let sigint = crate::signal::interrupt::InterruptGuard::arm(task.as_ref());
         while !task.done() {

@@ -6,7 +6,7 @@ use super::handle::LoopHandle;
 use crate::error::{CancelledError, InvalidStateError, PanicError, TaskError, TimeoutError};
 use crate::time::IntoDelay;
 use crate::util::slab::Key;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -88,6 +88,10 @@ pub struct ConcurrentFuture<T> {
 /// Submits `fut` to the loop behind `handle` from any thread; it runs there as a task
 /// (asyncio's `run_coroutine_threadsafe`).
 ///
+/// `fut` is any [`IntoFuture`] that is `Send`; its `into_future()` is called on the loop's
+/// thread, so the future it makes need not be `Send` (a builder such as
+/// [`create_subprocess_exec`](crate::create_subprocess_exec)'s goes across as it is).
+///
 /// If the loop is closed, the returned future is already cancelled.
 ///
 /// # Examples
@@ -106,9 +110,10 @@ pub struct ConcurrentFuture<T> {
 /// ```
 pub fn run_coroutine_threadsafe<F>(fut: F, handle: &LoopHandle) -> ConcurrentFuture<F::Output>
 where
-    F: Future + Send + 'static,
+    F: IntoFuture + Send + 'static,
     F::Output: Send + 'static,
 {
+    // `into_future` runs on the loop's thread, in `spawn_threadsafe`'s closure call.
     spawn_threadsafe(move || fut, handle)
 }
 
@@ -117,7 +122,7 @@ where
 pub(crate) fn spawn_threadsafe<M, F>(make: M, handle: &LoopHandle) -> ConcurrentFuture<F::Output>
 where
     M: FnOnce() -> F + Send + 'static,
-    F: Future + 'static,
+    F: IntoFuture + 'static,
     F::Output: Send + 'static,
 {
     let inner = Arc::new(Inner {
@@ -156,7 +161,7 @@ struct Submission<M, T> {
 impl<M, F> Submission<M, F::Output>
 where
     M: FnOnce() -> F,
-    F: Future + 'static,
+    F: IntoFuture + 'static,
     F::Output: Send + 'static,
 {
     fn start(&mut self) {
@@ -164,7 +169,7 @@ where
         if !matches!(self.inner.lock().outcome, Outcome::Pending) {
             return;
         }
-        let future = match catch_unwind(AssertUnwindSafe(make)) {
+        let future = match catch_unwind(AssertUnwindSafe(|| make().into_future())) {
             Ok(future) => future,
             Err(p) => {
                 return self

@@ -61,3 +61,26 @@ pub(crate) fn pipe_writer(pipe: crate::subprocess::PipeIo) -> StreamWriter {
 
 #[cfg(test)]
 mod tests;
+
+/// The connection under a pipe's stream, kept by the pipe's transport handle (in `net::pipe`)
+/// so that it can close the pipe while the stream lives.
+#[derive(Clone)]
+pub(crate) struct PipeConn(std::rc::Rc<conn::Conn>);
+
+impl PipeConn {
+    pub(crate) fn close(&self) {
+        self.0.close();
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.0.is_closing()
+    }
+}
+
+/// A reader over any pipe the loop took (`connect_read_pipe`), with its connection.
+pub(crate) fn pipe_read_stream(pipe: crate::subprocess::PipeIo) -> (StreamReader, PipeConn) {
+    let conn = conn::Conn::new(conn::Sock::Pipe(pipe));
+    let reader =
+        StreamReader::from_source(reader::Source::Conn(conn.clone()), reader::DEFAULT_LIMIT);
+    (reader, PipeConn(conn))
+}

@@ -12,13 +12,14 @@ pub(crate) mod local;
 pub use handle::{Task, TaskRef};
 
 use crate::runtime::context;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::atomic::Ordering;
 
 /// Schedules `fut` to run on the running loop as a new task, and returns its handle
 /// (asyncio's `create_task`).
 ///
-/// The future need not be `Send`. It starts at the loop's next turn, after the tasks that are
+/// `fut` is any [`IntoFuture`] (a builder such as `open_connection(..)` too), made into its
+/// future by this call. The future need not be `Send`. It starts at the loop's next turn, after the tasks that are
 /// already ready — or at once, inside this call, when the loop's task factory is
 /// [`TaskFactory::Eager`](crate::TaskFactory) (see
 /// [`create_eager_task`](crate::create_eager_task)).
@@ -45,9 +46,11 @@ use std::sync::atomic::Ordering;
 #[track_caller]
 pub fn create_task<F>(fut: F) -> Task<F::Output>
 where
-    F: Future + 'static,
+    F: IntoFuture + 'static,
 {
     let location = std::panic::Location::caller();
+    // Identity for a `Future`: the hot path pays nothing for accepting builders.
+    let fut = fut.into_future();
     match context::current_core() {
         Some(core) if core.shared.eager_tasks.load(Ordering::Relaxed) => {
             core.spawn_eager(fut, location)

@@ -1,4 +1,5 @@
-//! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners.
+//! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners,
+//! UDP and Unix-domain datagram sockets.
 //!
 //! These are the low-level layer under the streams, for code that wants
 //! plain `accept` / `connect` / `read` / `write` (asyncio's `loop.sock_accept`,
@@ -28,10 +29,16 @@ mod stream;
 pub(crate) mod sys;
 mod tcp_listener;
 mod tcp_stream;
+mod udp;
+mod udp_options;
+mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
+pub use udp::UdpSocket;
+pub use udp_options::UdpOptions;
+pub use unix_datagram::UnixDatagram;
 pub use unix_listener::UnixListener;
 pub use unix_stream::UnixStream;

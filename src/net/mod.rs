@@ -25,6 +25,10 @@
 //! # }).unwrap();
 //! ```
 
+pub(crate) mod datagram_endpoint;
+#[cfg(test)]
+mod datagram_tests;
+pub(crate) mod datagram_transport;
 mod stream;
 pub(crate) mod sys;
 mod tcp_listener;
@@ -35,6 +39,7 @@ mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
+use datagram_transport::DatagramProtocol;
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;

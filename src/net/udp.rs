@@ -389,6 +389,12 @@ impl UdpSocket {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
     }
+
+    /// Waits until the socket is writable, for a caller that sends through `try_*` (the
+    /// datagram transport's flush).
+    pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Write, cx)
+    }
 }
 
 impl AsFd for UdpSocket {

@@ -393,13 +393,19 @@ where
                 Poll::Pending
             })
             .await;
-            std::mem::forget(guard);
+            guard.disarm();
             Ok((transport, protocol))
         })
     }
 }
 
 struct CloseOnDrop(Option<DatagramTransport>);
+
+impl CloseOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {

@@ -183,6 +183,9 @@ impl Endpoint {
 /// socket's buffer is full, as asyncio does; the loop sends buffered datagrams in order when
 /// the socket becomes writable. Use it on the loop's thread (it is not `Send`).
 ///
+/// Dropping every handle does not close the endpoint: as in asyncio, the loop keeps it
+/// receiving until [`close`](Self::close) or [`abort`](Self::abort).
+///
 /// # Examples
 /// See [`DatagramProtocol`].
 #[derive(Clone)]

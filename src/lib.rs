@@ -77,6 +77,8 @@ pub use error::{
     CancelledError, InvalidStateError, KeyboardInterrupt, PanicError, RunError, RuntimeError,
     TaskError, TimeoutError,
 };
+pub use net::datagram_endpoint::{AddressFamily, CreateDatagramEndpoint, EndpointAddr};
+pub use net::datagram_transport::{DatagramProtocol, DatagramTransport};
 pub use queue::{
     Get, GetNowaitError, Join, LifoQueue, PriorityQueue, Put, PutNowaitError, Queue, QueueEmpty,
     QueueFull, QueueShutDown,

@@ -1,6 +1,7 @@
-//! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners;
-//! pipes as streams ([`LoopHandle::connect_read_pipe`](crate::LoopHandle::connect_read_pipe));
-//! name resolution ([`LoopHandle::getaddrinfo`](crate::LoopHandle::getaddrinfo)).
+//! Raw non-blocking sockets on the running loop: TCP and Unix-domain streams and listeners,
+//! UDP and Unix-domain datagram sockets; any fd ([`AsyncFd`]); pipes as streams
+//! ([`LoopHandle::connect_read_pipe`](crate::LoopHandle::connect_read_pipe)); name resolution
+//! ([`LoopHandle::getaddrinfo`](crate::LoopHandle::getaddrinfo)).
 //!
 //! These are the low-level layer under the streams, for code that wants
 //! plain `accept` / `connect` / `read` / `write` (asyncio's `loop.sock_accept`,
@@ -26,22 +27,33 @@
 //! # }).unwrap();
 //! ```
 
+mod addrinfo;
 mod async_fd;
+pub(crate) mod datagram_endpoint;
+#[cfg(test)]
+mod datagram_tests;
+pub(crate) mod datagram_transport;
+mod pipe;
 mod sock_ops;
 mod sock_sendfile;
-mod addrinfo;
-mod pipe;
 mod stream;
 pub(crate) mod sys;
 mod tcp_listener;
 mod tcp_stream;
+mod udp;
+mod udp_options;
+mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
-pub use async_fd::{AsyncFd, AsyncFdReadyGuard};
 pub use addrinfo::{AddrInfo, GaiError, GetAddrInfo, Lookup};
+pub use async_fd::{AsyncFd, AsyncFdReadyGuard};
+use datagram_transport::DatagramProtocol;
 pub use pipe::{IntoPipe, ReadPipeTransport};
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
+pub use udp::UdpSocket;
+pub use udp_options::UdpOptions;
+pub use unix_datagram::UnixDatagram;
 pub use unix_listener::UnixListener;
 pub use unix_stream::UnixStream;

@@ -250,3 +250,34 @@ async fn buffered_bytes_stay_readable_after_an_idle_reset() {
     assert_eq!(got.1, Ok(b"llo".to_vec()));
     assert_eq!(got.2, Err(ErrorKind::ConnectionReset));
 }
+
+/// A TLS writer with unsent data dropped after its loop returned (kept past `run`, or dropped
+/// while a panic unwinds out of it): its close cannot flush on a loop that is gone, so the
+/// connection is closed at once. Before, starting the shutdown timer panicked ("no running
+/// event loop"), which aborts the process when it happens inside a `Drop` during a panic.
+#[cfg(feature = "tls")]
+#[test]
+fn a_tls_writer_dropped_after_its_loop_closes_the_connection() {
+    let certs = tls_certs::certs();
+    let (server_certs, client) = (certs.server.clone(), certs.client.clone());
+    let mut runner = asyncio::Runner::new();
+    let (server, kept) = runner.run(async move {
+        let server = start_server(|_r, _w| asyncio::sleep(3600), "127.0.0.1", 0)
+            .ssl(server_certs)
+            .await
+            .unwrap();
+        let port = server.sockets()[0].as_inet().unwrap().port();
+        let (r, w) = open_connection("localhost", port)
+            .ssl(client)
+            .await
+            .unwrap();
+        drop(r);
+        // More than the socket takes: the close has to wait for a flush.
+        w.write(&vec![7u8; 8 << 20]);
+        asyncio::sleep(0.05).await;
+        (server, w)
+    });
+    drop(kept);
+    drop(server);
+    runner.close();
+}

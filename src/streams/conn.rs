@@ -322,6 +322,10 @@ impl Conn {
         let Some(conn) = self.me.upgrade() else {
             return;
         };
+        if !Self::loop_is_running() {
+            drop(w);
+            return self.lose(None);
+        }
         w.flushing = true;
         drop(w);
         drop(crate::task::create_lazy_task(async move {
@@ -329,6 +333,14 @@ impl Conn {
                 conn.lose(Some(&e));
             }
         }));
+    }
+
+    /// Whether a task can be started to flush or time out. A handle used after its loop
+    /// returned (a writer dropped after `run`, or while a panic unwinds out of it) finds none:
+    /// nothing can send what is buffered then, so the connection is lost at once rather than
+    /// panicking, which inside a `Drop` would abort the process.
+    fn loop_is_running() -> bool {
+        crate::runtime::context::current_core().is_some()
     }
 
     /// Sends the buffer until it is empty, then does the shutdown or close that waited on it.
@@ -458,6 +470,9 @@ impl Conn {
     /// as asyncio's `TimeoutError`).
     #[cfg(feature = "tls")]
     fn start_shutdown_timer(&self) {
+        if !Self::loop_is_running() {
+            return self.lose(None);
+        }
         let me = self.me.clone();
         let timeout = self.shutdown_timeout.get();
         drop(crate::task::create_lazy_task(async move {

@@ -78,7 +78,7 @@ pub use error::{
     CancelledError, InvalidStateError, KeyboardInterrupt, PanicError, RunError, RuntimeError,
     TaskError, TimeoutError,
 };
-pub use future::{Future, FutureError};
+pub use future::{wrap_future, Future, FutureError};
 pub use net::datagram_endpoint::{AddressFamily, CreateDatagramEndpoint, EndpointAddr};
 pub use net::datagram_transport::{DatagramProtocol, DatagramTransport};
 pub use queue::{

@@ -1,5 +1,5 @@
-//! `asyncio::Future`: setting, awaiting, cancelling, done callbacks, and the RPC pattern of
-//! pending futures by id.
+//! `asyncio::Future`: setting, awaiting, cancelling, done callbacks, the RPC pattern of
+//! pending futures by id, and `wrap_future` of another thread's `ConcurrentFuture`.
 
 mod logs;
 
@@ -7,10 +7,15 @@ mod logs;
 #[path = "support/auto_traits.rs"]
 mod auto_traits;
 
-use asyncio::{create_task, get_running_loop, sleep, wait_for, Future, FutureError, Queue};
+use asyncio::{
+    create_task, get_running_loop, run, run_coroutine_threadsafe, sleep, wait_for, wrap_future,
+    Future, FutureError, Queue, TaskError,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
 #[test]
 fn a_future_is_a_clone_handle_bound_to_its_loop() {
@@ -254,4 +259,118 @@ async fn pending_requests_by_id_are_completed_by_a_reader_task() {
     wire.shutdown(false);
     server.await.unwrap();
     assert_eq!(reader.await.unwrap(), 1, "the impatient caller's reply");
+}
+
+/// Runs a loop on a new thread until told to stop; gives its handle.
+fn other_loop() -> (
+    asyncio::LoopHandle,
+    mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let (tx, rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        run(async move {
+            tx.send(get_running_loop()).unwrap();
+            while stop_rx.try_recv().is_err() {
+                sleep(0.001).await;
+            }
+        })
+    });
+    (rx.recv().unwrap(), stop_tx, thread)
+}
+
+#[test]
+fn wrap_future_follows_a_coroutine_on_another_threads_loop() {
+    let (handle, stop, thread) = other_loop();
+    let (value, seen_by_callback, failure, cancelled) = run(async move {
+        let me = std::thread::current().id();
+        let remote = run_coroutine_threadsafe(
+            async move {
+                sleep(0.01).await;
+                std::thread::current().id() != me
+            },
+            &handle,
+        );
+        let fut = wrap_future(remote);
+        let seen_done = Rc::new(RefCell::new(false));
+        let s = seen_done.clone();
+        fut.add_done_callback(move |f| *s.borrow_mut() = f.result().unwrap());
+        let value = fut.clone().await.unwrap();
+        sleep(0).await;
+        let elsewhere = *seen_done.borrow();
+
+        let panicked = wrap_future(run_coroutine_threadsafe(
+            async { panic!("remote boom") },
+            &handle,
+        ));
+        let failure = match panicked.await {
+            Err(FutureError::Exception(e)) => match e.downcast_ref::<TaskError>() {
+                Some(TaskError::Panicked(p)) => p.message().map(str::to_owned),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+
+        let self_cancelling = wrap_future(run_coroutine_threadsafe(
+            async {
+                asyncio::current_task().unwrap().cancel_with("gave up");
+                sleep(3600.0).await
+            },
+            &handle,
+        ));
+        let cancelled = match self_cancelling.await {
+            Err(FutureError::Cancelled(e)) => e.msg,
+            other => panic!("{other:?}"),
+        };
+        (value, elsewhere, failure, cancelled)
+    });
+    stop.send(()).unwrap();
+    thread.join().unwrap();
+    assert!(value, "it ran on the other loop's thread");
+    assert!(seen_by_callback, "the done callback saw the result");
+    assert_eq!(failure.as_deref(), Some("remote boom"));
+    assert_eq!(cancelled.as_deref(), Some("gave up"));
+}
+
+/// Drops its flag to true when the future holding it is dropped (a cancelled task's future).
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn cancelling_the_wrapped_future_cancels_the_remote_coroutine() {
+    let (handle, stop, thread) = other_loop();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = dropped.clone();
+    let remote_ended = run(async move {
+        let remote = run_coroutine_threadsafe(
+            async move {
+                let _guard = SetOnDrop(flag);
+                sleep(3600.0).await
+            },
+            &handle,
+        );
+        let fut = wrap_future(remote);
+        sleep(0.02).await;
+        assert!(fut.cancel());
+        assert!(fut.clone().await.unwrap_err().is_cancelled());
+        for _ in 0..2000 {
+            if dropped.load(Ordering::SeqCst) {
+                return true;
+            }
+            sleep(0.001).await;
+        }
+        false
+    });
+    stop.send(()).unwrap();
+    thread.join().unwrap();
+    assert!(
+        remote_ended,
+        "the remote task was cancelled and its future dropped"
+    );
 }

@@ -32,6 +32,7 @@ extern crate self as asyncio;
 
 mod combinators;
 mod error;
+mod future;
 pub mod net;
 mod queue;
 mod reactor;
@@ -77,6 +78,7 @@ pub use error::{
     CancelledError, InvalidStateError, KeyboardInterrupt, PanicError, RunError, RuntimeError,
     TaskError, TimeoutError,
 };
+pub use future::{wrap_future, Future, FutureError};
 pub use net::datagram_endpoint::{AddressFamily, CreateDatagramEndpoint, EndpointAddr};
 pub use net::datagram_transport::{DatagramProtocol, DatagramTransport};
 pub use queue::{

@@ -42,6 +42,7 @@ pub mod subprocess;
 mod sync;
 mod task;
 mod time;
+mod transports;
 mod util;
 
 /// Runs an `async fn main` as the main task of a new loop, with [`run`].
@@ -106,3 +107,7 @@ pub use sync::{
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use time::{sleep, IntoDelay, Sleep};
+pub use transports::{
+    ConnectAcceptedSocket, CreateConnection, CreateServer, CreateUnixConnection, CreateUnixServer,
+    Protocol, Transport,
+};

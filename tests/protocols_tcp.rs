@@ -528,3 +528,45 @@ async fn connect_accepted_socket_runs_a_protocol_on_an_accepted_tcp_socket() {
     wait_for(lost.wait(), 10.0).await.unwrap();
     assert_eq!(log.get(), ["made", "data \"ping\"", "eof", "lost None"]);
 }
+
+#[test]
+fn a_connection_open_when_the_loop_ends_is_closed_without_connection_lost() {
+    use std::io::Read;
+    let (ours, mut peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let log = Log::default();
+    let kept = log.clone();
+    asyncio::run(async move {
+        let sock = asyncio::net::UnixStream::from_std(ours).unwrap();
+        let proto = Recorder::new(&kept, &Event::new());
+        let (_t, _p) = get_running_loop()
+            .connect_accepted_socket(move || proto, sock)
+            .await
+            .unwrap();
+    });
+    // The driver was cancelled with the loop: the socket is closed (the peer reads its end),
+    // and the protocol was not called again.
+    let mut rest = Vec::new();
+    assert_eq!(peer.read_to_end(&mut rest).unwrap(), 0);
+    assert_eq!(log.get(), ["made"]);
+}
+
+#[asyncio::test]
+async fn a_write_from_another_task_wakes_the_driver_for_pause_and_resume_writing() {
+    let (t, _p, log, _lost, mut r, _w) = pair(Recorder::new).await;
+    t.set_write_buffer_limits(Some(1024), None);
+    t.write(&vec![3u8; 4 << 20]); // not from a callback: the driver must be woken
+    while log.count("pause") == 0 {
+        wait_for(asyncio::sleep(0.01), 10.0).await.unwrap();
+    }
+    let mut total = 0;
+    let deadline = get_running_loop().time() + 10.0;
+    while log.count("resume") == 0 {
+        assert!(get_running_loop().time() < deadline, "no resume_writing");
+        if let Ok(chunk) = wait_for(r.read(1 << 20), 0.05).await {
+            total += chunk.unwrap().len();
+        }
+    }
+    assert!(total > 0);
+    assert_eq!(log.get(), ["made", "pause", "resume"]);
+    t.close();
+}

@@ -108,6 +108,6 @@ pub use sync::{
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use time::{sleep, IntoDelay, Sleep};
 pub use transports::{
-    ConnectAcceptedSocket, CreateConnection, CreateServer, CreateUnixConnection, CreateUnixServer,
-    Protocol, Transport,
+    AnyProtocol, Buffered, BufferedProtocol, ConnectAcceptedSocket, CreateConnection, CreateServer,
+    CreateUnixConnection, CreateUnixServer, Protocol, Transport,
 };

@@ -1,6 +1,6 @@
 //! The client side: `create_connection`, `create_unix_connection`, `connect_accepted_socket`.
 
-use super::{driver, Protocol, Transport};
+use super::{driver, AnyProtocol, Transport};
 use crate::streams::conn::{Conn, Sock};
 use crate::streams::TlsSetup;
 use crate::{LoopHandle, OpenConnection, OpenUnixConnection, StreamSocket};
@@ -32,7 +32,7 @@ pub(super) fn check_loop(lp: &LoopHandle, what: &str) -> io::Result<()> {
 async fn establish<P, F>(conn: Rc<Conn>, tls: Option<TlsSetup>, factory: F) -> Connected<P>
 where
     F: FnOnce() -> P,
-    P: Protocol + 'static,
+    P: AnyProtocol,
 {
     if let Some(tls) = &tls {
         tls.handshake(&conn).await?;
@@ -45,16 +45,18 @@ where
 impl LoopHandle {
     /// Opens a TCP connection run by a protocol made by `factory` (asyncio's
     /// `loop.create_connection`); await it for `(transport, protocol)`, after
-    /// `connection_made` ran. Resolution, happy eyeballs and TLS are
+    /// `connection_made` ran. The protocol is a [`Protocol`](crate::Protocol), or a
+    /// [`BufferedProtocol`](crate::BufferedProtocol) in [`Buffered`](crate::Buffered) (so for
+    /// every function here that takes a factory). Resolution, happy eyeballs and TLS are
     /// [`open_connection`](crate::open_connection)'s; the options are builder methods of
     /// [`CreateConnection`].
     ///
     /// # Examples
-    /// See [`Protocol`].
+    /// See [`Protocol`](crate::Protocol).
     pub fn create_connection<P, F>(&self, factory: F, host: &str, port: u16) -> CreateConnection<F>
     where
         F: FnOnce() -> P + 'static,
-        P: Protocol + 'static,
+        P: AnyProtocol,
     {
         CreateConnection {
             lp: self.clone(),
@@ -75,7 +77,7 @@ impl LoopHandle {
     ) -> CreateUnixConnection<F>
     where
         F: FnOnce() -> P + 'static,
-        P: Protocol + 'static,
+        P: AnyProtocol,
     {
         CreateUnixConnection {
             lp: self.clone(),
@@ -116,7 +118,7 @@ impl LoopHandle {
     ) -> ConnectAcceptedSocket<F>
     where
         F: FnOnce() -> P + 'static,
-        P: Protocol + 'static,
+        P: AnyProtocol,
     {
         ConnectAcceptedSocket {
             lp: self.clone(),
@@ -281,7 +283,7 @@ impl<F> CreateConnection<F> {
 impl<P, F> IntoFuture for CreateConnection<F>
 where
     F: FnOnce() -> P + 'static,
-    P: Protocol + 'static,
+    P: AnyProtocol,
 {
     type Output = Connected<P>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output>>>;
@@ -359,7 +361,7 @@ impl<F> CreateUnixConnection<F> {
 impl<P, F> IntoFuture for CreateUnixConnection<F>
 where
     F: FnOnce() -> P + 'static,
-    P: Protocol + 'static,
+    P: AnyProtocol,
 {
     type Output = Connected<P>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output>>>;
@@ -462,7 +464,7 @@ impl<F> ConnectAcceptedSocket<F> {
 impl<P, F> IntoFuture for ConnectAcceptedSocket<F>
 where
     F: FnOnce() -> P + 'static,
-    P: Protocol + 'static,
+    P: AnyProtocol,
 {
     type Output = Connected<P>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output>>>;

@@ -10,7 +10,8 @@
 //! At each poll the driver, in this order and in a loop: reports a loss (`connection_lost`,
 //! then it ends), tells the protocol of a change of the write buffer's state
 //! (`pause_writing` / `resume_writing`), and reads once, unless reading is paused, the
-//! connection closing or its end read, giving the bytes to `data_received` (end of stream:
+//! connection closing or its end read, giving the bytes to `data_received`, or reading into
+//! `get_buffer`'s room and calling `buffer_updated` (see `buffered.rs`; end of stream:
 //! `eof_received`). A change made by a callback (a `write` over the high-water mark, a
 //! `close`) is so seen right after that callback returns, before the next read.
 //!
@@ -19,7 +20,7 @@
 //! loss with an error that says which callback panicked.
 
 use super::transport::Shared;
-use super::{Protocol, Transport};
+use super::{AnyProtocol, Transport};
 use crate::streams::conn::Conn;
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -29,7 +30,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 /// The most one read takes from the socket.
-const READ_SIZE: usize = 64 * 1024;
+pub(super) const READ_SIZE: usize = 64 * 1024;
 
 /// Reads per poll of a driver before it lets other tasks run: a connection that is always
 /// readable must not hold the loop.
@@ -43,7 +44,7 @@ thread_local! {
 }
 
 /// Calls `f` with the loop's read buffer.
-fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
     let mut buf = SCRATCH
         .with(Cell::take)
         .unwrap_or_else(|| vec![0; READ_SIZE].into_boxed_slice());
@@ -53,28 +54,28 @@ fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
 }
 
 /// Starts a protocol on a connection: calls `connection_made` now and spawns the driver.
-pub(crate) fn start<P: Protocol + 'static>(conn: Rc<Conn>, proto: Rc<RefCell<P>>) -> Transport {
+pub(crate) fn start<P: AnyProtocol>(conn: Rc<Conn>, proto: Rc<RefCell<P>>) -> Transport {
     let (transport, driver) = made(conn, proto);
     drop(crate::task::create_lazy_task(driver));
     transport
 }
 
 /// Calls `connection_made` now; gives the transport and the driver, for the caller to run.
-pub(crate) fn made<P: Protocol + 'static>(
+pub(crate) fn made<P: AnyProtocol>(
     conn: Rc<Conn>,
     proto: Rc<RefCell<P>>,
 ) -> (Transport, impl Future<Output = ()>) {
     conn.set_eager_reader();
     let transport = Transport::new(conn);
     let mut driver = Driver {
-        shared: transport.shared.clone(),
+        transport: transport.clone(),
         proto,
         told_paused: false,
         eof: false,
         failure: None,
     };
     let given = transport.clone();
-    driver.call("connection_made", |p| p.connection_made(given));
+    driver.call("connection_made", |p| p.made(given));
     let guard = LoseOnDrop(transport.shared.clone());
     let run = async move {
         let _guard = guard;
@@ -84,7 +85,7 @@ pub(crate) fn made<P: Protocol + 'static>(
 }
 
 struct Driver<P> {
-    shared: Rc<Shared>,
+    transport: Transport,
     proto: Rc<RefCell<P>>,
     /// What the protocol was last told: paused for writing or not.
     told_paused: bool,
@@ -94,14 +95,26 @@ struct Driver<P> {
     failure: Option<io::Error>,
 }
 
-impl<P: Protocol> Driver<P> {
+impl<P: AnyProtocol> Driver<P> {
     /// Calls one callback; `None` if it panicked, which aborts the connection.
     fn call<R>(&mut self, what: &str, f: impl FnOnce(&mut P) -> R) -> Option<R> {
-        call(&self.proto, &self.shared.conn, &mut self.failure, what, f)
+        let (conn, failure) = (&self.transport.shared.conn, &mut self.failure);
+        let mut f = Some(f);
+        let mut out = None;
+        guard(conn, failure, what, &mut || {
+            if let Some(f) = f.take() {
+                out = Some(f(&mut self.proto.borrow_mut()));
+            }
+        });
+        out
     }
 
     fn conn(&self) -> &Conn {
-        &self.shared.conn
+        &self.transport.shared.conn
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.transport.shared
     }
 
     /// One run until the driver must wait; `Ready` once `connection_lost` was called.
@@ -110,22 +123,22 @@ impl<P: Protocol> Driver<P> {
         loop {
             if self.conn().is_lost() {
                 let exc = self.failure.take().or_else(|| self.conn().lost_error());
-                self.shared.driver.borrow_mut().take();
+                self.shared().driver.borrow_mut().take();
                 // A panic here has nothing left to abort; it is only logged.
-                self.call("connection_lost", |p| p.connection_lost(exc));
+                self.call("connection_lost", |p| p.lost(exc));
                 return Poll::Ready(());
             }
             let paused = self.conn().write_paused();
             if paused != self.told_paused {
                 self.told_paused = paused;
                 if paused {
-                    self.call("pause_writing", P::pause_writing);
+                    self.call("pause_writing", P::pause);
                 } else {
-                    self.call("resume_writing", P::resume_writing);
+                    self.call("resume_writing", P::resume);
                 }
                 continue;
             }
-            if self.eof || self.conn().is_closing() || self.shared.reading_paused.get() {
+            if self.eof || self.conn().is_closing() || self.shared().reading_paused.get() {
                 break;
             }
             if budget == 0 {
@@ -133,21 +146,16 @@ impl<P: Protocol> Driver<P> {
                 break;
             }
             budget -= 1;
-            let (proto, conn, failure) = (&self.proto, &self.shared.conn, &mut self.failure);
-            let read = with_scratch(|buf| {
-                let read = conn.poll_read_into(cx, buf);
-                if let Poll::Ready(Ok(n @ 1..)) = read {
-                    call(proto, conn, failure, "data_received", |p| {
-                        p.data_received(&buf[..n])
-                    });
-                }
-                read
+            let (proto, transport, failure) = (&self.proto, &self.transport, &mut self.failure);
+            let conn = &transport.shared.conn;
+            let read = P::read(proto, transport, cx, &mut |what, f| {
+                guard(conn, failure, what, f)
             });
             match read {
                 Poll::Pending => break,
                 Poll::Ready(Ok(0)) => {
                     self.eof = true;
-                    if self.call("eof_received", P::eof_received) == Some(false) {
+                    if self.call("eof_received", P::eof) == Some(false) {
                         self.conn().close();
                     }
                 }
@@ -162,7 +170,7 @@ impl<P: Protocol> Driver<P> {
             }
         }
         self.conn().watch(cx.waker());
-        let mut driver = self.shared.driver.borrow_mut();
+        let mut driver = self.shared().driver.borrow_mut();
         if !driver.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             *driver = Some(cx.waker().clone());
         }
@@ -170,17 +178,12 @@ impl<P: Protocol> Driver<P> {
     }
 }
 
-/// Calls one protocol callback, catching a panic (a borrow of the protocol held elsewhere
-/// included): the panic is logged, kept for `connection_lost`, and the connection aborted.
-fn call<P, R>(
-    proto: &RefCell<P>,
-    conn: &Conn,
-    failure: &mut Option<io::Error>,
-    what: &str,
-    f: impl FnOnce(&mut P) -> R,
-) -> Option<R> {
-    match catch_unwind(AssertUnwindSafe(|| f(&mut proto.borrow_mut()))) {
-        Ok(r) => Some(r),
+/// Runs user code (a protocol's callback), catching a panic (a borrow of the protocol held
+/// elsewhere included): the panic is logged, kept for `connection_lost`, and the connection
+/// aborted. False if it panicked.
+fn guard(conn: &Conn, failure: &mut Option<io::Error>, what: &str, f: &mut dyn FnMut()) -> bool {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(()) => true,
         Err(payload) => {
             let panic = crate::PanicError::new(payload);
             log::error!("Exception in Protocol.{what}: {panic}; aborting the connection");
@@ -190,7 +193,7 @@ fn call<P, R>(
                 )));
             }
             conn.abort();
-            None
+            false
         }
     }
 }

@@ -2,7 +2,8 @@
 //! TLS over either).
 //!
 //! A [`Protocol`] is told what happens on its connection; a [`Transport`] is its handle on
-//! the connection. The connection is the streams' (`streams::conn::Conn`), with the same
+//! the connection. A [`BufferedProtocol`] (run as [`Buffered`]) has the loop read into its
+//! own buffer instead. The connection is the streams' (`streams::conn::Conn`), with the same
 //! write semantics (buffering, water marks, `close` after the flush, `abort`, TLS); what
 //! differs from the streams is reading: eager, by a driver task per connection (see
 //! `driver.rs`), as asyncio's transports read.
@@ -15,12 +16,14 @@
 //! [`create_unix_server`](crate::LoopHandle::create_unix_server), which are the streams'
 //! [`Server`](crate::Server).
 
+mod buffered;
 mod connect;
 mod driver;
 mod protocol;
 mod server;
 mod transport;
 
+pub use buffered::{AnyProtocol, Buffered, BufferedProtocol};
 pub use connect::{ConnectAcceptedSocket, CreateConnection, CreateUnixConnection};
 pub use protocol::Protocol;
 pub use server::{CreateServer, CreateUnixServer};

@@ -2,7 +2,7 @@
 //! machinery (binding, the accept loop, [`Server`]) with a protocol per connection.
 
 use super::connect::check_loop;
-use super::{driver, Protocol};
+use super::{driver, AnyProtocol};
 use crate::streams::accept::Accept;
 use crate::streams::conn::Conn;
 use crate::streams::start::{server_with, MakeAcceptor, StartServer};
@@ -29,7 +29,7 @@ struct ProtocolAccept<F> {
 impl<P, F> Accept for ProtocolAccept<F>
 where
     F: Fn() -> P + 'static,
-    P: Protocol + 'static,
+    P: AnyProtocol,
 {
     fn accept(&self, conn: Rc<Conn>) {
         // The factory is user code called inside the accept loop: a panic in it costs this
@@ -66,7 +66,7 @@ where
 fn acceptor<P, F>(factory: F) -> MakeAcceptor
 where
     F: Fn() -> P + 'static,
-    P: Protocol + 'static,
+    P: AnyProtocol,
 {
     Box::new(move |tls| {
         Rc::new(ProtocolAccept {
@@ -84,7 +84,7 @@ impl LoopHandle {
     /// connection only; the server goes on.
     ///
     /// # Examples
-    /// See [`Protocol`].
+    /// See [`Protocol`](crate::Protocol).
     pub fn create_server<'a, P, F>(
         &self,
         factory: F,
@@ -93,7 +93,7 @@ impl LoopHandle {
     ) -> CreateServer
     where
         F: Fn() -> P + 'static,
-        P: Protocol + 'static,
+        P: AnyProtocol,
     {
         CreateServer {
             lp: self.clone(),
@@ -140,7 +140,7 @@ impl LoopHandle {
     pub fn create_unix_server<P, F>(&self, factory: F, path: impl Into<PathBuf>) -> CreateUnixServer
     where
         F: Fn() -> P + 'static,
-        P: Protocol + 'static,
+        P: AnyProtocol,
     {
         CreateUnixServer {
             lp: self.clone(),

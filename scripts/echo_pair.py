@@ -14,7 +14,7 @@ diverges, and an A/A run differed by up to 40%.)
 
   scripts/echo_pair.py KIND_A KIND_B CONNS SIZE [SECS] [ROUNDS]
 
-KIND is an `echo server` kind (asyncio, tokio-ct, epoll, smol, ...), or KIND@PATH for the
+KIND is an `echo server` kind (asyncio, protocol, tokio-ct, epoll, smol, ...), or KIND@PATH for the
 kind in another build of the bench binary (to compare two builds). The bench binary is found
 with `cargo bench --bench echo --no-run`, or given in $ECHO_BIN. Loopback only; each window is
 bounded by SECS (default 1), ROUNDS defaults to 120: with 30, two runs of raw epoll against

@@ -43,6 +43,7 @@ pub mod subprocess;
 mod sync;
 mod task;
 mod time;
+mod transports;
 mod util;
 
 /// Runs an `async fn main` as the main task of a new loop, with [`run`].
@@ -108,3 +109,7 @@ pub use sync::{
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use time::{sleep, IntoDelay, Sleep};
+pub use transports::{
+    AnyProtocol, Buffered, BufferedProtocol, ConnectAcceptedSocket, CreateConnection, CreateServer,
+    CreateUnixConnection, CreateUnixServer, Protocol, Transport,
+};

@@ -70,6 +70,42 @@ pub fn ours(into: bool) {
     std::thread::park();
 }
 
+/// asyncio's `EchoServerProtocol` pattern on our transports: `data_received` writes back.
+struct EchoProtocol {
+    transport: Option<asyncio::Transport>,
+}
+
+impl asyncio::Protocol for EchoProtocol {
+    fn connection_made(&mut self, t: asyncio::Transport) {
+        self.transport = Some(t);
+    }
+    fn data_received(&mut self, data: &[u8]) {
+        if let Some(t) = &self.transport {
+            t.write(data);
+        }
+    }
+}
+
+/// One loop: `create_server` with [`EchoProtocol`].
+pub fn protocol() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        asyncio::run(async move {
+            let lp = asyncio::get_running_loop();
+            let server = lp
+                .create_server(|| EchoProtocol { transport: None }, "127.0.0.1", 0)
+                .backlog(1024)
+                .await
+                .expect("create_server");
+            tx.send(server.sockets()[0].as_inet().unwrap().port())
+                .unwrap();
+            server.serve_forever().await.unwrap();
+        })
+    });
+    announce(rx.recv().unwrap());
+    std::thread::park();
+}
+
 /// `loops` loops of one `Runtime`, one server per loop sharing the port by `SO_REUSEPORT`.
 pub fn ours_multi(loops: usize) {
     let runtime = asyncio::Runtime::builder().loops(loops).build().unwrap();
@@ -162,6 +198,7 @@ pub fn main(kind: &str) {
     match kind {
         "asyncio" => ours(false),
         "asyncio-into" => ours(true),
+        "protocol" => protocol(),
         "asyncio2" => ours_multi(2),
         "tokio-ct" => tokio_ct(),
         "tokio-mt2" => tokio_mt(2),

@@ -39,6 +39,26 @@ pub(crate) trait Serve {
 
 pub(crate) type Handler = Rc<dyn Serve>;
 
+/// What a server does with each connection it accepts: a stream handler's task
+/// ([`StreamsAccept`]), or a protocol's (in `transports`).
+pub(crate) trait Accept {
+    /// Takes over `conn`, which the server already counts as its own.
+    fn accept(&self, conn: Rc<Conn>);
+}
+
+/// A stream handler as a server's [`Accept`]: a reader and a writer over each connection.
+pub(crate) struct StreamsAccept {
+    pub(crate) handler: Handler,
+    /// The buffer limit of each connection's reader.
+    pub(crate) limit: usize,
+}
+
+impl Accept for StreamsAccept {
+    fn accept(&self, conn: Rc<Conn>) {
+        serve(&*self.handler, conn, self.limit);
+    }
+}
+
 /// A connection's task: `served`, its outcome reported, then `kept` dropped (why: see
 /// [`accept_loop`]).
 ///
@@ -172,8 +192,7 @@ pub(crate) fn guarded<T>(make: impl FnOnce() -> T) -> Option<T> {
 pub(crate) async fn accept_loop(
     server: Weak<ServerState>,
     listener: Rc<Listener>,
-    handler: Handler,
-    limit: usize,
+    acceptor: Rc<dyn Accept>,
     backlog: usize,
 ) {
     let mut streak = 0;
@@ -186,7 +205,7 @@ pub(crate) async fn accept_loop(
                     Some(server) => server.attach(&conn),
                     None => return,
                 }
-                serve(&*handler, conn, limit);
+                acceptor.accept(conn);
                 // A burst of connections must not starve the tasks serving them: as asyncio
                 // accepts at most `backlog` per readiness event, yield a turn after as many.
                 streak += 1;

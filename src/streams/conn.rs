@@ -37,6 +37,25 @@ pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 #[cfg(feature = "tls")]
 pub(crate) const TLS_SHUTDOWN_TIMEOUT: f64 = 30.0;
 
+/// The `(high, low)` water marks asyncio derives from `set_write_buffer_limits(high, low)`:
+/// with only `high`, low is `high / 4`; with only `low`, high is `4 * low`; with neither, the
+/// defaults.
+///
+/// # Panics
+/// If `low > high` (asyncio's `ValueError`).
+pub(crate) fn water_marks(high: Option<usize>, low: Option<usize>) -> (usize, usize) {
+    let high = high.unwrap_or(match low {
+        Some(low) => 4 * low,
+        None => DEFAULT_HIGH_WATER,
+    });
+    let low = low.unwrap_or(high / 4);
+    assert!(
+        high >= low,
+        "high ({high}) must be >= low ({low}) must be >= 0"
+    );
+    (high, low)
+}
+
 struct WriteState {
     /// Bytes not yet sent are `buf[sent..]`.
     buf: Vec<u8>,
@@ -52,6 +71,9 @@ struct WriteState {
     closing: bool,
     /// A flusher task is running.
     flushing: bool,
+    /// An eager reader (a protocol's driver) to wake when `paused` changes or the connection
+    /// is lost: it calls `pause_writing` / `resume_writing` / `connection_lost`.
+    watcher: Option<Waker>,
 }
 
 impl WriteState {
@@ -79,6 +101,9 @@ pub(crate) struct Conn {
     read_eof: Cell<bool>,
     /// Writes after the connection was lost, as asyncio counts them to warn once.
     writes_after_loss: Cell<u32>,
+    /// Whether closing reads what arrived unread (for a lazy reader); an eager reader (a
+    /// protocol's) stops reading at `close`, as asyncio's transport does, so it wants none.
+    salvage_on_close: Cell<bool>,
     server: RefCell<Option<ServerLink>>,
     /// Seconds a TLS close may flush before the connection is aborted.
     #[cfg(feature = "tls")]
@@ -129,6 +154,7 @@ impl Conn {
                 eof: false,
                 closing: false,
                 flushing: false,
+                watcher: None,
             }),
             lost: Cell::new(false),
             lost_err: RefCell::new(None),
@@ -136,6 +162,7 @@ impl Conn {
             salvaged: RefCell::new(Vec::new()),
             read_eof: Cell::new(false),
             writes_after_loss: Cell::new(0),
+            salvage_on_close: Cell::new(true),
             server: RefCell::new(None),
             #[cfg(feature = "tls")]
             shutdown_timeout: Cell::new(TLS_SHUTDOWN_TIMEOUT),
@@ -158,7 +185,8 @@ impl Conn {
         self.lost.get()
     }
 
-    fn lost_error(&self) -> Option<io::Error> {
+    /// The error that lost the connection, if one did.
+    pub(crate) fn lost_error(&self) -> Option<io::Error> {
         self.lost_err.borrow().as_ref().map(SavedError::to_error)
     }
 
@@ -306,10 +334,15 @@ impl Conn {
             }
         }
         w.buf.extend_from_slice(data);
-        if w.pending() > w.high {
+        let mut watcher = None;
+        if w.pending() > w.high && !w.paused {
             w.paused = true;
+            watcher = w.watcher.take();
         }
         drop(w);
+        if let Some(watcher) = watcher {
+            watcher.wake();
+        }
         self.start_flusher();
     }
 
@@ -391,8 +424,9 @@ impl Conn {
             if w.paused && w.pending() <= w.low {
                 w.paused = false;
                 let drainers = std::mem::take(&mut w.drainers);
+                let watcher = w.watcher.take();
                 drop(w);
-                drainers.into_iter().for_each(Waker::wake);
+                drainers.into_iter().chain(watcher).for_each(Waker::wake);
             }
         }
     }
@@ -555,12 +589,47 @@ impl Conn {
         w.high = high;
         w.low = low;
         if w.pending() > high {
+            let watcher = if w.paused { None } else { w.watcher.take() };
             w.paused = true;
+            drop(w);
+            watcher.into_iter().for_each(Waker::wake);
         } else if w.paused && w.pending() <= low {
             w.paused = false;
             let drainers = std::mem::take(&mut w.drainers);
+            let watcher = w.watcher.take();
             drop(w);
-            drainers.into_iter().for_each(Waker::wake);
+            drainers.into_iter().chain(watcher).for_each(Waker::wake);
+        }
+    }
+
+    /// Whether the write buffer went above the high-water mark and is not yet back under the
+    /// low one (asyncio's protocol is paused for writing meanwhile).
+    pub(crate) fn write_paused(&self) -> bool {
+        self.w.borrow().paused
+    }
+
+    /// Wakes `waker` at the next change of [`write_paused`](Self::write_paused) and at the
+    /// loss of the connection (once: watch again after each wake). One watcher at a time:
+    /// the eager reader of a protocol.
+    pub(crate) fn watch(&self, waker: &Waker) {
+        let mut w = self.w.borrow_mut();
+        if !w.watcher.as_ref().is_some_and(|k| k.will_wake(waker)) {
+            w.watcher = Some(waker.clone());
+        }
+    }
+
+    /// The reader of this connection reads eagerly and stops at `close`: closing salvages
+    /// nothing for it.
+    pub(crate) fn set_eager_reader(&self) {
+        self.salvage_on_close.set(false);
+    }
+
+    /// Calls `f` with the TLS session, if the connection speaks TLS.
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_tls<R>(&self, f: impl FnOnce(&rustls::Connection) -> R) -> Option<R> {
+        match self.sock.borrow().as_ref() {
+            Some(Sock::Tls(t)) => Some(t.with_session(f)),
+            _ => None,
         }
     }
 
@@ -642,18 +711,19 @@ impl Conn {
         }
         // Dropping the socket deregisters it, which wakes a reader waiting on it.
         let sock = self.sock.borrow_mut().take();
+        let salvage = salvage && self.salvage_on_close.get();
         if let (Some(sock), None, true, false) = (&sock, err, salvage, self.read_eof.get()) {
             self.salvage(sock);
         }
         drop(sock);
-        let drainers = {
+        let (drainers, watcher) = {
             let mut w = self.w.borrow_mut();
             w.buf = Vec::new();
             w.sent = 0;
             w.paused = false;
-            std::mem::take(&mut w.drainers)
+            (std::mem::take(&mut w.drainers), w.watcher.take())
         };
-        drainers.into_iter().for_each(Waker::wake);
+        drainers.into_iter().chain(watcher).for_each(Waker::wake);
         let waiters = std::mem::take(&mut *self.close_waiters.borrow_mut());
         waiters.into_iter().for_each(Waker::wake);
         let link = self.server.borrow_mut().take();

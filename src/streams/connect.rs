@@ -230,42 +230,60 @@ impl OpenConnection {
         self
     }
 
-    async fn run(self) -> io::Result<Streams> {
-        check_limit(self.limit)?;
-        #[cfg(feature = "tls")]
+    /// The TLS options, checked (a handshake timeout without TLS, or zero, is refused);
+    /// `None` without [`ssl`](Self::ssl).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a handshake timeout asyncio refuses.
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls_setup(&self) -> io::Result<Option<super::TlsSetup>> {
         let handshake_timeout =
             super::tls::handshake_timeout(self.ssl_handshake_timeout, self.ssl.is_some())?;
+        Ok(self.ssl.as_ref().map(|context| super::TlsSetup {
+            context: context.clone(),
+            server_hostname: Some(self.server_hostname.clone().unwrap_or(self.host.clone())),
+            shutdown_timeout: self.ssl_shutdown_timeout,
+            handshake_timeout,
+        }))
+    }
+
+    /// The TLS options, checked (a handshake timeout without TLS, or zero, is refused);
+    /// `None` without [`ssl`](Self::ssl).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a handshake timeout asyncio refuses.
+    #[cfg(not(feature = "tls"))]
+    pub(crate) fn tls_setup(&self) -> io::Result<Option<super::TlsSetup>> {
+        Ok(None)
+    }
+
+    /// Resolves the host and connects to one of its addresses (happy eyeballs).
+    pub(crate) async fn connect(&self) -> io::Result<TcpStream> {
         let addrs = resolve(&self.host, self.port).await?;
-        let stream = match self.delay {
+        match self.delay {
             Some(delay) if addrs.len() > 1 => {
-                staggered(interleave(addrs), self.local_addr, delay).await?
+                staggered(interleave(addrs), self.local_addr, delay).await
             }
             _ => {
                 let mut errors = Vec::new();
-                let mut found = None;
                 for addr in addrs {
                     match TcpStream::connect_from(addr, self.local_addr).await {
-                        Ok(s) => {
-                            found = Some(s);
-                            break;
-                        }
+                        Ok(s) => return Ok(s),
                         Err(e) => errors.push(e),
                     }
                 }
-                found.ok_or_else(|| combine(errors))?
+                Err(combine(errors))
             }
-        };
+        }
+    }
+
+    async fn run(self) -> io::Result<Streams> {
+        check_limit(self.limit)?;
+        let tls = self.tls_setup()?;
+        let stream = self.connect().await?;
         let streams = streams(Sock::Tcp(stream), self.limit);
-        #[cfg(feature = "tls")]
-        if let Some(context) = &self.ssl {
-            let name = self.server_hostname.as_deref().unwrap_or(&self.host);
-            streams
-                .1
-                .set_ssl_shutdown_timeout(self.ssl_shutdown_timeout);
-            streams
-                .1
-                .handshake(context, Some(name), handshake_timeout)
-                .await?;
+        if let Some(tls) = &tls {
+            tls.handshake(streams.1.conn()).await?;
         }
         Ok(streams)
     }
@@ -400,6 +418,36 @@ impl OpenUnixConnection {
 }
 
 impl OpenUnixConnection {
+    /// The path to connect to.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// The TLS options, checked; `None` without [`ssl`](Self::ssl).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a handshake timeout asyncio refuses.
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls_setup(&self) -> io::Result<Option<super::TlsSetup>> {
+        let handshake_timeout =
+            super::tls::handshake_timeout(self.ssl_handshake_timeout, self.ssl.is_some())?;
+        Ok(self.ssl.as_ref().map(|(context, name)| super::TlsSetup {
+            context: context.clone(),
+            server_hostname: Some(name.clone()),
+            shutdown_timeout: self.ssl_shutdown_timeout,
+            handshake_timeout,
+        }))
+    }
+
+    /// The TLS options, checked; `None` without [`ssl`](Self::ssl).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a handshake timeout asyncio refuses.
+    #[cfg(not(feature = "tls"))]
+    pub(crate) fn tls_setup(&self) -> io::Result<Option<super::TlsSetup>> {
+        Ok(None)
+    }
+
     /// Speaks TLS over the Unix socket, verifying the server as `server_hostname` (asyncio's
     /// `ssl=` and `server_hostname=`, required together here).
     ///
@@ -464,20 +512,11 @@ impl IntoFuture for OpenUnixConnection {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             check_limit(self.limit)?;
-            #[cfg(feature = "tls")]
-            let handshake_timeout =
-                super::tls::handshake_timeout(self.ssl_handshake_timeout, self.ssl.is_some())?;
+            let tls = self.tls_setup()?;
             let sock = UnixStream::connect(&self.path).await?;
             let streams = streams(Sock::Unix(sock), self.limit);
-            #[cfg(feature = "tls")]
-            if let Some((context, name)) = &self.ssl {
-                streams
-                    .1
-                    .set_ssl_shutdown_timeout(self.ssl_shutdown_timeout);
-                streams
-                    .1
-                    .handshake(context, Some(name), handshake_timeout)
-                    .await?;
+            if let Some(tls) = &tls {
+                tls.handshake(streams.1.conn()).await?;
             }
             Ok(streams)
         })
@@ -523,6 +562,11 @@ mod sealed {
 /// ```
 pub fn open_socket(sock: impl StreamSocket) -> Streams {
     streams(sock.into_sock().0, DEFAULT_LIMIT)
+}
+
+/// The socket under a [`StreamSocket`] (for `connect_accepted_socket`).
+pub(crate) fn stream_sock(sock: impl StreamSocket) -> Sock {
+    sock.into_sock().0
 }
 
 #[cfg(test)]

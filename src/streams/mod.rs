@@ -6,11 +6,11 @@
 //! background flush, with [`StreamWriter::drain`] as the flow control. See `conn.rs` for the
 //! states of a connection.
 
-mod accept;
+pub(crate) mod accept;
 mod addr;
 mod buffer;
-mod conn;
-mod connect;
+pub(crate) mod conn;
+pub(crate) mod connect;
 mod error;
 mod hosts;
 mod reader;
@@ -18,10 +18,10 @@ mod resolve;
 mod separator;
 mod server;
 mod sock;
-mod start;
-mod start_unix;
+pub(crate) mod start;
+pub(crate) mod start_unix;
 #[cfg(feature = "tls")]
-mod tls;
+pub(crate) mod tls;
 mod writer;
 
 pub use addr::StreamAddr;
@@ -61,6 +61,22 @@ pub(crate) fn pipe_writer(pipe: crate::subprocess::PipeIo) -> StreamWriter {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(feature = "tls")]
+pub(crate) use tls::TlsSetup;
+
+/// Without the `tls` feature there are no TLS options: `Option<TlsSetup>` is always `None`,
+/// and the code that would run a handshake needs no `cfg` of its own.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone, Debug)]
+pub(crate) enum TlsSetup {}
+
+#[cfg(not(feature = "tls"))]
+impl TlsSetup {
+    pub(crate) async fn handshake(&self, _conn: &conn::Conn) -> std::io::Result<()> {
+        match *self {}
+    }
+}
 
 /// The connection under a pipe's stream, kept by the pipe's transport handle (in `net::pipe`)
 /// so that it can close the pipe while the stream lives.

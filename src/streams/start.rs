@@ -2,7 +2,9 @@
 
 #[cfg(feature = "tls")]
 use super::accept::guarded;
-use super::accept::{accept_loop, connection_task, Handler, Listener, ListenerSock, Serve};
+use super::accept::{
+    accept_loop, connection_task, Accept, Handler, Listener, ListenerSock, Serve, StreamsAccept,
+};
 use super::addr::StreamAddr;
 use super::hosts::Hosts;
 use super::reader::{StreamReader, DEFAULT_LIMIT};
@@ -140,8 +142,20 @@ fn with_tls(
     })
 }
 
+/// Makes a server's [`Accept`] from its TLS options (a protocol server's connections run
+/// the handshake themselves, before `connection_made`).
+pub(crate) type MakeAcceptor = Box<dyn FnOnce(Option<super::TlsSetup>) -> Rc<dyn Accept>>;
+
+/// What a server runs for each connection.
+pub(super) enum Served {
+    /// A stream handler, TLS wrapped around it.
+    Streams(Handler),
+    /// Anything else (a protocol), made when the server is built.
+    Other(MakeAcceptor),
+}
+
 pub(super) struct Common {
-    pub(super) handler: Handler,
+    pub(super) served: Served,
     #[cfg(feature = "tls")]
     pub(super) ssl: Option<crate::tls::TlsContext>,
     #[cfg(feature = "tls")]
@@ -156,8 +170,12 @@ pub(super) struct Common {
 
 impl Common {
     pub(super) fn new(handler: Handler) -> Common {
+        Self::serving(Served::Streams(handler))
+    }
+
+    pub(super) fn serving(served: Served) -> Common {
         Common {
-            handler,
+            served,
             #[cfg(feature = "tls")]
             ssl: None,
             #[cfg(feature = "tls")]
@@ -190,16 +208,35 @@ impl Common {
         addrs: Vec<StreamAddr>,
         unix_path: Option<(PathBuf, u64)>,
     ) -> io::Result<Server> {
-        let (handler, limit, backlog) = (self.handler, self.limit, self.backlog);
-        #[cfg(feature = "tls")]
-        let handler = match self.ssl {
-            Some(context) => with_tls(
-                handler,
-                context,
-                self.ssl_shutdown_timeout,
-                self.ssl_handshake_timeout,
-            ),
-            None => handler,
+        let (limit, backlog) = (self.limit, self.backlog);
+        let acceptor: Rc<dyn Accept> = match self.served {
+            Served::Streams(handler) => {
+                #[cfg(feature = "tls")]
+                let handler = match self.ssl {
+                    Some(context) => with_tls(
+                        handler,
+                        context,
+                        self.ssl_shutdown_timeout,
+                        self.ssl_handshake_timeout,
+                    ),
+                    None => handler,
+                };
+                Rc::new(StreamsAccept { handler, limit })
+            }
+            Served::Other(make) => {
+                #[cfg(feature = "tls")]
+                let tls = self.ssl.map(|context| super::TlsSetup {
+                    context,
+                    server_hostname: None,
+                    shutdown_timeout: self.ssl_shutdown_timeout,
+                    handshake_timeout: self
+                        .ssl_handshake_timeout
+                        .unwrap_or(super::tls::TLS_HANDSHAKE_TIMEOUT),
+                });
+                #[cfg(not(feature = "tls"))]
+                let tls = None;
+                make(tls)
+            }
         };
         let state = Rc::new(ServerState {
             listeners,
@@ -209,8 +246,7 @@ impl Common {
                 crate::task::create_lazy_task(accept_loop(
                     Rc::downgrade(state),
                     listener,
-                    handler.clone(),
-                    limit,
+                    acceptor.clone(),
                     backlog.max(1) as usize,
                 ))
             }),
@@ -274,6 +310,22 @@ where
 {
     StartServer {
         common: Common::new(erase(handler)),
+        hosts: Hosts::one(host.into()),
+        port,
+        reuse_port: false,
+        reuse_address: true,
+    }
+}
+
+/// A TCP server whose connections `make`'s acceptor takes (a protocol server), with
+/// `start_server`'s options and defaults.
+pub(crate) fn server_with<'a>(
+    make: MakeAcceptor,
+    host: impl Into<Option<&'a str>>,
+    port: u16,
+) -> StartServer {
+    StartServer {
+        common: Common::serving(Served::Other(make)),
         hosts: Hosts::one(host.into()),
         port,
         reuse_port: false,

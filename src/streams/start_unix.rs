@@ -4,7 +4,7 @@ use super::accept::{Listener, ListenerSock};
 use super::addr::StreamAddr;
 use super::reader::StreamReader;
 use super::server::Server;
-use super::start::{erase, Common, HandlerOutput};
+use super::start::{erase, Common, HandlerOutput, MakeAcceptor, Served};
 use super::writer::StreamWriter;
 use crate::net::sys::{bind_unix, BindOptions};
 use std::future::{Future, IntoFuture};
@@ -33,6 +33,15 @@ where
 {
     StartUnixServer {
         common: Common::new(erase(handler)),
+        path: path.into(),
+    }
+}
+
+/// A Unix server whose connections `make`'s acceptor takes (a protocol server), with
+/// `start_unix_server`'s options and defaults.
+pub(crate) fn unix_server_with(make: MakeAcceptor, path: impl Into<PathBuf>) -> StartUnixServer {
+    StartUnixServer {
+        common: Common::serving(Served::Other(make)),
         path: path.into(),
     }
 }

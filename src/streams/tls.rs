@@ -36,6 +36,59 @@ pub(crate) fn handshake_timeout(given: Option<Duration>, tls: bool) -> io::Resul
     }
 }
 
+/// Runs the TLS handshake over `conn`; past `timeout` the connection is aborted.
+pub(crate) async fn handshake(
+    conn: &super::conn::Conn,
+    context: &TlsContext,
+    server_hostname: Option<&str>,
+    timeout: Duration,
+) -> io::Result<()> {
+    let tls = match context.connection(server_hostname) {
+        Ok(tls) => tls,
+        Err(e) => {
+            conn.abort();
+            return Err(e);
+        }
+    };
+    conn.upgrade_tls(tls)?;
+    let handshake = std::future::poll_fn(|cx| conn.poll_handshake(cx));
+    match crate::wait_for(handshake, timeout).await {
+        Ok(done) => done,
+        Err(_) => {
+            // asyncio's `ssl_handshake_timeout`: a peer that never finishes its handshake
+            // must hold neither the socket nor the caller forever.
+            conn.abort();
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "SSL handshake is taking longer than {:?} seconds: aborting the connection",
+                    timeout.as_secs_f64()
+                ),
+            ))
+        }
+    }
+}
+
+/// The TLS options of one side of a connection, checked: what a protocol's connection runs
+/// before `connection_made`.
+#[derive(Clone, Debug)]
+pub(crate) struct TlsSetup {
+    pub(crate) context: TlsContext,
+    /// What a client verifies the server's certificate against; `None` for a server.
+    pub(crate) server_hostname: Option<String>,
+    pub(crate) shutdown_timeout: f64,
+    pub(crate) handshake_timeout: Duration,
+}
+
+impl TlsSetup {
+    /// Sets the connection's shutdown timeout and runs the handshake.
+    pub(crate) async fn handshake(&self, conn: &super::conn::Conn) -> io::Result<()> {
+        conn.set_shutdown_timeout(self.shutdown_timeout);
+        let name = self.server_hostname.as_deref();
+        handshake(conn, &self.context, name, self.handshake_timeout).await
+    }
+}
+
 /// The TLS side of a connection: a client's or a server's configuration (asyncio's
 /// `ssl.SSLContext`).
 ///
@@ -138,6 +191,11 @@ impl TlsSock {
 
     pub(crate) fn inner(&self) -> &Sock {
         &self.inner
+    }
+
+    /// Calls `f` with the session (for the peer's certificate, the cipher, ALPN).
+    pub(crate) fn with_session<R>(&self, f: impl FnOnce(&rustls::Connection) -> R) -> R {
+        f(&self.tls.borrow())
     }
 
     pub(crate) fn has_pending_output(&self) -> bool {

@@ -70,10 +70,6 @@ impl StreamWriter {
         }
     }
 
-    fn conn(&self) -> &Rc<Conn> {
-        &self.inner.conn
-    }
-
     /// Sends `data`, buffering what the socket does not take now; never waits. Data written
     /// after [`close`](Self::close), after [`write_eof`](Self::write_eof) or once the
     /// connection is lost is dropped (asyncio logs a warning after a few such writes).
@@ -251,31 +247,12 @@ impl StreamWriter {
         server_hostname: Option<&str>,
         timeout: Duration,
     ) -> io::Result<()> {
-        let tls = context.connection(server_hostname);
-        let tls = match tls {
-            Ok(tls) => tls,
-            Err(e) => {
-                self.abort();
-                return Err(e);
-            }
-        };
-        self.conn().upgrade_tls(tls)?;
-        let handshake = poll_fn(|cx| self.conn().poll_handshake(cx));
-        match crate::wait_for(handshake, timeout).await {
-            Ok(done) => done,
-            Err(_) => {
-                // asyncio's `ssl_handshake_timeout`: a peer that never finishes its handshake
-                // must hold neither the socket nor the caller forever.
-                self.abort();
-                Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "SSL handshake is taking longer than {:?} seconds: aborting the connection",
-                        timeout.as_secs_f64()
-                    ),
-                ))
-            }
-        }
+        super::tls::handshake(self.conn(), context, server_hostname, timeout).await
+    }
+
+    /// The connection under this writer.
+    pub(crate) fn conn(&self) -> &Rc<Conn> {
+        &self.inner.conn
     }
 
     /// Closes at once, dropping what is buffered; the peer sees a reset (asyncio's
@@ -362,15 +339,7 @@ impl StreamWriter {
     /// # });
     /// ```
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) {
-        let high = high.unwrap_or(match low {
-            Some(low) => 4 * low,
-            None => super::conn::DEFAULT_HIGH_WATER,
-        });
-        let low = low.unwrap_or(high / 4);
-        assert!(
-            high >= low,
-            "high ({high}) must be >= low ({low}) must be >= 0"
-        );
+        let (high, low) = super::conn::water_marks(high, low);
         self.conn().set_write_buffer_limits(high, low);
     }
 

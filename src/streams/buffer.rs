@@ -489,13 +489,7 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        // Under Miri, which runs this for the buffer's `unsafe`: a few cases (more take
-        // minutes), and no failure file (Miri's isolation has no current directory).
-        #![proptest_config(if cfg!(miri) {
-            ProptestConfig { cases: 4, failure_persistence: None, ..ProptestConfig::default() }
-        } else {
-            ProptestConfig::with_cases(100)
-        })]
+        #![proptest_config(ProptestConfig::with_cases(100))]
 
         /// Whatever the mix of ways in and out, the buffer holds exactly what came in and was
         /// not taken, and what a take returns wastes at most half its capacity.

@@ -36,7 +36,7 @@ impl<S: Socket> Stream<S> {
     }
 
     /// Tells `owner` of an error (a reset) that arrives while no task reads.
-    pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn crate::reactor::OnIdleError>) {
+    pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn crate::reactor::OnSocketError>) {
         self.source.watch_errors(owner);
     }
 

@@ -34,7 +34,7 @@ pub(crate) mod watch_driver;
 pub(crate) use fd::FdSource;
 #[allow(unused_imports)] // for sources that an IoSource cannot own
 pub(crate) use registration::Registration;
-pub(crate) use scheduled::{Direction, OnIdleError, ScheduledIo};
+pub(crate) use scheduled::{Direction, OnSocketError, ScheduledIo};
 pub(crate) use source::IoSource;
 pub(crate) use timerfd::TimerFd;
 

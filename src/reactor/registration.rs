@@ -89,7 +89,7 @@ impl Registration {
     }
 
     /// See [`ScheduledIo::watch_errors`].
-    pub(crate) fn watch_errors(&self, owner: Weak<dyn super::OnIdleError>) {
+    pub(crate) fn watch_errors(&self, owner: Weak<dyn super::OnSocketError>) {
         self.io.watch_errors(owner);
     }
 

@@ -4,11 +4,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Weak;
 use std::task::{Context, Waker};
 
-/// Told of an error that arrives on a source while no task waits to read it (see
-/// [`ScheduledIo::watch_errors`]).
-pub(crate) trait OnIdleError {
+/// Told of an error event on a source (see [`ScheduledIo::watch_errors`]).
+pub(crate) trait OnSocketError {
     /// Called once, from the reactor's dispatch of the event.
-    fn on_idle_error(&self);
+    fn on_socket_error(&self);
 }
 
 /// Which half of a source a task waits on.
@@ -90,8 +89,8 @@ pub(crate) struct ScheduledIo {
     readiness: Cell<u8>,
     readers: RefCell<Waiters>,
     writers: RefCell<Waiters>,
-    /// Whom to tell of an error while nobody reads; taken when told.
-    idle_error: Cell<Option<Weak<dyn OnIdleError>>>,
+    /// Whom to tell of an error event; taken when told.
+    error_owner: Cell<Option<Weak<dyn OnSocketError>>>,
 }
 
 impl ScheduledIo {
@@ -100,15 +99,16 @@ impl ScheduledIo {
             readiness: Cell::new(0),
             readers: RefCell::new(Waiters::default()),
             writers: RefCell::new(Waiters::default()),
-            idle_error: Cell::new(None),
+            error_owner: Cell::new(None),
         }
     }
 
-    /// Tells `owner` of the first error event (`EPOLLERR`: a reset, say) that arrives while no
-    /// task waits to read. A source that is read lazily, only when its owner wants bytes,
-    /// would otherwise notice a reset peer only at its next read, and hold the fd until then.
-    pub(crate) fn watch_errors(&self, owner: Weak<dyn OnIdleError>) {
-        self.idle_error.set(Some(owner));
+    /// Tells `owner` of the first error event (`EPOLLERR`: a reset, say), whether or not a
+    /// task waits to read. A source that is read lazily, only when its owner wants bytes, would
+    /// otherwise notice a reset peer only at its next read, and hold the fd until then; and a
+    /// reader woken by the event may read what arrived before it and then stop reading.
+    pub(crate) fn watch_errors(&self, owner: Weak<dyn OnSocketError>) {
+        self.error_owner.set(Some(owner));
     }
 
     fn waiters(&self, dir: Direction) -> &RefCell<Waiters> {
@@ -196,25 +196,23 @@ impl ScheduledIo {
     }
 
     #[cold]
-    fn tell_idle_error(&self) {
-        if let Some(owner) = self.idle_error.take().and_then(|o| o.upgrade()) {
-            owner.on_idle_error();
+    fn tell_error(&self) {
+        if let Some(owner) = self.error_owner.take().and_then(|o| o.upgrade()) {
+            owner.on_socket_error();
         }
     }
 
     /// Adds readiness and wakes the waiters it concerns.
     pub(crate) fn set(&self, ready: u8) {
         self.readiness.set(self.readiness.get() | ready);
-        // Asked before the wake, which marks the reader as no longer waiting.
-        let idle_error = ready & ERROR != 0 && !self.readers.borrow().waiting;
         if ready & READ_MASK != 0 {
             self.wake(Direction::Read);
         }
         if ready & WRITE_MASK != 0 {
             self.wake(Direction::Write);
         }
-        if idle_error {
-            self.tell_idle_error();
+        if ready & ERROR != 0 {
+            self.tell_error();
         }
     }
 
@@ -444,30 +442,36 @@ mod tests {
 
     struct Told(Cell<u32>);
 
-    impl OnIdleError for Told {
-        fn on_idle_error(&self) {
+    impl OnSocketError for Told {
+        fn on_socket_error(&self) {
             self.0.set(self.0.get() + 1);
         }
     }
 
-    /// An error is reported to the owner only while no task waits to read (a waiting reader
-    /// meets it itself), and once.
+    /// An error event is told to the owner once, after the waiting reader is woken.
     #[test]
-    fn an_error_is_told_to_the_owner_only_while_nobody_reads() {
+    fn an_error_is_told_to_the_owner_once() {
         let told = std::rc::Rc::new(Told(Cell::new(0)));
-        let owner: std::rc::Rc<dyn OnIdleError> = told.clone();
+        let owner: std::rc::Rc<dyn OnSocketError> = told.clone();
         let io = ScheduledIo::new();
         io.watch_errors(std::rc::Rc::downgrade(&owner));
         let (count, waker) = WakeCount::waker();
         assert!(io
             .poll_ready(Direction::Read, &mut Context::from_waker(&waker))
             .is_pending());
+        io.set(READABLE);
+        assert_eq!(
+            (count.get(), told.0.get()),
+            (1, 0),
+            "readiness alone tells no one"
+        );
         io.set(ERROR);
-        assert_eq!((count.get(), told.0.get()), (1, 0), "the reader meets it");
-        io.clear(Direction::Read);
         io.set(ERROR);
+        assert_eq!(told.0.get(), 1, "told once");
+        drop(owner);
+        drop(told);
+        io.watch_errors(std::rc::Weak::<Told>::new());
         io.set(ERROR);
-        assert_eq!(told.0.get(), 1, "told once, with nobody reading");
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl<S: mio::event::Source> IoSource<S> {
 
     /// Tells `owner` of an error that arrives while no task waits to read (see
     /// `ScheduledIo::watch_errors`).
-    pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn super::OnIdleError>) {
+    pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn super::OnSocketError>) {
         self.reg.watch_errors(owner);
     }
 

@@ -15,12 +15,13 @@
 //! `realloc`) only past that.
 //!
 //! # Memory of idle connections
-//! A connection's buffer is held only while its reader is busy. When the reader waits for the
-//! socket ([`park`](ReadBuf::park)), an empty buffer goes back to a small per-thread stock of
-//! [`spare`] buffers that the next connection to read takes, and a mostly empty one is shrunk
-//! to its bytes. So an idle connection holds no read buffer, or one sized to what arrived,
-//! however large its reads once were; and a loop serving many connections touches a few
-//! buffers that stay in cache instead of one per connection. A buffer that cannot be had (the
+//! When a reader waits for its socket ([`park`](ReadBuf::park)), an empty buffer goes back to
+//! a small per-thread stock of [`spare`] buffers that the next connection to read takes (one
+//! at most twice the room it asks for), and a mostly empty one is shrunk to its bytes. So a
+//! connection waiting to read holds no read buffer, or one sized to the partial bytes it
+//! holds, however large its reads once were; and a loop serving many connections touches a
+//! few buffers instead of one per connection. (A handler busy with something else than
+//! reading keeps its buffer until its next read waits.) A buffer that cannot be had (the
 //! allocator said no, under `RLIMIT_AS` or strict overcommit) fails that read with
 //! `OutOfMemory`, which closes that connection, instead of aborting the process.
 
@@ -83,8 +84,8 @@ impl ReadBuf {
         if n >= HAND_OVER && self.start == 0 && n == self.end {
             let mut out = std::mem::take(&mut self.data);
             out.truncate(n);
-            // Rare once reads ask for room near what they get: a `realloc` costs more than
-            // the rest of the read.
+            // Rare once reads ask for room near what they get (and a stocked buffer is at most
+            // twice that room): a `realloc` costs more than the rest of the read.
             if out.capacity() > 2 * n {
                 out.shrink_to_fit();
             }
@@ -163,22 +164,28 @@ impl ReadBuf {
         if self.data.len() - self.end < room {
             self.reclaim();
             if self.data.len() - self.end < room {
-                self.reserve(self.end + room - self.data.len())?;
+                self.reserve(room)?;
                 self.data.resize(self.end + room, 0);
             }
         }
         Ok(&mut self.data[self.end..])
     }
 
-    /// Capacity for `more` bytes past `data.len()`: a spare buffer if this one has none, and
+    /// Capacity for `room` bytes past the live ones: a spare buffer if this one has none, and
     /// an error rather than an abort if the allocator has no memory.
     #[inline]
-    fn reserve(&mut self, more: usize) -> io::Result<()> {
+    fn reserve(&mut self, room: usize) -> io::Result<()> {
         if self.data.capacity() == 0 {
-            if let Some(buf) = spare::take() {
+            if let Some(buf) = spare::take(2 * room.max(MIN_ROOM)) {
                 self.data = buf;
             }
         }
+        let want = self.end + room;
+        if self.data.capacity() >= want {
+            return Ok(());
+        }
+        // `try_reserve` counts from `len`, which may hold initialised room past `end`.
+        let more = want - self.data.len();
         self.data
             .try_reserve(more)
             .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))
@@ -247,6 +254,8 @@ impl ReadBuf {
         // forgotten (a `u8` needs no drop).
         self.data.truncate(self.end);
         self.reserve(min)?;
+        // A buffer from the stock comes with the bytes it held: forgotten too.
+        self.data.truncate(self.end);
         let room = self.data.spare_capacity_mut();
         let len = room.len();
         let polled = read(room);
@@ -471,6 +480,8 @@ mod tests {
         ReadRoom(usize),
         Take(usize),
         Consume(usize),
+        /// The reader waits: the buffer may go to the stock, or shrink.
+        Park,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -483,6 +494,7 @@ mod tests {
             size.clone().prop_map(Op::ReadRoom),
             size.clone().prop_map(Op::Take),
             size.prop_map(Op::Consume),
+            Just(Op::Park),
         ]
     }
 
@@ -539,6 +551,7 @@ mod tests {
                         b.consume(n);
                         model.drain(..n);
                     }
+                    Op::Park => b.park(),
                 }
                 prop_assert_eq!(b.len(), model.len());
                 prop_assert!(b.bytes().iter().eq(model.iter()));

@@ -260,10 +260,12 @@ impl Conn {
     /// Once lost: what was salvaged (at most `max` bytes, given to `put`), then end of
     /// stream, or the error.
     fn read_after_loss(&self, put: impl FnOnce(&[u8]), max: usize) -> io::Result<usize> {
-        if let Some(e) = self.lost_error() {
-            return Err(e);
-        }
         let mut salvaged = self.salvaged.borrow_mut();
+        if salvaged.is_empty() {
+            if let Some(e) = self.lost_error() {
+                return Err(e);
+            }
+        }
         let n = salvaged.len().min(max);
         put(&salvaged[..n]);
         salvaged.drain(..n);
@@ -733,14 +735,31 @@ impl Conn {
     }
 }
 
-/// A reset (or any socket error) that arrives while the handler reads nothing: reads are lazy,
-/// so without this the connection, and its fd, would be held until the next read or write.
-/// As asyncio's eager reader does, the connection is lost with the socket's error, which the
-/// next read and drain return; what the reader had buffered stays readable.
-impl crate::reactor::OnIdleError for Conn {
-    fn on_idle_error(&self) {
+/// A reset (or any socket error). Reads are lazy, so without this a handler that reads
+/// nothing (it awaits a queue, a sleep) would hold the connection, and its fd, until its next
+/// read or write. As asyncio's eager reader would, the connection is lost with the socket's
+/// error; what had arrived before it is salvaged first, and the next reads return those bytes,
+/// then the error (as drains do at once).
+///
+/// An eager reader (a protocol's driver) is only woken: it reads what arrived and meets the
+/// error itself, as asyncio's transport does, and a driver that paused reading holds the
+/// connection until it resumes, as asyncio's does.
+impl crate::reactor::OnSocketError for Conn {
+    fn on_socket_error(&self) {
+        if !self.salvage_on_close.get() {
+            let watcher = self.w.borrow_mut().watcher.take();
+            if let Some(watcher) = watcher {
+                watcher.wake();
+            }
+            return;
+        }
         let err = match self.sock.borrow().as_ref() {
-            Some(sock) => sock.take_error(),
+            Some(sock) => {
+                if !self.read_eof.get() {
+                    self.salvage(sock);
+                }
+                sock.take_error()
+            }
             None => return,
         };
         let err = err.unwrap_or_else(|| io::ErrorKind::ConnectionReset.into());

@@ -187,7 +187,7 @@ impl Sock {
 
     /// Tells `owner` of an error (a reset) that arrives while no task reads the socket.
     /// Pipes are not watched: their errors are the writer's to meet.
-    pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn crate::reactor::OnIdleError>) {
+    pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn crate::reactor::OnSocketError>) {
         match self {
             Sock::Tcp(s) => s.io.watch_errors(owner),
             Sock::Unix(s) => s.io.watch_errors(owner),

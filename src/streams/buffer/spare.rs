@@ -19,19 +19,32 @@ thread_local! {
     static STOCK: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// An empty buffer from the stock, if it has one.
+/// An empty buffer of at most `at_most` bytes of capacity from the stock, if it has one: a
+/// bulk reader's 64 KiB buffer would otherwise let a small read fill far more than it asked
+/// for, and a buffer handed over by `take` would then be shrunk (a `realloc`) every time.
 #[inline]
-pub(super) fn take() -> Option<Vec<u8>> {
-    STOCK.try_with(|s| s.borrow_mut().pop()).ok().flatten()
+pub(super) fn take(at_most: usize) -> Option<Vec<u8>> {
+    STOCK
+        .try_with(|s| {
+            let mut stock = s.borrow_mut();
+            match stock.last() {
+                Some(buf) if buf.capacity() <= at_most => stock.pop(),
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
 }
 
 /// Keeps `buf` for the next reader, or frees it if the stock is full or `buf` is too large.
+/// Its bytes are kept as they are: they are initialised room for the next reader's reads into
+/// `&mut [u8]` (TLS, pipes), which would otherwise zero it again after every wait, and no
+/// reader ever shows bytes it did not read.
 #[inline]
-pub(super) fn give(mut buf: Vec<u8>) {
+pub(super) fn give(buf: Vec<u8>) {
     if buf.capacity() > MAX {
         return;
     }
-    buf.clear();
     // Past the thread's end (a reader dropped by a thread-local's destructor), `buf` is
     // simply freed.
     let _ = STOCK.try_with(|s| {

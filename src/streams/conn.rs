@@ -370,10 +370,12 @@ impl Conn {
         }));
     }
 
-    /// Whether a task can be started to flush or time out. A handle used after its loop
-    /// returned (a writer dropped after `run`, or while a panic unwinds out of it) finds none:
-    /// nothing can send what is buffered then, so the connection is lost at once rather than
-    /// panicking, which inside a `Drop` would abort the process.
+    /// Whether a task can be started to flush or time out. A handle used while no loop runs
+    /// (a writer dropped after `run`, between two runs of a `Runner`, or while a panic unwinds
+    /// out of one) finds none: the connection is then lost at once, and what is buffered
+    /// dropped, rather than panicking, which inside a `Drop` would abort the process. Between
+    /// a `Runner`'s runs asyncio would send it at the next run; starting the task on the
+    /// connection's own loop would do that too, and is left for later.
     fn loop_is_running() -> bool {
         crate::runtime::context::current_core().is_some()
     }

@@ -3,12 +3,14 @@
 //! services, as asyncio's loop logs "Exception in callback ..." and goes on.
 
 mod logs;
+mod support;
 
 use asyncio::{create_task, get_running_loop, run, sleep, Runner};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::ends_within;
 
 fn capture_logs() {
     logs::capture();
@@ -17,17 +19,6 @@ fn capture_logs() {
 /// Whether an error-level line containing every one of `needles` was logged.
 fn logged_error(needles: &[&str]) -> bool {
     logs::count(&[&["ERROR "], needles].concat()) > 0
-}
-
-/// Runs `f` on a thread and says whether it ended within `limit`: a hang fails the test
-/// instead of stalling the suite.
-fn ends_within(limit: Duration, f: impl FnOnce() + Send + 'static) -> bool {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    rx.recv_timeout(limit).is_ok()
 }
 
 /// Panics with its message when dropped.

@@ -1,23 +1,15 @@
 //! Closing a loop, and the cross-thread door under it: nothing hangs, nothing is lost.
 #![allow(clippy::async_yields_async)] // sleeps armed on one loop are handed out to another
 
+mod support;
+
 use asyncio::{get_running_loop, run_coroutine_threadsafe, sleep, Runner, Runtime, TaskError};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::task::Poll;
 use std::time::Duration;
-
-/// Runs `f` on a thread and says whether it ended within `limit`: a hang fails the test
-/// instead of stalling the suite.
-fn ends_within(limit: Duration, f: impl FnOnce() + Send + 'static) -> bool {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    rx.recv_timeout(limit).is_ok()
-}
+use support::ends_within;
 
 #[test]
 fn back_to_back_jobs_do_not_queue_behind_one_idle_thread() {

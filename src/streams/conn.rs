@@ -377,7 +377,7 @@ impl Conn {
     /// a `Runner`'s runs asyncio would send it at the next run; starting the task on the
     /// connection's own loop would do that too, and is left for later.
     fn loop_is_running() -> bool {
-        crate::runtime::context::current_core().is_some()
+        crate::runtime::context::with_core(|_| ()).is_some()
     }
 
     /// Sends the buffer until it is empty, then does the shutdown or close that waited on it.

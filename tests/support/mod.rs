@@ -35,3 +35,14 @@ impl Drop for DropFlag {
         *self.0.borrow_mut() += 1;
     }
 }
+
+/// Runs `f` on a thread and says whether it ended within `limit`: a hang fails the test
+/// instead of stalling the suite.
+pub fn ends_within(limit: std::time::Duration, f: impl FnOnce() + Send + 'static) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(limit).is_ok()
+}

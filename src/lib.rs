@@ -108,6 +108,7 @@ pub use sync::{
     SemaphorePermit, ValueError,
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
+pub use task::{catch_cancel, on_cancel, CatchCancel, OnCancel};
 pub use time::{sleep, IntoDelay, Sleep};
 pub use transports::{
     AnyProtocol, Buffered, BufferedProtocol, ConnectAcceptedSocket, CreateConnection, CreateServer,

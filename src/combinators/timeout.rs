@@ -3,6 +3,7 @@
 use super::deadline::{deadline_after, running_core, secs_to_ns, Deadline, IntoTimeout};
 use crate::error::TimeoutError;
 use crate::runtime::context;
+use crate::task::expiry::{Expiry, Verdict};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -40,6 +41,14 @@ struct State {
 /// future given to [`Timeout::run`] (or to [`timeout`] / [`timeout_at`], which make the
 /// `Timeout` for you). When the deadline passes, the block is dropped and the run ends with
 /// `Err(TimeoutError)`.
+///
+/// With a catching scope inside the block ([`on_cancel`](crate::on_cancel),
+/// [`catch_cancel`](crate::catch_cancel)), the deadline does what asyncio's does: it cancels
+/// the task, the scope sees the cancellation (an `on_cancel` runs its cleanup), and when the
+/// cancellation comes back out of the block it becomes `TimeoutError`, unless the task was
+/// also cancelled from outside (asyncio's `cancelling()` rule), in which case it stays a
+/// cancellation and goes on up. A `catch_cancel` inside that swallows it makes the block
+/// finish with its output, and [`expired`](Timeout::expired) is still true.
 ///
 /// # Examples
 /// ```
@@ -153,6 +162,12 @@ impl Timeout {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether the deadline has passed on the running loop's clock (without arming a timer).
+    fn passed(&self) -> bool {
+        let when = self.state().deadline.when_ns();
+        when.is_some_and(|when| running_core("timeout").clock().now_ns() >= when)
+    }
+
     fn from_ns(when_ns: Option<u64>) -> Timeout {
         let cm = Timeout::new(None);
         {
@@ -181,6 +196,8 @@ impl Timeout {
             fut: Some(Box::pin(fut.into_future())),
             cm: self.clone(),
             entered: false,
+            expiry: Expiry::default(),
+            passed_on: false,
         }
     }
 
@@ -273,6 +290,10 @@ pub struct WithTimeout<F: Future> {
     fut: Option<Pin<Box<F>>>,
     cm: Timeout,
     entered: bool,
+    /// The deadline's hold on its task, for catchable cancellation.
+    expiry: Expiry,
+    /// A cancellation went on up through the block, which is gone.
+    passed_on: bool,
 }
 
 impl<F: Future> WithTimeout<F> {
@@ -306,25 +327,57 @@ impl<F: Future> Future for WithTimeout<F> {
             );
             state.phase = Phase::Entered;
             state.loop_id = loop_id;
+            drop(state);
+            this.expiry = Expiry::enter();
         }
-        let fut = this
-            .fut
-            .as_mut()
-            .expect("WithTimeout polled after it finished");
+        let Some(fut) = this.fut.as_mut() else {
+            // A cancellation went on up through the block: nothing comes after it.
+            assert!(this.passed_on, "WithTimeout polled after it finished");
+            return Poll::Pending;
+        };
+        // A cancellation on its way to a catching scope inside, with the deadline passed: the
+        // deadline's own cancel joins it (see `Expiry::before_poll`).
+        let cm = &this.cm;
+        if this.expiry.before_poll(|| cm.passed()) {
+            cm.state().phase = Phase::Expired;
+        }
         // The block first, outside any borrow (it may reschedule): its output wins over a
         // deadline reached in the same turn.
         if let Poll::Ready(output) = fut.as_mut().poll(cx) {
             this.fut = None;
-            this.cm.state().phase = Phase::Exited;
+            this.expiry.exit();
+            let mut state = this.cm.state();
+            if state.phase == Phase::Entered {
+                state.phase = Phase::Exited;
+            }
             return Poll::Ready(Ok(output));
+        }
+        if this.expiry.expiring() {
+            return match this.expiry.after_pending() {
+                Verdict::Wait => Poll::Pending,
+                Verdict::TimedOut => {
+                    this.fut = None;
+                    Poll::Ready(Err(TimeoutError::default()))
+                }
+                Verdict::Propagate => {
+                    this.fut = None;
+                    this.passed_on = true;
+                    Poll::Pending
+                }
+            };
         }
         let mut state = this.cm.state();
         if state.deadline.poll_expired(cx) {
             state.phase = Phase::Expired;
             state.waker = None;
             drop(state);
-            this.fut = None;
-            return Poll::Ready(Err(TimeoutError::default()));
+            if this.expiry.expire() {
+                this.fut = None;
+                return Poll::Ready(Err(TimeoutError::default()));
+            }
+            // The task is cancelled for the catching scope inside; its cancellation comes
+            // back through here.
+            return Poll::Pending;
         }
         match &state.waker {
             Some(w) if w.will_wake(cx.waker()) => {}

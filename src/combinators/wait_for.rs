@@ -1,7 +1,8 @@
 //! `wait_for`: a future with a time limit.
 
-use super::deadline::{deadline_after, Deadline, IntoTimeout};
+use super::deadline::{deadline_after, running_core, Deadline, IntoTimeout};
 use crate::error::TimeoutError;
+use crate::task::expiry::{Expiry, Verdict};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -23,7 +24,9 @@ use std::time::Duration;
 /// is ready at once (a finished task) is returned.
 ///
 /// Cancelling the awaiting task drops the `WaitFor` and `fut` with it; nothing here can
-/// swallow that cancellation. To keep the work going past the timeout, wrap it in
+/// swallow that cancellation. With a catching scope inside `fut` ([`on_cancel`](crate::on_cancel),
+/// [`catch_cancel`](crate::catch_cancel)) the time limit behaves as 3.12's `wait_for`, an
+/// `async with timeout(..)`: see [`timeout`](crate::timeout). To keep the work going past the timeout, wrap it in
 /// [`shield`](crate::shield). Note that a [`Task`](crate::Task) given as `fut` is only
 /// *waited for*: dropping its handle does not cancel it, so cancel it yourself on timeout.
 ///
@@ -61,6 +64,8 @@ pub fn wait_for<F: IntoFuture>(fut: F, timeout: impl IntoTimeout) -> WaitFor<F::
         fut: Some(Box::pin(fut.into_future())),
         timeout: timeout.into_timeout(),
         deadline: None,
+        expiry: Expiry::default(),
+        passed_on: false,
     }
 }
 
@@ -74,6 +79,10 @@ pub struct WaitFor<F: Future> {
     timeout: Option<Duration>,
     /// Armed at the first poll.
     deadline: Option<Deadline>,
+    /// The time limit's hold on its task, for catchable cancellation.
+    expiry: Expiry,
+    /// A cancellation went on up through `fut`, which is gone.
+    passed_on: bool,
 }
 
 impl<F: Future> Future for WaitFor<F> {
@@ -81,17 +90,49 @@ impl<F: Future> Future for WaitFor<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let fut = this.fut.as_mut().expect("WaitFor polled after it finished");
+        let Some(fut) = this.fut.as_mut() else {
+            // A cancellation went on up through `fut`: nothing comes after it.
+            assert!(this.passed_on, "WaitFor polled after it finished");
+            return Poll::Pending;
+        };
+        let timeout = this.timeout;
+        let deadline = match &mut this.deadline {
+            Some(deadline) => deadline,
+            None => {
+                this.expiry = Expiry::enter();
+                this.deadline
+                    .insert(Deadline::new(deadline_after(timeout, "wait_for")))
+            }
+        };
+        let when = deadline.when_ns();
+        // A cancellation on its way to a catching scope inside, with the time up: the time
+        // limit's own cancel joins it (see `Expiry::before_poll`).
+        this.expiry.before_poll(|| {
+            when.is_some_and(|when| running_core("wait_for").clock().now_ns() >= when)
+        });
         // The future first: an output that is ready wins over a timeout in the same turn.
         if let Poll::Ready(output) = fut.as_mut().poll(cx) {
             this.fut = None;
+            this.expiry.exit();
             return Poll::Ready(Ok(output));
         }
-        let timeout = this.timeout;
-        let deadline = this
-            .deadline
-            .get_or_insert_with(|| Deadline::new(deadline_after(timeout, "wait_for")));
-        if deadline.poll_expired(cx) {
+        if this.expiry.expiring() {
+            return match this.expiry.after_pending() {
+                Verdict::Wait => Poll::Pending,
+                Verdict::TimedOut => {
+                    this.fut = None;
+                    Poll::Ready(Err(TimeoutError::default()))
+                }
+                Verdict::Propagate => {
+                    this.fut = None;
+                    this.passed_on = true;
+                    Poll::Pending
+                }
+            };
+        }
+        // Past the time with a catching scope inside, `expire` cancels the task instead: its
+        // cancellation comes back through here.
+        if deadline.poll_expired(cx) && this.expiry.expire() {
             // Dropped before returning, as asyncio waits for the cancelled inner to finish.
             this.fut = None;
             return Poll::Ready(Err(TimeoutError::default()));

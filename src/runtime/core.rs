@@ -432,18 +432,22 @@ impl Core {
 
     /// Cancels every task and runs until all are gone, as asyncio's `_cancel_all_tasks`; then
     /// one more turn runs the callbacks their ends scheduled. (A callback that keeps
-    /// rescheduling itself does not hold the loop open.)
+    /// rescheduling itself does not hold the loop open.) Each task is cancelled once, as
+    /// asyncio does: a task that catches its cancellation (`on_cancel`) finishes its cleanup.
     pub(crate) fn cancel_all_and_drain(&self) {
         if self.shared.remote.is_notified() {
             self.drain_remote();
         }
+        let mut cancelled = std::collections::HashSet::new();
         loop {
             let pending = self.all_tasks();
             if pending.is_empty() {
                 break;
             }
             for task in &pending {
-                task.cancel();
+                if cancelled.insert(task.id()) {
+                    task.cancel();
+                }
             }
             self.turn();
             for task in pending {

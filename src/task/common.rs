@@ -17,6 +17,13 @@ pub(super) const CANCEL_REQUESTED: u8 = 1 << 0;
 pub(super) const DONE: u8 = 1 << 1;
 /// The task ended cancelled; still known after its outcome was taken.
 pub(super) const WAS_CANCELLED: u8 = 1 << 2;
+/// A scope that can catch cancellation ([`on_cancel`](super::on_cancel),
+/// [`catch_cancel`](super::catch_cancel)) is on the task's stack: a cancel is delivered to it
+/// instead of dropping the future.
+pub(super) const SCOPED: u8 = 1 << 3;
+/// A cancellation is being delivered in this poll, not caught yet: asyncio's `CancelledError`
+/// on its way up the stack. Set at the poll's start, or by a scope raising it again.
+pub(super) const DELIVERING: u8 = 1 << 4;
 
 /// Kept small: a task that is spawned, polled and joined touches only these; what few tasks
 /// use is in [`Extra`].
@@ -25,6 +32,10 @@ pub(crate) struct Common {
     local_refs: Cell<u32>,
     flags: Cell<u8>,
     polls: Cell<u32>,
+    /// asyncio's `cancelling()`: cancels asked for and not taken back by `uncancel`.
+    cancels: Cell<u32>,
+    /// How many catching scopes are on the task's stack (in the padding next to `flags`).
+    scopes: Cell<u16>,
     id: u64,
     pub(super) core: Weak<Core>,
     /// The first awaiter; more are in `Extra`.
@@ -57,6 +68,8 @@ impl Common {
             local_refs: Cell::new(1),
             flags: Cell::new(0),
             polls: Cell::new(0),
+            cancels: Cell::new(0),
+            scopes: Cell::new(0),
             id,
             core,
             waiter: Cell::new(None),
@@ -90,6 +103,10 @@ impl Common {
 
     pub(super) fn set_flag(&self, flag: u8) {
         self.flags.set(self.flags.get() | flag);
+    }
+
+    pub(super) fn clear_flag(&self, flag: u8) {
+        self.flags.set(self.flags.get() & !flag);
     }
 
     pub(super) fn count_poll(&self) {
@@ -230,7 +247,10 @@ impl Base {
         if flags & DONE != 0 {
             return false;
         }
-        if flags & CANCEL_REQUESTED == 0 {
+        common.cancels.set(common.cancels.get().saturating_add(1));
+        // A cancellation already on its way up the stack in this poll carries this one too, as
+        // asyncio throws one `CancelledError` for cancels asked before the task's next step.
+        if flags & (CANCEL_REQUESTED | DELIVERING) == 0 {
             common.set_flag(CANCEL_REQUESTED);
             if msg.is_some() {
                 common.with_extra(|e| e.cancel_msg = msg.clone());
@@ -255,5 +275,69 @@ impl Base {
             }
         }
         true
+    }
+}
+
+// Catchable cancellation (see `super::catch`): the counts asyncio keeps, and the scopes.
+impl Common {
+    /// asyncio's `Task.cancelling()`.
+    pub(crate) fn cancelling(&self) -> u32 {
+        self.cancels.get()
+    }
+
+    /// asyncio's `Task.uncancel()` (3.13+): one cancel request less; at zero, a cancel not
+    /// delivered yet is dropped too.
+    pub(crate) fn uncancel(&self) -> u32 {
+        let n = self.cancels.get().saturating_sub(1);
+        self.cancels.set(n);
+        if n == 0 && self.flags.get() & DONE == 0 {
+            self.clear_flag(CANCEL_REQUESTED);
+        }
+        n
+    }
+
+    /// A catching scope enters; its level (1 for the outermost).
+    pub(crate) fn scope_enter(&self) -> u16 {
+        let n = self.scopes.get();
+        assert!(n < u16::MAX, "too many nested cancellation scopes");
+        self.scopes.set(n + 1);
+        self.set_flag(SCOPED);
+        n + 1
+    }
+
+    pub(crate) fn scope_exit(&self) {
+        let n = self.scopes.get().saturating_sub(1);
+        self.scopes.set(n);
+        if n == 0 {
+            self.clear_flag(SCOPED);
+        }
+    }
+
+    pub(crate) fn scope_depth(&self) -> u16 {
+        self.scopes.get()
+    }
+
+    /// Whether a cancellation is on its way up the stack, not caught yet.
+    pub(crate) fn delivering(&self) -> bool {
+        self.flags.get() & DELIVERING != 0
+    }
+
+    /// Catches the cancellation on its way up: its error, with the message.
+    pub(crate) fn take_delivery(&self) -> CancelledError {
+        self.clear_flag(DELIVERING);
+        let msg = self
+            .extra
+            .borrow_mut()
+            .as_mut()
+            .and_then(|e| e.cancel_msg.take());
+        CancelledError { msg }
+    }
+
+    /// Raises a caught cancellation again (asyncio's bare `raise` in an `except` block).
+    pub(crate) fn raise_again(&self, error: CancelledError) {
+        if error.msg.is_some() {
+            self.with_extra(|e| e.cancel_msg = error.msg);
+        }
+        self.set_flag(DELIVERING);
     }
 }

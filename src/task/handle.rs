@@ -90,6 +90,45 @@ impl<T: 'static> Task<T> {
         self.cell.base().cancel(Some(msg.into()))
     }
 
+    /// How many cancels were asked for and not taken back by [`uncancel`](Task::uncancel)
+    /// (asyncio's `Task.cancelling()`): every [`cancel`](Task::cancel) of a pending task
+    /// counts one.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(asyncio::sleep(10.0));
+    /// assert_eq!(task.cancelling(), 0);
+    /// task.cancel();
+    /// task.cancel();
+    /// assert_eq!(task.cancelling(), 2);
+    /// assert!(!task.cancelled()); // not ended yet
+    /// # let _ = task.await;
+    /// # });
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.cell.common().cancelling()
+    }
+
+    /// Takes one cancel request back and returns how many are left (asyncio's
+    /// `Task.uncancel()`, as 3.13 has it: at zero, a cancel not delivered yet is dropped, and
+    /// the task runs on). [`catch_cancel`](crate::catch_cancel) calls it for you; the
+    /// deadlines of [`timeout`](crate::timeout) and [`wait_for`](crate::wait_for) use the
+    /// count to tell their own cancel from one that came from outside.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let task = asyncio::create_task(async { 5 });
+    /// task.cancel();
+    /// assert_eq!(task.uncancel(), 0); // taken back before it was delivered
+    /// assert_eq!(task.await.unwrap(), 5);
+    /// # });
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        self.cell.common().uncancel()
+    }
+
     /// Whether the task ended by cancellation.
     ///
     /// # Examples
@@ -376,6 +415,50 @@ impl TaskRef {
     /// See [`Task::done`].
     pub fn done(&self) -> bool {
         self.raw.common().done()
+    }
+
+    /// See [`Task::cancelling`]; on [`current_task`](crate::current_task), a task's own count.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let me = asyncio::current_task().unwrap();
+    /// let r = asyncio::catch_cancel(async {
+    ///     asyncio::current_task().unwrap().cancel();
+    ///     assert_eq!(asyncio::current_task().unwrap().cancelling(), 1);
+    ///     asyncio::sleep(1.0).await;
+    /// })
+    /// .await;
+    /// assert!(r.is_err());
+    /// assert_eq!(me.cancelling(), 0); // catch_cancel took it back
+    /// # });
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.raw.common().cancelling()
+    }
+
+    /// See [`Task::uncancel`].
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let me = asyncio::current_task().unwrap();
+    /// me.cancel();
+    /// assert_eq!(me.uncancel(), 0); // taken back before it was delivered: no cancel
+    /// asyncio::sleep(0).await;
+    /// # });
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        self.raw.common().uncancel()
+    }
+
+    pub(crate) fn common(&self) -> &super::common::Common {
+        self.raw.common()
+    }
+
+    /// The task's key in its loop's slab.
+    pub(crate) fn key(&self) -> u64 {
+        self.raw.base().key()
     }
 
     /// See [`Task::cancelled`].

@@ -1,14 +1,18 @@
 //! Tasks: futures the loop runs concurrently.
 //!
 //! The design note is in [`cell`] (states and ownership), [`header`] (how wakers reach the
-//! loop from any thread, and the two reference counts) and [`local`] (the loop's handles).
+//! loop from any thread, and the two reference counts) and [`local`] (the loop's handles);
+//! cancellation a task can catch is in [`catch`] and [`expiry`].
 
+mod catch;
 pub(crate) mod cell;
 mod common;
+pub(crate) mod expiry;
 mod handle;
 pub(crate) mod header;
 pub(crate) mod local;
 
+pub use catch::{catch_cancel, on_cancel, CatchCancel, OnCancel};
 pub use handle::{Task, TaskRef};
 
 use crate::runtime::context;

@@ -9,9 +9,10 @@
 //! of someone else's poll. A cancel asked for while the task runs wins over the value it
 //! returns in that step, as in asyncio.
 //!
-//! A task with a catching scope on its stack ([`catch`](super::catch)) is run by
-//! `run_scoped` instead: the cancel is delivered in a poll rather than dropping the future.
-//! The hot path pays one flag test for both cases, as it paid for the cancel alone.
+//! A task with a catching scope on its stack ([`catch`](super::catch)) goes through
+//! `before_scoped_poll`/`after_scoped_poll` around its poll: the cancel is delivered in a poll
+//! rather than dropping the future. The hot path pays one flag test for both cases, as it paid
+//! for the cancel alone.
 //!
 //! # Ownership
 //! The allocation is made here and freed through the [`TaskVtable`]: see the header's "Two
@@ -223,29 +224,14 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
             header.state.take_remote();
         }
         // One test for the rare cases: a cancel to act on, or a catching scope on the stack.
+        // The poll below stays the only one, so the hot path is compiled as it was.
+        let mut scoped = None;
         if common.flags() & (CANCEL_REQUESTED | SCOPED) != 0 {
-            // SAFETY: as this function's contract says.
-            return unsafe { self.run_scoped(core, this) };
+            scoped = self.before_scoped_poll(core);
+            if scoped.is_none() {
+                return;
+            }
         }
-        // SAFETY: as this function's contract says.
-        if let Some(outcome) = unsafe { self.step(core, this) } {
-            self.finish(core, outcome);
-        }
-    }
-}
-
-impl<F: Future + 'static> TaskCell<F> {
-    /// One poll of the future, with the loop's bookkeeping around it.
-    ///
-    /// # Safety
-    /// As [`RawTask::run`]'s.
-    #[inline(always)]
-    unsafe fn step(
-        &self,
-        core: &Core,
-        this: NonNull<Header>,
-    ) -> Option<Result<F::Output, TaskError>> {
-        let Base { header, common } = &self.base;
         common.count_poll();
         let started = core.debug.then(Instant::now);
         let previous = core.enter_task(header.key);
@@ -265,9 +251,16 @@ impl<F: Future + 'static> TaskCell<F> {
                 );
             }
         }
-        ready
+        if let Some(outer) = scoped {
+            return self.after_scoped_poll(core, ready, outer);
+        }
+        if let Some(outcome) = ready {
+            self.finish(core, outcome);
+        }
     }
+}
 
+impl<F: Future + 'static> TaskCell<F> {
     /// The future finished (or panicked): drop it before anyone sees the outcome.
     #[inline(always)]
     fn finish(&self, core: &Core, outcome: Result<F::Output, TaskError>) {
@@ -296,30 +289,38 @@ impl<F: Future + 'static> TaskCell<F> {
     }
 
     /// A run with a cancel asked for, or with a catching scope on the stack. Without a scope
-    /// the cancel drops the future (the drop-based cancel); with one, it is delivered: the
-    /// task is polled with the cancellation on its way up, for the innermost scope to catch.
-    /// If it comes out of the poll uncaught, the task ends cancelled.
-    ///
-    /// # Safety
-    /// As [`RawTask::run`]'s.
+    /// the cancel drops the future (the drop-based cancel) and there is no poll: `None`. With
+    /// one, the cancel is delivered: the task is polled with the cancellation on its way up,
+    /// for the innermost scope to catch. Gives what `after_scoped_poll` restores.
+    #[cold]
     #[inline(never)]
-    unsafe fn run_scoped(&self, core: &Core, this: NonNull<Header>) {
+    fn before_scoped_poll(&self, core: &Core) -> Option<u64> {
         let Base { header, common } = &self.base;
         let flags = common.flags();
         if flags & CANCEL_REQUESTED != 0 {
             if flags & SCOPED == 0 {
-                return self.end_cancelled(core);
+                self.end_cancelled(core);
+                return None;
             }
             common.clear_flag(CANCEL_REQUESTED);
             common.set_flag(DELIVERING);
         }
-        let outer = super::catch::enter_scoped_poll(header.key);
-        // SAFETY: as this function's contract says.
-        let ready = unsafe { self.step(core, this) };
+        Some(super::catch::enter_scoped_poll(header.key))
+    }
+
+    /// After a scoped poll: a cancellation that came out of it uncaught ends the task.
+    #[cold]
+    #[inline(never)]
+    fn after_scoped_poll(
+        &self,
+        core: &Core,
+        ready: Option<Result<F::Output, TaskError>>,
+        outer: u64,
+    ) {
         super::catch::leave_scoped_poll(outer);
         match ready {
             Some(outcome) => self.finish(core, outcome),
-            None if common.delivering() => self.end_cancelled(core),
+            None if self.base.common.delivering() => self.end_cancelled(core),
             None => {}
         }
     }

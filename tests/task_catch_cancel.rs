@@ -394,3 +394,58 @@ async fn a_shielded_inner_runs_on_while_the_cleanup_runs() {
     assert_eq!(inner.await.unwrap(), "saved");
     assert_eq!(*log.borrow(), ["goodbye at 1"]);
 }
+
+// --- TaskGroup ---
+
+/// test_taskgroups.py's shape: a child fails while the body awaits inside a cleanup scope;
+/// the body's cleanup runs, the group raises the child's error, and the task is not left
+/// cancelled.
+#[asyncio::test(virtual_time)]
+async fn a_failing_child_cancels_the_body_through_its_cleanup_scope() {
+    let log = log();
+    let l = log.clone();
+    let r = asyncio::TaskGroup::run(|tg| async move {
+        let _child = tg.create_task(async {
+            sleep(1.0).await;
+            Err::<(), _>("child failed")
+        });
+        on_cancel(sleep(3600.0), goodbye(&l, 0.5)).await;
+        Ok(())
+    })
+    .await;
+    assert_eq!(r.unwrap_err().exceptions(), ["child failed"]);
+    assert_eq!(*log.borrow(), ["goodbye at 1.5"]);
+    assert_eq!(current_task().unwrap().cancelling(), 0);
+    sleep(1.0).await; // the task carries on
+    assert_eq!(now(), 2.5);
+}
+
+/// A cancel from outside that comes up out of the body cancels the children and goes on up
+/// once they have ended (their cleanups included), as asyncio's `__aexit__` waits.
+#[asyncio::test(virtual_time)]
+async fn an_outer_cancel_through_the_body_waits_for_the_children_then_goes_on_up() {
+    let log = log();
+    let (l, l2) = (log.clone(), log.clone());
+    let worker = create_task(async move {
+        let r = catch_cancel(asyncio::TaskGroup::run(|tg| async move {
+            let child_log = l.clone();
+            let _child = tg.create_task(async move {
+                on_cancel(sleep(3600.0), goodbye(&child_log, 2.0)).await;
+                Ok::<(), String>(())
+            });
+            on_cancel(sleep(3600.0), goodbye(&l, 0.5)).await;
+            Ok(())
+        }))
+        .await;
+        note(&l2, format!("caught at {}: {}", now(), r.is_err()));
+    });
+    sleep(1.0).await;
+    worker.cancel();
+    worker.await.unwrap();
+    assert_eq!(
+        *log.borrow(),
+        // As in asyncio: the children are cancelled when the body's cancellation reaches the
+        // group (at 1.5), and the catch waits for their cleanup.
+        ["goodbye at 1.5", "goodbye at 3.5", "caught at 3.5: true"]
+    );
+}

@@ -1,7 +1,7 @@
 //! `TaskGroup`: structured concurrency (asyncio 3.11), and `ExceptionGroup`, its error.
 
 use super::exception_group::ExceptionGroup;
-use crate::error::PanicError;
+use crate::error::{CancelledError, PanicError};
 use crate::task::{create_task, Task, TaskRef};
 use std::cell::RefCell;
 use std::fmt;
@@ -20,6 +20,13 @@ use std::task::{Context, Poll, Waker};
 /// [`ExceptionGroup`]. Dropping the run (cancelling the task that awaits it) cancels the
 /// children. A child that panics cancels the others too, and its panic is raised again from the
 /// run once they have ended (as asyncio re-raises `KeyboardInterrupt` instead of grouping it).
+///
+/// With a catching scope inside the body ([`on_cancel`](crate::on_cancel),
+/// [`catch_cancel`](crate::catch_cancel)), a failure cancels the body as asyncio does, by
+/// cancelling the task: the scope sees it (an `on_cancel` runs its cleanup) and the group
+/// takes its own cancel back. A cancellation from outside that comes up out of the body
+/// cancels the children, and goes on up once they have ended, unless a child failed (errors
+/// win, as in asyncio).
 ///
 /// `TaskGroup` is a cheap `Clone` handle: children may hold it to start siblings.
 ///
@@ -216,6 +223,10 @@ impl<E: 'static> TaskGroup<E> {
             output: None,
             group,
             done: false,
+            parent: None,
+            parent_cancel_requested: false,
+            reraise: None,
+            passed_on: false,
         }
     }
 
@@ -361,6 +372,14 @@ pub struct TaskGroupRun<Fut, R, E: 'static> {
     output: Option<R>,
     group: TaskGroup<E>,
     done: bool,
+    /// The task running the block, and its catching scopes at entry (see `crate::catch_cancel`).
+    parent: Option<(TaskRef, u16)>,
+    /// The group cancelled its task to stop a body with a catching scope inside (asyncio's
+    /// `_parent_cancel_requested`).
+    parent_cancel_requested: bool,
+    /// A cancellation came up out of the body: raised again once the children have ended.
+    reraise: Option<CancelledError>,
+    passed_on: bool,
 }
 
 // The body is boxed and the output only stored: nothing here is pinned in place.
@@ -378,19 +397,31 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // Every field is Unpin (the body is boxed).
         let this = self.get_mut();
+        if this.done && this.passed_on {
+            // A cancellation went on up from here: nothing comes after it.
+            return Poll::Pending;
+        }
         assert!(!this.done, "TaskGroupRun polled after it finished");
+        if this.parent.is_none() {
+            this.parent = crate::current_task().map(|t| {
+                let depth = t.common().scope_depth();
+                (t, depth)
+            });
+        }
         this.group.inner.borrow_mut().waker = Some(cx.waker().clone());
         if let Some(body) = this.body.as_mut() {
-            if !this.group.inner.borrow().aborting {
+            if !this.group.inner.borrow().aborting || this.parent_cancel_requested {
                 // Polled with no borrow held: the body creates children.
                 match body.as_mut().poll(cx) {
-                    Poll::Pending => {}
+                    Poll::Pending => this.cancellation_out_of_body(),
                     Poll::Ready(Ok(value)) => {
                         this.output = Some(value);
                         this.body = None;
+                        this.take_back_parent_cancel();
                     }
                     Poll::Ready(Err(error)) => {
                         this.body = None;
+                        this.take_back_parent_cancel();
                         let mut inner = this.group.inner.borrow_mut();
                         inner.errors.push(error);
                         inner.abort();
@@ -398,9 +429,20 @@ where
                 }
             }
         }
-        if this.group.inner.borrow().aborting {
-            // A failure cancels the body too (asyncio cancels the task running the block).
-            this.body = None;
+        if this.body.is_some()
+            && !this.parent_cancel_requested
+            && this.group.inner.borrow().aborting
+        {
+            // A failure cancels the body too (asyncio cancels the task running the block):
+            // with a catching scope inside, by cancelling the task, so that the scope sees it;
+            // with none, by dropping the body, which nobody can tell apart.
+            match this.scoped_parent() {
+                Some(task) => {
+                    this.parent_cancel_requested = true;
+                    task.cancel();
+                }
+                None => this.body = None,
+            }
         }
         let mut inner = this.group.inner.borrow_mut();
         if this.body.is_some() || inner.live > 0 {
@@ -420,16 +462,62 @@ where
             }
         }
         if !inner.errors.is_empty() {
+            // Errors have priority over a cancellation, as in asyncio.
             return Poll::Ready(Err(ExceptionGroup::new(std::mem::take(&mut inner.errors))));
         }
         drop(inner);
+        if let Some(error) = this.reraise.take() {
+            // The children have ended: the cancellation goes on up.
+            if let Some((task, _)) = &this.parent {
+                task.common().raise_again(error);
+            }
+            this.passed_on = true;
+            return Poll::Pending;
+        }
         Poll::Ready(Ok(this.output.take().expect("the body returned Ok")))
+    }
+}
+
+impl<Fut, R, E: 'static> TaskGroupRun<Fut, R, E> {
+    /// The task, if a catching scope entered inside the body since the group's entry.
+    fn scoped_parent(&self) -> Option<TaskRef> {
+        let (task, depth) = self.parent.as_ref()?;
+        (task.common().scope_depth() > *depth).then(|| task.clone())
+    }
+
+    /// The body is pending: a cancellation may have come up out of it (from a catching scope
+    /// inside that raised it again). The body goes, the children are cancelled, and unless it
+    /// was the group's own cancel, it goes on up once they have ended (asyncio's `__aexit__`).
+    fn cancellation_out_of_body(&mut self) {
+        let Some((task, _)) = &self.parent else {
+            return;
+        };
+        if !task.common().delivering() {
+            return;
+        }
+        let error = task.common().take_delivery();
+        self.body = None;
+        let ours = std::mem::take(&mut self.parent_cancel_requested) && task.uncancel() == 0;
+        if !ours {
+            self.reraise = Some(error);
+        }
+        self.group.inner.borrow_mut().abort();
+    }
+
+    /// The body ended while the group's cancel of its task was out: take it back.
+    fn take_back_parent_cancel(&mut self) {
+        if std::mem::take(&mut self.parent_cancel_requested) {
+            if let Some((task, _)) = &self.parent {
+                task.uncancel();
+            }
+        }
     }
 }
 
 impl<Fut, R, E: 'static> Drop for TaskGroupRun<Fut, R, E> {
     fn drop(&mut self) {
         self.body = None;
+        self.take_back_parent_cancel();
         if self.done {
             return;
         }

@@ -61,6 +61,21 @@ impl<T: 'static> Task<T> {
     /// Asks the task to stop: its future is dropped at the loop's next turn and the task ends
     /// cancelled. Returns false if the task is already done.
     ///
+    /// Inside a [`catch_cancel`](crate::catch_cancel) or [`on_cancel`](crate::on_cancel) scope
+    /// the cancellation is delivered to the scope instead, as asyncio throws `CancelledError`
+    /// into the task: the scope can clean up, or catch it and carry on. Each call counts one in
+    /// [`cancelling`](Task::cancelling).
+    ///
+    /// # Compared with asyncio
+    /// - Catchable only inside those scopes. Elsewhere a cancel drops the future, so code after
+    ///   an await never runs and cleanup lives in `Drop` (which cannot await).
+    /// - Awaiting a task that ends cancelled gives `Err(TaskError::Cancelled)`, a value: it
+    ///   does not cancel the awaiting task, as re-raising would in Python.
+    /// - Cancelling a task also cancels the task it awaits, as asyncio's does, but the awaiting
+    ///   task gets its own cancellation at its next turn, not when the awaited one ends.
+    /// - Futures polled side by side in one task (`join!`, `select!`) share its cancellation:
+    ///   the first scope polled catches it.
+    ///
     /// # Examples
     /// ```
     /// # asyncio::run(async {

@@ -91,6 +91,11 @@ pub use runtime::{
     Builder, ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, Runtime, TimerHandle,
     ToThread,
 };
+// The loop object, its exception handler and debug mode (issue 17).
+pub use runtime::{
+    default_exception_handler, new_event_loop, EventLoop, ExceptionContext, ExceptionHandler,
+    TaskInfo, DEBUG_ENV,
+};
 #[cfg(feature = "tls")]
 pub use streams::tls_api as tls;
 #[cfg(feature = "tls")]

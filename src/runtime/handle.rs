@@ -70,7 +70,7 @@ pub fn try_get_running_loop() -> Result<LoopHandle, RuntimeError> {
 
 impl LoopHandle {
     /// The loop's core, when called on the loop's own thread while it runs.
-    fn local_core(&self, what: &str) -> Rc<Core> {
+    pub(super) fn local_core(&self, what: &str) -> Rc<Core> {
         match context::current_core() {
             Some(core) if core.shared.id == self.shared.id => core,
             _ => panic!(
@@ -366,6 +366,35 @@ pub struct LoopStats {
     pub blocking_in_flight: usize,
     /// Times another thread had to wake the loop (many sends before it wakes count once).
     pub remote_wakeups: u64,
+    /// Task steps run since the loop was made.
+    pub polls: u64,
+    /// Steps (task steps and callbacks) that debug mode found slow: as long as
+    /// `slow_callback_duration` or longer. Counted only in debug mode.
+    pub slow_steps: u64,
+    /// Sockets, pipes and other file descriptors registered with the loop's poller.
+    pub io_sources: usize,
+    /// Of `uptime`, the time not spent waiting for I/O or timers.
+    pub busy: std::time::Duration,
+    /// Time since the loop was made.
+    pub uptime: std::time::Duration,
+}
+
+impl LoopStats {
+    /// The share of its life the loop spent working rather than waiting, from 0 to 1.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let stats = asyncio::get_running_loop().stats();
+    /// assert!((0.0..=1.0).contains(&stats.busy_ratio()));
+    /// # });
+    /// ```
+    pub fn busy_ratio(&self) -> f64 {
+        if self.uptime.is_zero() {
+            return 0.0;
+        }
+        (self.busy.as_secs_f64() / self.uptime.as_secs_f64()).min(1.0)
+    }
 }
 
 /// A callback scheduled with [`LoopHandle::call_soon`] (asyncio's `Handle`).

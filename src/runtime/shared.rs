@@ -28,6 +28,9 @@ pub(crate) struct Shared {
     pub(crate) running: AtomicBool,
     /// The task factory is asyncio's `eager_task_factory`: `create_task` starts tasks at once.
     pub(crate) eager_tasks: AtomicBool,
+    /// `stop()` was called: `run_forever` returns after the turn it is in (asyncio's
+    /// `_stopping`).
+    pub(crate) stopping: AtomicBool,
 }
 
 impl Shared {
@@ -42,6 +45,7 @@ impl Shared {
             clock: Clock::new(virtual_time),
             running: AtomicBool::new(false),
             eager_tasks: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
         }
     }
 }

@@ -127,19 +127,13 @@ impl<F: Future + 'static> TaskCell<F> {
         unsafe {
             let unretrieved = match &*(*cell).outcome.borrow() {
                 Outcome::Done(Err(e)) => match &**e {
-                    TaskError::Panicked(p) => Some(p.to_string()),
+                    TaskError::Panicked(p) => Some((p.to_string(), p.message().map(str::to_owned))),
                     _ => None,
                 },
                 _ => None,
             };
-            if let Some(p) = unretrieved {
-                let common = &(*cell).base.common;
-                log::error!(
-                    "Task exception was never retrieved: Task-{} created at {} {}",
-                    common.id(),
-                    common.location(),
-                    p
-                );
+            if let Some((shown, message)) = unretrieved {
+                report_unretrieved(&(*cell).base.common, shown, message);
             }
         }
         let future = catch_unwind(AssertUnwindSafe(|| {
@@ -226,7 +220,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
             return;
         }
         common.count_poll();
-        let started = core.debug.then(Instant::now);
+        let started = core.debug.on().then(Instant::now);
         let previous = core.enter_task(header.key);
         // SAFETY: as this function's contract says.
         let waker = unsafe { Header::waker_ref(this) };
@@ -236,13 +230,18 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         if let Some(started) = started {
             let took = started.elapsed();
             common.with_extra(|e| e.busy += took);
-            if took >= core.slow_callback_duration {
-                log::warn!(
-                    "Executing <Task {}> took {:.3} seconds",
+            crate::runtime::debug::step_took(core, took, || {
+                let state = if ready.is_some() {
+                    "finished"
+                } else {
+                    "pending"
+                };
+                format!(
+                    "<Task {state} name='{}' created at {}>",
                     common.name(),
-                    took.as_secs_f64()
-                );
-            }
+                    common.location()
+                )
+            });
         }
         if let Some(outcome) = ready {
             // The future finished (or panicked): drop it before anyone sees the outcome.
@@ -281,4 +280,32 @@ impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
             _ => false,
         }
     }
+}
+
+/// Reports a task's panic that nobody retrieved (asyncio's "Task exception was never
+/// retrieved").
+#[cold]
+fn report_unretrieved(common: &Common, shown: String, message: Option<String>) {
+    use crate::runtime::exception_handler::{report, ExceptionContext, TaskInfo};
+    let task = TaskInfo {
+        id: common.id(),
+        name: common.name(),
+        location: common.location(),
+    };
+    let line = format!(
+        "Task exception was never retrieved: Task-{} created at {} {}",
+        task.id, task.location, shown
+    );
+    // The panic itself goes with the task's outcome; the report carries its message.
+    let payload: Box<dyn std::any::Any + Send> = match message {
+        Some(message) => Box::new(message),
+        None => Box::new(()),
+    };
+    let exception = PanicError::new(payload);
+    report(
+        ExceptionContext::new("Task exception was never retrieved")
+            .with_exception(exception)
+            .with_task(task)
+            .logged_as(line),
+    );
 }

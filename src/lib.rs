@@ -94,7 +94,7 @@ pub use runtime::{
 // The loop object, its exception handler and debug mode (issue 17).
 pub use runtime::{
     default_exception_handler, new_event_loop, EventLoop, ExceptionContext, ExceptionHandler,
-    TaskInfo, DEBUG_ENV,
+    IntoTaskFactory, TaskInfo, DEBUG_ENV,
 };
 #[cfg(feature = "tls")]
 pub use streams::tls_api as tls;

@@ -247,3 +247,57 @@ fn the_loop_objects_settings_are_the_running_loops() {
     assert_eq!(seen, (true, 0.25));
     assert!(lp.stats().polls >= 1);
 }
+
+#[test]
+fn a_closure_task_factory_sees_each_task_and_chooses_how_it_starts() {
+    use asyncio::{TaskFactory, TaskRef};
+    let lp = new_event_loop();
+    let made = Rc::new(RefCell::new(Vec::new()));
+    let m = made.clone();
+    lp.set_task_factory(move |task: &TaskRef| {
+        m.borrow_mut().push(task.id());
+        task.set_name(format!("made-{}", m.borrow().len()));
+        if m.borrow().len() == 3 {
+            TaskFactory::Eager
+        } else {
+            TaskFactory::Default
+        }
+    });
+    assert_eq!(lp.task_factory(), TaskFactory::Custom);
+    let names = lp
+        .run_until_complete(async {
+            let first = create_task(async {});
+            assert!(!first.done(), "the default start: next turn");
+            let second = create_task(async {});
+            assert!(second.done(), "the eager start: inside create_task");
+            let group = asyncio::gather(vec![sleep(0), sleep(0)]).await;
+            assert_eq!(group.len(), 2);
+            first.clone().await.unwrap();
+            (first.name(), second.name())
+        })
+        .unwrap();
+    // The main task (run_until_complete makes it with create_task, as asyncio's
+    // ensure_future), the two, and gather's two.
+    assert_eq!(made.borrow().len(), 5);
+    assert_eq!(names, ("made-2".to_owned(), "made-3".to_owned()));
+    lp.set_task_factory(TaskFactory::Default);
+    assert_eq!(lp.task_factory(), TaskFactory::Default);
+    lp.close().unwrap();
+}
+
+#[test]
+fn a_panicking_task_factory_panics_in_create_task_and_its_task_is_cancelled() {
+    let lp = new_event_loop();
+    let ok = lp
+        .run_until_complete(async {
+            let lp = get_running_loop();
+            lp.set_task_factory(|_: &asyncio::TaskRef| panic!("factory broke"));
+            let caught = std::panic::catch_unwind(|| drop(create_task(async {})));
+            lp.set_task_factory(asyncio::TaskFactory::Default);
+            sleep(0).await;
+            caught.is_err() && asyncio::all_tasks().len() == 1
+        })
+        .unwrap();
+    assert!(ok);
+    lp.close().unwrap();
+}

@@ -69,6 +69,7 @@ pub(crate) struct Core {
     pub(crate) debug: super::debug::DebugState,
     pub(crate) exceptions: super::exception_handler::HandlerSlot,
     pub(crate) metrics: super::metrics::Metrics,
+    pub(crate) task_factory: super::task_factory::FactorySlot,
     this: Weak<Core>,
     ready: RefCell<VecDeque<Ready>>,
     /// The most the ready queue held at the start of a run since the last shrink check.
@@ -102,6 +103,7 @@ impl Core {
             debug: super::debug::DebugState::new(debug),
             exceptions: Default::default(),
             metrics: super::metrics::Metrics::new(),
+            task_factory: Default::default(),
             this: this.clone(),
             ready: RefCell::new(VecDeque::new()),
             ready_peak: Cell::new(0),
@@ -125,7 +127,7 @@ impl Core {
     }
 
     /// Makes a task and puts it in the slab, without scheduling it.
-    fn insert_task<F: Future + 'static>(
+    pub(super) fn insert_task<F: Future + 'static>(
         &self,
         future: F,
         location: &'static Location<'static>,

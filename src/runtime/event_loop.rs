@@ -144,7 +144,12 @@ impl EventLoop {
     {
         let location = std::panic::Location::caller();
         let task = self.running(|core| {
-            let task = core.spawn(fut.into_future(), location);
+            // asyncio's ensure_future: the task factory applies.
+            let task = if core.shared.custom_factory.load(Ordering::Relaxed) {
+                core.spawn_by_factory(fut.into_future(), location)
+            } else {
+                core.spawn(fut.into_future(), location)
+            };
             loop {
                 if task.done() {
                     break;
@@ -377,6 +382,16 @@ impl EventLoop {
     /// [`LoopHandle::call_exception_handler`].
     pub fn call_exception_handler(&self, context: &super::ExceptionContext) {
         self.core.report(context.clone());
+    }
+
+    /// [`LoopHandle::set_task_factory`].
+    pub fn set_task_factory(&self, factory: impl super::IntoTaskFactory) {
+        self.core.set_task_factory(factory.into_setting());
+    }
+
+    /// [`LoopHandle::task_factory`].
+    pub fn task_factory(&self) -> crate::TaskFactory {
+        self.core.task_factory()
     }
 
     /// [`LoopHandle::stats`].

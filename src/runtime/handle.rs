@@ -284,49 +284,6 @@ impl LoopHandle {
         core.stats()
     }
 
-    /// Sets what [`create_task`](crate::create_task) makes on this loop (asyncio's
-    /// `loop.set_task_factory`): [`TaskFactory::Eager`](crate::TaskFactory::Eager) for asyncio's `eager_task_factory`.
-    ///
-    /// It applies to `create_task` and to the tasks the combinators make for the futures they
-    /// are given (`gather`, `shield`, `as_completed`, `TaskGroup::create_task`, ...), as in
-    /// asyncio. Tasks the loop makes for itself (accept loops, child reapers) and those sent
-    /// from other threads ([`run_coroutine_threadsafe`](crate::run_coroutine_threadsafe))
-    /// still start at the next turn.
-    ///
-    /// # Examples
-    /// ```
-    /// # asyncio::run(async {
-    /// let lp = asyncio::get_running_loop();
-    /// lp.set_task_factory(asyncio::TaskFactory::Eager);
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// let task = asyncio::create_task(async move { tx.send("first step").unwrap() });
-    /// assert_eq!(rx.try_recv(), Ok("first step")); // before create_task returned
-    /// assert!(task.done());
-    /// lp.set_task_factory(asyncio::TaskFactory::Default);
-    /// # });
-    /// ```
-    pub fn set_task_factory(&self, factory: crate::TaskFactory) {
-        let eager = factory == crate::TaskFactory::Eager;
-        self.shared.eager_tasks.store(eager, Ordering::Relaxed);
-    }
-
-    /// What [`create_task`](crate::create_task) makes on this loop (asyncio's
-    /// `loop.get_task_factory`).
-    ///
-    /// # Examples
-    /// ```
-    /// # asyncio::run(async {
-    /// assert_eq!(asyncio::get_running_loop().task_factory(), asyncio::TaskFactory::Default);
-    /// # });
-    /// ```
-    pub fn task_factory(&self) -> crate::TaskFactory {
-        if self.shared.eager_tasks.load(Ordering::Relaxed) {
-            crate::TaskFactory::Eager
-        } else {
-            crate::TaskFactory::Default
-        }
-    }
-
     /// Whether `self` and `other` are handles to the same loop.
     ///
     /// # Examples

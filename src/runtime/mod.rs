@@ -17,6 +17,7 @@ mod multi;
 pub(crate) mod remote;
 mod runner;
 pub(crate) mod shared;
+mod task_factory;
 mod threadsafe;
 mod tsc;
 
@@ -31,4 +32,5 @@ pub use handle::{
 };
 pub use multi::{Builder, Runtime};
 pub use runner::{run, try_run, Runner};
+pub use task_factory::IntoTaskFactory;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};

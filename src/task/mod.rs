@@ -52,8 +52,8 @@ where
     // Identity for a `Future`: the hot path pays nothing for accepting builders.
     let fut = fut.into_future();
     match context::current_core() {
-        Some(core) if core.shared.eager_tasks.load(Ordering::Relaxed) => {
-            core.spawn_eager(fut, location)
+        Some(core) if core.shared.custom_factory.load(Ordering::Relaxed) => {
+            core.spawn_by_factory(fut, location)
         }
         Some(core) => core.spawn(fut, location),
         None => panic!("create_task: no running event loop"),

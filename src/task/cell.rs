@@ -228,20 +228,8 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         let ready = self.poll_future(&mut cx);
         core.leave_task(previous);
         if let Some(started) = started {
-            let took = started.elapsed();
-            common.with_extra(|e| e.busy += took);
-            crate::runtime::debug::step_took(core, took, || {
-                let state = if ready.is_some() {
-                    "finished"
-                } else {
-                    "pending"
-                };
-                format!(
-                    "<Task {state} name='{}' created at {}>",
-                    common.name(),
-                    common.location()
-                )
-            });
+            // Only a bool crosses into the cold code: `ready` itself stays in registers.
+            debug_step(core, common, started, ready.is_some());
         }
         if let Some(outcome) = ready {
             // The future finished (or panicked): drop it before anyone sees the outcome.
@@ -308,4 +296,20 @@ fn report_unretrieved(common: &Common, shown: String, message: Option<String>) {
             .with_task(task)
             .logged_as(line),
     );
+}
+
+/// Debug mode's bookkeeping after a task step: its busy time, and the log of a slow one.
+#[cold]
+#[inline(never)]
+fn debug_step(core: &Core, common: &Common, started: Instant, finished: bool) {
+    let took = started.elapsed();
+    common.with_extra(|e| e.busy += took);
+    crate::runtime::debug::step_took(core, took, || {
+        let state = if finished { "finished" } else { "pending" };
+        format!(
+            "<Task {state} name='{}' created at {}>",
+            common.name(),
+            common.location()
+        )
+    });
 }

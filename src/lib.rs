@@ -113,6 +113,7 @@ pub use sync::{
     SemaphorePermit, ValueError,
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
+pub use task::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
 pub use time::{sleep, IntoDelay, Sleep};
 pub use transports::{
     AnyProtocol, Buffered, BufferedProtocol, ConnectAcceptedSocket, CreateConnection, CreateServer,

@@ -355,6 +355,16 @@ pub struct TaskRef {
 }
 
 impl TaskRef {
+    /// The task's common fields, for the call graph.
+    pub(super) fn common(&self) -> &super::common::Common {
+        self.raw.common()
+    }
+
+    /// The task's key in its loop's slab.
+    pub(super) fn slab_key(&self) -> u64 {
+        self.raw.base().key()
+    }
+
     pub(crate) fn new(raw: LocalRef<dyn RawTask>) -> Self {
         TaskRef { raw }
     }

@@ -3,12 +3,14 @@
 //! The design note is in [`cell`] (states and ownership), [`header`] (how wakers reach the
 //! loop from any thread, and the two reference counts) and [`local`] (the loop's handles).
 
+pub(crate) mod call_graph;
 pub(crate) mod cell;
 mod common;
 mod handle;
 pub(crate) mod header;
 pub(crate) mod local;
 
+pub use call_graph::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
 pub use handle::{Task, TaskRef};
 
 use crate::runtime::context;

@@ -125,15 +125,12 @@ impl<F: Future + 'static> TaskCell<F> {
         // SAFETY: the allocation is alive (the loop still holds its header reference), and
         // without local references nothing else reads the body; wakers read only the header.
         unsafe {
-            let unretrieved = match &*(*cell).outcome.borrow() {
-                Outcome::Done(Err(e)) => match &**e {
-                    TaskError::Panicked(p) => Some((p.to_string(), p.message().map(str::to_owned))),
-                    _ => None,
-                },
-                _ => None,
-            };
-            if let Some((shown, message)) = unretrieved {
-                report_unretrieved(&(*cell).base.common, shown, message);
+            // Reported inside the borrow: with no local reference left, nothing the handler
+            // runs can reach this task's outcome.
+            if let Outcome::Done(Err(e)) = &*(*cell).outcome.borrow() {
+                if let TaskError::Panicked(p) = &**e {
+                    report_unretrieved(&(*cell).base.common, p);
+                }
             }
         }
         let future = catch_unwind(AssertUnwindSafe(|| {
@@ -273,7 +270,8 @@ impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
 /// Reports a task's panic that nobody retrieved (asyncio's "Task exception was never
 /// retrieved").
 #[cold]
-fn report_unretrieved(common: &Common, shown: String, message: Option<String>) {
+fn report_unretrieved(common: &Common, panic: &PanicError) {
+    let (shown, message) = (panic.to_string(), panic.message().map(str::to_owned));
     use crate::runtime::exception_handler::{report, ExceptionContext, TaskInfo};
     let task = TaskInfo {
         id: common.id(),

@@ -60,7 +60,7 @@ async fn a_gather_inside_a_task_group_is_awaited_by_its_worker_and_the_worker_by
     assert!(top[0].awaited_by.is_empty());
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines[0].starts_with("* Task(name=\"leaf-a\", id=0x"),
+        lines[0].starts_with("* Task(name='leaf-a', id=0x"),
         "{text}"
     );
     assert_eq!(lines[1], "  + Call stack:");
@@ -70,11 +70,11 @@ async fn a_gather_inside_a_task_group_is_awaited_by_its_worker_and_the_worker_by
     );
     assert_eq!(lines[3], "  + Awaited by:");
     assert!(
-        lines[4].starts_with("    * Task(name=\"worker\", id=0x"),
+        lines[4].starts_with("    * Task(name='worker', id=0x"),
         "{text}"
     );
     assert!(
-        text.contains("\n        * Task(name=\"main\", id=0x"),
+        text.contains("\n        * Task(name='main', id=0x"),
         "{text}"
     );
 }

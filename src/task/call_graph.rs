@@ -133,7 +133,7 @@ fn render(graph: &FutureCallGraph, level: usize, out: &mut String) {
     let task = &graph.task;
     let _ = writeln!(
         out,
-        "{indent}* Task(name={:?}, id={:#x})",
+        "{indent}* Task(name='{}', id={:#x})",
         task.name, task.id
     );
     let _ = writeln!(out, "{indent}  + Call stack:");
@@ -148,7 +148,7 @@ fn render(graph: &FutureCallGraph, level: usize, out: &mut String) {
     if let Some(awaiting) = &graph.awaiting {
         let _ = writeln!(
             out,
-            "{indent}  |   awaiting Task(name={:?}, id={:#x})",
+            "{indent}  |   awaiting Task(name='{}', id={:#x})",
             awaiting.name, awaiting.id
         );
     }

@@ -91,6 +91,11 @@ pub use runtime::{
     Builder, ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, Runtime, TimerHandle,
     ToThread,
 };
+// The loop object, its exception handler and debug mode (issue 17).
+pub use runtime::{
+    default_exception_handler, new_event_loop, EventLoop, ExceptionContext, ExceptionHandler,
+    IntoTaskFactory, TaskInfo, DEBUG_ENV,
+};
 #[cfg(feature = "tls")]
 pub use streams::tls_api as tls;
 #[cfg(feature = "tls")]
@@ -109,6 +114,7 @@ pub use sync::{
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use task::{catch_cancel, on_cancel, CatchCancel, OnCancel};
+pub use task::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
 pub use time::{sleep, IntoDelay, Sleep};
 pub use transports::{
     AnyProtocol, Buffered, BufferedProtocol, ConnectAcceptedSocket, CreateConnection, CreateServer,

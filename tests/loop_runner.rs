@@ -196,7 +196,9 @@ fn debug_mode_warns_about_slow_polls_and_counts_busy_time() {
         task.await.unwrap();
         assert!(t.busy_time() >= std::time::Duration::from_millis(120));
     });
-    assert!(logged("Executing <Task slowpoke> took"));
+    assert!(logged(
+        "Executing <Task finished name='slowpoke' created at "
+    ));
 }
 
 #[test]

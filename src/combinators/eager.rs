@@ -73,4 +73,8 @@ pub enum TaskFactory {
     /// Tasks run their first step inside `create_task`, as
     /// [`create_eager_task`](crate::create_eager_task) (asyncio's `eager_task_factory`).
     Eager,
+    /// A closure decides (see [`IntoTaskFactory`](crate::IntoTaskFactory)); what
+    /// [`task_factory`](crate::LoopHandle::task_factory) says when one is set. Setting it
+    /// is setting [`Default`](TaskFactory::Default).
+    Custom,
 }

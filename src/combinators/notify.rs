@@ -57,6 +57,8 @@ impl Watch {
             return None;
         }
         self.shared.borrow_mut().left += 1;
+        let live = Rc::downgrade(&self.shared);
+        crate::task::call_graph::note_awaited_by(task, live);
         let shared = self.shared.clone();
         Some(task.add_done_callback(move |task| {
             let waiters = {

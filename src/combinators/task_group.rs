@@ -343,6 +343,8 @@ impl<E: 'static> TaskGroup<E> {
                 inner.live == 0 || inner.aborting
             })
         });
+        let live = Rc::downgrade(&self.inner);
+        crate::task::call_graph::note_awaited_by(&task, live);
         let watched = task.clone();
         let mut inner = self.inner.borrow_mut();
         inner.children[index] = Some(Child {

@@ -52,7 +52,11 @@ impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         if let Outcome::Failed(e) = self.outcome.get_mut() {
             if !self.retrieved.get() {
-                log::error!("Future exception was never retrieved: {e}");
+                use crate::runtime::exception_handler::{report, ExceptionContext};
+                let line = format!("Future exception was never retrieved: {e}");
+                report(
+                    ExceptionContext::new("Future exception was never retrieved").logged_as(line),
+                );
             }
         }
     }

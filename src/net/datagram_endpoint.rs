@@ -420,8 +420,16 @@ impl Drop for CloseOnDrop {
 fn call<P>(proto: &RefCell<P>, what: &str, f: impl FnOnce(&mut P)) -> Result<(), io::Error> {
     catch_unwind(AssertUnwindSafe(|| f(&mut proto.borrow_mut()))).map_err(|payload| {
         let panic = crate::PanicError::new(payload);
-        log::error!("Exception in DatagramProtocol.{what}: {panic}; closing the transport");
-        io::Error::other(format!("DatagramProtocol.{what} panicked: {panic}"))
+        let error = io::Error::other(format!("DatagramProtocol.{what} panicked: {panic}"));
+        let line = format!("Exception in DatagramProtocol.{what}: {panic}; closing the transport");
+        crate::runtime::exception_handler::report(
+            crate::runtime::exception_handler::ExceptionContext::panic(
+                format!("Exception in DatagramProtocol.{what}"),
+                panic,
+            )
+            .logged_as(line),
+        );
+        error
     })
 }
 

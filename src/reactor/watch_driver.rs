@@ -202,7 +202,10 @@ fn run_callback(fd: RawFd, dir: Direction, callback: &Callback) {
             Direction::Read => "add_reader",
             Direction::Write => "add_writer",
         };
-        log::error!("Exception in callback {what}(fd={fd}): {p}");
+        crate::runtime::exception_handler::report_panic(
+            format!("Exception in callback {what}(fd={fd})"),
+            p,
+        );
     }
 }
 

@@ -66,8 +66,10 @@ pub(crate) enum TimerAction {
 
 pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) debug: bool,
-    pub(crate) slow_callback_duration: Duration,
+    pub(crate) debug: super::debug::DebugState,
+    pub(crate) exceptions: super::exception_handler::HandlerSlot,
+    pub(crate) metrics: super::metrics::Metrics,
+    pub(crate) task_factory: super::task_factory::FactorySlot,
     this: Weak<Core>,
     ready: RefCell<VecDeque<Ready>>,
     /// The most the ready queue held at the start of a run since the last shrink check.
@@ -98,8 +100,10 @@ impl Core {
         let shared = Arc::new(Shared::new(waker, virtual_time));
         Ok(Rc::new_cyclic(|this| Core {
             shared,
-            debug,
-            slow_callback_duration: Duration::from_millis(100),
+            debug: super::debug::DebugState::new(debug),
+            exceptions: Default::default(),
+            metrics: super::metrics::Metrics::new(),
+            task_factory: Default::default(),
             this: this.clone(),
             ready: RefCell::new(VecDeque::new()),
             ready_peak: Cell::new(0),
@@ -123,7 +127,7 @@ impl Core {
     }
 
     /// Makes a task and puts it in the slab, without scheduling it.
-    fn insert_task<F: Future + 'static>(
+    pub(super) fn insert_task<F: Future + 'static>(
         &self,
         future: F,
         location: &'static Location<'static>,
@@ -222,6 +226,7 @@ impl Core {
 
     pub(crate) fn stats(&self) -> super::handle::LoopStats {
         let timers = self.timers.borrow();
+        let (uptime, busy) = self.metrics.uptime_and_busy();
         super::handle::LoopStats {
             tasks: self.tasks.borrow().len(),
             ready: self.ready.borrow().len(),
@@ -234,6 +239,11 @@ impl Core {
                 .notifier()
                 .wakeups
                 .load(Ordering::Relaxed),
+            polls: self.metrics.polls(),
+            slow_steps: self.metrics.slow_steps(),
+            io_sources: self.reactor.len(),
+            busy,
+            uptime,
         }
     }
 
@@ -332,7 +342,18 @@ impl Core {
 
     fn poll_io(&self, timeout: Option<Duration>) {
         let mut events = self.events.borrow_mut();
-        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+        // A wait that may sleep is timed, for the busy ratio and debug mode's log of it.
+        let waits = timeout != Some(Duration::ZERO);
+        let started = waits.then(std::time::Instant::now);
+        let polled = self.poll.borrow_mut().poll(&mut events, timeout);
+        if let Some(started) = started {
+            let waited = started.elapsed();
+            self.metrics.add_idle(waited);
+            if self.debug.on() {
+                super::debug::poll_took(timeout, waited, events.iter().count());
+            }
+        }
+        if let Err(e) = polled {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 log::error!("event loop poll failed: {e}");
             }
@@ -405,6 +426,7 @@ impl Core {
                 Some(Ready::Task(key)) => {
                     let task = self.tasks.borrow().get(Key::from_u64(key)).cloned();
                     if let Some(task) = task {
+                        self.metrics.count_poll();
                         // SAFETY: `task` is held for the run, and the pointer is its own.
                         unsafe { task.run(self, task.header_ptr()) };
                         release_task(task);
@@ -415,14 +437,31 @@ impl Core {
                         drop_logged(f, "a cancelled callback");
                         continue;
                     }
-                    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
-                        let p = crate::error::PanicError::new(p);
-                        log::error!("Exception in callback: {p}");
+                    if self.debug.on() {
+                        self.run_callback_timed(f);
+                    } else {
+                        run_callback(f);
                     }
                 }
                 None => break,
             }
         }
+    }
+
+    #[cold]
+    fn run_callback_timed(&self, f: Callback) {
+        let started = std::time::Instant::now();
+        run_callback(f);
+        super::debug::step_took(self, started.elapsed(), || "<Handle callback>".to_owned());
+    }
+
+    /// Reports `context` to this loop's exception handler (running or not).
+    #[cold]
+    pub(crate) fn report(&self, context: super::exception_handler::ExceptionContext) {
+        let lp = super::handle::LoopHandle {
+            shared: self.shared.clone(),
+        };
+        self.exceptions.call(&lp, &context);
     }
 
     /// Whether anything is queued to run.
@@ -463,15 +502,22 @@ impl Core {
     /// the loop (a `run_coroutine_threadsafe(..).result()` from the pool) can finish, as
     /// asyncio's `shutdown_default_executor` runs the loop while it waits.
     pub(crate) fn shutdown_default_executor(&self) {
+        self.shutdown_default_executor_within(super::blocking::SHUTDOWN_TIMEOUT);
+    }
+
+    /// [`shutdown_default_executor`](Core::shutdown_default_executor), giving up on the
+    /// threads after `timeout` (asyncio 3.12's `timeout`).
+    pub(crate) fn shutdown_default_executor_within(&self, timeout: Duration) {
         let Some(pool) = self.pool.borrow_mut().take() else {
             return;
         };
         pool.begin_shutdown();
-        let deadline = std::time::Instant::now() + super::blocking::SHUTDOWN_TIMEOUT;
+        let deadline = std::time::Instant::now().checked_add(timeout);
         while !pool.wait_exited(Duration::ZERO) {
-            if std::time::Instant::now() >= deadline {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
                 log::warn!(
-                    "the default executor did not finish joining its threads within 300 seconds"
+                    "the default executor did not finish joining its threads within {} seconds",
+                    timeout.as_secs_f64()
                 );
                 return;
             }
@@ -487,6 +533,17 @@ impl Core {
     /// Ends the loop: other threads are refused (what they had sent is dropped, which ends a
     /// `run_coroutine_threadsafe` future as cancelled), timers are dropped.
     pub(crate) fn shut_down(&self) {
+        for task in self.all_tasks() {
+            let info = super::exception_handler::TaskInfo::of(&task);
+            let line = format!("Task was destroyed but it is pending!\ntask: {info}");
+            self.report(
+                super::exception_handler::ExceptionContext::new(
+                    "Task was destroyed but it is pending!",
+                )
+                .with_task(info)
+                .logged_as(line),
+            );
+        }
         for item in self.shared.remote.close() {
             drop_logged(item, "a callback the loop closed before running");
         }
@@ -519,13 +576,22 @@ impl Core {
     }
 }
 
+/// Runs a callback, reporting a panic to the exception handler.
+#[inline]
+fn run_callback(f: Callback) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+        let p = crate::error::PanicError::new(p);
+        super::exception_handler::report_panic("Exception in callback", p);
+    }
+}
+
 /// Drops a value the loop held for user code (a callback it will not run, a task's output
 /// nobody took), logging a panic from its `Drop`: as an exception in a callback, it must not
 /// unwind the loop.
 fn drop_logged<T>(value: T, what: &str) {
     if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
         let p = crate::error::PanicError::new(p);
-        log::error!("Exception while dropping {what}: {p}");
+        super::exception_handler::report_panic(format!("Exception while dropping {what}"), p);
     }
 }
 
@@ -547,7 +613,10 @@ fn release_last(task: LocalRef<dyn RawTask>) {
     let (id, location) = (common.id(), common.location());
     if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(task))) {
         let p = crate::error::PanicError::new(p);
-        log::error!("Exception while dropping the output of Task-{id} created at {location}: {p}");
+        super::exception_handler::report_panic(
+            format!("Exception while dropping the output of Task-{id} created at {location}"),
+            p,
+        );
     }
 }
 

@@ -70,7 +70,7 @@ pub fn try_get_running_loop() -> Result<LoopHandle, RuntimeError> {
 
 impl LoopHandle {
     /// The loop's core, when called on the loop's own thread while it runs.
-    fn local_core(&self, what: &str) -> Rc<Core> {
+    pub(super) fn local_core(&self, what: &str) -> Rc<Core> {
         match context::current_core() {
             Some(core) if core.shared.id == self.shared.id => core,
             _ => panic!(
@@ -284,49 +284,6 @@ impl LoopHandle {
         core.stats()
     }
 
-    /// Sets what [`create_task`](crate::create_task) makes on this loop (asyncio's
-    /// `loop.set_task_factory`): [`TaskFactory::Eager`](crate::TaskFactory::Eager) for asyncio's `eager_task_factory`.
-    ///
-    /// It applies to `create_task` and to the tasks the combinators make for the futures they
-    /// are given (`gather`, `shield`, `as_completed`, `TaskGroup::create_task`, ...), as in
-    /// asyncio. Tasks the loop makes for itself (accept loops, child reapers) and those sent
-    /// from other threads ([`run_coroutine_threadsafe`](crate::run_coroutine_threadsafe))
-    /// still start at the next turn.
-    ///
-    /// # Examples
-    /// ```
-    /// # asyncio::run(async {
-    /// let lp = asyncio::get_running_loop();
-    /// lp.set_task_factory(asyncio::TaskFactory::Eager);
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// let task = asyncio::create_task(async move { tx.send("first step").unwrap() });
-    /// assert_eq!(rx.try_recv(), Ok("first step")); // before create_task returned
-    /// assert!(task.done());
-    /// lp.set_task_factory(asyncio::TaskFactory::Default);
-    /// # });
-    /// ```
-    pub fn set_task_factory(&self, factory: crate::TaskFactory) {
-        let eager = factory == crate::TaskFactory::Eager;
-        self.shared.eager_tasks.store(eager, Ordering::Relaxed);
-    }
-
-    /// What [`create_task`](crate::create_task) makes on this loop (asyncio's
-    /// `loop.get_task_factory`).
-    ///
-    /// # Examples
-    /// ```
-    /// # asyncio::run(async {
-    /// assert_eq!(asyncio::get_running_loop().task_factory(), asyncio::TaskFactory::Default);
-    /// # });
-    /// ```
-    pub fn task_factory(&self) -> crate::TaskFactory {
-        if self.shared.eager_tasks.load(Ordering::Relaxed) {
-            crate::TaskFactory::Eager
-        } else {
-            crate::TaskFactory::Default
-        }
-    }
-
     /// Whether `self` and `other` are handles to the same loop.
     ///
     /// # Examples
@@ -366,6 +323,35 @@ pub struct LoopStats {
     pub blocking_in_flight: usize,
     /// Times another thread had to wake the loop (many sends before it wakes count once).
     pub remote_wakeups: u64,
+    /// Task steps run since the loop was made.
+    pub polls: u64,
+    /// Steps (task steps and callbacks) that debug mode found slow: as long as
+    /// `slow_callback_duration` or longer. Counted only in debug mode.
+    pub slow_steps: u64,
+    /// Sockets, pipes and other file descriptors registered with the loop's poller.
+    pub io_sources: usize,
+    /// Of `uptime`, the time not spent waiting for I/O or timers.
+    pub busy: std::time::Duration,
+    /// Time since the loop was made.
+    pub uptime: std::time::Duration,
+}
+
+impl LoopStats {
+    /// The share of its life the loop spent working rather than waiting, from 0 to 1.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let stats = asyncio::get_running_loop().stats();
+    /// assert!((0.0..=1.0).contains(&stats.busy_ratio()));
+    /// # });
+    /// ```
+    pub fn busy_ratio(&self) -> f64 {
+        if self.uptime.is_zero() {
+            return 0.0;
+        }
+        (self.busy.as_secs_f64() / self.uptime.as_secs_f64()).min(1.0)
+    }
 }
 
 /// A callback scheduled with [`LoopHandle::call_soon`] (asyncio's `Handle`).

@@ -7,19 +7,30 @@ pub(crate) mod blocking;
 pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod core;
+pub(crate) mod debug;
+mod event_loop;
+pub(crate) mod exception_handler;
 mod fd_watch;
 mod handle;
+pub(crate) mod metrics;
 mod multi;
 pub(crate) mod remote;
 mod runner;
 pub(crate) mod shared;
+mod task_factory;
 mod threadsafe;
 mod tsc;
 
 pub use blocking::{to_thread, ToThread};
+pub use debug::DEBUG_ENV;
+pub use event_loop::{new_event_loop, EventLoop};
+pub use exception_handler::{
+    default_exception_handler, ExceptionContext, ExceptionHandler, TaskInfo,
+};
 pub use handle::{
     get_running_loop, try_get_running_loop, Handle, LoopHandle, LoopStats, TimerHandle,
 };
 pub use multi::{Builder, Runtime};
 pub use runner::{run, try_run, Runner};
+pub use task_factory::IntoTaskFactory;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};

@@ -135,7 +135,9 @@ fn unwrap_main<T>(outcome: Result<T, TaskError>) -> T {
 /// ```
 pub struct Runner {
     core: Option<Rc<Core>>,
-    debug: bool,
+    /// `None`: as `ASYNCIO_DEBUG` says.
+    debug: Option<bool>,
+    exception_handler: Option<super::exception_handler::HandlerFn>,
     virtual_time: bool,
     closed: bool,
 }
@@ -157,13 +159,16 @@ impl Runner {
     pub fn new() -> Self {
         Runner {
             core: None,
-            debug: false,
+            debug: None,
+            exception_handler: None,
             virtual_time: false,
             closed: false,
         }
     }
 
-    /// Debug mode: slow polls (over 0.1 s) are logged and each task's busy time is counted.
+    /// Debug mode, on or off whatever `ASYNCIO_DEBUG` says (asyncio's `Runner(debug=...)`):
+    /// slow steps (0.1 s or more) are logged, each task's busy time is counted; see
+    /// [`LoopHandle::set_debug`].
     ///
     /// # Examples
     /// ```
@@ -171,7 +176,34 @@ impl Runner {
     /// runner.run(async {});
     /// ```
     pub fn debug(mut self, on: bool) -> Self {
-        self.debug = on;
+        self.debug = Some(on);
+        self
+    }
+
+    /// The loop's exception handler, set before anything runs (see
+    /// [`LoopHandle::set_exception_handler`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let caught = Rc::new(Cell::new(0));
+    /// let c = caught.clone();
+    /// let mut runner = asyncio::Runner::new().exception_handler(move |_, _| c.set(c.get() + 1));
+    /// runner.run(async {
+    ///     asyncio::get_running_loop().call_soon(|| panic!("lost"));
+    ///     asyncio::sleep(0).await;
+    /// });
+    /// assert_eq!(caught.get(), 1);
+    /// ```
+    pub fn exception_handler(
+        mut self,
+        handler: impl Fn(&LoopHandle, &super::ExceptionContext) + 'static,
+    ) -> Self {
+        self.exception_handler = Some(Rc::new(handler));
+        if let Some(core) = &self.core {
+            core.exceptions.set(self.exception_handler.clone());
+        }
         self
     }
 
@@ -195,8 +227,10 @@ impl Runner {
     fn core(&mut self) -> Rc<Core> {
         assert!(!self.closed, "Runner is closed");
         if self.core.is_none() {
-            let core = Core::new(self.virtual_time, self.debug)
+            let debug = self.debug.unwrap_or_else(super::debug::env_debug);
+            let core = Core::new(self.virtual_time, debug)
                 .unwrap_or_else(|e| panic!("cannot create the event loop: {e}"));
+            core.exceptions.set(self.exception_handler.clone());
             self.core = Some(core);
         }
         self.core.clone().expect("made above")
@@ -360,7 +394,7 @@ impl Drop for Runner {
 }
 
 /// Clears the loop's running flag when a run ends, by return or by unwinding.
-struct RunningFlag<'a>(&'a Core);
+pub(super) struct RunningFlag<'a>(pub(super) &'a Core);
 
 impl Drop for RunningFlag<'_> {
     fn drop(&mut self) {

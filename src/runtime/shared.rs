@@ -26,8 +26,12 @@ pub(crate) struct Shared {
     pub(crate) remote: Remote<MioNotifier>,
     pub(crate) clock: Clock,
     pub(crate) running: AtomicBool,
-    /// The task factory is asyncio's `eager_task_factory`: `create_task` starts tasks at once.
-    pub(crate) eager_tasks: AtomicBool,
+    /// The task factory is not the default: `create_task` asks
+    /// [`Core::spawn_by_factory`](super::core::Core::spawn_by_factory).
+    pub(crate) custom_factory: AtomicBool,
+    /// `stop()` was called: `run_forever` returns after the turn it is in (asyncio's
+    /// `_stopping`).
+    pub(crate) stopping: AtomicBool,
 }
 
 impl Shared {
@@ -41,7 +45,8 @@ impl Shared {
             }),
             clock: Clock::new(virtual_time),
             running: AtomicBool::new(false),
-            eager_tasks: AtomicBool::new(false),
+            custom_factory: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
         }
     }
 }

@@ -182,7 +182,10 @@ pub(crate) fn guarded<T>(make: impl FnOnce() -> T) -> Option<T> {
         Ok(made) => Some(made),
         Err(panic) => {
             let panic = crate::PanicError::new(panic);
-            log::error!("Unhandled exception in client_connected_cb: {panic}");
+            crate::runtime::exception_handler::report_panic(
+                "Unhandled exception in client_connected_cb",
+                panic,
+            );
             None
         }
     }
@@ -216,15 +219,25 @@ pub(crate) async fn accept_loop(
             }
             Some(Err(e)) if is_transient(&e) => {}
             Some(Err(e)) => {
-                if is_resource_limit(&e) {
-                    log::error!(
+                use crate::runtime::exception_handler::{report, ExceptionContext};
+                let (message, line) = if is_resource_limit(&e) {
+                    let line = format!(
                         "socket.accept() out of system resource ({e}); \
                          pausing accept for {}s",
                         ACCEPT_RETRY_DELAY.as_secs_f64()
                     );
+                    ("socket.accept() out of system resource", line)
                 } else {
-                    log::error!("socket.accept() failed: {e}");
-                }
+                    (
+                        "socket.accept() failed",
+                        format!("socket.accept() failed: {e}"),
+                    )
+                };
+                report(
+                    ExceptionContext::new(message)
+                        .with_exception(e)
+                        .logged_as(line),
+                );
                 streak = 0;
                 crate::sleep(ACCEPT_RETRY_DELAY).await;
             }

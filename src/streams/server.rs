@@ -161,6 +161,11 @@ struct Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
+        if !self.state.closed.get() {
+            crate::runtime::debug::warn_unclosed(|| {
+                format!("<Server sockets={:?}>", self.state.addrs)
+            });
+        }
         self.state.close();
     }
 }

@@ -32,7 +32,13 @@ impl HandlerOutput for () {
 impl<T, E: std::fmt::Debug> HandlerOutput for Result<T, E> {
     fn report(self) {
         if let Err(e) = self {
-            log::error!("Unhandled error in client_connected_cb: {e:?}");
+            use crate::runtime::exception_handler::{report, ExceptionContext};
+            let line = format!("Unhandled error in client_connected_cb: {e:?}");
+            report(
+                ExceptionContext::new("Unhandled error in client_connected_cb")
+                    .with_exception(std::io::Error::other(format!("{e:?}")))
+                    .logged_as(line),
+            );
         }
     }
 }

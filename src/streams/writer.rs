@@ -50,6 +50,9 @@ struct Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
+        if !self.conn.is_closing() {
+            crate::runtime::debug::warn_unclosed(|| "<StreamWriter>".to_owned());
+        }
         self.conn.close();
     }
 }

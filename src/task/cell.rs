@@ -130,21 +130,12 @@ impl<F: Future + 'static> TaskCell<F> {
         // SAFETY: the allocation is alive (the loop still holds its header reference), and
         // without local references nothing else reads the body; wakers read only the header.
         unsafe {
-            let unretrieved = match &*(*cell).outcome.borrow() {
-                Outcome::Done(Err(e)) => match &**e {
-                    TaskError::Panicked(p) => Some(p.to_string()),
-                    _ => None,
-                },
-                _ => None,
-            };
-            if let Some(p) = unretrieved {
-                let common = &(*cell).base.common;
-                log::error!(
-                    "Task exception was never retrieved: Task-{} created at {} {}",
-                    common.id(),
-                    common.location(),
-                    p
-                );
+            // Reported inside the borrow: with no local reference left, nothing the handler
+            // runs can reach this task's outcome.
+            if let Outcome::Done(Err(e)) = &*(*cell).outcome.borrow() {
+                if let TaskError::Panicked(p) = &**e {
+                    report_unretrieved(&(*cell).base.common, p);
+                }
             }
         }
         let future = catch_unwind(AssertUnwindSafe(|| {
@@ -233,7 +224,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
             }
         }
         common.count_poll();
-        let started = core.debug.then(Instant::now);
+        let started = core.debug.on().then(Instant::now);
         let previous = core.enter_task(header.key);
         // SAFETY: as this function's contract says.
         let waker = unsafe { Header::waker_ref(this) };
@@ -241,15 +232,8 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         let ready = self.poll_future(&mut cx);
         core.leave_task(previous);
         if let Some(started) = started {
-            let took = started.elapsed();
-            common.with_extra(|e| e.busy += took);
-            if took >= core.slow_callback_duration {
-                log::warn!(
-                    "Executing <Task {}> took {:.3} seconds",
-                    common.name(),
-                    took.as_secs_f64()
-                );
-            }
+            // Only a bool crosses into the cold code: `ready` itself stays in registers.
+            debug_step(core, common, started, ready.is_some());
         }
         if let Some(outer) = scoped {
             return self.after_scoped_poll(core, ready, outer);
@@ -347,4 +331,49 @@ impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
             _ => false,
         }
     }
+}
+
+/// Reports a task's panic that nobody retrieved (asyncio's "Task exception was never
+/// retrieved").
+#[cold]
+fn report_unretrieved(common: &Common, panic: &PanicError) {
+    let (shown, message) = (panic.to_string(), panic.message().map(str::to_owned));
+    use crate::runtime::exception_handler::{report, ExceptionContext, TaskInfo};
+    let task = TaskInfo {
+        id: common.id(),
+        name: common.name(),
+        location: common.location(),
+    };
+    let line = format!(
+        "Task exception was never retrieved: Task-{} created at {} {}",
+        task.id, task.location, shown
+    );
+    // The panic itself goes with the task's outcome; the report carries its message.
+    let payload: Box<dyn std::any::Any + Send> = match message {
+        Some(message) => Box::new(message),
+        None => Box::new(()),
+    };
+    let exception = PanicError::new(payload);
+    report(
+        ExceptionContext::new("Task exception was never retrieved")
+            .with_exception(exception)
+            .with_task(task)
+            .logged_as(line),
+    );
+}
+
+/// Debug mode's bookkeeping after a task step: its busy time, and the log of a slow one.
+#[cold]
+#[inline(never)]
+fn debug_step(core: &Core, common: &Common, started: Instant, finished: bool) {
+    let took = started.elapsed();
+    common.with_extra(|e| e.busy += took);
+    crate::runtime::debug::step_took(core, took, || {
+        let state = if finished { "finished" } else { "pending" };
+        format!(
+            "<Task {state} name='{}' created at {}>",
+            common.name(),
+            common.location()
+        )
+    });
 }

@@ -49,6 +49,9 @@ pub(crate) struct Common {
 /// A done callback, bound to a handle of its task.
 pub(super) type DoneCallback = Box<dyn FnOnce()>;
 
+/// A task waiting on this one, while its combinator's state lives.
+type AwaitEdge = (u64, Weak<dyn std::any::Any>);
+
 /// What only some tasks need, allocated on first use.
 #[derive(Default)]
 pub(super) struct Extra {
@@ -59,6 +62,11 @@ pub(super) struct Extra {
     callbacks: Vec<(u64, DoneCallback)>,
     next_callback_id: u64,
     pub(super) busy: Duration,
+    /// Tasks (by id) that wait on this one through a combinator, each edge live while its
+    /// combinator's state is (the call graph). The first inline: it is usually the only one,
+    /// and a gather of many tasks should not pay an allocation per task for it.
+    awaited_by: Option<AwaitEdge>,
+    more_awaited_by: Vec<AwaitEdge>,
 }
 
 impl Common {
@@ -159,6 +167,37 @@ impl Common {
 
     pub(crate) fn cancelled(&self) -> bool {
         self.flags.get() & WAS_CANCELLED != 0
+    }
+
+    /// The slab key of the task this one last found pending in its current step, or 0.
+    pub(crate) fn awaiting(&self) -> u64 {
+        self.awaiting.get()
+    }
+
+    /// Records that the task `awaiter` waits on this one while `live` is alive.
+    pub(crate) fn add_awaited_by(&self, awaiter: u64, live: Weak<dyn std::any::Any>) {
+        self.with_extra(|e| {
+            let edge = (awaiter, live);
+            match &e.awaited_by {
+                Some((_, first)) if first.strong_count() > 0 => {
+                    e.more_awaited_by.retain(|(_, l)| l.strong_count() > 0);
+                    e.more_awaited_by.push(edge);
+                }
+                _ => e.awaited_by = Some(edge),
+            }
+        });
+    }
+
+    /// The ids of the tasks waiting on this one through a combinator that still waits.
+    pub(crate) fn awaited_by(&self) -> Vec<u64> {
+        self.extra.borrow().as_ref().map_or_else(Vec::new, |e| {
+            e.awaited_by
+                .iter()
+                .chain(&e.more_awaited_by)
+                .filter(|(_, live)| live.strong_count() > 0)
+                .map(|(id, _)| *id)
+                .collect()
+        })
     }
 
     /// Records that this task found `awaited` pending (the await graph).

@@ -409,6 +409,11 @@ pub struct TaskRef {
 }
 
 impl TaskRef {
+    /// The task's key in its loop's slab.
+    pub(super) fn slab_key(&self) -> u64 {
+        self.raw.base().key()
+    }
+
     pub(crate) fn new(raw: LocalRef<dyn RawTask>) -> Self {
         TaskRef { raw }
     }
@@ -467,6 +472,7 @@ impl TaskRef {
         self.raw.common().uncancel()
     }
 
+    /// The task's common fields (its cancellation scopes, the call graph).
     pub(crate) fn common(&self) -> &super::common::Common {
         self.raw.common()
     }

@@ -5,6 +5,7 @@
 //! cancellation a task can catch is in [`catch`] and [`expiry`].
 
 mod catch;
+pub(crate) mod call_graph;
 pub(crate) mod cell;
 mod common;
 pub(crate) mod expiry;
@@ -13,6 +14,7 @@ pub(crate) mod header;
 pub(crate) mod local;
 
 pub use catch::{catch_cancel, on_cancel, CatchCancel, OnCancel};
+pub use call_graph::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
 pub use handle::{Task, TaskRef};
 
 use crate::runtime::context;
@@ -56,8 +58,8 @@ where
     // Identity for a `Future`: the hot path pays nothing for accepting builders.
     let fut = fut.into_future();
     match context::current_core() {
-        Some(core) if core.shared.eager_tasks.load(Ordering::Relaxed) => {
-            core.spawn_eager(fut, location)
+        Some(core) if core.shared.custom_factory.load(Ordering::Relaxed) => {
+            core.spawn_by_factory(fut, location)
         }
         Some(core) => core.spawn(fut, location),
         None => panic!("create_task: no running event loop"),

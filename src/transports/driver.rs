@@ -186,12 +186,19 @@ fn guard(conn: &Conn, failure: &mut Option<io::Error>, what: &str, f: &mut dyn F
         Ok(()) => true,
         Err(payload) => {
             let panic = crate::PanicError::new(payload);
-            log::error!("Exception in Protocol.{what}: {panic}; aborting the connection");
+            let line = format!("Exception in Protocol.{what}: {panic}; aborting the connection");
             if failure.is_none() {
                 *failure = Some(io::Error::other(format!(
                     "Protocol.{what} panicked: {panic}"
                 )));
             }
+            crate::runtime::exception_handler::report(
+                crate::runtime::exception_handler::ExceptionContext::panic(
+                    format!("Exception in Protocol.{what}"),
+                    panic,
+                )
+                .logged_as(line),
+            );
             conn.abort();
             false
         }

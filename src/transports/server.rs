@@ -38,7 +38,15 @@ where
             Ok(proto) => Rc::new(RefCell::new(proto)),
             Err(panic) => {
                 let panic = crate::PanicError::new(panic);
-                log::error!("Exception in protocol_factory: {panic}; closing the connection");
+                let line =
+                    format!("Exception in protocol_factory: {panic}; closing the connection");
+                crate::runtime::exception_handler::report(
+                    crate::runtime::exception_handler::ExceptionContext::panic(
+                        "Exception in protocol_factory",
+                        panic,
+                    )
+                    .logged_as(line),
+                );
                 conn.close();
                 return;
             }

@@ -16,6 +16,15 @@ pub(crate) struct Shared {
     pub(crate) driver: RefCell<Option<Waker>>,
 }
 
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The loop keeps the connection, but nobody can close it any more.
+        if !self.conn.is_closing() {
+            crate::runtime::debug::warn_unclosed(|| "transport <Transport>".to_owned());
+        }
+    }
+}
+
 /// A stream connection as a protocol sees it (asyncio's `Transport`): a cheap `Clone` handle,
 /// given to [`Protocol::connection_made`](crate::Protocol::connection_made) and returned by
 /// [`create_connection`](crate::LoopHandle::create_connection).

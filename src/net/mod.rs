@@ -35,7 +35,7 @@ mod datagram_tests;
 pub(crate) mod datagram_transport;
 mod pipe;
 mod sock_ops;
-mod sock_sendfile;
+pub(crate) mod sock_sendfile;
 mod stream;
 pub(crate) mod sys;
 mod tcp_listener;

@@ -114,6 +114,22 @@ impl Sock {
         }
     }
 
+    /// Runs `f` on the fd once it is writable (see `Stream::poll_write_fd`); `None` over
+    /// TLS, where bytes must go through the session.
+    pub(crate) fn poll_write_fd<R>(
+        &self,
+        cx: &mut Context<'_>,
+        f: impl FnMut(std::os::fd::RawFd) -> io::Result<R>,
+    ) -> Option<Poll<io::Result<R>>> {
+        match self {
+            Sock::Tcp(s) => Some(s.io.poll_write_fd(cx, f)),
+            Sock::Unix(s) => Some(s.io.poll_write_fd(cx, f)),
+            Sock::Pipe(p) => Some(p.poll_write_fd(cx, f)),
+            #[cfg(feature = "tls")]
+            Sock::Tls(_) => None,
+        }
+    }
+
     /// Readiness of the socket itself (for the layer above it).
     #[allow(dead_code)] // used by TLS
     pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -190,6 +190,15 @@ impl Conn {
         self.local.clone()
     }
 
+    /// The fd under the connection; `None` once lost.
+    pub(crate) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.sock
+            .borrow()
+            .as_ref()
+            .map(Sock::raw_fd)
+            .filter(|fd| *fd >= 0)
+    }
+
     pub(crate) fn is_lost(&self) -> bool {
         self.lost.get()
     }

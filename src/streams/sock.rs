@@ -225,6 +225,18 @@ impl Sock {
         taken.unwrap_or_else(Some)
     }
 
+    /// The fd under the connection (the socket's, under TLS too; the pipe's).
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Sock::Tcp(s) => s.as_raw_fd(),
+            Sock::Unix(s) => s.as_raw_fd(),
+            Sock::Pipe(p) => p.raw_fd(),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().raw_fd(),
+        }
+    }
+
     /// asyncio's `peername`, if the socket has one.
     pub(crate) fn peer_addr(&self) -> Option<StreamAddr> {
         match self {

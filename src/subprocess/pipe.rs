@@ -110,6 +110,18 @@ impl PipeIo {
         }
     }
 
+    /// The pipe end's fd (`-1` once the write end was shut).
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            PipeIo::Read(io) => io.get_ref().as_raw_fd(),
+            PipeIo::Write(io) => io
+                .borrow()
+                .as_ref()
+                .map_or(-1, |io| io.get_ref().as_raw_fd()),
+        }
+    }
+
     /// A pipe has no half-close: shutting the write side closes the write end.
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if let (PipeIo::Write(io), Shutdown::Write | Shutdown::Both) = (self, how) {

@@ -26,7 +26,7 @@ use std::rc::Rc;
 ///
 /// # Examples
 /// ```
-/// use asyncio::subprocess::{SubprocessProtocol, SubprocessTransport};
+/// use asyncio::subprocess::SubprocessProtocol;
 /// struct Collect { out: Vec<u8>, done: asyncio::Event }
 /// impl SubprocessProtocol for Collect {
 ///     fn pipe_data_received(&mut self, fd: i32, data: &[u8]) {

@@ -46,7 +46,7 @@ mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
-pub use addrinfo::{AddrInfo, GaiError, GetAddrInfo, Lookup};
+pub use addrinfo::{AddrInfo, GaiError, GetAddrInfo, Lookup, Service};
 pub use async_fd::{AsyncFd, AsyncFdReadyGuard};
 use datagram_transport::DatagramProtocol;
 pub use pipe::{IntoPipe, ReadPipeTransport};

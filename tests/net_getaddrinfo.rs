@@ -114,3 +114,40 @@ async fn getnameinfo_numeric() {
         .unwrap();
     assert_eq!((host.as_str(), port.as_str()), ("::1", "443"));
 }
+
+/// asyncio's `port` may be a service name, looked up as CPython's `socket.getaddrinfo` does.
+#[asyncio::test]
+async fn service_names_resolve_as_in_cpython() {
+    let lp = asyncio::get_running_loop();
+    let tcp = |port: asyncio::net::Service| {
+        lp.getaddrinfo("127.0.0.1", port)
+            .socktype(libc::SOCK_STREAM)
+    };
+    let has_services = std::path::Path::new("/etc/services").exists();
+    if has_services {
+        assert_eq!(tcp("http".into()).await.unwrap()[0].addr.port(), 80);
+        assert_eq!(tcp("https".into()).await.unwrap()[0].addr.port(), 443);
+        let python = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import socket; print(socket.getservbyname('domain', 'tcp'))",
+            ])
+            .output();
+        if let Some(out) = python.ok().filter(|o| o.status.success()) {
+            let theirs: u16 = String::from_utf8(out.stdout)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            assert_eq!(tcp("domain".into()).await.unwrap()[0].addr.port(), theirs);
+        }
+    }
+    assert_eq!(tcp("8080".into()).await.unwrap()[0].addr.port(), 8080);
+    assert_eq!(tcp(None.into()).await.unwrap()[0].addr.port(), 0);
+    let none = lp.getaddrinfo("127.0.0.1", None).await.unwrap();
+    assert_eq!(none[0].addr.port(), 0);
+    let err = tcp("no-such-service-xyz".into()).await.unwrap_err();
+    assert!(err.get_ref().is_some_and(|e| e.is::<GaiError>()), "{err:?}");
+    let err = tcp("ht\0tp".into()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}

@@ -14,6 +14,51 @@ use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+/// The port of a [`LoopHandle::getaddrinfo`], as asyncio takes it: a number, a service name
+/// looked up in the services database (`"http"` → 80, `"domain"` → 53), or none (Python's
+/// `None`). Made from a `u16`, an `Option<u16>` or a string.
+///
+/// # Examples
+/// ```
+/// use asyncio::net::Service;
+/// assert_eq!(Service::from(80), Service::Port(80));
+/// assert_eq!(Service::from("http"), Service::Name("http".into()));
+/// assert_eq!(Service::from(None), Service::Any);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// No port: the answers' ports are 0.
+    Any,
+    /// A port number.
+    Port(u16),
+    /// A service name, or a number as a string (`"8080"`).
+    Name(String),
+}
+
+impl From<u16> for Service {
+    fn from(port: u16) -> Self {
+        Service::Port(port)
+    }
+}
+
+impl From<Option<u16>> for Service {
+    fn from(port: Option<u16>) -> Self {
+        port.map_or(Service::Any, Service::Port)
+    }
+}
+
+impl From<&str> for Service {
+    fn from(name: &str) -> Self {
+        Service::Name(name.to_owned())
+    }
+}
+
+impl From<String> for Service {
+    fn from(name: String) -> Self {
+        Service::Name(name)
+    }
+}
+
 /// One answer of [`LoopHandle::getaddrinfo`]: Python's `(family, type, proto, canonname,
 /// sockaddr)` tuple, with the address as a [`SocketAddr`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +141,10 @@ fn gai_error(code: i32) -> io::Error {
 }
 
 fn nul_error() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, "host contains a NUL byte")
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "host or service name contains a NUL byte",
+    )
 }
 
 /// The options of [`LoopHandle::getaddrinfo`], as asyncio's keyword arguments; await it for
@@ -110,7 +158,7 @@ fn nul_error() -> io::Error {
 pub struct GetAddrInfo {
     handle: LoopHandle,
     host: Option<String>,
-    port: Option<u16>,
+    port: Service,
     hints: [i32; 4],
 }
 
@@ -232,7 +280,8 @@ impl LoopHandle {
     /// `loop.getaddrinfo(host, port, family=0, type=0, proto=0, flags=0)`); the keyword
     /// arguments are the builder methods [`family`](GetAddrInfo::family),
     /// [`socktype`](GetAddrInfo::socktype), [`proto`](GetAddrInfo::proto) and
-    /// [`flags`](GetAddrInfo::flags). `None` stands for Python's `None` in either place.
+    /// [`flags`](GetAddrInfo::flags). `None` stands for Python's `None` in either place;
+    /// the port may be a service name (`"http"`; see [`Service`]).
     ///
     /// # Errors
     /// An `io::Error` whose inner error is a [`GaiError`] (Python's `socket.gaierror`):
@@ -251,13 +300,15 @@ impl LoopHandle {
     /// let lp = asyncio::get_running_loop();
     /// let addrs = lp.getaddrinfo("localhost", 80).socktype(libc::SOCK_STREAM).await?;
     /// assert!(addrs.iter().all(|a| a.addr.ip().is_loopback()));
+    /// let http = lp.getaddrinfo("127.0.0.1", "http").socktype(libc::SOCK_STREAM).await?;
+    /// assert_eq!(http[0].addr.port(), 80);
     /// # std::io::Result::Ok(())
     /// # }).unwrap();
     /// ```
     pub fn getaddrinfo<'a>(
         &self,
         host: impl Into<Option<&'a str>>,
-        port: impl Into<Option<u16>>,
+        port: impl Into<Service>,
     ) -> GetAddrInfo {
         GetAddrInfo {
             handle: self.clone(),
@@ -308,14 +359,22 @@ impl Drop for AddrInfoList {
 
 fn sys_getaddrinfo(
     host: Option<String>,
-    port: Option<u16>,
+    port: Service,
     [family, socktype, protocol, flags]: [i32; 4],
 ) -> io::Result<Vec<AddrInfo>> {
     let host = host
         .map(CString::new)
         .transpose()
         .map_err(|_| nul_error())?;
-    let service = port.map(|p| CString::new(p.to_string()).expect("digits have no NUL"));
+    let service = match port {
+        Service::Any => None,
+        Service::Port(p) => Some(p.to_string()),
+        Service::Name(name) => Some(name),
+    };
+    let service = service
+        .map(CString::new)
+        .transpose()
+        .map_err(|_| nul_error())?;
     // SAFETY: all-zero is a valid addrinfo (integers and null pointers).
     let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
     hints.ai_family = family;

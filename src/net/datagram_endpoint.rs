@@ -488,7 +488,9 @@ fn step<P: DatagramProtocol>(
             drop(ep.sock.borrow_mut().take());
             return Poll::Ready(());
         }
-        if poll_flush(ep, cx) {
+        // Told before the flush (a buffer that went above the mark is reported even if the
+        // socket takes it all at once, as asyncio reports it inside `sendto`) and after.
+        if tell_flow(ep, proto) || poll_flush(ep, cx) || tell_flow(ep, proto) {
             continue;
         }
         if ep.st.borrow().closing {
@@ -521,6 +523,37 @@ fn step<P: DatagramProtocol>(
         st.driver = Some(cx.waker().clone());
     }
     Poll::Pending
+}
+
+/// Tells the protocol to pause or resume writing if the buffer crossed a water mark; true
+/// if it did.
+#[inline]
+fn tell_flow<P: DatagramProtocol>(ep: &Endpoint, proto: &RefCell<P>) -> bool {
+    let Some(pause) = flow_change(ep) else {
+        return false;
+    };
+    ep.st.borrow_mut().told_paused = pause;
+    let (what, f): (_, fn(&mut P)) = if pause {
+        ("pause_writing", P::pause_writing)
+    } else {
+        ("resume_writing", P::resume_writing)
+    };
+    if let Err(panic) = call(proto, what, f) {
+        ep.force_close(Some(panic));
+    }
+    true
+}
+
+/// Whether the protocol is to be told to pause (`Some(true)`) or resume writing: the buffer
+/// crossed a water mark since it was last told.
+#[inline]
+fn flow_change(ep: &Endpoint) -> Option<bool> {
+    let st = ep.st.borrow();
+    if st.told_paused {
+        (st.buffer_size <= st.low).then_some(false)
+    } else {
+        (st.buffer_size > st.high).then_some(true)
+    }
 }
 
 /// Sends buffered datagrams while the socket takes them. True when there is more for the

@@ -14,6 +14,12 @@ impl DatagramProtocol for Lost {
     fn connection_lost(&mut self, exc: Option<std::io::Error>) {
         self.0.borrow_mut().push(format!("lost {exc:?}"));
     }
+    fn pause_writing(&mut self) {
+        self.0.borrow_mut().push("pause".to_owned());
+    }
+    fn resume_writing(&mut self) {
+        self.0.borrow_mut().push("resume".to_owned());
+    }
 }
 
 async fn endpoint(events: &Rc<RefCell<Vec<String>>>) -> DatagramTransport {
@@ -99,5 +105,29 @@ fn abort_drops_the_buffer() {
         settle().await;
         assert_eq!(*events.borrow(), ["lost None"]);
         assert!(peer.try_recv_from(&mut [0; 8]).is_err());
+    });
+}
+
+#[test]
+fn the_protocol_pauses_above_the_high_water_mark_and_resumes_once_drained() {
+    crate::run(async {
+        let events = Rc::default();
+        let t = endpoint(&events).await;
+        t.set_write_buffer_limits(Some(8), None);
+        let peer = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let to = peer.local_addr().unwrap();
+        buffer(&t, b"1234", to);
+        // At the mark, not above it: no pause (asyncio pauses at `size > high`).
+        t.sendto(b"5678", Some(to));
+        assert_eq!(t.get_write_buffer_size(), 8);
+        buffer(&t, b"9", to);
+        t.sendto(b"", Some(to)); // wakes the driver, as a real buffering sendto does
+                                 // The driver sends the buffer as soon as it runs, and tells the protocol both.
+        settle().await;
+        assert_eq!(*events.borrow(), ["pause", "resume"]);
+        assert_eq!(t.get_write_buffer_size(), 0);
+        t.close();
+        settle().await;
+        assert_eq!(*events.borrow(), ["pause", "resume", "lost None"]);
     });
 }

@@ -79,6 +79,17 @@ pub trait DatagramProtocol {
     fn connection_lost(&mut self, exc: Option<io::Error>) {
         let _ = exc;
     }
+
+    /// The buffer of datagrams the socket could not take went above its high-water mark
+    /// (64 KiB by default; see
+    /// [`set_write_buffer_limits`](DatagramTransport::set_write_buffer_limits)): stop
+    /// sending until [`resume_writing`](Self::resume_writing). Called right after the
+    /// callback (or task) that sent.
+    fn pause_writing(&mut self) {}
+
+    /// The buffer drained to its low-water mark (16 KiB by default) after a
+    /// [`pause_writing`](Self::pause_writing).
+    fn resume_writing(&mut self) {}
 }
 
 /// Whether `connection_lost` is due or done.
@@ -96,6 +107,11 @@ pub(super) struct State {
     /// Datagrams waiting for the socket to be writable, with their destinations.
     pub(super) buffer: VecDeque<(Box<[u8]>, SocketAddr)>,
     pub(super) buffer_size: usize,
+    /// The water marks of `buffer_size` for `pause_writing` / `resume_writing`.
+    pub(super) high: usize,
+    pub(super) low: usize,
+    /// What the protocol was last told: paused for writing or not.
+    pub(super) told_paused: bool,
     pub(super) closing: bool,
     pub(super) lost: Lost,
     /// Send errors for the driver to give to `error_received`.
@@ -127,6 +143,9 @@ impl Endpoint {
             st: RefCell::new(State {
                 buffer: VecDeque::new(),
                 buffer_size: 0,
+                high: crate::streams::conn::DEFAULT_HIGH_WATER,
+                low: crate::streams::conn::DEFAULT_HIGH_WATER / 4,
+                told_paused: false,
                 closing: false,
                 lost: Lost::No,
                 errors: VecDeque::new(),
@@ -307,6 +326,43 @@ impl DatagramTransport {
     /// See [`abort`](Self::abort).
     pub fn get_write_buffer_size(&self) -> usize {
         self.ep.st.borrow().buffer_size
+    }
+
+    /// Sets the buffer's water marks, at which the protocol is told to
+    /// [`pause_writing`](DatagramProtocol::pause_writing) and
+    /// [`resume_writing`](DatagramProtocol::resume_writing): with only `high`, low is
+    /// `high / 4`; with only `low`, high is `4 * low`; with neither, 64 KiB and 16 KiB.
+    ///
+    /// # Panics
+    /// If `low > high` (asyncio's `ValueError`).
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// struct Quiet;
+    /// impl asyncio::DatagramProtocol for Quiet {}
+    /// let lp = asyncio::get_running_loop();
+    /// let (t, _) = lp.create_datagram_endpoint(|| Quiet).local_addr(("127.0.0.1", 0)).await.unwrap();
+    /// t.set_write_buffer_limits(Some(4096), None);
+    /// assert_eq!(t.get_write_buffer_limits(), (1024, 4096));
+    /// # });
+    /// ```
+    pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) {
+        let (high, low) = crate::streams::conn::water_marks(high, low);
+        let mut st = self.ep.st.borrow_mut();
+        st.high = high;
+        st.low = low;
+        drop(st);
+        self.ep.wake_driver();
+    }
+
+    /// The `(low, high)` water marks (asyncio's `get_write_buffer_limits`).
+    ///
+    /// # Examples
+    /// See [`set_write_buffer_limits`](Self::set_write_buffer_limits).
+    pub fn get_write_buffer_limits(&self) -> (usize, usize) {
+        let st = self.ep.st.borrow();
+        (st.low, st.high)
     }
 
     /// The local address (asyncio's `get_extra_info("sockname")`).

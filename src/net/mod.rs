@@ -35,7 +35,7 @@ mod datagram_tests;
 pub(crate) mod datagram_transport;
 mod pipe;
 mod sock_ops;
-mod sock_sendfile;
+pub(crate) mod sock_sendfile;
 mod stream;
 pub(crate) mod sys;
 mod tcp_listener;
@@ -46,7 +46,7 @@ mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
-pub use addrinfo::{AddrInfo, GaiError, GetAddrInfo, Lookup};
+pub use addrinfo::{AddrInfo, GaiError, GetAddrInfo, Lookup, Service};
 pub use async_fd::{AsyncFd, AsyncFdReadyGuard};
 use datagram_transport::DatagramProtocol;
 pub use pipe::{IntoPipe, ReadPipeTransport};

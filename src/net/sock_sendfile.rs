@@ -11,13 +11,13 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::FileExt;
 
 /// The most one `sendfile` moves (Linux's own limit, a little under 2 GiB).
-const MAX_CHUNK: u64 = 0x7fff_f000;
+pub(crate) const MAX_CHUNK: u64 = 0x7fff_f000;
 /// The buffer of the read-and-send fallback (asyncio's is 256 KiB at most).
 const FALLBACK_CHUNK: u64 = 256 * 1024;
 
 /// Whether `sendfile` failed because the kernel cannot do it for these fds, as asyncio's
 /// `_sendfile_native` gives up on (then the fallback copies instead).
-fn unsupported(e: &io::Error) -> bool {
+pub(crate) fn unsupported(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::ENOTSOCK)
@@ -25,7 +25,12 @@ fn unsupported(e: &io::Error) -> bool {
 }
 
 /// One `sendfile(2)` from `file` at `*offset` to `sock`, advancing `*offset`.
-fn sendfile(sock: &impl AsRawFd, file: &File, offset: &mut u64, len: u64) -> io::Result<u64> {
+pub(crate) fn sendfile(
+    sock: &impl AsRawFd,
+    file: &File,
+    offset: &mut u64,
+    len: u64,
+) -> io::Result<u64> {
     let mut off = libc::off_t::try_from(*offset)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset too large"))?;
     let len = len.min(MAX_CHUNK) as usize;

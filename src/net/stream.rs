@@ -117,6 +117,17 @@ impl<S: Socket> Stream<S> {
             .poll_io(Direction::Write, cx, |s| sys::send(s, buf))
     }
 
+    /// Runs `f` on the socket's fd once it is writable, until it does not say `WouldBlock`:
+    /// for a write the socket's own calls do not make (`sendfile(2)`).
+    pub(crate) fn poll_write_fd<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut f: impl FnMut(RawFd) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.source
+            .poll_io(Direction::Write, cx, |s| f(s.as_raw_fd()))
+    }
+
     #[inline]
     pub(super) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.source.try_io(Direction::Write, |s| sys::send(s, buf))

@@ -115,6 +115,17 @@ impl Listener {
         Ok(())
     }
 
+    /// The socket's fd; `None` once closed.
+    pub(crate) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        Some(match self.sock.borrow().as_ref()? {
+            ListenerSock::TcpBound(l) => l.as_raw_fd(),
+            ListenerSock::UnixBound(l) => l.as_raw_fd(),
+            ListenerSock::Tcp(l) => l.as_raw_fd(),
+            ListenerSock::Unix(l) => l.as_raw_fd(),
+        })
+    }
+
     pub(crate) fn close(&self) {
         let sock = self.sock.borrow_mut().take();
         drop(sock);

@@ -21,6 +21,8 @@ use super::buffer::{ReadBuf, READ_CHUNK};
 use super::error::SavedError;
 use super::server::ServerLink;
 use super::sock::CanWriteEof;
+
+mod sendfile;
 pub(crate) use super::sock::Sock;
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
@@ -74,6 +76,11 @@ struct WriteState {
     /// An eager reader (a protocol's driver) to wake when `paused` changes or the connection
     /// is lost: it calls `pause_writing` / `resume_writing` / `connection_lost`.
     watcher: Option<Waker>,
+    /// A `sendfile` runs (see `sendfile.rs`): writes are refused, and a `close` or
+    /// `write_eof` waits for its end.
+    sending_file: bool,
+    /// The `sendfile` waiting for the buffer to be sent.
+    empty_waiter: Option<Waker>,
 }
 
 impl WriteState {
@@ -155,6 +162,8 @@ impl Conn {
                 closing: false,
                 flushing: false,
                 watcher: None,
+                sending_file: false,
+                empty_waiter: None,
             }),
             lost: Cell::new(false),
             lost_err: RefCell::new(None),
@@ -179,6 +188,15 @@ impl Conn {
 
     pub(crate) fn local(&self) -> Option<StreamAddr> {
         self.local.clone()
+    }
+
+    /// The fd under the connection; `None` once lost.
+    pub(crate) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.sock
+            .borrow()
+            .as_ref()
+            .map(Sock::raw_fd)
+            .filter(|fd| *fd >= 0)
     }
 
     pub(crate) fn is_lost(&self) -> bool {
@@ -304,6 +322,10 @@ impl Conn {
             return;
         }
         let mut w = self.w.borrow_mut();
+        if w.sending_file {
+            log::error!("write() during sendfile(): data dropped");
+            return;
+        }
         if self.lost.get() || w.closing {
             let n = self.writes_after_loss.get() + 1;
             self.writes_after_loss.set(n);
@@ -400,8 +422,15 @@ impl Conn {
                 w.buf.clear();
                 w.sent = 0;
                 let (eof, closing) = (w.eof, w.closing);
+                // A sendfile waits for the buffer, and keeps the close for its own end.
+                let (empty_waiter, sending_file) = (w.empty_waiter.take(), w.sending_file);
                 drop(w);
-                self.after_flush(eof, closing);
+                if let Some(waiter) = empty_waiter {
+                    waiter.wake();
+                }
+                if !sending_file {
+                    self.after_flush(eof, closing);
+                }
                 return Poll::Ready(Ok(()));
             }
             let n = {
@@ -472,7 +501,7 @@ impl Conn {
             return;
         }
         w.eof = true;
-        let empty = w.pending() == 0;
+        let empty = w.pending() == 0 && !w.flushing && !w.sending_file;
         drop(w);
         if empty {
             self.after_flush(true, false);
@@ -485,7 +514,7 @@ impl Conn {
             return;
         }
         w.closing = true;
-        let empty = w.pending() == 0 && !w.flushing;
+        let empty = w.pending() == 0 && !w.flushing && !w.sending_file;
         drop(w);
         if empty {
             self.after_flush(false, true);
@@ -720,14 +749,16 @@ impl Conn {
             self.salvage(sock);
         }
         drop(sock);
-        let (drainers, watcher) = {
+        let (drainers, watcher, empty_waiter) = {
             let mut w = self.w.borrow_mut();
             w.buf = Vec::new();
             w.sent = 0;
             w.paused = false;
-            (std::mem::take(&mut w.drainers), w.watcher.take())
+            let drainers = std::mem::take(&mut w.drainers);
+            (drainers, w.watcher.take(), w.empty_waiter.take())
         };
         drainers.into_iter().chain(watcher).for_each(Waker::wake);
+        empty_waiter.into_iter().for_each(Waker::wake);
         let waiters = std::mem::take(&mut *self.close_waiters.borrow_mut());
         waiters.into_iter().for_each(Waker::wake);
         let link = self.server.borrow_mut().take();

@@ -203,6 +203,34 @@ impl Server {
         }
     }
 
+    /// The listening sockets' file descriptors, in the order of
+    /// [`sockets`](Self::sockets) (asyncio's `[s.fileno() for s in server.sockets]`): for the
+    /// socket options a server wants read or set (`socket2::SockRef::from(&BorrowedFd)`),
+    /// or to hand the listener to another process. Empty once closed. The server owns them:
+    /// borrow, do not close; to pass one on, `dup` it.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::os::fd::BorrowedFd;
+    /// # asyncio::run(async {
+    /// let server = asyncio::start_server(|_r, _w| async {}, "127.0.0.1", 0).keep_alive(true).await?;
+    /// let fd = server.socket_fds()[0];
+    /// // SAFETY: the server is open, so its socket is.
+    /// let sock = unsafe { BorrowedFd::borrow_raw(fd) };
+    /// assert!(socket2::SockRef::from(&sock).keepalive()?);
+    /// server.close();
+    /// assert!(server.socket_fds().is_empty());
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn socket_fds(&self) -> Vec<std::os::fd::RawFd> {
+        if self.state().closed.get() {
+            return Vec::new();
+        }
+        let listeners = &self.state().listeners;
+        listeners.iter().filter_map(|l| l.raw_fd()).collect()
+    }
+
     /// Whether the server accepts connections.
     ///
     /// # Examples

@@ -114,6 +114,22 @@ impl Sock {
         }
     }
 
+    /// Runs `f` on the fd once it is writable (see `Stream::poll_write_fd`); `None` over
+    /// TLS, where bytes must go through the session.
+    pub(crate) fn poll_write_fd<R>(
+        &self,
+        cx: &mut Context<'_>,
+        f: impl FnMut(std::os::fd::RawFd) -> io::Result<R>,
+    ) -> Option<Poll<io::Result<R>>> {
+        match self {
+            Sock::Tcp(s) => Some(s.io.poll_write_fd(cx, f)),
+            Sock::Unix(s) => Some(s.io.poll_write_fd(cx, f)),
+            Sock::Pipe(p) => Some(p.poll_write_fd(cx, f)),
+            #[cfg(feature = "tls")]
+            Sock::Tls(_) => None,
+        }
+    }
+
     /// Readiness of the socket itself (for the layer above it).
     #[allow(dead_code)] // used by TLS
     pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -207,6 +223,18 @@ impl Sock {
             Sock::Tls(s) => return s.inner().take_error(),
         };
         taken.unwrap_or_else(Some)
+    }
+
+    /// The fd under the connection (the socket's, under TLS too; the pipe's).
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Sock::Tcp(s) => s.as_raw_fd(),
+            Sock::Unix(s) => s.as_raw_fd(),
+            Sock::Pipe(p) => p.raw_fd(),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.inner().raw_fd(),
+        }
     }
 
     /// asyncio's `peername`, if the socket has one.

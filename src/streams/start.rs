@@ -320,6 +320,8 @@ where
         port,
         reuse_port: false,
         reuse_address: true,
+        sock: None,
+        keep_alive: false,
     }
 }
 
@@ -336,6 +338,8 @@ pub(crate) fn server_with<'a>(
         port,
         reuse_port: false,
         reuse_address: true,
+        sock: None,
+        keep_alive: false,
     }
 }
 
@@ -347,6 +351,9 @@ pub struct StartServer {
     port: u16,
     reuse_port: bool,
     reuse_address: bool,
+    /// An already-bound listener to serve instead of binding (`sock=`).
+    sock: Option<std::net::TcpListener>,
+    keep_alive: bool,
 }
 
 impl StartServer {
@@ -373,6 +380,50 @@ impl StartServer {
     pub fn hosts(mut self, hosts: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
         let hosts = hosts.into_iter().map(|h| h.as_ref().to_owned()).collect();
         self.hosts = Hosts::Each(hosts);
+        self
+    }
+
+    /// Serves `listener`, a socket already bound (and perhaps listening), instead of binding
+    /// (asyncio's `sock=`): one a parent process or systemd's socket activation handed
+    /// over (`TcpListener::from_raw_fd(3)`), or the one a restarting server passes to its
+    /// successor. `host` must be `None` and `port` 0, and `hosts` unset (asyncio's
+    /// `ValueError`, here `InvalidInput` when awaited); the socket options of binding
+    /// (`reuse_address`, `reuse_port`) are the listener's own. It is made non-blocking and
+    /// listens with [`backlog`](Self::backlog); closing the server closes it.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = listener.local_addr()?;
+    /// let server = asyncio::start_server(|_r, w: asyncio::StreamWriter| async move {
+    ///     w.write(b"hi\n");
+    /// }, None, 0).sock(listener).await?;
+    /// assert_eq!(server.sockets()[0].as_inet(), Some(addr));
+    /// let (mut r, _w) = asyncio::open_connection("127.0.0.1", addr.port()).await?;
+    /// assert_eq!(r.readline().await?, b"hi\n");
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn sock(mut self, listener: std::net::TcpListener) -> Self {
+        self.sock = Some(listener);
+        self
+    }
+
+    /// Sets `SO_KEEPALIVE` on the listening sockets, which the accepted connections inherit
+    /// (asyncio 3.13's `keep_alive`): the kernel probes idle peers and drops the dead ones.
+    /// Off by default.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let server = asyncio::start_server(|_r, _w| async {}, "127.0.0.1", 0).keep_alive(true).await?;
+    /// # drop(server);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn keep_alive(mut self, on: bool) -> Self {
+        self.keep_alive = on;
         self
     }
 
@@ -501,9 +552,25 @@ impl StartServer {
             reuse_port: self.reuse_port,
             listen: false,
         };
+        let sockets = match self.sock {
+            Some(listener) => {
+                if !matches!(self.hosts, Hosts::All) || self.port != 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "host/port and sock can not be specified at the same time",
+                    ));
+                }
+                listener.set_nonblocking(true)?;
+                vec![listener]
+            }
+            None => self.hosts.bind(self.port, opts).await?,
+        };
         let mut listeners = Vec::new();
         let mut bound = Vec::new();
-        for listener in self.hosts.bind(self.port, opts).await? {
+        for listener in sockets {
+            if self.keep_alive {
+                socket2::SockRef::from(&listener).set_keepalive(true)?;
+            }
             bound.push(StreamAddr::Inet(listener.local_addr()?));
             listeners.push(Listener::new(ListenerSock::TcpBound(listener)));
         }

@@ -34,6 +34,7 @@ where
     StartUnixServer {
         common: Common::new(erase(handler)),
         path: path.into(),
+        sock: None,
     }
 }
 
@@ -43,6 +44,7 @@ pub(crate) fn unix_server_with(make: MakeAcceptor, path: impl Into<PathBuf>) -> 
     StartUnixServer {
         common: Common::serving(Served::Other(make)),
         path: path.into(),
+        sock: None,
     }
 }
 
@@ -51,9 +53,39 @@ pub(crate) fn unix_server_with(make: MakeAcceptor, path: impl Into<PathBuf>) -> 
 pub struct StartUnixServer {
     common: Common,
     path: PathBuf,
+    /// An already-bound listener to serve instead of binding (`sock=`).
+    sock: Option<std::os::unix::net::UnixListener>,
 }
 
 impl StartUnixServer {
+    /// Serves `listener`, a Unix socket already bound (and perhaps listening), instead of
+    /// binding `path` (asyncio's `sock=`): one that systemd's socket activation or a parent
+    /// process handed over. `path` must then be empty (`""`; asyncio's `ValueError`, here
+    /// `InvalidInput` when awaited). The socket file is the binder's: closing the server
+    /// closes the socket and leaves the file, where asyncio 3.13 would remove it.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let path = std::env::temp_dir().join(format!("asyncio-sock-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    /// let server = asyncio::start_unix_server(|_r, w: asyncio::StreamWriter| async move {
+    ///     w.write(b"hi\n");
+    /// }, "").sock(listener).await?;
+    /// let (mut r, _w) = asyncio::open_unix_connection(&path).await?;
+    /// assert_eq!(r.readline().await?, b"hi\n");
+    /// server.close();
+    /// assert!(path.exists());
+    /// # std::fs::remove_file(&path)?;
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn sock(mut self, listener: std::os::unix::net::UnixListener) -> Self {
+        self.sock = Some(listener);
+        self
+    }
+
     /// The listen backlog (default 100).
     ///
     /// # Examples
@@ -145,6 +177,18 @@ impl StartUnixServer {
     async fn run(self) -> io::Result<Server> {
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
         self.common.check()?;
+        if let Some(listener) = self.sock {
+            if !self.path.as_os_str().is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "path and sock can not be specified at the same time",
+                ));
+            }
+            listener.set_nonblocking(true)?;
+            let addr = StreamAddr::from_unix(&listener.local_addr()?);
+            let listener = Listener::new(ListenerSock::UnixBound(listener));
+            return self.common.build(vec![listener], vec![addr], None);
+        }
         if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_socket()) {
             let _ = std::fs::remove_file(&self.path);
         }

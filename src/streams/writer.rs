@@ -325,6 +325,22 @@ impl StreamWriter {
         self.conn().local()
     }
 
+    /// The connection's socket as a file descriptor (asyncio's
+    /// `get_extra_info("socket").fileno()`), `None` once lost; see
+    /// [`Transport::socket_fd`](crate::Transport::socket_fd).
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let (a, _b) = asyncio::net::UnixStream::pair().unwrap();
+    /// let (_r, writer) = asyncio::open_socket(a);
+    /// assert!(writer.socket_fd().is_some());
+    /// # });
+    /// ```
+    pub fn socket_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.conn().raw_fd()
+    }
+
     /// Sets the high- and low-water marks of the write buffer (asyncio's
     /// `transport.set_write_buffer_limits`): with only `high`, low is `high / 4`; with only
     /// `low`, high is `4 * low`; with neither, 64 KiB and 16 KiB.

@@ -32,6 +32,7 @@ mod child;
 mod command;
 mod pipe;
 mod process;
+mod protocol;
 mod sigpipe;
 mod stdio;
 mod thread_watch;
@@ -40,6 +41,7 @@ pub(crate) use pipe::PipeIo;
 
 pub use command::{Command, Spawn, DEFAULT_LIMIT};
 pub use process::Process;
+pub use protocol::{SubprocessProtocol, SubprocessSpawn, SubprocessTransport};
 pub use stdio::{Stdio, DEVNULL, PIPE, STDOUT};
 
 use std::ffi::OsStr;

@@ -93,6 +93,35 @@ impl PipeIo {
         }
     }
 
+    /// Runs `f` on the write end's fd once it is writable, until it does not say
+    /// `WouldBlock` (`sendfile(2)` to a child's stdin).
+    pub(crate) fn poll_write_fd<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut f: impl FnMut(std::os::fd::RawFd) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        use std::os::fd::AsRawFd;
+        match self {
+            PipeIo::Write(io) => match io.borrow().as_ref() {
+                Some(io) => io.poll_io(Direction::Write, cx, |tx| f(tx.as_raw_fd())),
+                None => Poll::Ready(Err(shut())),
+            },
+            PipeIo::Read(_) => Poll::Ready(Err(wrong_way())),
+        }
+    }
+
+    /// The pipe end's fd (`-1` once the write end was shut).
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            PipeIo::Read(io) => io.get_ref().as_raw_fd(),
+            PipeIo::Write(io) => io
+                .borrow()
+                .as_ref()
+                .map_or(-1, |io| io.get_ref().as_raw_fd()),
+        }
+    }
+
     /// A pipe has no half-close: shutting the write side closes the write end.
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if let (PipeIo::Write(io), Shutdown::Write | Shutdown::Both) = (self, how) {

@@ -128,8 +128,9 @@ impl<P: AnyProtocol> Driver<P> {
                 self.call("connection_lost", |p| p.lost(exc));
                 return Poll::Ready(());
             }
+            // A sendfile's own bytes are no business of the protocol's (see `Conn::sendfile`).
             let paused = self.conn().write_paused();
-            if paused != self.told_paused {
+            if paused != self.told_paused && !self.conn().sending_file() {
                 self.told_paused = paused;
                 if paused {
                     self.call("pause_writing", P::pause);

@@ -20,6 +20,7 @@ mod buffered;
 mod connect;
 mod driver;
 mod protocol;
+mod sendfile;
 mod server;
 mod transport;
 

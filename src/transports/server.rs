@@ -173,6 +173,46 @@ pub struct CreateServer {
 }
 
 impl CreateServer {
+    /// Serves an already-bound listener instead of binding (asyncio's `sock=`; see
+    /// [`StartServer::sock`]): `host` `None` and `port` 0.
+    ///
+    /// # Examples
+    /// ```
+    /// # struct Quiet;
+    /// # impl asyncio::Protocol for Quiet {}
+    /// # asyncio::run(async {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = listener.local_addr()?;
+    /// let lp = asyncio::get_running_loop();
+    /// let server = lp.create_server(|| Quiet, None, 0).sock(listener).await?;
+    /// assert_eq!(server.sockets()[0].as_inet(), Some(addr));
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn sock(mut self, listener: std::net::TcpListener) -> Self {
+        self.start = self.start.sock(listener);
+        self
+    }
+
+    /// Sets `SO_KEEPALIVE` on the listening sockets and so on every connection (asyncio
+    /// 3.13's `keep_alive`; see [`StartServer::keep_alive`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # struct Quiet;
+    /// # impl asyncio::Protocol for Quiet {}
+    /// # asyncio::run(async {
+    /// let lp = asyncio::get_running_loop();
+    /// let server = lp.create_server(|| Quiet, "127.0.0.1", 0).keep_alive(true).await?;
+    /// # drop(server);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn keep_alive(mut self, on: bool) -> Self {
+        self.start = self.start.keep_alive(on);
+        self
+    }
+
     /// Listens on every address of each of `hosts` (see [`StartServer::hosts`]).
     ///
     /// # Examples
@@ -357,6 +397,32 @@ pub struct CreateUnixServer {
 }
 
 impl CreateUnixServer {
+    /// Serves an already-bound Unix listener instead of binding (asyncio's `sock=`; see
+    /// [`StartUnixServer::sock`](crate::StartUnixServer::sock)): `path` `""`.
+    ///
+    /// # Examples
+    /// ```
+    /// # struct Quiet;
+    /// # impl asyncio::Protocol for Quiet {}
+    /// # asyncio::run(async {
+    /// let (listener, _client) = {
+    ///     let path = std::env::temp_dir().join(format!("asyncio-cus-sock-{}.sock", std::process::id()));
+    ///     # let _ = std::fs::remove_file(&path);
+    ///     let l = std::os::unix::net::UnixListener::bind(&path)?;
+    ///     std::fs::remove_file(&path)?; // served all the same, through the fd
+    ///     (l, ())
+    /// };
+    /// let lp = asyncio::get_running_loop();
+    /// let server = lp.create_unix_server(|| Quiet, "").sock(listener).await?;
+    /// assert_eq!(server.sockets().len(), 1);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn sock(mut self, listener: std::os::unix::net::UnixListener) -> Self {
+        self.start = self.start.sock(listener);
+        self
+    }
+
     /// The listen backlog (default 100).
     ///
     /// # Examples

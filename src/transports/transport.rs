@@ -311,6 +311,33 @@ impl Transport {
         self.conn().local()
     }
 
+    /// The connection's socket, as a file descriptor (asyncio's
+    /// `get_extra_info("socket").fileno()`; the socket under TLS); `None` once the
+    /// connection is lost. For socket options (`socket2::SockRef::from(&BorrowedFd)`): the
+    /// transport owns it, so borrow it and do not close it, nor read or write it past the
+    /// transport.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::os::fd::BorrowedFd;
+    /// # asyncio::run(async {
+    /// # struct Quiet;
+    /// # impl asyncio::Protocol for Quiet {}
+    /// let (a, _b) = asyncio::net::UnixStream::pair()?;
+    /// let (t, _p) = asyncio::get_running_loop().connect_accepted_socket(|| Quiet, a).await?;
+    /// let fd = t.socket_fd().unwrap();
+    /// // SAFETY: the transport is open, so its socket is.
+    /// let sock = unsafe { BorrowedFd::borrow_raw(fd) };
+    /// assert!(socket2::SockRef::from(&sock).send_buffer_size()? > 0);
+    /// t.abort();
+    /// assert_eq!(t.socket_fd(), None);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn socket_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.conn().raw_fd()
+    }
+
     /// The peer's certificate, DER-encoded, over TLS (asyncio's
     /// `get_extra_info("peercert")`, in Python's `binary_form`); `None` without TLS or
     /// without a certificate (a client that sent none).

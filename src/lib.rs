@@ -31,6 +31,8 @@
 extern crate self as asyncio;
 
 mod combinators;
+// Ecosystem (issue 18): the standard I/O traits and streams on our types.
+mod compat;
 mod error;
 mod future;
 pub mod net;

@@ -228,6 +228,47 @@ impl StreamReader {
         result
     }
 
+    /// One read for the standard I/O traits' `poll_read`: what is buffered, or else one read
+    /// from the source (straight into `out` when it is at least as large as the buffer).
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn poll_read_some(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.check()?;
+        if out.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if self.buf.is_empty() {
+            if out.len() >= self.buf.room() && matches!(self.source, Source::Conn(_)) {
+                return self.poll_read_past(cx, out);
+            }
+            std::task::ready!(self.poll_fill(cx))?;
+        }
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf.bytes()[..n]);
+        self.buf.consume(n);
+        Poll::Ready(Ok(n))
+    }
+
+    /// The standard I/O traits' `poll_fill_buf`: the buffered bytes, reading once if there
+    /// are none; empty at end of stream.
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        self.check()?;
+        if self.buf.is_empty() {
+            std::task::ready!(self.poll_fill(cx))?;
+        }
+        Poll::Ready(Ok(self.buf.bytes()))
+    }
+
+    /// The standard I/O traits' `consume`: drops `n` bytes returned by `poll_fill_buf`.
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.buf.consume(n.min(self.buf.len()));
+    }
+
     async fn fill(&mut self) -> io::Result<()> {
         poll_fn(|cx| self.poll_fill(cx)).await
     }

@@ -77,6 +77,11 @@ pub use combinators::{
     TryGather, Wait, WaitFor, WaitFuture, WithTimeout, ALL_COMPLETED, FIRST_COMPLETED,
     FIRST_EXCEPTION,
 };
+#[cfg(feature = "stream")]
+pub use compat::{
+    queue::{QueueSink, QueueStream},
+    stream::{Incoming, Lines},
+};
 pub use error::{
     CancelledError, InvalidStateError, KeyboardInterrupt, PanicError, RunError, RuntimeError,
     TaskError, TimeoutError,

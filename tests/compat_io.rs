@@ -167,7 +167,7 @@ async fn stream_reader_lines_through_futures() {
     let (a, b) = UnixStream::pair().unwrap();
     let sending = asyncio::create_task(async move { send_in_parts(&a, PARTS).await });
     let (reader, _w): (StreamReader, _) = open_socket(b);
-    let lines: Vec<String> = reader.lines().try_collect().await.unwrap();
+    let lines: Vec<String> = AsyncBufReadExt::lines(reader).try_collect().await.unwrap();
     assert_eq!(lines, LINES);
     sending.await.unwrap();
 }

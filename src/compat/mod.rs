@@ -7,6 +7,9 @@
 //!   [`StreamWriter`](crate::StreamWriter).
 //! - `tokio-io`: tokio's traits on the same types; tokio's runtime is not needed (the crate
 //!   is built with its default features off).
+//! - `stream`: futures-core's `Stream` on [`AsCompleted`](crate::AsCompleted),
+//!   [`StreamReader::lines`](crate::StreamReader::lines), the listeners' `incoming` and a
+//!   queue's `stream()`; futures-sink's `Sink` on a queue's `sink()`.
 //!
 //! The sockets read into uninitialised memory where the trait allows it (tokio's
 //! `ReadBuf`), and write from several buffers with one `sendmsg`. Closing (`poll_close`,
@@ -25,6 +28,10 @@
 
 #[cfg(feature = "futures-io")]
 mod futures_io;
+#[cfg(feature = "stream")]
+pub(crate) mod queue;
+#[cfg(feature = "stream")]
+pub(crate) mod stream;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
 #[cfg(any(feature = "futures-io", feature = "tokio-io"))]

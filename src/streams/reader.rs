@@ -269,6 +269,52 @@ impl StreamReader {
         self.buf.consume(n.min(self.buf.len()));
     }
 
+    /// `readline` as a poll function for [`Lines`](crate::Lines): `None` at the end of the
+    /// stream. `scanned` is how much of the buffer was searched for `\n` already.
+    #[cfg(feature = "stream")]
+    pub(crate) fn poll_line(
+        &mut self,
+        cx: &mut Context<'_>,
+        scanned: &mut usize,
+    ) -> Poll<Option<Result<Vec<u8>, ReadError>>> {
+        loop {
+            if let Err(e) = self.check() {
+                return Poll::Ready(Some(Err(e.into())));
+            }
+            let bytes = self.buf.bytes();
+            if let Some(i) = bytes[*scanned..].iter().position(|&b| b == b'\n') {
+                let end = *scanned + i + 1;
+                *scanned = 0;
+                if end - 1 > self.limit {
+                    // As readline: the over-long line goes, `\n` included.
+                    self.buf.consume(end);
+                    return Poll::Ready(Some(Err(ReadError::LimitOverrun(LimitOverrunError {
+                        message: "Separator is found, but chunk is longer than limit",
+                        consumed: end - 1,
+                    }))));
+                }
+                return Poll::Ready(Some(Ok(self.buf.take(end))));
+            }
+            *scanned = bytes.len();
+            if *scanned > self.limit {
+                let n = *scanned;
+                *scanned = 0;
+                self.buf.consume(n);
+                return Poll::Ready(Some(Err(ReadError::LimitOverrun(LimitOverrunError {
+                    message: "Separator is not found, and chunk exceed the limit",
+                    consumed: n,
+                }))));
+            }
+            if self.eof {
+                let n = std::mem::take(scanned);
+                return Poll::Ready((n > 0).then(|| Ok(self.buf.take(n))));
+            }
+            if let Err(e) = std::task::ready!(self.poll_fill(cx)) {
+                return Poll::Ready(Some(Err(e.into())));
+            }
+        }
+    }
+
     async fn fill(&mut self) -> io::Result<()> {
         poll_fn(|cx| self.poll_fill(cx)).await
     }

@@ -115,7 +115,7 @@ pub use sync::{
     SemaphorePermit, ValueError,
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
-pub use time::{sleep, IntoDelay, Sleep};
+pub use time::{sleep, sleep_until, IntoDelay, Sleep};
 pub use transports::{
     AnyProtocol, Buffered, BufferedProtocol, ConnectAcceptedSocket, CreateConnection, CreateServer,
     CreateUnixConnection, CreateUnixServer, Protocol, Transport,

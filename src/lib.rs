@@ -35,6 +35,9 @@ mod combinators;
 mod compat;
 mod error;
 mod future;
+// Ecosystem (issue 18): hyper 1.x on the loop.
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod net;
 mod queue;
 mod reactor;

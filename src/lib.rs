@@ -31,8 +31,13 @@
 extern crate self as asyncio;
 
 mod combinators;
+// Ecosystem (issue 18): the standard I/O traits and streams on our types.
+mod compat;
 mod error;
 mod future;
+// Ecosystem (issue 18): hyper 1.x on the loop.
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod net;
 mod queue;
 mod reactor;
@@ -75,6 +80,11 @@ pub use combinators::{
     TryGather, Wait, WaitFor, WaitFuture, WithTimeout, ALL_COMPLETED, FIRST_COMPLETED,
     FIRST_EXCEPTION,
 };
+#[cfg(feature = "stream")]
+pub use compat::{
+    queue::{QueueSink, QueueStream},
+    stream::{Incoming, Lines},
+};
 pub use error::{
     CancelledError, InvalidStateError, KeyboardInterrupt, PanicError, RunError, RuntimeError,
     TaskError, TimeoutError,
@@ -115,7 +125,7 @@ pub use sync::{
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use task::{catch_cancel, on_cancel, CatchCancel, OnCancel};
 pub use task::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
-pub use time::{sleep, IntoDelay, Sleep};
+pub use time::{sleep, sleep_until, IntoDelay, Sleep};
 pub use transports::{
     AnyProtocol, Buffered, BufferedProtocol, ConnectAcceptedSocket, CreateConnection, CreateServer,
     CreateUnixConnection, CreateUnixServer, Protocol, Transport,

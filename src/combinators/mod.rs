@@ -17,7 +17,7 @@
 //! the caller's: nothing here cancels them.
 
 mod as_completed;
-mod deadline;
+pub(crate) mod deadline;
 mod eager;
 mod exception_group;
 mod gather;

@@ -128,6 +128,27 @@ impl<S: Socket> Stream<S> {
             .poll_io(Direction::Write, cx, |s| f(s.as_raw_fd()))
     }
 
+    /// Sends from several buffers in one `sendmsg` (the standard I/O traits' vectored writes).
+    #[cfg(any(feature = "futures-io", feature = "tokio-io", feature = "hyper"))]
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.source
+            .poll_io(Direction::Write, cx, |s| sys::send_vectored(s, bufs))
+    }
+
+    /// Shuts down the write half, for the standard I/O traits' `close` / `shutdown`.
+    #[cfg(any(feature = "futures-io", feature = "tokio-io", feature = "hyper"))]
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        match self.shutdown(Shutdown::Write) {
+            // The peer is gone already: the write half is as shut as it can be.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        }
+    }
+
     #[inline]
     pub(super) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.source.try_io(Direction::Write, |s| sys::send(s, buf))

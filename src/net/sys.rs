@@ -45,6 +45,25 @@ pub(crate) fn send(sock: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// `send` from several buffers at once: `sendmsg`, without `SIGPIPE` as [`send`].
+#[cfg(any(feature = "futures-io", feature = "tokio-io", feature = "hyper"))]
+pub(crate) fn send_vectored(sock: &impl AsRawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    const FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    const FLAGS: libc::c_int = 0;
+    // Past IOV_MAX the call fails; what is left goes in the next write.
+    let bufs = &bufs[..bufs.len().min(1024)];
+    // SAFETY: an all-zero `msghdr` is valid (no address, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix; sendmsg only reads them.
+    msg.msg_iov = bufs.as_ptr().cast_mut().cast();
+    msg.msg_iovlen = bufs.len() as _;
+    // SAFETY: `msg` points at `bufs`, readable for the call; `sock` is borrowed, so its fd
+    // stays open.
+    byte_count(unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, FLAGS) })
+}
+
 /// `recv` into `buf`.
 #[inline]
 pub(crate) fn recv(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {

@@ -5,7 +5,7 @@
 //! written once, by `queue_methods!`.
 #![forbid(unsafe_code)]
 
-mod core;
+pub(crate) mod core;
 mod error;
 
 pub use self::core::{Get, Join, Put};

@@ -613,6 +613,14 @@ impl Conn {
         Poll::Ready(result)
     }
 
+    /// Whether writes are refused: lost, closing, or after `write_eof` (for the standard
+    /// I/O traits, where such a write is an error rather than a silent drop).
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn write_closed(&self) -> bool {
+        let w = self.w.borrow();
+        self.lost.get() || w.closing || w.eof
+    }
+
     pub(crate) fn is_closing(&self) -> bool {
         self.lost.get() || self.w.borrow().closing
     }

@@ -228,6 +228,93 @@ impl StreamReader {
         result
     }
 
+    /// One read for the standard I/O traits' `poll_read`: what is buffered, or else one read
+    /// from the source (straight into `out` when it is at least as large as the buffer).
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn poll_read_some(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.check()?;
+        if out.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if self.buf.is_empty() {
+            if out.len() >= self.buf.room() && matches!(self.source, Source::Conn(_)) {
+                return self.poll_read_past(cx, out);
+            }
+            std::task::ready!(self.poll_fill(cx))?;
+        }
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf.bytes()[..n]);
+        self.buf.consume(n);
+        Poll::Ready(Ok(n))
+    }
+
+    /// The standard I/O traits' `poll_fill_buf`: the buffered bytes, reading once if there
+    /// are none; empty at end of stream.
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        self.check()?;
+        if self.buf.is_empty() {
+            std::task::ready!(self.poll_fill(cx))?;
+        }
+        Poll::Ready(Ok(self.buf.bytes()))
+    }
+
+    /// The standard I/O traits' `consume`: drops `n` bytes returned by `poll_fill_buf`.
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.buf.consume(n.min(self.buf.len()));
+    }
+
+    /// `readline` as a poll function for [`Lines`](crate::Lines): `None` at the end of the
+    /// stream. `scanned` is how much of the buffer was searched for `\n` already.
+    #[cfg(feature = "stream")]
+    pub(crate) fn poll_line(
+        &mut self,
+        cx: &mut Context<'_>,
+        scanned: &mut usize,
+    ) -> Poll<Option<Result<Vec<u8>, ReadError>>> {
+        loop {
+            if let Err(e) = self.check() {
+                return Poll::Ready(Some(Err(e.into())));
+            }
+            let bytes = self.buf.bytes();
+            if let Some(i) = bytes[*scanned..].iter().position(|&b| b == b'\n') {
+                let end = *scanned + i + 1;
+                *scanned = 0;
+                if end - 1 > self.limit {
+                    // As readline: the over-long line goes, `\n` included.
+                    self.buf.consume(end);
+                    return Poll::Ready(Some(Err(ReadError::LimitOverrun(LimitOverrunError {
+                        message: "Separator is found, but chunk is longer than limit",
+                        consumed: end - 1,
+                    }))));
+                }
+                return Poll::Ready(Some(Ok(self.buf.take(end))));
+            }
+            *scanned = bytes.len();
+            if *scanned > self.limit {
+                let n = *scanned;
+                *scanned = 0;
+                self.buf.consume(n);
+                return Poll::Ready(Some(Err(ReadError::LimitOverrun(LimitOverrunError {
+                    message: "Separator is not found, and chunk exceed the limit",
+                    consumed: n,
+                }))));
+            }
+            if self.eof {
+                let n = std::mem::take(scanned);
+                return Poll::Ready((n > 0).then(|| Ok(self.buf.take(n))));
+            }
+            if let Err(e) = std::task::ready!(self.poll_fill(cx)) {
+                return Poll::Ready(Some(Err(e.into())));
+            }
+        }
+    }
+
     async fn fill(&mut self) -> io::Result<()> {
         poll_fn(|cx| self.poll_fill(cx)).await
     }

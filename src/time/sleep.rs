@@ -22,6 +22,9 @@ enum State {
     Yielded,
     /// Not polled yet: the delay counts from the first poll, as a coroutine starts when awaited.
     Idle(Duration),
+    /// Not polled yet (or reset before its timer could be moved): fires at this loop time,
+    /// in nanoseconds.
+    At(u64),
     /// Armed in the wheel of the loop with this id (and a weak handle, to tell "that loop is
     /// closed" from "polled on another loop"). Holds no `Rc`, so a `Sleep` made on one
     /// thread can be sent to the loop's (`run_coroutine_threadsafe`).
@@ -69,6 +72,33 @@ pub fn sleep(delay: impl IntoDelay) -> Sleep {
     Sleep { state }
 }
 
+/// Suspends the current task until loop time `when`, in seconds on the clock of
+/// [`LoopHandle::time`](crate::LoopHandle::time) (what asyncio's `call_at` and
+/// [`timeout_at`](crate::timeout_at) take). A time already past ends the sleep at the next
+/// turn of the loop. [`Sleep::reset`] moves the deadline of a sleep in place.
+///
+/// # Panics
+/// When polled outside a running loop; for a NaN `when`.
+///
+/// # Cancel safety
+/// Dropping it cancels its timer; nothing else is lost.
+///
+/// # Examples
+/// ```
+/// # asyncio::Runner::new().virtual_time(true).run(async {
+/// let lp = asyncio::get_running_loop();
+/// asyncio::sleep_until(lp.time() + 2.5).await;
+/// assert_eq!(lp.time(), 2.5);
+/// asyncio::sleep_until(1.0).await; // past: one turn of the loop
+/// assert_eq!(lp.time(), 2.5);
+/// # });
+/// ```
+pub fn sleep_until(when: f64) -> Sleep {
+    Sleep {
+        state: State::At(crate::combinators::deadline::secs_to_ns(when)),
+    }
+}
+
 impl Future for Sleep {
     type Output = ();
 
@@ -91,13 +121,64 @@ impl Future for Sleep {
 }
 
 impl Sleep {
+    /// Moves the deadline to loop time `when` (seconds, as [`sleep_until`] takes), whether
+    /// the sleep is armed, not polled yet, or already done (it then sleeps again). An armed
+    /// timer moves in the loop's wheel, keeping its waker: a connection that resets one
+    /// sleep per request (hyper's timeouts) allocates nothing for it.
+    ///
+    /// # Panics
+    /// For a NaN `when`.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::Runner::new().virtual_time(true).run(async {
+    /// let lp = asyncio::get_running_loop();
+    /// let mut nap = asyncio::sleep(10.0);
+    /// // Armed at 10 s by a first poll, then moved earlier.
+    /// let _ = asyncio::wait_for(&mut nap, 1.0).await;
+    /// nap.reset(3.0);
+    /// nap.await;
+    /// assert_eq!(lp.time(), 3.0);
+    /// # });
+    /// ```
+    pub fn reset(&mut self, when: f64) {
+        let when_ns = crate::combinators::deadline::secs_to_ns(when);
+        if let State::Armed(key, loop_id, shared) = &self.state {
+            let (key, loop_id) = (*key, *loop_id);
+            let moved = with_own_core(loop_id, |core| {
+                let action = core.timers.borrow_mut().remove(key)?;
+                Some(core.add_timer(when_ns, action))
+            });
+            if let Some(Some(key)) = moved {
+                self.state = State::Armed(key, loop_id, shared.clone());
+                return;
+            }
+            // It fired already, or the loop is not this thread's: arm anew at the next poll
+            // (dropping the state lets the old timer go, as a drop does).
+            self.disarm();
+        }
+        self.state = State::At(when_ns);
+    }
+
+    /// Takes the timer out of the wheel if it is armed on this thread's loop.
+    fn disarm(&mut self) {
+        if let State::Armed(key, loop_id, _) = self.state {
+            let action = with_own_core(loop_id, |core| core.timers.borrow_mut().remove(key));
+            drop(action);
+            self.state = State::Done;
+        }
+    }
+
     #[inline(never)]
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match &self.state {
-            State::Idle(delay) => {
-                let delay = *delay;
+            State::Idle(_) | State::At(_) => {
                 let core = context::current_core().expect("sleep: no running event loop");
-                let deadline = core.clock().now_ns().saturating_add(duration_ns(delay));
+                let deadline = match self.state {
+                    State::Idle(delay) => core.clock().now_ns().saturating_add(duration_ns(delay)),
+                    State::At(when) => when,
+                    _ => unreachable!(),
+                };
                 let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
                 self.state = State::Armed(key, core.shared.id, Arc::downgrade(&core.shared));
                 Poll::Pending
@@ -147,11 +228,8 @@ fn with_own_core<R>(loop_id: usize, f: impl FnOnce(&Core) -> R) -> Option<R> {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let State::Armed(key, loop_id, _) = self.state {
-            // Off its loop's thread the timer stays armed and fires into a waker nobody
-            // polls, which is harmless; on it (the usual case) it goes now.
-            let action = with_own_core(loop_id, |core| core.timers.borrow_mut().remove(key));
-            drop(action);
-        }
+        // Off its loop's thread the timer stays armed and fires into a waker nobody polls,
+        // which is harmless; on it (the usual case) it goes now.
+        self.disarm();
     }
 }

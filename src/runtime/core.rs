@@ -332,7 +332,11 @@ impl Core {
 
     fn poll_io(&self, timeout: Option<Duration>) {
         let mut events = self.events.borrow_mut();
-        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+        // An embedding (the Python front) may wrap a wait that can block: see `embed`.
+        let polled = super::embed::around_wait(timeout, || {
+            self.poll.borrow_mut().poll(&mut events, timeout)
+        });
+        if let Err(e) = polled {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 log::error!("event loop poll failed: {e}");
             }

@@ -7,6 +7,7 @@ pub(crate) mod blocking;
 pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod core;
+pub mod embed;
 mod fd_watch;
 mod handle;
 mod multi;

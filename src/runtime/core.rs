@@ -355,7 +355,7 @@ impl Core {
         }
     }
 
-    fn drain_remote(&self) {
+    pub(crate) fn drain_remote(&self) {
         let mut items = std::mem::take(&mut *self.remote_buf.borrow_mut());
         self.shared.remote.take(&mut items);
         for item in items.drain(..) {

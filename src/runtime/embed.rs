@@ -116,8 +116,12 @@ impl EmbeddedLoop {
         WAIT_HOOK.with(|h| h.set(previous));
     }
 
-    /// Queues `callback` for the next turn.
+    /// Queues `callback` for the next turn, after what other threads sent before (as
+    /// asyncio's one ready queue keeps `call_soon_threadsafe` and `call_soon` in call order).
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) {
+        if self.core.shared.remote.is_notified() {
+            self.core.drain_remote();
+        }
         self.core.call_soon(Box::new(callback), None);
     }
 

@@ -27,6 +27,8 @@ pub(crate) struct Callback {
     context: Py<PyAny>,
     loop_: Py<PyAny>,
     cancelled: AtomicBool,
+    /// Where the handle was made, in debug mode (asyncio's `_source_traceback`).
+    source_traceback: Option<Py<PyAny>>,
 }
 
 impl Callback {
@@ -37,6 +39,7 @@ impl Callback {
         callback: Bound<'_, PyAny>,
         args: Bound<'_, PyTuple>,
         context: Option<Bound<'_, PyAny>>,
+        debug: bool,
     ) -> PyResult<Callback> {
         let context = match context {
             Some(c) if !c.is_none() => c.unbind(),
@@ -46,7 +49,17 @@ impl Callback {
                 unsafe { Bound::from_owned_ptr_or_err(py, PyContext_CopyCurrent())? }.unbind()
             }
         };
+        let source_traceback = if debug {
+            let frame = py.import("sys")?.call_method1("_getframe", (0,))?;
+            let stack = py
+                .import("asyncio.format_helpers")?
+                .call_method1("extract_stack", (frame,))?;
+            Some(stack.unbind())
+        } else {
+            None
+        };
         Ok(Callback {
+            source_traceback,
             callback: callback.unbind(),
             args: args.unbind(),
             context,
@@ -96,6 +109,9 @@ impl Callback {
         context.set_item("message", format!("Exception in callback {source}"))?;
         context.set_item("exception", exc.into_value(py))?;
         context.set_item("handle", handle)?;
+        if let Some(tb) = &self.source_traceback {
+            context.set_item("source_traceback", tb.bind(py))?;
+        }
         self.loop_
             .bind(py)
             .call_method1("call_exception_handler", (context,))?;
@@ -125,6 +141,9 @@ impl Callback {
         visit.call(&self.callback)?;
         visit.call(&self.args)?;
         visit.call(&self.context)?;
+        if let Some(tb) = &self.source_traceback {
+            visit.call(tb)?;
+        }
         visit.call(&self.loop_)
     }
 }
@@ -190,6 +209,11 @@ impl Handle {
         slf.get().cb.run(slf.py(), slf.as_any())
     }
 
+    #[getter]
+    fn _source_traceback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.cb.source_traceback.as_ref().map(|tb| tb.clone_ref(py))
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         self.cb.repr(py, "Handle", "")
     }
@@ -241,6 +265,11 @@ impl TimerHandle {
 
     fn _run(slf: &Bound<'_, Self>) -> PyResult<()> {
         slf.get().cb.run(slf.py(), slf.as_any())
+    }
+
+    #[getter]
+    fn _source_traceback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.cb.source_traceback.as_ref().map(|tb| tb.clone_ref(py))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

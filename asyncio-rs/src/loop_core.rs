@@ -127,7 +127,14 @@ impl CoreLoop {
         let local = this.local.get()?;
         let fd = fileobj_to_fd(fd)?;
         let py = slf.py();
-        let cb = Callback::new(py, slf.as_any(), callback, args, None)?;
+        let cb = Callback::new(
+            py,
+            slf.as_any(),
+            callback,
+            args,
+            None,
+            this.debug.load(Ordering::Relaxed),
+        )?;
         let handle = Py::new(py, Handle { cb })?;
         let weak = Rc::downgrade(local);
         let run = handle.clone_ref(py);
@@ -250,7 +257,14 @@ impl CoreLoop {
         Self::debug_checks(slf, &callback, "call_soon")?;
         let local = this.local.get()?;
         let py = slf.py();
-        let cb = Callback::new(py, slf.as_any(), callback, args, context)?;
+        let cb = Callback::new(
+            py,
+            slf.as_any(),
+            callback,
+            args,
+            context,
+            this.debug.load(Ordering::Relaxed),
+        )?;
         let handle = Py::new(py, Handle { cb })?;
         let queued = handle.clone_ref(py);
         let weak = Rc::downgrade(local);
@@ -296,7 +310,14 @@ impl CoreLoop {
             slf.call_method1("_check_callback", (&callback, "call_soon_threadsafe"))?;
         }
         let py = slf.py();
-        let cb = Callback::new(py, slf.as_any(), callback, args, context)?;
+        let cb = Callback::new(
+            py,
+            slf.as_any(),
+            callback,
+            args,
+            context,
+            this.debug.load(Ordering::Relaxed),
+        )?;
         let handle = Py::new(py, Handle { cb })?;
         let queued = handle.clone_ref(py);
         let owner: Py<CoreLoop> = slf.clone().unbind();
@@ -395,7 +416,14 @@ impl CoreLoop {
         Self::debug_checks(slf, &callback, what)?;
         let local = this.local.get()?;
         let py = slf.py();
-        let cb = Callback::new(py, slf.as_any(), callback, args, context)?;
+        let cb = Callback::new(
+            py,
+            slf.as_any(),
+            callback,
+            args,
+            context,
+            this.debug.load(Ordering::Relaxed),
+        )?;
         let handle = Py::new(
             py,
             TimerHandle {

@@ -1,13 +1,15 @@
 """Runs CPython's own test.test_asyncio files against asyncio_rs, as uvloop does, and prints
 the pass rate per file.
 
-- test_events: its event-loop mixin tests (EventLoopTestsMixin and SubprocessTestsMixin)
-  in a subclass whose create_event_loop returns asyncio_rs.EventLoop; the file's other
-  classes test asyncio's own Handle, policy and helpers and are not run.
-- The other files run whole, with asyncio_rs.EventLoopPolicy set, so every loop they get
-  from asyncio.new_event_loop / asyncio.run / IsolatedAsyncioTestCase is ours. Tests that
-  build asyncio's own test loop (test_utils.TestLoop) do not touch ours: the column
-  "on ours" counts the tests during which an asyncio_rs loop was made.
+- A file's loop-variant classes (those defining create_event_loop or new_loop, such as
+  test_events' EPollEventLoopTests with its event-loop and subprocess mixins) run once, in
+  a subclass whose factory returns asyncio_rs.EventLoop; the select/poll/kqueue/proactor
+  variants, which would repeat the same tests, are left out.
+- Every other class runs with asyncio_rs.EventLoopPolicy set, so each loop it gets from
+  asyncio.new_event_loop / asyncio.run / IsolatedAsyncioTestCase is ours. Tests that build
+  asyncio's own test loop (test_utils.TestLoop) or test asyncio's pure-Python classes do
+  not touch ours: the column "on ours" counts the tests during which an asyncio_rs loop
+  was made.
 
 Each file runs in its own process with a time limit. The failures, with the first line of
 their reason, go to target/asyncio-rs-cpython-suite.txt.
@@ -38,33 +40,44 @@ FILES = [
     "test_server",
     "test_buffered_proto",
     "test_protocols",
+    "test_sendfile",
+    "test_subprocess",
+    "test_threads",
+    "test_transports",
+    "test_ssl",
+    "test_sslproto",
 ]
 TIME_LIMIT = 240
 REPORT = os.path.join(os.path.dirname(__file__), "..", "..", "target", "asyncio-rs-cpython-suite.txt")
 
 
+def _keeps(name):
+    """Whether a loop-variant class is the one run on our loop: the epoll / selector
+    variant; the select, poll, kqueue and proactor ones would run the same tests again."""
+    if "Proactor" in name or "Kqueue" in name:
+        return False
+    return not (name.startswith(("Select", "Poll")) and not name.startswith("Selector"))
+
+
 def load(name):
-    import asyncio
     import unittest
 
     import asyncio_rs
-    from test.test_asyncio import utils as test_utils
 
-    loader = unittest.TestLoader()
-    if name == "test_events":
-        from test.test_asyncio import test_events
-
-        class AsyncioRsEventLoopTests(
-            test_events.UnixEventLoopTestsMixin,
-            test_events.SubprocessTestsMixin,
-            test_utils.TestCase,
-        ):
-            def create_event_loop(self):
-                return asyncio_rs.EventLoop()
-
-        return loader.loadTestsFromTestCase(AsyncioRsEventLoopTests)
     module = __import__(f"test.test_asyncio.{name}", fromlist=["*"])
-    suite = loader.loadTestsFromModule(module)
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for cls_name, cls in sorted(vars(module).items()):
+        if not (isinstance(cls, type) and issubclass(cls, unittest.TestCase)):
+            continue
+        factory = next((m for m in ("create_event_loop", "new_loop") if m in cls.__dict__), None)
+        if factory is not None:
+            if not _keeps(cls_name):
+                continue
+            # The file's loop-variant class, making our loop instead.
+            cls = type(cls_name, (cls,), {factory: lambda self: asyncio_rs.EventLoop(),
+                                          "__module__": cls.__module__})
+        suite.addTests(loader.loadTestsFromTestCase(cls))
     return suite
 
 

@@ -11,8 +11,10 @@ the pass rate per file.
   not touch ours: the column "on ours" counts the tests during which an asyncio_rs loop
   was made.
 
-Each file runs in its own process with a time limit. The failures, with the first line of
-their reason, go to target/asyncio-rs-cpython-suite.txt.
+Each file runs in its own process with a time limit. The failures and skips, with the first
+line of their reason, go to target/asyncio-rs-cpython-suite.txt. The exit status is 1 when
+a file's run crashed or timed out (an interpreter crash is always our bug); single test
+failures are reported, not fatal, as some of these tests are timing-sensitive.
 Usage: run_cpython_suite.py [FILE...]   (default: the list below)
 """
 
@@ -137,7 +139,7 @@ def run_one(name):
 
 
 def main(files):
-    rows, report = [], []
+    rows, report, broken = [], [], []
     started = time.monotonic()
     for name in files:
         t0 = time.monotonic()
@@ -149,9 +151,11 @@ def main(files):
             line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
             res = json.loads(line) if line.startswith("{") else None
             if res is None:
+                broken.append(name)
                 res = {"total": 0, "passed": 0, "skipped": 0, "on_ours": 0,
                        "failed": [(name, "the run crashed: " + out.stderr.strip()[-300:])], "skips": []}
         except subprocess.TimeoutExpired:
+            broken.append(name)
             res = {"total": 0, "passed": 0, "skipped": 0, "on_ours": 0,
                    "failed": [(name, f"timed out after {TIME_LIMIT}s")], "skips": []}
         ran = res["total"] - res["skipped"]
@@ -170,6 +174,13 @@ def main(files):
     os.makedirs(os.path.dirname(REPORT), exist_ok=True)
     with open(REPORT, "w") as f:
         f.write("\n".join(report) + "\n")
+    for line in report:
+        if line.startswith("FAIL"):
+            print(line)
+    if broken:
+        print(f"crashed or timed out: {', '.join(broken)}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
@@ -178,4 +189,4 @@ if __name__ == "__main__":
         sys.stdout.flush()
         print(json.dumps(res))
     else:
-        main(sys.argv[1:] or FILES)
+        sys.exit(main(sys.argv[1:] or FILES))

@@ -5,7 +5,10 @@ import asyncio
 import contextvars
 import gc
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -217,6 +220,43 @@ class BadInput(LoopTestCase):
         t.start()
         t.join()
         self.assertEqual(len(out), 1)
+
+
+CTRL_C_PROGRAM = """
+import asyncio, sys
+async def main():
+    print("ready", flush=True)
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        print("main cancelled", flush=True)
+        raise
+if sys.argv[1] == "ours":
+    import asyncio_rs
+    asyncio_rs.run(main())
+else:
+    asyncio.run(main())
+"""
+
+
+class CtrlC(unittest.TestCase):
+    def run_interrupted(self, which):
+        child = subprocess.Popen(
+            [sys.executable, "-c", CTRL_C_PROGRAM, which],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # A shell's background job ignores SIGINT, and Python keeps that.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        self.assertEqual(child.stdout.readline(), "ready\n")
+        time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+        return child.returncode, out, err.strip().splitlines()[-1:]
+
+    def test_ctrl_c_cancels_main_and_raises_keyboard_interrupt_as_asyncio_run(self):
+        want = self.run_interrupted("cpython")
+        self.assertEqual(want[1:], ("main cancelled\n", ["KeyboardInterrupt"]))
+        self.assertEqual(self.run_interrupted("ours"), want)
 
 
 class NoLeaks(LoopTestCase):

@@ -7,6 +7,7 @@ round, then prints the time per operation and the ratio to asyncio_rs.
 - sleep(0) switch: 10 tasks each awaiting asyncio.sleep(0) N/10 times.
 
 Usage: loop_bench.py [N] [ROUNDS]
+       loop_bench.py --one LOOP CASE N   (one run, for callgrind: callgrind.sh runs it)
 """
 
 import asyncio
@@ -88,5 +89,15 @@ def main():
         print(f"{label:<20}{row}   {ratios}")
 
 
+def one(loop_name, case_name, n):
+    case = dict((label.split()[0], f) for label, f in CASES)[case_name]
+    loop = LOOPS[loop_name]()
+    case(loop, n)
+    loop.close()
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--one"]:
+        one(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        main()

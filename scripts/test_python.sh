@@ -3,10 +3,11 @@
 # as a user would, then runs its tests: its own, the seed's Python programs on our loop
 # against CPython's loop, and CPython's own test.test_asyncio files against our loop.
 # Needs python3 (3.11+) with venv and pip; maturin comes from pyproject's build backend.
+# Another Python: PYTHON=python3.13 VENV=target/pyvenv313 scripts/test_python.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-VENV=target/pyvenv
+VENV=${VENV:-target/pyvenv}
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi

@@ -330,7 +330,7 @@ impl Core {
         }
     }
 
-    fn poll_io(&self, timeout: Option<Duration>) {
+    pub(crate) fn poll_io(&self, timeout: Option<Duration>) {
         let mut events = self.events.borrow_mut();
         // An embedding (the Python front) may wrap a wait that can block: see `embed`.
         let polled = super::embed::around_wait(timeout, || {

@@ -99,11 +99,17 @@ impl EmbeddedLoop {
         f()
     }
 
-    /// Runs one turn: waits for I/O (not at all when `may_block` is false or something is
-    /// ready, until the next timer otherwise), then runs the callbacks and tasks that were
-    /// ready when the turn began. The wait goes through `hook` when there is one.
+    /// Runs one turn: looks at I/O (waiting only when `may_block` and nothing is ready,
+    /// until the next timer), then runs the callbacks and tasks that were ready when the
+    /// turn began, the I/O's included. The wait goes through `hook` when there is one.
+    ///
+    /// Unlike a Rust program's loop, which looks at I/O only every so many turns while work
+    /// is always ready, every turn polls, as asyncio's `_run_once` selects at each
+    /// iteration: Python code relies on a turn seeing the I/O that is there.
     pub fn turn(&self, may_block: bool, hook: Option<WaitHook>) {
-        if !may_block && !self.core.has_ready() {
+        if self.core.has_ready() {
+            self.entered(|| self.core.poll_io(Some(std::time::Duration::ZERO)));
+        } else if !may_block {
             // Something ready makes the turn poll without waiting.
             self.core.call_soon(Box::new(|| {}), None);
         }

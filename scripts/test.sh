@@ -4,3 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --all-features "$@"
+
+# The Python package asyncio-rs (CPython's asyncio on our loop), when no arguments narrow the
+# run; ASYNCIO_RS_SKIP_PYTHON=1 leaves it out.
+if [ $# -eq 0 ] && [ -z "${ASYNCIO_RS_SKIP_PYTHON:-}" ]; then
+  scripts/test_python.sh
+fi

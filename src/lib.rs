@@ -96,6 +96,9 @@ pub use queue::{
     Get, GetNowaitError, Join, LifoQueue, PriorityQueue, Put, PutNowaitError, Queue, QueueEmpty,
     QueueFull, QueueShutDown,
 };
+/// Driving a loop from outside Rust, for the workspace's Python package (not a stable API).
+#[doc(hidden)]
+pub use runtime::embed;
 pub use runtime::{
     get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
     Builder, ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, Runtime, TimerHandle,

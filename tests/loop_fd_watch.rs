@@ -287,3 +287,24 @@ fn watching_stops_when_the_loop_closes() {
         assert!(lp.remove_writer(fd));
     });
 }
+
+#[asyncio::test]
+async fn a_reader_added_beside_a_waiting_writer_is_called() {
+    let lp = get_running_loop();
+    let (mut a, mut b) = pair();
+    // A full send buffer: the writer waits for room that never comes.
+    while a.write(&[0; 4096]).is_ok() {}
+    let (writes, on_write) = counter();
+    lp.add_writer(a.as_raw_fd(), on_write).unwrap();
+    turns(3).await;
+    assert_eq!(writes.get(), 0);
+    b.write_all(b"ping").unwrap();
+    let (reads, on_read) = counter();
+    lp.add_reader(a.as_raw_fd(), on_read).unwrap();
+    turns(3).await;
+    assert!(reads.get() > 0, "the reader was never called");
+    assert!(lp.remove_reader(a.as_raw_fd()));
+    assert!(lp.remove_writer(a.as_raw_fd()));
+    let mut buf = [0; 4];
+    a.read_exact(&mut buf).unwrap();
+}

@@ -84,6 +84,10 @@ pub(crate) fn set_callback(
     if start {
         let name = format!("watcher of fd {fd}");
         drop(crate::task::create_lazy_task(Driver { watch }).with_name(name));
+    } else {
+        // The running driver waits on the directions it had callbacks for: it must look at
+        // the new one too, or a reader added beside a writer is never called.
+        watch.wake_driver();
     }
     Ok(())
 }

@@ -340,12 +340,15 @@ impl Core {
         }
     }
 
-    fn poll_io(&self, timeout: Option<Duration>) {
+    pub(crate) fn poll_io(&self, timeout: Option<Duration>) {
         let mut events = self.events.borrow_mut();
         // A wait that may sleep is timed, for the busy ratio and debug mode's log of it.
         let waits = timeout != Some(Duration::ZERO);
         let started = waits.then(std::time::Instant::now);
-        let polled = self.poll.borrow_mut().poll(&mut events, timeout);
+        // An embedding (the Python front) may wrap a wait that can block: see `embed`.
+        let polled = super::embed::around_wait(timeout, || {
+            self.poll.borrow_mut().poll(&mut events, timeout)
+        });
         if let Some(started) = started {
             let waited = started.elapsed();
             self.metrics.add_idle(waited);
@@ -372,7 +375,7 @@ impl Core {
         }
     }
 
-    fn drain_remote(&self) {
+    pub(crate) fn drain_remote(&self) {
         let mut items = std::mem::take(&mut *self.remote_buf.borrow_mut());
         self.shared.remote.take(&mut items);
         for item in items.drain(..) {

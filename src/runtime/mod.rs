@@ -10,6 +10,7 @@ pub(crate) mod core;
 pub(crate) mod debug;
 mod event_loop;
 pub(crate) mod exception_handler;
+pub mod embed;
 mod fd_watch;
 mod handle;
 pub(crate) mod metrics;

@@ -1,0 +1,87 @@
+"""asyncio_rs.EventLoop: asyncio's Unix event loop with the Rust loop under it.
+
+What is native (``asyncio_rs._native.CoreLoop``, over the Rust crate's loop: its ready
+queue, timer wheel, reactor and cross-thread door):
+
+- ``time``, ``call_soon``, ``call_later``, ``call_at``, ``call_soon_threadsafe`` and their
+  ``Handle`` / ``TimerHandle``;
+- one turn of the loop (``_run_once``), which releases the GIL while it waits in
+  ``epoll_wait``; ``stop``, ``is_closed``, ``get_debug``;
+- the selector hooks ``_add_reader`` / ``_remove_reader`` / ``_add_writer`` /
+  ``_remove_writer``, on the Rust reactor.
+
+What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
+loop), running on those native pieces:
+
+- ``run_forever`` / ``run_until_complete`` / ``close`` / ``is_running`` (a loop over the
+  native turn);
+- ``create_future`` / ``create_task`` (CPython's C ``Future`` and ``Task``);
+- ``add_reader`` / ``add_writer`` (asyncio's checks, then the native hooks);
+- the ``sock_*`` methods, TCP and Unix transports (``create_connection``,
+  ``create_server``, ``start_server``, streams), UDP, pipes, subprocesses, signal handlers,
+  TLS, ``sendfile``, ``getaddrinfo``, executors, exception handlers: asyncio's own code
+  over the native reader/writer hooks.
+"""
+
+import asyncio
+import selectors
+from asyncio import base_events, unix_events
+
+from . import _native
+
+__all__ = ("EventLoop", "new_event_loop")
+
+
+class _WatchView:
+    """What asyncio's transports ask of ``loop._selector`` (their ``__repr__`` looks up an
+    fd's key): answered from the native loop's watches. It is not a selector: nothing
+    selects on it."""
+
+    __slots__ = ("_loop",)
+
+    def __init__(self, loop):
+        self._loop = loop
+
+    def get_key(self, fileobj):
+        fd = selectors._fileobj_to_fd(fileobj)
+        mask = self._loop._watch_mask(fd)
+        if not mask:
+            raise KeyError(f"{fileobj!r} is not registered")
+        return selectors.SelectorKey(fileobj, fd, mask, None)
+
+    def get_map(self):
+        return None
+
+    def close(self):
+        pass
+
+
+class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
+    """An asyncio event loop running on the Rust loop of the ``asyncio`` crate."""
+
+    def __init__(self):
+        unix_events._UnixSelectorEventLoop.__init__(self, _WatchView(self))
+
+    def close(self):
+        if self.is_running():
+            raise RuntimeError("Cannot close a running event loop")
+        if self.is_closed():
+            return
+        try:
+            super().close()
+        finally:
+            self._close_native()
+
+    def _add_callback(self, handle):
+        # A signal's handle (asyncio's `_handle_signal`), which asyncio puts in its own
+        # ready queue: here it goes to the Rust loop's.
+        if not handle._cancelled:
+            self.call_soon(handle._run)
+
+    def _process_events(self, event_list):  # pragma: no cover - the Rust loop polls
+        raise RuntimeError("asyncio_rs.EventLoop has no selector to process")
+
+
+def new_event_loop():
+    """A new ``asyncio_rs.EventLoop`` (for ``asyncio.run(..., loop_factory=...)``)."""
+    return EventLoop()

@@ -1,0 +1,299 @@
+//! asyncio's `Handle` and `TimerHandle`: a callback the loop will call, in a context.
+
+use crate::loop_core::Local;
+use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use std::cell::RefCell;
+use std::os::raw::c_int;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::thread_bound::ThreadBound;
+
+extern "C" {
+    // Public CPython API (cpython/context.h) since 3.7; declared here as not every PyO3
+    // version binds them.
+    fn PyContext_Enter(ctx: *mut ffi::PyObject) -> c_int;
+    fn PyContext_Exit(ctx: *mut ffi::PyObject) -> c_int;
+    fn PyContext_CopyCurrent() -> *mut ffi::PyObject;
+}
+
+/// What a handle calls: `callback(*args)` inside `context`.
+pub(crate) struct Callback {
+    callback: Py<PyAny>,
+    args: Py<PyTuple>,
+    context: Py<PyAny>,
+    loop_: Py<PyAny>,
+    cancelled: AtomicBool,
+    /// Where the handle was made, in debug mode (asyncio's `_source_traceback`).
+    source_traceback: Option<Py<PyAny>>,
+}
+
+impl Callback {
+    /// `context` is `contextvars.copy_context()` when not given, as in asyncio.
+    pub(crate) fn new(
+        py: Python<'_>,
+        loop_: &Bound<'_, PyAny>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+        debug: bool,
+    ) -> PyResult<Callback> {
+        let context = match context {
+            Some(c) if !c.is_none() => c.unbind(),
+            _ => {
+                // SAFETY: called with the GIL held; returns a new reference or NULL with an
+                // exception set, which `from_owned_ptr_or_err` turns into the error.
+                unsafe { Bound::from_owned_ptr_or_err(py, PyContext_CopyCurrent())? }.unbind()
+            }
+        };
+        let source_traceback = if debug {
+            let frame = py.import("sys")?.call_method1("_getframe", (0,))?;
+            let stack = py
+                .import("asyncio.format_helpers")?
+                .call_method1("extract_stack", (frame,))?;
+            Some(stack.unbind())
+        } else {
+            None
+        };
+        Ok(Callback {
+            source_traceback,
+            callback: callback.unbind(),
+            args: args.unbind(),
+            context,
+            loop_: loop_.clone().unbind(),
+            cancelled: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Calls the callback. An exception goes to the loop's exception handler, as asyncio's
+    /// `Handle._run` does, except `KeyboardInterrupt` and `SystemExit`, which are returned
+    /// to stop the loop.
+    pub(crate) fn run(&self, py: Python<'_>, handle: &Bound<'_, PyAny>) -> PyResult<()> {
+        let ctx = self.context.as_ptr();
+        // SAFETY: the GIL is held and `ctx` is a live object kept by `self`; a non-context
+        // object or an already entered one makes `PyContext_Enter` fail with an exception.
+        let outcome = if unsafe { PyContext_Enter(ctx) } < 0 {
+            Err(PyErr::fetch(py))
+        } else {
+            let called = self.callback.bind(py).call1(self.args.bind(py));
+            // SAFETY: as above; `ctx` was entered by this thread just now.
+            if unsafe { PyContext_Exit(ctx) } < 0 {
+                Err(PyErr::fetch(py))
+            } else {
+                called.map(drop)
+            }
+        };
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => Err(e),
+            Err(e) if e.is_instance_of::<PySystemExit>(py) => Err(e),
+            Err(e) => {
+                if let Err(e) = self.report(py, handle, e) {
+                    e.write_unraisable(py, Some(handle));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn report(&self, py: Python<'_>, handle: &Bound<'_, PyAny>, exc: PyErr) -> PyResult<()> {
+        let source = self.source(py)?;
+        let context = PyDict::new(py);
+        context.set_item("message", format!("Exception in callback {source}"))?;
+        context.set_item("exception", exc.into_value(py))?;
+        context.set_item("handle", handle)?;
+        if let Some(tb) = &self.source_traceback {
+            context.set_item("source_traceback", tb.bind(py))?;
+        }
+        self.loop_
+            .bind(py)
+            .call_method1("call_exception_handler", (context,))?;
+        Ok(())
+    }
+
+    /// `cb(args)` as asyncio prints a callback.
+    fn source(&self, py: Python<'_>) -> PyResult<String> {
+        py.import("asyncio.format_helpers")?
+            .call_method1(
+                "_format_callback_source",
+                (self.callback.bind(py), self.args.bind(py)),
+            )?
+            .extract()
+    }
+
+    fn repr(&self, py: Python<'_>, kind: &str, extra: &str) -> PyResult<String> {
+        let state = if self.is_cancelled() {
+            " cancelled"
+        } else {
+            ""
+        };
+        Ok(format!("<{kind}{state}{extra} {}>", self.source(py)?))
+    }
+
+    fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.callback)?;
+        visit.call(&self.args)?;
+        visit.call(&self.context)?;
+        if let Some(tb) = &self.source_traceback {
+            visit.call(tb)?;
+        }
+        visit.call(&self.loop_)
+    }
+}
+
+/// A pyclass with a [`Callback`] inside.
+pub(crate) trait HasCallback: pyo3::PyClass + Sync {
+    fn callback(&self) -> &Callback;
+}
+
+/// Runs the handle's callback, from the loop's ready queue. While a `KeyboardInterrupt` or
+/// `SystemExit` from an earlier callback of the turn is on its way out of `run_forever`, the
+/// handle is queued again instead, so it runs in order at the next run.
+pub(crate) fn dispatch<T>(local: &Weak<Local>, handle: Py<T>)
+where
+    T: HasCallback<Frozen = pyo3::pyclass::boolean_struct::True>,
+{
+    Python::attach(|py| {
+        let Some(local) = local.upgrade() else { return };
+        if local.closed.get() || handle.get().callback().is_cancelled() {
+            return;
+        }
+        if local.pending.borrow().is_some() {
+            let weak = Rc::downgrade(&local);
+            local.lp.call_soon(move || dispatch(&weak, handle));
+            return;
+        }
+        let bound = handle.bind(py).as_any();
+        if let Err(e) = handle.get().callback().run(py, bound) {
+            *local.pending.borrow_mut() = Some(e);
+        }
+    });
+}
+
+/// asyncio's `Handle`: made by `call_soon` and `add_reader`.
+#[pyclass(frozen, module = "asyncio_rs._native")]
+pub(crate) struct Handle {
+    pub(crate) cb: Callback,
+}
+
+impl HasCallback for Handle {
+    fn callback(&self) -> &Callback {
+        &self.cb
+    }
+}
+
+#[pymethods]
+impl Handle {
+    /// Stops the callback from being called, if it has not been yet.
+    pub(crate) fn cancel(&self) {
+        self.cb.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cb.is_cancelled()
+    }
+
+    fn get_context(&self, py: Python<'_>) -> Py<PyAny> {
+        self.cb.context.clone_ref(py)
+    }
+
+    /// Calls the callback now, as the loop would.
+    fn _run(slf: &Bound<'_, Self>) -> PyResult<()> {
+        slf.get().cb.run(slf.py(), slf.as_any())
+    }
+
+    #[getter]
+    fn _source_traceback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.cb.source_traceback.as_ref().map(|tb| tb.clone_ref(py))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        self.cb.repr(py, "Handle", "")
+    }
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        self.cb.traverse(&visit)
+    }
+}
+
+/// asyncio's `TimerHandle`: made by `call_later` and `call_at`. Cancelling it takes its
+/// timer off the loop's wheel at once.
+#[pyclass(frozen, module = "asyncio_rs._native")]
+pub(crate) struct TimerHandle {
+    pub(crate) cb: Callback,
+    pub(crate) when: f64,
+    pub(crate) timer: ThreadBound<RefCell<Option<asyncio::TimerHandle>>>,
+}
+
+impl HasCallback for TimerHandle {
+    fn callback(&self) -> &Callback {
+        &self.cb
+    }
+}
+
+#[pymethods]
+impl TimerHandle {
+    fn cancel(&self) {
+        self.cb.cancelled.store(true, Ordering::Relaxed);
+        // From another thread only the flag is set; the timer then fires as a no-op.
+        if let Some(timer) = self.timer.try_get() {
+            if let Some(timer) = timer.borrow_mut().take() {
+                timer.cancel();
+            }
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cb.is_cancelled()
+    }
+
+    /// The loop time the callback is scheduled for.
+    fn when(&self) -> f64 {
+        self.when
+    }
+
+    fn get_context(&self, py: Python<'_>) -> Py<PyAny> {
+        self.cb.context.clone_ref(py)
+    }
+
+    fn _run(slf: &Bound<'_, Self>) -> PyResult<()> {
+        slf.get().cb.run(slf.py(), slf.as_any())
+    }
+
+    #[getter]
+    fn _source_traceback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.cb.source_traceback.as_ref().map(|tb| tb.clone_ref(py))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        self.cb
+            .repr(py, "TimerHandle", &format!(" when={}", self.when))
+    }
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        self.cb.traverse(&visit)
+    }
+
+    fn __lt__(&self, other: &TimerHandle) -> bool {
+        self.when < other.when
+    }
+
+    fn __le__(&self, other: &TimerHandle) -> bool {
+        self.when <= other.when
+    }
+
+    fn __gt__(&self, other: &TimerHandle) -> bool {
+        self.when > other.when
+    }
+
+    fn __ge__(&self, other: &TimerHandle) -> bool {
+        self.when >= other.when
+    }
+}

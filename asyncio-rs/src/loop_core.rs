@@ -1,0 +1,454 @@
+//! `CoreLoop`: the native half of `asyncio_rs.EventLoop`, over the crate's own loop.
+//!
+//! The Python class `EventLoop` mixes this class into asyncio's selector event loop
+//! (`asyncio_rs/_loop.py`): the methods here shadow asyncio's hot ones and its selector
+//! hooks, and asyncio's pure-Python code does the rest on top of them.
+
+use crate::handle::{dispatch, Callback, Handle, TimerHandle};
+use crate::thread_bound::ThreadBound;
+use asyncio::embed::EmbeddedLoop;
+use asyncio::LoopHandle;
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyInt, PyTuple};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The loop's thread-bound state.
+pub(crate) struct Local {
+    pub(crate) lp: EmbeddedLoop,
+    /// A `KeyboardInterrupt` or `SystemExit` raised by a callback, on its way out of
+    /// `run_forever`.
+    pub(crate) pending: RefCell<Option<PyErr>>,
+    pub(crate) closed: Cell<bool>,
+    /// The handle of each fd's reader (`false`) and writer (`true`), cancelled when replaced
+    /// or removed as asyncio's selector loop does.
+    watchers: RefCell<HashMap<(RawFd, bool), Py<Handle>>>,
+}
+
+#[pyclass(subclass, frozen, module = "asyncio_rs._native")]
+pub(crate) struct CoreLoop {
+    remote: LoopHandle,
+    closed: AtomicBool,
+    stopping: AtomicBool,
+    debug: AtomicBool,
+    local: ThreadBound<Rc<Local>>,
+}
+
+/// Releases the GIL while the loop waits in `epoll_wait`.
+fn release_gil(wait: &mut dyn FnMut()) {
+    struct OnThisThread<'a>(&'a mut dyn FnMut());
+    // SAFETY: `detach` runs the closure on this very thread before it returns; the wait
+    // touches the loop's poller only, never a Python object.
+    unsafe impl Send for OnThisThread<'_> {}
+    let wait = OnThisThread(wait);
+    Python::attach(|py| {
+        py.detach(move || {
+            let wait = wait;
+            (wait.0)()
+        })
+    });
+}
+
+fn closed_error() -> PyErr {
+    PyRuntimeError::new_err("Event loop is closed")
+}
+
+/// An fd or an object with `fileno()`, as asyncio's selectors take them.
+fn fileobj_to_fd(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    let fd: RawFd = if obj.is_instance_of::<PyInt>() {
+        obj.extract()?
+    } else {
+        obj.py()
+            .import("selectors")?
+            .call_method1("_fileobj_to_fd", (obj,))?
+            .extract()?
+    };
+    if fd < 0 {
+        return Err(PyValueError::new_err(format!(
+            "Invalid file descriptor: {fd}"
+        )));
+    }
+    Ok(fd)
+}
+
+/// The `OSError` CPython's epoll selector raises for the same failure.
+fn os_error(e: std::io::Error) -> PyErr {
+    let errno = e.raw_os_error().unwrap_or(match e.kind() {
+        std::io::ErrorKind::InvalidInput => libc_errno::EBADF,
+        std::io::ErrorKind::PermissionDenied => libc_errno::EPERM,
+        std::io::ErrorKind::AlreadyExists => libc_errno::EEXIST,
+        _ => 0,
+    });
+    let message = std::io::Error::from_raw_os_error(errno).to_string();
+    let message = message.split(" (os error").next().unwrap_or("").to_owned();
+    PyOSError::new_err((errno, message))
+}
+
+mod libc_errno {
+    pub(super) const EPERM: i32 = 1;
+    pub(super) const EBADF: i32 = 9;
+    pub(super) const EEXIST: i32 = 17;
+}
+
+impl CoreLoop {
+    fn check_open(&self) -> PyResult<()> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(closed_error());
+        }
+        Ok(())
+    }
+
+    /// asyncio's debug-mode checks of a scheduling call, done by asyncio's own methods.
+    fn debug_checks(
+        slf: &Bound<'_, Self>,
+        callback: &Bound<'_, PyAny>,
+        what: &str,
+    ) -> PyResult<()> {
+        if slf.get().debug.load(Ordering::Relaxed) {
+            slf.call_method0("_check_thread")?;
+            slf.call_method1("_check_callback", (callback, what))?;
+        }
+        Ok(())
+    }
+
+    fn watch(
+        slf: &Bound<'_, Self>,
+        fd: &Bound<'_, PyAny>,
+        write: bool,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<Handle>> {
+        let this = slf.get();
+        this.check_open()?;
+        let local = this.local.get()?;
+        let fd = fileobj_to_fd(fd)?;
+        let py = slf.py();
+        let cb = Callback::new(
+            py,
+            slf.as_any(),
+            callback,
+            args,
+            None,
+            this.debug.load(Ordering::Relaxed),
+        )?;
+        let handle = Py::new(py, Handle { cb })?;
+        let weak = Rc::downgrade(local);
+        let run = handle.clone_ref(py);
+        let on_ready = move || {
+            let handle = Python::attach(|py| run.clone_ref(py));
+            dispatch(&weak, handle);
+        };
+        if write {
+            local.lp.add_writer(fd, on_ready)
+        } else {
+            local.lp.add_reader(fd, on_ready)
+        }
+        .map_err(os_error)?;
+        let old = local
+            .watchers
+            .borrow_mut()
+            .insert((fd, write), handle.clone_ref(py));
+        if let Some(old) = old {
+            old.get().cancel();
+        }
+        Ok(handle)
+    }
+
+    fn unwatch(slf: &Bound<'_, Self>, fd: &Bound<'_, PyAny>, write: bool) -> PyResult<bool> {
+        let this = slf.get();
+        if this.closed.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let local = this.local.get()?;
+        let fd = fileobj_to_fd(fd)?;
+        let removed = if write {
+            local.lp.remove_writer(fd)
+        } else {
+            local.lp.remove_reader(fd)
+        };
+        let old = local.watchers.borrow_mut().remove(&(fd, write));
+        if let Some(old) = old {
+            old.get().cancel();
+        }
+        Ok(removed)
+    }
+}
+
+#[pymethods]
+impl CoreLoop {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let lp = EmbeddedLoop::new().map_err(os_error)?;
+        Ok(CoreLoop {
+            remote: lp.handle(),
+            closed: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            debug: AtomicBool::new(false),
+            local: ThreadBound::new(Rc::new(Local {
+                lp,
+                pending: RefCell::new(None),
+                closed: Cell::new(false),
+                watchers: RefCell::new(HashMap::new()),
+            })),
+        })
+    }
+
+    #[getter(_closed)]
+    fn closed_attr(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    #[setter(_closed)]
+    fn set_closed_attr(&self, value: bool) {
+        self.closed.store(value, Ordering::Relaxed);
+    }
+
+    #[getter(_stopping)]
+    fn stopping_attr(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    #[setter(_stopping)]
+    fn set_stopping_attr(&self, value: bool) {
+        self.stopping.store(value, Ordering::Relaxed);
+    }
+
+    #[getter(_debug)]
+    fn debug_attr(&self) -> bool {
+        self.debug.load(Ordering::Relaxed)
+    }
+
+    #[setter(_debug)]
+    fn set_debug_attr(&self, value: bool) {
+        self.debug.store(value, Ordering::Relaxed);
+    }
+
+    fn get_debug(&self) -> bool {
+        self.debug.load(Ordering::Relaxed)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// The loop's monotonic clock, in seconds.
+    fn time(&self) -> f64 {
+        self.remote.time()
+    }
+
+    #[pyo3(signature = (callback, *args, context=None))]
+    fn call_soon(
+        slf: &Bound<'_, Self>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<Handle>> {
+        let this = slf.get();
+        this.check_open()?;
+        Self::debug_checks(slf, &callback, "call_soon")?;
+        let local = this.local.get()?;
+        let py = slf.py();
+        let cb = Callback::new(
+            py,
+            slf.as_any(),
+            callback,
+            args,
+            context,
+            this.debug.load(Ordering::Relaxed),
+        )?;
+        let handle = Py::new(py, Handle { cb })?;
+        let queued = handle.clone_ref(py);
+        let weak = Rc::downgrade(local);
+        local.lp.call_soon(move || dispatch(&weak, queued));
+        Ok(handle)
+    }
+
+    #[pyo3(signature = (delay, callback, *args, context=None))]
+    fn call_later(
+        slf: &Bound<'_, Self>,
+        delay: Option<f64>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let delay = delay.ok_or_else(|| PyTypeError::new_err("delay must not be None"))?;
+        let when = slf.get().remote.time() + delay;
+        Self::schedule_at(slf, when, callback, args, context, "call_later")
+    }
+
+    #[pyo3(signature = (when, callback, *args, context=None))]
+    fn call_at(
+        slf: &Bound<'_, Self>,
+        when: Option<f64>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let when = when.ok_or_else(|| PyTypeError::new_err("when cannot be None"))?;
+        Self::schedule_at(slf, when, callback, args, context, "call_at")
+    }
+
+    #[pyo3(signature = (callback, *args, context=None))]
+    fn call_soon_threadsafe(
+        slf: &Bound<'_, Self>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<Handle>> {
+        let this = slf.get();
+        this.check_open()?;
+        if this.debug.load(Ordering::Relaxed) {
+            slf.call_method1("_check_callback", (&callback, "call_soon_threadsafe"))?;
+        }
+        let py = slf.py();
+        let cb = Callback::new(
+            py,
+            slf.as_any(),
+            callback,
+            args,
+            context,
+            this.debug.load(Ordering::Relaxed),
+        )?;
+        let handle = Py::new(py, Handle { cb })?;
+        let queued = handle.clone_ref(py);
+        let owner: Py<CoreLoop> = slf.clone().unbind();
+        this.remote
+            .call_soon_threadsafe(move || {
+                Python::attach(|py| {
+                    if let Ok(local) = owner.get().local.get() {
+                        dispatch(&Rc::downgrade(local), queued);
+                    }
+                    drop(owner);
+                    let _ = py;
+                })
+            })
+            .map_err(|_| closed_error())?;
+        Ok(handle)
+    }
+
+    /// Wakes the loop from its wait (asyncio's self-pipe write).
+    fn _write_to_self(&self) {
+        let _ = self.remote.call_soon_threadsafe(|| {});
+    }
+
+    /// Turns the loop until `stop()` (the GIL is released while it waits for I/O), or until
+    /// a callback or a signal handler raises `KeyboardInterrupt` or `SystemExit`.
+    ///
+    /// asyncio calls `_run_once` from `run_forever` alone, as
+    /// `while True: self._run_once(); if self._stopping: break`; running that loop here
+    /// saves a Python-level call per turn and changes nothing else. A `stop()` before the
+    /// run still gets one turn that does not wait, as in asyncio.
+    fn _run_once(&self, py: Python<'_>) -> PyResult<()> {
+        let local = self.local.get()?;
+        loop {
+            let may_block = !self.stopping.load(Ordering::Relaxed);
+            local.lp.turn(may_block, Some(release_gil));
+            if let Some(e) = local.pending.borrow_mut().take() {
+                return Err(e);
+            }
+            py.check_signals()?;
+            if self.stopping.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+        }
+    }
+
+    #[pyo3(signature = (fd, callback, *args))]
+    fn _add_reader(
+        slf: &Bound<'_, Self>,
+        fd: &Bound<'_, PyAny>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<Handle>> {
+        Self::watch(slf, fd, false, callback, args)
+    }
+
+    fn _remove_reader(slf: &Bound<'_, Self>, fd: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Self::unwatch(slf, fd, false)
+    }
+
+    #[pyo3(signature = (fd, callback, *args))]
+    fn _add_writer(
+        slf: &Bound<'_, Self>,
+        fd: &Bound<'_, PyAny>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<Handle>> {
+        Self::watch(slf, fd, true, callback, args)
+    }
+
+    fn _remove_writer(slf: &Bound<'_, Self>, fd: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Self::unwatch(slf, fd, true)
+    }
+
+    /// Which of `fd`'s directions are watched, as a selectors event mask (1 read, 2 write).
+    fn _watch_mask(&self, fd: RawFd) -> PyResult<u8> {
+        let watchers = self.local.get()?.watchers.borrow();
+        let read = u8::from(watchers.contains_key(&(fd, false)));
+        let write = u8::from(watchers.contains_key(&(fd, true)));
+        Ok(read | write << 1)
+    }
+
+    /// Closes the Rust loop: the callbacks, timers and fd watches not run are dropped.
+    fn _close_native(&self) -> PyResult<()> {
+        self.closed.store(true, Ordering::Relaxed);
+        let local = self.local.get()?;
+        local.closed.set(true);
+        let watchers = std::mem::take(&mut *local.watchers.borrow_mut());
+        for handle in watchers.into_values() {
+            handle.get().cancel();
+        }
+        local.lp.close();
+        local.pending.borrow_mut().take();
+        Ok(())
+    }
+}
+
+impl CoreLoop {
+    fn schedule_at(
+        slf: &Bound<'_, Self>,
+        when: f64,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+        what: &str,
+    ) -> PyResult<Py<TimerHandle>> {
+        let this = slf.get();
+        this.check_open()?;
+        Self::debug_checks(slf, &callback, what)?;
+        let local = this.local.get()?;
+        let py = slf.py();
+        let cb = Callback::new(
+            py,
+            slf.as_any(),
+            callback,
+            args,
+            context,
+            this.debug.load(Ordering::Relaxed),
+        )?;
+        let handle = Py::new(
+            py,
+            TimerHandle {
+                cb,
+                when,
+                timer: ThreadBound::new(RefCell::new(None)),
+            },
+        )?;
+        let queued = handle.clone_ref(py);
+        let weak: Weak<Local> = Rc::downgrade(local);
+        let timer = local.lp.call_at(when, move || dispatch(&weak, queued));
+        if let Ok(slot) = handle.get().timer.get() {
+            *slot.borrow_mut() = Some(timer);
+        }
+        Ok(handle)
+    }
+}

@@ -1,0 +1,192 @@
+"""Runs CPython's own test.test_asyncio files against asyncio_rs, as uvloop does, and prints
+the pass rate per file.
+
+- A file's loop-variant classes (those defining create_event_loop or new_loop, such as
+  test_events' EPollEventLoopTests with its event-loop and subprocess mixins) run once, in
+  a subclass whose factory returns asyncio_rs.EventLoop; the select/poll/kqueue/proactor
+  variants, which would repeat the same tests, are left out.
+- Every other class runs with asyncio_rs.EventLoopPolicy set, so each loop it gets from
+  asyncio.new_event_loop / asyncio.run / IsolatedAsyncioTestCase is ours. Tests that build
+  asyncio's own test loop (test_utils.TestLoop) or test asyncio's pure-Python classes do
+  not touch ours: the column "on ours" counts the tests during which an asyncio_rs loop
+  was made.
+
+Each file runs in its own process with a time limit. The failures and skips, with the first
+line of their reason, go to target/asyncio-rs-cpython-suite.txt. The exit status is 1 when
+a file's run crashed or timed out (an interpreter crash is always our bug); single test
+failures are reported, not fatal, as some of these tests are timing-sensitive.
+Usage: run_cpython_suite.py [FILE...]   (default: the list below)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+FILES = [
+    "test_events",
+    "test_futures",
+    "test_futures2",
+    "test_tasks",
+    "test_locks",
+    "test_queues",
+    "test_timeouts",
+    "test_taskgroups",
+    "test_waitfor",
+    "test_context",
+    "test_pep492",
+    "test_runners",
+    "test_streams",
+    "test_sock_lowlevel",
+    "test_server",
+    "test_buffered_proto",
+    "test_protocols",
+    "test_sendfile",
+    "test_subprocess",
+    "test_threads",
+    "test_transports",
+    "test_ssl",
+    "test_sslproto",
+]
+TIME_LIMIT = 240
+REPORT = os.path.join(os.path.dirname(__file__), "..", "..", "target", "asyncio-rs-cpython-suite.txt")
+
+
+def _keeps(name):
+    """Whether a loop-variant class is the one run on our loop: the epoll / selector
+    variant; the select, poll, kqueue and proactor ones would run the same tests again."""
+    if "Proactor" in name or "Kqueue" in name:
+        return False
+    return not (name.startswith(("Select", "Poll")) and not name.startswith("Selector"))
+
+
+def load(name):
+    import unittest
+
+    import asyncio_rs
+
+    module = __import__(f"test.test_asyncio.{name}", fromlist=["*"])
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for cls_name, cls in sorted(vars(module).items()):
+        if not (isinstance(cls, type) and issubclass(cls, unittest.TestCase)):
+            continue
+        factory = next((m for m in ("create_event_loop", "new_loop") if m in cls.__dict__), None)
+        if factory is not None:
+            if not _keeps(cls_name):
+                continue
+            # The file's loop-variant class, making our loop instead.
+            cls = type(cls_name, (cls,), {factory: lambda self: asyncio_rs.EventLoop(),
+                                          "__module__": cls.__module__})
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    return suite
+
+
+def run_one(name):
+    import unittest
+
+    import asyncio_rs
+
+    made = [0]
+    init = asyncio_rs.EventLoop.__init__
+
+    def counting_init(self, *a, **k):
+        made[0] += 1
+        init(self, *a, **k)
+
+    asyncio_rs.EventLoop.__init__ = counting_init
+    suite = load(name)
+
+    class Result(unittest.TestResult):
+        def __init__(self):
+            super().__init__()
+            self.passed = 0
+            self.on_ours = 0
+            self._before = 0
+
+        def startTest(self, test):
+            self._before = made[0]
+            super().startTest(test)
+
+        def stopTest(self, test):
+            if made[0] > self._before:
+                self.on_ours += 1
+            super().stopTest(test)
+
+        def addSuccess(self, test):
+            self.passed += 1
+
+    import asyncio
+
+    result = Result()
+    asyncio.set_event_loop_policy(asyncio_rs.EventLoopPolicy())
+    suite.run(result)
+
+    def reason(err):
+        text = err.strip().splitlines()
+        return text[-1][:200] if text else ""
+
+    return {
+        "total": result.testsRun,
+        "passed": result.passed,
+        "skipped": len(result.skipped),
+        "on_ours": result.on_ours,
+        "failed": [(t.id(), reason(e)) for t, e in result.failures + result.errors]
+        + [(t.id(), "unexpected success") for t in result.unexpectedSuccesses],
+        "skips": [(t.id(), r) for t, r in result.skipped],
+    }
+
+
+def main(files):
+    rows, report, broken = [], [], []
+    started = time.monotonic()
+    for name in files:
+        t0 = time.monotonic()
+        try:
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", name],
+                capture_output=True, text=True, timeout=TIME_LIMIT,
+            )
+            line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+            res = json.loads(line) if line.startswith("{") else None
+            if res is None:
+                broken.append(name)
+                res = {"total": 0, "passed": 0, "skipped": 0, "on_ours": 0,
+                       "failed": [(name, "the run crashed: " + out.stderr.strip()[-300:])], "skips": []}
+        except subprocess.TimeoutExpired:
+            broken.append(name)
+            res = {"total": 0, "passed": 0, "skipped": 0, "on_ours": 0,
+                   "failed": [(name, f"timed out after {TIME_LIMIT}s")], "skips": []}
+        ran = res["total"] - res["skipped"]
+        pct = 100.0 * res["passed"] / ran if ran else 0.0
+        rows.append((name, res["passed"], ran, res["skipped"], res["on_ours"], pct, time.monotonic() - t0))
+        report.append(f"## {name}: {res['passed']}/{ran} passed, {res['skipped']} skipped")
+        report += [f"FAIL {t}: {r}" for t, r in res["failed"]]
+        report += [f"SKIP {t}: {r}" for t, r in res["skips"]]
+    print(f"{'file':<22}{'passed':>8}{'ran':>6}{'rate':>8}{'skipped':>9}{'on ours':>9}{'secs':>7}")
+    for name, passed, ran, skipped, ours, pct, secs in rows:
+        print(f"{name:<22}{passed:>8}{ran:>6}{pct:>7.1f}%{skipped:>9}{ours:>9}{secs:>7.1f}")
+    passed = sum(r[1] for r in rows)
+    ran = sum(r[2] for r in rows)
+    print(f"{'all':<22}{passed:>8}{ran:>6}{100.0 * passed / max(ran, 1):>7.1f}%"
+          f"   ({time.monotonic() - started:.0f} s; failures in {os.path.normpath(REPORT)})")
+    os.makedirs(os.path.dirname(REPORT), exist_ok=True)
+    with open(REPORT, "w") as f:
+        f.write("\n".join(report) + "\n")
+    for line in report:
+        if line.startswith("FAIL"):
+            print(line)
+    if broken:
+        print(f"crashed or timed out: {', '.join(broken)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--one":
+        res = run_one(sys.argv[2])
+        sys.stdout.flush()
+        print(json.dumps(res))
+    else:
+        sys.exit(main(sys.argv[1:] or FILES))

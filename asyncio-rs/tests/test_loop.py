@@ -1,0 +1,287 @@
+"""asyncio_rs's own tests: the loop's behaviour a program relies on, and bad input getting
+CPython's error or warning, never a crash."""
+
+import asyncio
+import contextvars
+import gc
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import warnings
+
+import asyncio_rs
+
+
+class LoopTestCase(unittest.TestCase):
+    def setUp(self):
+        self.loop = asyncio_rs.new_event_loop()
+        self.errors = []
+        self.loop.set_exception_handler(lambda loop, ctx: self.errors.append(ctx))
+
+    def tearDown(self):
+        self.loop.close()
+
+
+class Scheduling(LoopTestCase):
+    def test_call_soon_runs_in_order_with_args_and_context(self):
+        var = contextvars.ContextVar("var", default="none")
+        seen = []
+        ctx = contextvars.copy_context()
+        ctx.run(var.set, "ctx")
+        self.loop.call_soon(seen.append, 1)
+        self.loop.call_soon(lambda: seen.append(var.get()), context=ctx)
+        self.loop.call_soon(seen.append, 3)
+        self.loop.call_soon(self.loop.stop)
+        self.loop.run_forever()
+        self.assertEqual(seen, [1, "ctx", 3])
+
+    def test_cancelled_handles_do_not_run(self):
+        seen = []
+        h = self.loop.call_soon(seen.append, 1)
+        t = self.loop.call_later(0.001, seen.append, 2)
+        self.assertFalse(h.cancelled())
+        h.cancel()
+        t.cancel()
+        self.assertTrue(h.cancelled() and t.cancelled())
+        self.loop.run_until_complete(asyncio.sleep(0.01))
+        self.assertEqual(seen, [])
+
+    def test_timers_fire_in_order_of_when(self):
+        seen = []
+        now = self.loop.time()
+        t = self.loop.call_at(now + 0.02, seen.append, "b")
+        self.loop.call_later(0.01, seen.append, "a")
+        self.assertEqual(t.when(), now + 0.02)
+        self.loop.run_until_complete(asyncio.sleep(0.05))
+        self.assertEqual(seen, ["a", "b"])
+
+    def test_call_later_none_delay_is_a_type_error(self):
+        with self.assertRaises(TypeError):
+            self.loop.call_later(None, print)
+
+    def test_call_soon_threadsafe_wakes_a_waiting_loop(self):
+        fut = self.loop.create_future()
+
+        def other():
+            time.sleep(0.05)
+            self.loop.call_soon_threadsafe(fut.set_result, threading.get_ident())
+
+        threading.Thread(target=other).start()
+        ident = self.loop.run_until_complete(asyncio.wait_for(fut, 5))
+        self.assertNotEqual(ident, threading.get_ident())
+
+    def test_other_threads_run_while_the_loop_waits(self):
+        # The GIL is released in epoll_wait: a thread counting meanwhile makes progress.
+        count = [0]
+        stop = threading.Event()
+
+        def spin():
+            while not stop.is_set():
+                count[0] += 1
+
+        t = threading.Thread(target=spin)
+        t.start()
+        self.loop.run_until_complete(asyncio.sleep(0.1))
+        stop.set()
+        t.join()
+        self.assertGreater(count[0], 1000)
+
+    def test_futures_and_tasks_are_cpythons_c_ones(self):
+        fut = self.loop.create_future()
+        self.assertIs(type(fut), asyncio.futures._CFuture)
+
+        async def main():
+            return 7
+
+        task = self.loop.create_task(main())
+        self.assertIs(type(task), asyncio.tasks._CTask)
+        self.assertEqual(self.loop.run_until_complete(task), 7)
+
+    def test_run_helper_and_debug(self):
+        async def main():
+            return asyncio.get_running_loop().get_debug()
+
+        self.assertTrue(asyncio_rs.run(main(), debug=True))
+        self.assertFalse(asyncio_rs.run(main(), debug=False))
+
+
+class BadInput(LoopTestCase):
+    def test_a_callback_that_raises_goes_to_the_handler_and_the_loop_goes_on(self):
+        seen = []
+        self.loop.call_soon(lambda: 1 / 0)
+        self.loop.call_soon(seen.append, "after")
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.assertEqual(seen, ["after"])
+        self.assertEqual(len(self.errors), 1)
+        self.assertIsInstance(self.errors[0]["exception"], ZeroDivisionError)
+        self.assertTrue(self.errors[0]["message"].startswith("Exception in callback"))
+
+    def test_keyboard_interrupt_escapes_run_forever_and_the_rest_runs_next_time(self):
+        seen = []
+
+        def interrupt():
+            raise KeyboardInterrupt
+
+        self.loop.call_soon(interrupt)
+        self.loop.call_soon(seen.append, "later")
+        with self.assertRaises(KeyboardInterrupt):
+            self.loop.run_forever()
+        self.assertEqual(seen, [])
+        self.assertFalse(self.loop.is_running())
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.assertEqual(seen, ["later"])
+
+    def test_system_exit_escapes_run_until_complete(self):
+        async def main():
+            raise SystemExit(3)
+
+        with self.assertRaises(SystemExit):
+            self.loop.run_until_complete(main())
+
+    def test_add_reader_on_a_closed_fd_is_oserror(self):
+        a, b = socket.socketpair()
+        fd = a.fileno()
+        a.close()
+        b.close()
+        with self.assertRaises(OSError):
+            self.loop.add_reader(fd, print)
+        with self.assertRaises(ValueError):
+            self.loop.add_reader(-1, print)
+
+    def test_add_reader_calls_while_readable_and_remove_reader_stops(self):
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        got = []
+
+        def on_read():
+            got.append(a.recv(100))
+            if len(got) == 2:
+                self.loop.remove_reader(a)
+
+        self.loop.add_reader(a, on_read)
+        b.send(b"one")
+        self.loop.run_until_complete(asyncio.sleep(0.01))
+        b.send(b"two")
+        self.loop.run_until_complete(asyncio.sleep(0.01))
+        b.send(b"three")
+        self.loop.run_until_complete(asyncio.sleep(0.01))
+        self.assertEqual(got, [b"one", b"two"])
+        self.assertFalse(self.loop.remove_reader(a))
+        a.close()
+        b.close()
+
+    def test_closed_while_tasks_are_pending_warns_not_crashes(self):
+        async def forever():
+            await asyncio.sleep(3600)
+
+        task = self.loop.create_task(forever())
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.loop.close()
+        self.assertFalse(task.done())
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            del task
+            gc.collect()
+
+    def test_a_callback_after_close_is_cpythons_runtime_error(self):
+        self.loop.close()
+        for call in (
+            lambda: self.loop.call_soon(print),
+            lambda: self.loop.call_later(1, print),
+            lambda: self.loop.call_soon_threadsafe(print),
+            lambda: self.loop.run_forever(),
+        ):
+            with self.assertRaisesRegex(RuntimeError, "Event loop is closed"):
+                call()
+        self.assertTrue(self.loop.is_closed())
+
+    def test_closing_a_running_loop_is_a_runtime_error(self):
+        async def main():
+            with self.assertRaisesRegex(RuntimeError, "Cannot close a running event loop"):
+                self.loop.close()
+
+        self.loop.run_until_complete(main())
+
+    def test_a_loop_used_from_another_thread_is_refused(self):
+        out = []
+
+        def other():
+            try:
+                self.loop.call_soon(print)
+            except RuntimeError as e:
+                out.append(str(e))
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        self.assertEqual(len(out), 1)
+
+
+CTRL_C_PROGRAM = """
+import asyncio, sys
+async def main():
+    print("ready", flush=True)
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        print("main cancelled", flush=True)
+        raise
+if sys.argv[1] == "ours":
+    import asyncio_rs
+    asyncio_rs.run(main())
+else:
+    asyncio.run(main())
+"""
+
+
+class CtrlC(unittest.TestCase):
+    def run_interrupted(self, which):
+        child = subprocess.Popen(
+            [sys.executable, "-c", CTRL_C_PROGRAM, which],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # A shell's background job ignores SIGINT, and Python keeps that.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        self.assertEqual(child.stdout.readline(), "ready\n")
+        time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+        return child.returncode, out, err.strip().splitlines()[-1:]
+
+    def test_ctrl_c_cancels_main_and_raises_keyboard_interrupt_as_asyncio_run(self):
+        want = self.run_interrupted("cpython")
+        self.assertEqual(want[1:], ("main cancelled\n", ["KeyboardInterrupt"]))
+        self.assertEqual(self.run_interrupted("ours"), want)
+
+
+class NoLeaks(LoopTestCase):
+    def test_100000_callbacks_leave_no_objects_behind(self):
+        def burst():
+            for i in range(100_000):
+                self.loop.call_soon(noop, [i])
+            self.loop.call_soon(self.loop.stop)
+            self.loop.run_forever()
+            for i in range(1000):
+                self.loop.call_later(0.0, noop, [i]).cancel()
+            self.loop.run_until_complete(asyncio.sleep(0))
+
+        burst()  # warm caches
+        gc.collect()
+        before = len(gc.get_objects())
+        burst()
+        gc.collect()
+        after = len(gc.get_objects())
+        self.assertLess(abs(after - before), 50, (before, after))
+
+
+def noop(*args):
+    pass
+
+
+if __name__ == "__main__":
+    unittest.main()

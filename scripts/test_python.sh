@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The Python package asyncio-rs: builds and installs it into a venv (target/pyvenv) with pip,
+# as a user would, then runs its tests: its own, the seed's Python programs on our loop
+# against CPython's loop, and CPython's own test.test_asyncio files against our loop.
+# Needs python3 (3.11+) with venv and pip; maturin comes from pyproject's build backend.
+# Another Python: PYTHON=python3.13 VENV=target/pyvenv313 scripts/test_python.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-target/pyvenv}
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q ./asyncio-rs
+cd asyncio-rs/tests
+echo "== asyncio-rs: own tests (PYTHONMALLOC=debug)"
+PYTHONMALLOC=debug "../../$VENV/bin/python" -m unittest -q test_loop
+echo "== asyncio-rs: the seed's programs, our loop against CPython's"
+"../../$VENV/bin/python" run_seed_programs.py
+echo "== asyncio-rs: CPython's test.test_asyncio on our loop"
+"../../$VENV/bin/python" run_cpython_suite.py

@@ -1,0 +1,176 @@
+//! Driving a loop from outside Rust: the few hooks a foreign front end needs (the Python
+//! package `asyncio-rs` runs CPython's asyncio on this loop through them).
+//!
+//! An [`EmbeddedLoop`] is a loop with no main task: its owner turns it one turn at a time
+//! ([`turn`](EmbeddedLoop::turn)) and decides itself when to stop, as asyncio's
+//! `run_forever` calls `_run_once` until `stop()`. Callbacks, timers, `add_reader` /
+//! `add_writer` and the cross-thread door are the loop's own, the ones every Rust program
+//! uses. The owner may wrap the one blocking wait of a turn ([`WaitHook`]): the Python front
+//! releases the GIL there, so other threads run while the loop sleeps in `epoll_wait`.
+//!
+//! This is not a stable API: it is public for the workspace's Python package only.
+
+use super::context::{self, Enter};
+use super::core::Core;
+use super::handle::{LoopHandle, TimerHandle};
+use std::cell::Cell;
+use std::io;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Wraps the loop's blocking wait for I/O: it must call its argument exactly once, on this
+/// thread (e.g. with the GIL released around it). The wait touches only the loop's poller.
+pub type WaitHook = fn(&mut dyn FnMut());
+
+thread_local! {
+    /// The hook of the embedded loop turning on this thread, if any.
+    static WAIT_HOOK: Cell<Option<WaitHook>> = const { Cell::new(None) };
+}
+
+/// Calls `wait` (the loop's poll for I/O with `timeout`), through the embedding's hook when
+/// the poll may block.
+#[inline]
+pub(crate) fn around_wait<R>(timeout: Option<Duration>, wait: impl FnOnce() -> R) -> R {
+    if timeout == Some(Duration::ZERO) {
+        return wait();
+    }
+    match WAIT_HOOK.with(Cell::get) {
+        None => wait(),
+        Some(hook) => {
+            let mut wait = Some(wait);
+            let mut out = None;
+            hook(&mut || {
+                if let Some(wait) = wait.take() {
+                    out = Some(wait());
+                }
+            });
+            // A hook that did not call its argument broke its contract; poll without it
+            // rather than lose the turn.
+            out.unwrap_or_else(|| (wait.take().expect("not called"))())
+        }
+    }
+}
+
+/// A loop turned by its owner, one turn at a time.
+///
+/// # Examples
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// let lp = asyncio::embed::EmbeddedLoop::new()?;
+/// let called = Rc::new(Cell::new(false));
+/// let flag = called.clone();
+/// lp.call_soon(move || flag.set(true));
+/// lp.turn(false, None);
+/// assert!(called.get());
+/// lp.close();
+/// # std::io::Result::Ok(())
+/// ```
+pub struct EmbeddedLoop {
+    core: Rc<Core>,
+}
+
+impl EmbeddedLoop {
+    /// A new loop on the real clock, not running.
+    ///
+    /// # Errors
+    /// When the poller or its waker cannot be made (out of file descriptors).
+    pub fn new() -> io::Result<EmbeddedLoop> {
+        Ok(EmbeddedLoop {
+            core: Core::new(false, false)?,
+        })
+    }
+
+    /// The loop's `Send` handle: its clock, `call_soon_threadsafe` from any thread.
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle {
+            shared: self.core.shared.clone(),
+        }
+    }
+
+    /// Makes this the running loop of the thread for `f` (unless it is already), so that
+    /// `get_running_loop`, `add_reader` and the like find it.
+    fn entered<R>(&self, f: impl FnOnce() -> R) -> R {
+        if context::is_current(Rc::as_ptr(&self.core)) {
+            return f();
+        }
+        let _enter = Enter::new(&self.core);
+        f()
+    }
+
+    /// Runs one turn: looks at I/O (waiting only when `may_block` and nothing is ready,
+    /// until the next timer), then runs the callbacks and tasks that were ready when the
+    /// turn began, the I/O's included. The wait goes through `hook` when there is one.
+    ///
+    /// Unlike a Rust program's loop, which looks at I/O only every so many turns while work
+    /// is always ready, every turn polls, as asyncio's `_run_once` selects at each
+    /// iteration: Python code relies on a turn seeing the I/O that is there.
+    pub fn turn(&self, may_block: bool, hook: Option<WaitHook>) {
+        if self.core.has_ready() {
+            self.entered(|| self.core.poll_io(Some(std::time::Duration::ZERO)));
+        } else if !may_block {
+            // Something ready makes the turn poll without waiting.
+            self.core.call_soon(Box::new(|| {}), None);
+        }
+        let previous = WAIT_HOOK.with(|h| h.replace(hook));
+        self.entered(|| {
+            self.core.shared.running.store(true, Ordering::Release);
+            self.core.turn();
+            self.core.shared.running.store(false, Ordering::Release);
+        });
+        WAIT_HOOK.with(|h| h.set(previous));
+    }
+
+    /// Queues `callback` for the next turn, after what other threads sent before (as
+    /// asyncio's one ready queue keeps `call_soon_threadsafe` and `call_soon` in call order).
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) {
+        if self.core.shared.remote.is_notified() {
+            self.core.drain_remote();
+        }
+        self.core.call_soon(Box::new(callback), None);
+    }
+
+    /// Schedules `callback` at the loop time `when` (seconds, as
+    /// [`LoopHandle::time`]); the handle cancels it. A NaN `when` is treated as never.
+    pub fn call_at(&self, when: f64, callback: impl FnOnce() + 'static) -> TimerHandle {
+        let when = if when.is_nan() { f64::INFINITY } else { when };
+        self.entered(|| self.handle().call_at(when, callback))
+    }
+
+    /// Calls `callback` at each turn while `fd` is readable (see
+    /// [`LoopHandle::add_reader`], whose errors it returns).
+    pub fn add_reader(&self, fd: RawFd, callback: impl FnMut() + 'static) -> io::Result<()> {
+        self.entered(|| self.handle().add_reader(fd, callback))
+    }
+
+    /// Stops watching `fd` for reading; whether a reader was registered.
+    pub fn remove_reader(&self, fd: RawFd) -> bool {
+        self.entered(|| self.handle().remove_reader(fd))
+    }
+
+    /// Calls `callback` at each turn while `fd` is writable (see [`LoopHandle::add_writer`]).
+    pub fn add_writer(&self, fd: RawFd, callback: impl FnMut() + 'static) -> io::Result<()> {
+        self.entered(|| self.handle().add_writer(fd, callback))
+    }
+
+    /// Stops watching `fd` for writing; whether a writer was registered.
+    pub fn remove_writer(&self, fd: RawFd) -> bool {
+        self.entered(|| self.handle().remove_writer(fd))
+    }
+
+    /// Closes the loop: the loop's own tasks (the fd watches) are cancelled, the blocking
+    /// pool is shut down, and the callbacks and timers not run are dropped; other threads are
+    /// refused from then on. A second call does nothing.
+    pub fn close(&self) {
+        if self.core.shared.remote.is_closed() {
+            return;
+        }
+        self.entered(|| {
+            self.core.cancel_all_and_drain();
+            self.core.shutdown_default_executor();
+            self.core.cancel_all_and_drain();
+        });
+        self.core.shut_down();
+    }
+}

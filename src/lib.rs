@@ -31,6 +31,7 @@
 extern crate self as asyncio;
 
 mod combinators;
+pub mod contextvars;
 mod error;
 mod future;
 pub mod net;

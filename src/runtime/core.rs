@@ -142,7 +142,9 @@ impl Core {
             made = Some(cell.clone());
             cell.map(|p| p as NonNull<dyn RawTask>)
         });
-        made.expect("insert_with calls its closure")
+        let made = made.expect("insert_with calls its closure");
+        made.common().set_context(crate::contextvars::capture());
+        made
     }
 
     pub(crate) fn spawn<F: Future + 'static>(
@@ -419,6 +421,9 @@ impl Core {
                         let p = crate::error::PanicError::new(p);
                         log::error!("Exception in callback: {p}");
                     }
+                    // A callback scheduled with no context that set a variable: Python ran it
+                    // in a copy of the loop's context, so the value goes with it.
+                    drop(crate::contextvars::leave(None));
                 }
                 None => break,
             }

@@ -138,6 +138,9 @@ pub struct Runner {
     debug: bool,
     virtual_time: bool,
     closed: bool,
+    /// The context every `run`'s main task runs in: a copy of the caller's at the first run,
+    /// as asyncio's `Runner` keeps one.
+    context: Option<crate::contextvars::Context>,
 }
 
 impl Default for Runner {
@@ -160,6 +163,7 @@ impl Runner {
             debug: false,
             virtual_time: false,
             closed: false,
+            context: None,
         }
     }
 
@@ -304,10 +308,16 @@ impl Runner {
     {
         let location = std::panic::Location::caller();
         let core = self.core();
+        let context = self
+            .context
+            .get_or_insert_with(crate::contextvars::copy_context)
+            .clone();
         let _enter = Enter::new(&core);
         core.shared.running.store(true, Ordering::Release);
         let _running = RunningFlag(&core);
-        let task = core.spawn(main.into_future(), location);
+        let task = core
+            .spawn(main.into_future(), location)
+            .with_context(context);
         // Ctrl-C cancels the main task; a run it ended is Python's KeyboardInterrupt.
         let sigint = crate::signal::interrupt::InterruptGuard::arm(task.as_ref());
         while !task.done() {

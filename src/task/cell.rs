@@ -30,6 +30,7 @@
 use super::common::{Common, CANCEL_REQUESTED, DONE, WAS_CANCELLED};
 use super::header::{Header, PanicPayload, TaskVtable};
 use super::local::LocalRef;
+use crate::contextvars;
 use crate::error::{InvalidStateError, PanicError, TaskError};
 use crate::runtime::core::Core;
 use crate::runtime::shared::Shared;
@@ -228,10 +229,12 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         common.count_poll();
         let started = core.debug.then(Instant::now);
         let previous = core.enter_task(header.key);
+        let outer = contextvars::enter(common.take_context());
         // SAFETY: as this function's contract says.
         let waker = unsafe { Header::waker_ref(this) };
         let mut cx = Context::from_waker(&waker);
         let ready = self.poll_future(&mut cx);
+        common.set_context(contextvars::leave(outer));
         core.leave_task(previous);
         if let Some(started) = started {
             let took = started.elapsed();

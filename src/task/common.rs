@@ -32,6 +32,9 @@ pub(crate) struct Common {
     /// The packed slab key of the task this one last found pending when it awaited it, or 0.
     awaiting: Cell<u64>,
     location: &'static Location<'static>,
+    /// The context variables' values the task runs in; `None` (the empty context) until its
+    /// creator or the task sets one.
+    context: Cell<Option<crate::contextvars::Context>>,
     extra: RefCell<Option<Box<Extra>>>,
 }
 
@@ -62,6 +65,7 @@ impl Common {
             waiter: Cell::new(None),
             awaiting: Cell::new(0),
             location,
+            context: Cell::new(None),
             extra: RefCell::new(None),
         }
     }
@@ -90,6 +94,15 @@ impl Common {
 
     pub(super) fn set_flag(&self, flag: u8) {
         self.flags.set(self.flags.get() | flag);
+    }
+
+    /// The task's context, taken for a step (given back with [`set_context`](Self::set_context)).
+    pub(crate) fn take_context(&self) -> Option<crate::contextvars::Context> {
+        self.context.take()
+    }
+
+    pub(crate) fn set_context(&self, ctx: Option<crate::contextvars::Context>) {
+        self.context.set(ctx);
     }
 
     pub(super) fn count_poll(&self) {

@@ -42,10 +42,12 @@ fn a_task_of_a_creator_that_set_nothing_sets_its_own_without_leaking() {
     run(async {
         let t = create_task(async {
             NAME.set("worker".into());
+            let child = create_task(async { NAME.get() });
             sleep(0).await;
-            NAME.get()
+            (NAME.get(), child.await.unwrap())
         });
-        assert_eq!(t.await.unwrap().as_deref(), Some("worker"));
+        let (own, child) = t.await.unwrap();
+        assert_eq!((own.as_deref(), child.as_deref()), (Some("worker"), Some("worker")));
         assert_eq!(NAME.get().as_deref(), Some("anon"));
         // The next task of the loop starts empty too.
         assert_eq!(
@@ -241,4 +243,19 @@ fn tokens_reset_only_their_own_variable_in_their_own_context() {
 fn a_context_cannot_be_entered_twice() {
     let ctx = Context::new();
     ctx.run(|| ctx.run(|| ()));
+}
+
+#[test]
+fn a_runner_keeps_what_its_first_main_set_when_the_caller_set_nothing() {
+    std::thread::spawn(|| {
+        let mut runner = Runner::new();
+        runner.run(async {
+            NAME.set("first".into());
+        });
+        let seen = runner.run(async { NAME.get() });
+        assert_eq!(seen.as_deref(), Some("first"));
+        assert_eq!(NAME.get().as_deref(), Some("anon"));
+    })
+    .join()
+    .unwrap();
 }

@@ -28,13 +28,13 @@ async fn handle(log: Log, rid: u64) -> u64 {
     let l = log.clone();
     lp.call_soon(move || show(&l, &format!("call_soon in {rid}")));
     let l = log.clone();
-    lp.call_later(0.01, move || show(&l, &format!("call_later in {rid}")));
+    lp.call_later(0.5, move || show(&l, &format!("call_later in {rid}")));
     let t = asyncio::create_task(child(log.clone(), 1));
     let r = asyncio::gather(vec![child(log.clone(), 2), child(log.clone(), 3)]).await;
     log.push(format!("handle {rid} gather {r:?}"));
     log.push(format!("handle {rid} task {}", t.await.unwrap()));
     show(&log, &format!("handle {rid} after"));
-    asyncio::sleep(0.02).await;
+    asyncio::sleep(1.0).await;
     rid
 }
 

@@ -22,6 +22,15 @@ pub(super) type Vars = Arc<Vec<(usize, Value)>>;
 thread_local! {
     /// The context code on this thread runs in; `None` is the empty one nobody entered.
     static CURRENT: Cell<Option<Context>> = const { Cell::new(None) };
+    /// Whether `CURRENT` is `Some`: a plain flag, cheaper to read than a cell whose value
+    /// has a destructor, for the paths that find it unset nearly always.
+    static ENTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether some context is current on this thread.
+#[inline]
+pub(crate) fn entered() -> bool {
+    ENTERED.with(Cell::get)
 }
 
 /// A mapping of context variables to their values (Python's `contextvars.Context`).
@@ -243,6 +252,9 @@ pub(crate) fn snapshot() -> Option<Snapshot> {
 
 /// The current context, if code entered one or set a variable.
 pub(super) fn current() -> Option<Context> {
+    if !entered() {
+        return None;
+    }
     CURRENT.with(|c| {
         let ctx = c.take();
         c.set(ctx.clone());
@@ -254,9 +266,12 @@ pub(super) fn current() -> Option<Context> {
 /// is none: a first `set` outside any context.
 pub(super) fn current_or_enter() -> Context {
     current().unwrap_or_else(|| {
-        let ctx = Context::new();
+        let ctx = crate::runtime::context::with_core(|core| core.note_context_made())
+            .flatten()
+            .unwrap_or_default();
         ctx.0.entered.set(true);
         CURRENT.with(|c| c.set(Some(ctx.clone())));
+        ENTERED.with(|e| e.set(true));
         ctx
     })
 }
@@ -265,7 +280,16 @@ pub(super) fn current_or_enter() -> Context {
 /// one, made when first needed) when nothing is current, which is free.
 #[inline]
 pub(crate) fn capture() -> Option<Context> {
-    current().map(|ctx| ctx.copy())
+    if !entered() {
+        return None;
+    }
+    copy_current()
+}
+
+/// A copy of an empty context is as good as none, and none costs a task nothing.
+#[inline(never)]
+fn copy_current() -> Option<Context> {
+    current().filter(|ctx| !ctx.is_empty()).map(|ctx| ctx.copy())
 }
 
 /// Makes `ctx` current, returning what was; the step's end gives it back to [`leave`].
@@ -274,6 +298,7 @@ pub(crate) fn enter(ctx: Option<Context>) -> Option<Context> {
     if let Some(ctx) = &ctx {
         ctx.0.entered.set(true);
     }
+    ENTERED.with(|e| e.set(ctx.is_some()));
     CURRENT.with(|c| c.replace(ctx))
 }
 
@@ -281,6 +306,7 @@ pub(crate) fn enter(ctx: Option<Context>) -> Option<Context> {
 /// the step had none).
 #[inline]
 pub(crate) fn leave(outer: Option<Context>) -> Option<Context> {
+    ENTERED.with(|e| e.set(outer.is_some()));
     let ran_in = CURRENT.with(|c| c.replace(outer));
     if let Some(ctx) = &ran_in {
         ctx.0.entered.set(false);

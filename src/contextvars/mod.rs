@@ -40,7 +40,7 @@
 
 mod context;
 
-pub(crate) use context::{bind, capture, enter, leave, snapshot};
+pub(crate) use context::{bind, capture, enter, entered, leave, snapshot};
 pub use context::{copy_context, Context};
 
 use context::Value;

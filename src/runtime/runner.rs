@@ -315,14 +315,19 @@ impl Runner {
         let _enter = Enter::new(&core);
         core.shared.running.store(true, Ordering::Release);
         let _running = RunningFlag(&core);
-        let task = core
-            .spawn(main.into_future(), location)
-            .with_context(context);
+        let task = core.spawn(main.into_future(), location);
+        let task = if context.is_empty() {
+            core.set_lazy_main_context(Some((task.key(), context)));
+            task
+        } else {
+            task.with_context(context)
+        };
         // Ctrl-C cancels the main task; a run it ended is Python's KeyboardInterrupt.
         let sigint = crate::signal::interrupt::InterruptGuard::arm(task.as_ref());
         while !task.done() {
             core.turn();
         }
+        core.set_lazy_main_context(None);
         let result = task.result();
         if sigint.interrupted() && matches!(result, Err(TaskError::Cancelled(_))) {
             return Err(KeyboardInterrupt::default());

@@ -17,6 +17,8 @@ pub(super) const CANCEL_REQUESTED: u8 = 1 << 0;
 pub(super) const DONE: u8 = 1 << 1;
 /// The task ended cancelled; still known after its outcome was taken.
 pub(super) const WAS_CANCELLED: u8 = 1 << 2;
+/// The task runs in a context of its own (see `contextvars`): its steps switch to it.
+pub(super) const IN_CONTEXT: u8 = 1 << 3;
 
 /// Kept small: a task that is spawned, polled and joined touches only these; what few tasks
 /// use is in [`Extra`].
@@ -32,9 +34,6 @@ pub(crate) struct Common {
     /// The packed slab key of the task this one last found pending when it awaited it, or 0.
     awaiting: Cell<u64>,
     location: &'static Location<'static>,
-    /// The context variables' values the task runs in; `None` (the empty context) until its
-    /// creator or the task sets one.
-    context: Cell<Option<crate::contextvars::Context>>,
     extra: RefCell<Option<Box<Extra>>>,
 }
 
@@ -65,7 +64,6 @@ impl Common {
             waiter: Cell::new(None),
             awaiting: Cell::new(0),
             location,
-            context: Cell::new(None),
             extra: RefCell::new(None),
         }
     }
@@ -96,13 +94,20 @@ impl Common {
         self.flags.set(self.flags.get() | flag);
     }
 
-    /// The task's context, taken for a step (given back with [`set_context`](Self::set_context)).
-    pub(crate) fn take_context(&self) -> Option<crate::contextvars::Context> {
-        self.context.take()
+    /// Whether the task has a context of its own, kept by its loop (`Core::task_context`).
+    pub(crate) fn in_context(&self) -> bool {
+        self.flags.get() & IN_CONTEXT != 0
     }
 
-    pub(crate) fn set_context(&self, ctx: Option<crate::contextvars::Context>) {
-        self.context.set(ctx);
+    pub(crate) fn set_in_context(&self, yes: bool) {
+        let flags = self.flags.get() & !IN_CONTEXT;
+        self.flags.set(flags | if yes { IN_CONTEXT } else { 0 });
+    }
+
+    /// The running step set a variable with no context current: the one it made is the
+    /// task's from the step's end.
+    pub(crate) fn mark_in_context(&self) {
+        self.set_flag(IN_CONTEXT);
     }
 
     pub(super) fn count_poll(&self) {

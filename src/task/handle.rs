@@ -245,8 +245,9 @@ impl<T: 'static> Task<T> {
     /// # });
     /// ```
     pub fn with_context(self, ctx: crate::contextvars::Context) -> Self {
-        if !self.done() {
-            self.cell.common().set_context(Some(ctx));
+        let common = self.cell.common();
+        if let (false, Some(core)) = (self.done(), common.core.upgrade()) {
+            core.set_task_context(self.cell.header().key, common, Some(ctx));
         }
         self
     }

@@ -4,7 +4,7 @@
 //! loop from any thread, and the two reference counts) and [`local`] (the loop's handles).
 
 pub(crate) mod cell;
-mod common;
+pub(crate) mod common;
 mod handle;
 pub(crate) mod header;
 pub(crate) mod local;

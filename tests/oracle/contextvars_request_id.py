@@ -22,13 +22,13 @@ async def handle(rid):
     request_id.set(rid)
     loop = asyncio.get_running_loop()
     loop.call_soon(show, f"call_soon in {rid}")
-    loop.call_later(0.01, show, f"call_later in {rid}")
+    loop.call_later(0.5, show, f"call_later in {rid}")
     t = asyncio.create_task(child(1))
     r = await asyncio.gather(child(2), child(3))
     print(f"handle {rid} gather", r)
     print(f"handle {rid} task", await t)
     show(f"handle {rid} after")
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(1.0)
     return rid
 
 

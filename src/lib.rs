@@ -33,6 +33,7 @@ extern crate self as asyncio;
 mod combinators;
 // Ecosystem (issue 18): the standard I/O traits and streams on our types.
 mod compat;
+pub mod contextvars;
 mod error;
 mod future;
 // Ecosystem (issue 18): hyper 1.x on the loop.

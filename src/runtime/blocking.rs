@@ -242,5 +242,11 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    ToThread::new(f)
+    // As asyncio's `to_thread`: the call sees a copy of the caller's context variables.
+    match crate::contextvars::snapshot() {
+        None => ToThread::new(f),
+        Some(vars) => {
+            ToThread::new(move || crate::contextvars::Context::from_snapshot(vars).run(f))
+        }
+    }
 }

@@ -57,18 +57,27 @@ pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
 /// Marks `core` as running on this thread until the guard drops.
 pub(crate) struct Enter {
     prev: Option<Rc<Core>>,
+    /// The thread's context variables outside the loop: the loop's own machinery runs in none.
+    outer_context: Option<Option<crate::contextvars::Context>>,
 }
 
 impl Enter {
     pub(crate) fn new(core: &Rc<Core>) -> Enter {
         let prev = CORE.with(|c| c.borrow_mut().replace(core.clone()));
         CURRENT.with(|p| p.set(Rc::as_ptr(core)));
-        Enter { prev }
+        let outer_context = Some(crate::contextvars::enter(None));
+        Enter {
+            prev,
+            outer_context,
+        }
     }
 }
 
 impl Drop for Enter {
     fn drop(&mut self) {
+        if let Some(outer) = self.outer_context.take() {
+            drop(crate::contextvars::leave(outer));
+        }
         let mut prev = Some(self.prev.take());
         let ptr = prev
             .as_ref()

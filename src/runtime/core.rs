@@ -23,6 +23,7 @@ use super::remote::RemoteItem;
 use super::shared::Shared;
 use crate::reactor::TimerFd;
 use crate::task::cell::{RawTask, TaskCell};
+use crate::task::common::Common;
 use crate::task::header::Header;
 use crate::task::local::LocalRef;
 use crate::task::{Task, TaskRef};
@@ -74,6 +75,11 @@ pub(crate) struct Core {
     ready: RefCell<VecDeque<Ready>>,
     /// The most the ready queue held at the start of a run since the last shrink check.
     ready_peak: Cell<usize>,
+    /// The contexts of the tasks that have one (see `contextvars`), kept out of the task so
+    /// that tasks that never use context variables carry nothing for them.
+    task_contexts: RefCell<std::collections::HashMap<u64, crate::contextvars::Context>>,
+    /// A `Runner`'s context, empty, for its main task (see `set_lazy_main_context`).
+    lazy_main_context: RefCell<Option<(u64, crate::contextvars::Context)>>,
     tasks: RefCell<Slab<LocalRef<dyn RawTask>>>,
     pub(crate) timers: RefCell<Wheel<TimerAction>>,
     /// The timerfd for precise waits, made the first time one is needed (real clock only);
@@ -107,6 +113,8 @@ impl Core {
             this: this.clone(),
             ready: RefCell::new(VecDeque::new()),
             ready_peak: Cell::new(0),
+            task_contexts: RefCell::default(),
+            lazy_main_context: RefCell::default(),
             tasks: RefCell::new(Slab::new()),
             timers: RefCell::new(Wheel::new()),
             timerfd: OnceCell::new(),
@@ -127,6 +135,7 @@ impl Core {
     }
 
     /// Makes a task and puts it in the slab, without scheduling it.
+    #[inline]
     pub(super) fn insert_task<F: Future + 'static>(
         &self,
         future: F,
@@ -146,9 +155,14 @@ impl Core {
             made = Some(cell.clone());
             cell.map(|p| p as NonNull<dyn RawTask>)
         });
-        made.expect("insert_with calls its closure")
+        let made = made.expect("insert_with calls its closure");
+        if crate::contextvars::entered() {
+            self.copy_context_into(made.header().key, made.common());
+        }
+        made
     }
 
+    #[inline]
     pub(crate) fn spawn<F: Future + 'static>(
         &self,
         future: F,
@@ -199,6 +213,61 @@ impl Core {
         if let Some(task) = self.tasks.borrow().get(Key::from_u64(current)) {
             task.common().set_awaiting(awaited);
         }
+    }
+
+    /// The context of a task that has one (its `IN_CONTEXT` flag is set), out of its place.
+    pub(crate) fn take_task_context(&self, key: u64) -> Option<crate::contextvars::Context> {
+        self.task_contexts.borrow_mut().remove(&key)
+    }
+
+    /// Holds `ctx` in the task's place without touching its flag: during a step, the context
+    /// the task's replaced.
+    pub(crate) fn keep_task_context(&self, key: u64, ctx: crate::contextvars::Context) {
+        self.task_contexts.borrow_mut().insert(key, ctx);
+    }
+
+    /// Gives a task a context of its own, or (with `None`) takes it away.
+    pub(crate) fn set_task_context(
+        &self,
+        key: u64,
+        common: &Common,
+        ctx: Option<crate::contextvars::Context>,
+    ) {
+        common.set_in_context(ctx.is_some());
+        match ctx {
+            Some(ctx) => self.keep_task_context(key, ctx),
+            None => drop(self.take_task_context(key)),
+        }
+    }
+
+    /// A task made where a non-empty context is current runs in a copy of it.
+    #[cold]
+    #[inline(never)]
+    fn copy_context_into(&self, key: u64, common: &Common) {
+        if let Some(ctx) = crate::contextvars::capture() {
+            self.set_task_context(key, common, Some(ctx));
+        }
+    }
+
+    /// A variable was set with no context current: if a task's step is running, the context
+    /// made for it becomes the task's.
+    /// The context to make current is the one a `Runner` keeps for its main task, when that
+    /// task is the one running; else a new one.
+    pub(crate) fn note_context_made(&self) -> Option<crate::contextvars::Context> {
+        let current = self.current.get()?;
+        if let Some(task) = self.tasks.borrow().get(Key::from_u64(current)) {
+            task.common().mark_in_context();
+        }
+        match &*self.lazy_main_context.borrow() {
+            Some((key, ctx)) if *key == current => Some(ctx.clone()),
+            _ => None,
+        }
+    }
+
+    /// The main task runs in `ctx`, which is empty: it starts with none (so that its steps
+    /// and children cost nothing for it) and takes `ctx` at its first `set`.
+    pub(crate) fn set_lazy_main_context(&self, main: Option<(u64, crate::contextvars::Context)>) {
+        *self.lazy_main_context.borrow_mut() = main;
     }
 
     pub(crate) fn current_task(&self) -> Option<TaskRef> {
@@ -444,6 +513,11 @@ impl Core {
                         self.run_callback_timed(f);
                     } else {
                         run_callback(f);
+                    }
+                    // A callback scheduled with no context that set a variable: Python ran it
+                    // in a copy of the loop's context, so the value goes with it.
+                    if crate::contextvars::entered() {
+                        drop(crate::contextvars::leave(None));
                     }
                 }
                 None => break,
@@ -731,3 +805,4 @@ mod tests {
         });
     }
 }
+

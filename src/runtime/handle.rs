@@ -119,9 +119,45 @@ impl LoopHandle {
     /// # });
     /// ```
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
+        self.call_soon_with(crate::contextvars::capture(), callback)
+    }
+
+    /// [`call_soon`](LoopHandle::call_soon), with `callback` run in `ctx` itself rather than
+    /// a copy of the current context (asyncio's `call_soon(cb, context=ctx)`).
+    ///
+    /// # Panics
+    /// If called from another thread than the running loop's.
+    ///
+    /// # Examples
+    /// ```
+    /// use asyncio::contextvars::{Context, ContextVar};
+    ///
+    /// static HITS: ContextVar<u32> = ContextVar::new("hits");
+    /// # asyncio::run(async {
+    /// let ctx = Context::new();
+    /// asyncio::get_running_loop().call_soon_in_context(&ctx, || {
+    ///     HITS.set(1);
+    /// });
+    /// asyncio::sleep(0).await;
+    /// assert_eq!(ctx.get(&HITS), Some(1));
+    /// # });
+    /// ```
+    pub fn call_soon_in_context(
+        &self,
+        ctx: &crate::contextvars::Context,
+        callback: impl FnOnce() + 'static,
+    ) -> Handle {
+        self.call_soon_with(Some(ctx.clone()), callback)
+    }
+
+    fn call_soon_with(
+        &self,
+        ctx: Option<crate::contextvars::Context>,
+        callback: impl FnOnce() + 'static,
+    ) -> Handle {
         let core = self.local_core("call_soon");
         let cancelled = Rc::new(Cell::new(false));
-        core.call_soon(Box::new(callback), Some(cancelled.clone()));
+        core.call_soon(in_context(ctx, callback), Some(cancelled.clone()));
         Handle { cancelled }
     }
 
@@ -144,11 +180,47 @@ impl LoopHandle {
         delay: impl IntoDelay,
         callback: impl FnOnce() + 'static,
     ) -> TimerHandle {
+        self.call_at_with(
+            self.when_after(delay),
+            crate::contextvars::capture(),
+            callback,
+        )
+    }
+
+    /// [`call_later`](LoopHandle::call_later), with `callback` run in `ctx` itself
+    /// (asyncio's `call_later(delay, cb, context=ctx)`).
+    ///
+    /// # Panics
+    /// If called from another thread than the running loop's.
+    ///
+    /// # Examples
+    /// ```
+    /// use asyncio::contextvars::{Context, ContextVar};
+    ///
+    /// static STEP: ContextVar<u32> = ContextVar::new("step");
+    /// asyncio::Runner::new().virtual_time(true).run(async {
+    ///     let ctx = Context::new();
+    ///     asyncio::get_running_loop().call_later_in_context(&ctx, 1.0, || {
+    ///         STEP.set(2);
+    ///     });
+    ///     asyncio::sleep(2.0).await;
+    ///     assert_eq!(ctx.get(&STEP), Some(2));
+    /// });
+    /// ```
+    pub fn call_later_in_context(
+        &self,
+        ctx: &crate::contextvars::Context,
+        delay: impl IntoDelay,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerHandle {
+        self.call_at_with(self.when_after(delay), Some(ctx.clone()), callback)
+    }
+
+    fn when_after(&self, delay: impl IntoDelay) -> f64 {
         let now = self.time();
-        let when = delay
+        delay
             .into_delay()
-            .map_or(f64::INFINITY, |d| now + d.as_secs_f64());
-        self.call_at(when, callback)
+            .map_or(f64::INFINITY, |d| now + d.as_secs_f64())
     }
 
     /// Schedules `callback` at the loop time `when` (as given by [`time`](LoopHandle::time)).
@@ -166,12 +238,46 @@ impl LoopHandle {
     /// });
     /// ```
     pub fn call_at(&self, when: f64, callback: impl FnOnce() + 'static) -> TimerHandle {
+        self.call_at_with(when, crate::contextvars::capture(), callback)
+    }
+
+    /// [`call_at`](LoopHandle::call_at), with `callback` run in `ctx` itself (asyncio's
+    /// `call_at(when, cb, context=ctx)`).
+    ///
+    /// # Panics
+    /// If called from another thread than the running loop's, or if `when` is NaN.
+    ///
+    /// # Examples
+    /// ```
+    /// use asyncio::contextvars::Context;
+    ///
+    /// asyncio::Runner::new().virtual_time(true).run(async {
+    ///     let lp = asyncio::get_running_loop();
+    ///     let timer = lp.call_at_in_context(&Context::new(), lp.time() + 1.0, || {});
+    ///     assert_eq!(timer.when(), 1.0);
+    /// });
+    /// ```
+    pub fn call_at_in_context(
+        &self,
+        ctx: &crate::contextvars::Context,
+        when: f64,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerHandle {
+        self.call_at_with(when, Some(ctx.clone()), callback)
+    }
+
+    fn call_at_with(
+        &self,
+        when: f64,
+        ctx: Option<crate::contextvars::Context>,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerHandle {
         assert!(!when.is_nan(), "call_at: when is NaN");
         let core = self.local_core("call_at");
         let cancelled = Rc::new(Cell::new(false));
         let key = if when.is_finite() {
             let deadline_ns = (when.max(0.0) * 1e9).min(u64::MAX as f64) as u64;
-            let action = TimerAction::Call(Box::new(callback) as Callback, cancelled.clone());
+            let action = TimerAction::Call(in_context(ctx, callback), cancelled.clone());
             Some(core.add_timer(deadline_ns, action))
         } else {
             None
@@ -429,5 +535,17 @@ impl fmt::Debug for TimerHandle {
             .field("when", &self.when)
             .field("cancelled", &self.cancelled())
             .finish()
+    }
+}
+
+/// A callback that runs in `ctx`; without one, as it is (the loop drops whatever context it
+/// makes by setting a variable).
+fn in_context(
+    ctx: Option<crate::contextvars::Context>,
+    callback: impl FnOnce() + 'static,
+) -> Callback {
+    match ctx {
+        None => Box::new(callback),
+        ctx => Box::new(crate::contextvars::bind(ctx, callback)),
     }
 }

@@ -140,6 +140,9 @@ pub struct Runner {
     exception_handler: Option<super::exception_handler::HandlerFn>,
     virtual_time: bool,
     closed: bool,
+    /// The context every `run`'s main task runs in: a copy of the caller's at the first run,
+    /// as asyncio's `Runner` keeps one.
+    context: Option<crate::contextvars::Context>,
 }
 
 impl Default for Runner {
@@ -163,6 +166,7 @@ impl Runner {
             exception_handler: None,
             virtual_time: false,
             closed: false,
+            context: None,
         }
     }
 
@@ -338,15 +342,26 @@ impl Runner {
     {
         let location = std::panic::Location::caller();
         let core = self.core();
+        let context = self
+            .context
+            .get_or_insert_with(crate::contextvars::copy_context)
+            .clone();
         let _enter = Enter::new(&core);
         core.shared.running.store(true, Ordering::Release);
         let _running = RunningFlag(&core);
         let task = core.spawn(main.into_future(), location);
+        let task = if context.is_empty() {
+            core.set_lazy_main_context(Some((task.key(), context)));
+            task
+        } else {
+            task.with_context(context)
+        };
         // Ctrl-C cancels the main task; a run it ended is Python's KeyboardInterrupt.
         let sigint = crate::signal::interrupt::InterruptGuard::arm(task.as_ref());
         while !task.done() {
             core.turn();
         }
+        core.set_lazy_main_context(None);
         let result = task.result();
         if sigint.interrupted() && matches!(result, Err(TaskError::Cancelled(_))) {
             return Err(KeyboardInterrupt::default());

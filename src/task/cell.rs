@@ -32,9 +32,12 @@
 //! awaited one's key. Cancelling a task cancels the task it awaits, as asyncio's
 //! `Task.cancel` cancels `_fut_waiter`; merely dropping a `Task` handle cancels nothing.
 
-use super::common::{Common, CANCEL_REQUESTED, DELIVERING, DONE, SCOPED, WAS_CANCELLED};
+use super::common::{
+    Common, CANCEL_REQUESTED, DELIVERING, DONE, IN_CONTEXT, SCOPED, WAS_CANCELLED,
+};
 use super::header::{Header, PanicPayload, TaskVtable};
 use super::local::LocalRef;
+use crate::contextvars;
 use crate::error::{InvalidStateError, PanicError, TaskError};
 use crate::runtime::core::Core;
 use crate::runtime::shared::Shared;
@@ -173,6 +176,9 @@ impl<F: Future + 'static> TaskCell<F> {
         common.set_flag(DONE | if cancelled { WAS_CANCELLED } else { 0 });
         header.queued.finish();
         header.state.complete();
+        if common.in_context() {
+            core.set_task_context(header.key, common, None);
+        }
         core.remove_task(header.key);
         common.wake_all(core);
     }
@@ -229,7 +235,15 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         // SAFETY: as this function's contract says.
         let waker = unsafe { Header::waker_ref(this) };
         let mut cx = Context::from_waker(&waker);
+        // Most tasks never touch a context variable: their steps skip the switch. (The flag
+        // is read again after the step, which may have made the task's first context.)
+        if common.flags() & IN_CONTEXT != 0 {
+            enter_task_context(core, header.key);
+        }
         let ready = self.poll_future(&mut cx);
+        if common.flags() & IN_CONTEXT != 0 {
+            leave_task_context(core, header.key, common);
+        }
         core.leave_task(previous);
         if let Some(started) = started {
             // Only a bool crosses into the cold code: `ready` itself stays in registers.
@@ -376,4 +390,22 @@ fn debug_step(core: &Core, common: &Common, started: Instant, finished: bool) {
             common.location()
         )
     });
+}
+
+/// Makes the task's context current for a step; the loop keeps the one it replaced in the
+/// task's place until the step ends.
+#[inline(never)]
+fn enter_task_context(core: &Core, key: u64) {
+    let outer = contextvars::enter(core.take_task_context(key));
+    if let Some(outer) = outer {
+        core.keep_task_context(key, outer);
+    }
+}
+
+/// Gives the thread back the context the step replaced, and the task the one it ran in: its
+/// own, or the first one a `set` made during the step.
+#[inline(never)]
+fn leave_task_context(core: &Core, key: u64, common: &Common) {
+    let outer = core.take_task_context(key);
+    core.set_task_context(key, common, contextvars::leave(outer));
 }

@@ -24,6 +24,8 @@ pub(super) const SCOPED: u8 = 1 << 3;
 /// A cancellation is being delivered in this poll, not caught yet: asyncio's `CancelledError`
 /// on its way up the stack. Set at the poll's start, or by a scope raising it again.
 pub(super) const DELIVERING: u8 = 1 << 4;
+/// The task runs in a context of its own (see `contextvars`): its steps switch to it.
+pub(super) const IN_CONTEXT: u8 = 1 << 5;
 
 /// Kept small: a task that is spawned, polled and joined touches only these; what few tasks
 /// use is in [`Extra`].
@@ -115,6 +117,22 @@ impl Common {
 
     pub(super) fn clear_flag(&self, flag: u8) {
         self.flags.set(self.flags.get() & !flag);
+    }
+
+    /// Whether the task has a context of its own, kept by its loop (`Core::task_context`).
+    pub(crate) fn in_context(&self) -> bool {
+        self.flags.get() & IN_CONTEXT != 0
+    }
+
+    pub(crate) fn set_in_context(&self, yes: bool) {
+        let flags = self.flags.get() & !IN_CONTEXT;
+        self.flags.set(flags | if yes { IN_CONTEXT } else { 0 });
+    }
+
+    /// The running step set a variable with no context current: the one it made is the
+    /// task's from the step's end.
+    pub(crate) fn mark_in_context(&self) {
+        self.set_flag(IN_CONTEXT);
     }
 
     pub(super) fn count_poll(&self) {

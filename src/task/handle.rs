@@ -217,7 +217,12 @@ impl<T: 'static> Task<T> {
         let task = self.clone();
         // Bound to a handle of its task now: the cycle this makes (the task holds the
         // callback, the callback a handle) ends when the task completes and lets it go.
-        let bound: Box<dyn FnOnce()> = Box::new(move || callback(&task));
+        let run = move || callback(&task);
+        // As asyncio's: the callback runs in a copy of the context it was added in.
+        let bound: Box<dyn FnOnce()> = match crate::contextvars::capture() {
+            None => Box::new(run),
+            ctx => Box::new(crate::contextvars::bind(ctx, run)),
+        };
         let common = self.cell.common();
         let (id, done) = common.add_callback(bound);
         if let Some(bound) = done {
@@ -271,6 +276,33 @@ impl<T: 'static> Task<T> {
     /// ```
     pub fn with_name(self, name: impl Into<String>) -> Self {
         self.set_name(name);
+        self
+    }
+
+    /// Runs the task in `ctx` from its next step on, instead of the copy of its creator's
+    /// context it was given (asyncio's `create_task(coro, context=ctx)`): what the task sets
+    /// is seen in `ctx` afterwards.
+    ///
+    /// A task started by an eager task factory ran its first step in the copy already.
+    ///
+    /// # Examples
+    /// ```
+    /// use asyncio::contextvars::{Context, ContextVar};
+    ///
+    /// static USER: ContextVar<&str> = ContextVar::new("user");
+    ///
+    /// # asyncio::run(async {
+    /// let ctx = Context::new();
+    /// asyncio::create_task(async { USER.set("ada"); }).with_context(ctx.clone()).await.unwrap();
+    /// assert_eq!(ctx.get(&USER), Some("ada"));
+    /// assert_eq!(USER.get(), None);
+    /// # });
+    /// ```
+    pub fn with_context(self, ctx: crate::contextvars::Context) -> Self {
+        let common = self.cell.common();
+        if let (false, Some(core)) = (self.done(), common.core.upgrade()) {
+            core.set_task_context(self.cell.header().key, common, Some(ctx));
+        }
         self
     }
 }

@@ -7,7 +7,7 @@
 mod catch;
 pub(crate) mod call_graph;
 pub(crate) mod cell;
-mod common;
+pub(crate) mod common;
 pub(crate) mod expiry;
 mod handle;
 pub(crate) mod header;

@@ -99,6 +99,7 @@ impl<T> Slab<T> {
     }
 
     /// Inserts the value `make` builds from its own key (a task's waker header names it).
+    #[inline]
     pub(crate) fn insert_with(&mut self, make: impl FnOnce(Key) -> T) -> Key {
         let key = self.vacant_key();
         let value = make(key);

@@ -127,8 +127,8 @@ pub use sync::{
     SemaphorePermit, ValueError,
 };
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
-pub use task::{catch_cancel, on_cancel, CatchCancel, OnCancel};
 pub use task::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
+pub use task::{catch_cancel, on_cancel, CatchCancel, OnCancel};
 pub use time::{sleep, sleep_until, IntoDelay, Sleep};
 pub use transports::{
     AnyProtocol, Buffered, BufferedProtocol, ConnectAcceptedSocket, CreateConnection, CreateServer,

@@ -47,7 +47,10 @@ fn a_task_of_a_creator_that_set_nothing_sets_its_own_without_leaking() {
             (NAME.get(), child.await.unwrap())
         });
         let (own, child) = t.await.unwrap();
-        assert_eq!((own.as_deref(), child.as_deref()), (Some("worker"), Some("worker")));
+        assert_eq!(
+            (own.as_deref(), child.as_deref()),
+            (Some("worker"), Some("worker"))
+        );
         assert_eq!(NAME.get().as_deref(), Some("anon"));
         // The next task of the loop starts empty too.
         assert_eq!(

@@ -289,7 +289,9 @@ pub(crate) fn capture() -> Option<Context> {
 /// A copy of an empty context is as good as none, and none costs a task nothing.
 #[inline(never)]
 fn copy_current() -> Option<Context> {
-    current().filter(|ctx| !ctx.is_empty()).map(|ctx| ctx.copy())
+    current()
+        .filter(|ctx| !ctx.is_empty())
+        .map(|ctx| ctx.copy())
 }
 
 /// Makes `ctx` current, returning what was; the step's end gives it back to [`leave`].

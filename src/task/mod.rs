@@ -4,8 +4,8 @@
 //! loop from any thread, and the two reference counts) and [`local`] (the loop's handles);
 //! cancellation a task can catch is in [`catch`] and [`expiry`].
 
-mod catch;
 pub(crate) mod call_graph;
+mod catch;
 pub(crate) mod cell;
 pub(crate) mod common;
 pub(crate) mod expiry;
@@ -13,8 +13,8 @@ mod handle;
 pub(crate) mod header;
 pub(crate) mod local;
 
-pub use catch::{catch_cancel, on_cancel, CatchCancel, OnCancel};
 pub use call_graph::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
+pub use catch::{catch_cancel, on_cancel, CatchCancel, OnCancel};
 pub use handle::{Task, TaskRef};
 
 use crate::runtime::context;

@@ -36,6 +36,8 @@ mod future;
 pub mod net;
 mod queue;
 mod reactor;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod runtime;
 pub mod signal;
 mod streams;

@@ -35,8 +35,18 @@ pub(crate) struct Pool {
 
 impl Pool {
     /// Connects once, so that a wrong address or password is a clear error now.
+    /// A Redis still loading its data (`LOADING`) is waited for, up to the reconnect timeout.
     pub async fn connect(info: ConnInfo, reconnect_timeout: f64) -> Result<Pool, RedisError> {
-        let conn = Conn::open(&info).await?;
+        let lp = crate::get_running_loop();
+        let deadline = lp.time() + reconnect_timeout;
+        let conn = loop {
+            match Conn::open(&info).await {
+                Err(RedisError::Server(m)) if m.starts_with("LOADING") && lp.time() < deadline => {
+                    crate::sleep(FIRST_BACKOFF).await;
+                }
+                r => break r?,
+            }
+        };
         Ok(Pool {
             info,
             shared: RefCell::new(Some(Rc::new(conn))),

@@ -4,7 +4,7 @@
 
 mod redis_support;
 
-use asyncio::redis::{QueueError, RedisError, RedisQueue};
+use asyncio::redis::{QueueError, RedisError, RedisPriorityQueue, RedisQueue};
 use asyncio::{GetNowaitError, PutNowaitError, QueueShutDown};
 use redis_support::{own_redis, prefix, redis};
 
@@ -239,5 +239,56 @@ fn a_redis_with_a_password_given_none_is_a_clear_error() {
         let q = RedisQueue::<u32>::connect(&right, &name).await.unwrap();
         q.put(1).await.unwrap();
         assert_eq!(q.get().await.unwrap(), 1);
+    });
+}
+
+#[test]
+fn the_priority_queue_serves_the_smallest_first_and_redelivers_what_was_not_done() {
+    let Some(server) = redis("priority") else {
+        return;
+    };
+    let name = prefix("priority");
+    asyncio::run(async move {
+        let connect = || {
+            RedisPriorityQueue::<String>::connect(&server.url, &name)
+                .visibility_timeout(0.05)
+                .poll_interval(0.02)
+                .max_deliveries(2)
+        };
+        let q = connect().maxsize(3).await.unwrap();
+        q.put((2.0, "b".into())).await.unwrap();
+        q.put((1.0, "a1".into())).await.unwrap();
+        q.put_nowait((1.0, "a2".into())).await.unwrap();
+        assert!(q.full().await.unwrap());
+        assert!(matches!(
+            q.put_nowait((0.0, "x".into())).await,
+            Err(QueueError::Queue(PutNowaitError::Full(_)))
+        ));
+        assert_eq!(q.get().await.unwrap(), (1.0, "a1".into()));
+        assert_eq!(
+            q.get().await.unwrap(),
+            (1.0, "a2".into()),
+            "equal priorities: FIFO"
+        );
+        q.task_done().unwrap();
+        q.task_done().unwrap();
+        // "b" taken and never done: back in the queue after the timeout, then dead.
+        let lost = connect().await.unwrap();
+        assert_eq!(lost.get().await.unwrap(), (2.0, "b".into()));
+        drop(lost);
+        assert_eq!(q.get().await.unwrap(), (2.0, "b".into()), "delivered again");
+        asyncio::sleep(0.1).await;
+        assert!(matches!(
+            q.get_nowait().await,
+            Err(QueueError::Queue(GetNowaitError::Empty(_)))
+        ));
+        assert_eq!(q.dead_letters().await.unwrap().len(), 1);
+        q.join().await.unwrap();
+        q.shutdown(false).await.unwrap();
+        assert!(matches!(
+            q.get().await,
+            Err(QueueError::Queue(QueueShutDown(())))
+        ));
+        q.delete().await.unwrap();
     });
 }

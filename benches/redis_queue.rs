@@ -10,8 +10,10 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const IN_FLIGHT: usize = 256;
-const PREFETCH: usize = 256;
+/// Batches the producer keeps pipelined, items per batch, and items each consumer reads at once.
+const IN_FLIGHT: usize = 16;
+const BATCH: usize = 64;
+const PREFETCH: usize = 1024;
 
 fn start_redis() -> (Option<Child>, u16) {
     if let Ok(url) = std::env::var("ASYNCIO_REDIS_URL") {
@@ -78,42 +80,6 @@ async fn queue_rate(url: String, items: usize) -> f64 {
     let name = format!("bench-{}", std::process::id());
     let producer = RedisQueue::<u64>::connect(&url, &name).await.unwrap();
     producer.delete().await.unwrap();
-    let t0 = Instant::now();
-    if std::env::var("PHASES").is_ok() {
-        let mut puts = Vec::new();
-        for lane in 0..IN_FLIGHT {
-            let q = producer.clone();
-            puts.push(asyncio::create_task(async move {
-                let mut i = lane;
-                while i < items {
-                    q.put(i as u64).await.unwrap();
-                    i += IN_FLIGHT;
-                }
-            }));
-        }
-        for p in puts {
-            p.await.unwrap();
-        }
-        eprintln!(
-            "puts alone: {:.0}/s",
-            items as f64 / t0.elapsed().as_secs_f64()
-        );
-        let t1 = Instant::now();
-        let q = RedisQueue::<u64>::connect(&url, &name)
-            .prefetch(PREFETCH)
-            .await
-            .unwrap();
-        for _ in 0..items {
-            q.get().await.unwrap();
-            q.task_done().unwrap();
-        }
-        eprintln!(
-            "gets alone: {:.0}/s",
-            items as f64 / t1.elapsed().as_secs_f64()
-        );
-        q.join().await.unwrap();
-        eprintln!("joined: {:.0}/s", items as f64 / t1.elapsed().as_secs_f64());
-    }
     let mut consumers = Vec::new();
     for _ in 0..4 {
         let q = RedisQueue::<u64>::connect(&url, &name)
@@ -131,15 +97,18 @@ async fn queue_rate(url: String, items: usize) -> f64 {
         }));
     }
     let started = Instant::now();
-    // The producer keeps IN_FLIGHT puts pipelined on its connection.
+    // The producer puts batches of BATCH items, IN_FLIGHT batches pipelined at a time.
     let mut puts = Vec::new();
     for lane in 0..IN_FLIGHT {
         let q = producer.clone();
         puts.push(asyncio::create_task(async move {
-            let mut i = lane;
-            while i < items {
-                q.put(i as u64).await.unwrap();
-                i += IN_FLIGHT;
+            let mut start = lane * BATCH;
+            while start < items {
+                let end = (start + BATCH).min(items);
+                q.put_all((start as u64..end as u64).collect())
+                    .await
+                    .unwrap();
+                start += IN_FLIGHT * BATCH;
             }
         }));
     }

@@ -292,3 +292,40 @@ fn the_priority_queue_serves_the_smallest_first_and_redelivers_what_was_not_done
         q.delete().await.unwrap();
     });
 }
+
+#[test]
+fn put_all_puts_every_item_in_order_or_none_when_there_is_no_room() {
+    let Some(server) = redis("put_all") else {
+        return;
+    };
+    let name = prefix("put-all");
+    asyncio::run(async move {
+        let q = RedisQueue::<u32>::connect(&server.url, &name)
+            .maxsize(3)
+            .await
+            .unwrap();
+        q.put_all(vec![1, 2, 3]).await.unwrap();
+        let waiting = asyncio::create_task({
+            let q = q.clone();
+            async move { q.put_all(vec![4, 5]).await.unwrap() }
+        });
+        asyncio::sleep(0.05).await;
+        assert_eq!(
+            q.qsize().await.unwrap(),
+            3,
+            "no room for both: neither is put"
+        );
+        for expected in 1..=5 {
+            assert_eq!(q.get().await.unwrap(), expected);
+            q.task_done().unwrap();
+        }
+        waiting.await.unwrap();
+        q.join().await.unwrap();
+        q.shutdown(false).await.unwrap();
+        match q.put_all(vec![6]).await {
+            Err(QueueError::Queue(QueueShutDown(items))) => assert_eq!(items, vec![6]),
+            other => panic!("{other:?}"),
+        }
+        q.delete().await.unwrap();
+    });
+}

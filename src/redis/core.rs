@@ -128,7 +128,8 @@ impl Shared {
         self.next_maintenance
             .set(lp.time() + self.opts.poll_interval);
         let idle = ((self.opts.visibility_timeout * 1000.0) as u64).to_string();
-        let count = self.opts.prefetch.to_string();
+        // XAUTOCLAIM scans up to ten times COUNT pending entries: keep each call short.
+        let count = self.opts.prefetch.min(64).to_string();
         let max = self.opts.max_deliveries.to_string();
         let args: [&[u8]; 5] = [
             self.keys.group.as_bytes(),

@@ -19,7 +19,7 @@
 //!   again. Each delivery is counted; past `max_deliveries` (5) an item goes to the
 //!   dead-letter stream `{name}:dead`, as does an item that does not deserialize, with its
 //!   error. Both count as done for `join`.
-//! - Connections are pooled on the loop: one pipelined connection for commands, one per
+//! - Connections are pooled on the loop: four pipelined connections for commands, one per
 //!   waiting `get` for the blocking reads; a broken one is replaced, with back-off, until
 //!   the reconnect timeout.
 //!

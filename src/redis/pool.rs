@@ -1,17 +1,20 @@
-//! The connections of one queue handle, on our loop: one shared, pipelined connection for
-//! ordinary commands, and a few of their own for blocking reads (`XREADGROUP BLOCK` holds
+//! The connections of one queue handle, on our loop: a few shared, pipelined connections
+//! (round robin) for ordinary commands, and a few of their own for blocking reads (`XREADGROUP BLOCK` holds
 //! its connection until it answers). A broken connection is replaced on the next command,
 //! after a back-off that doubles (50 ms up to 2 s) until the reconnect deadline.
 
 use super::connection::{check, Conn, ConnInfo};
 use super::errors::RedisError;
 use redis_protocol::resp2::types::OwnedFrame as Frame;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 const FIRST_BACKOFF: f64 = 0.05;
 const MAX_BACKOFF: f64 = 2.0;
+/// Pipelined connections for ordinary commands: Redis reads at most 16 KiB of a client's
+/// commands per turn of its loop, so several connections let it take more per turn.
+const SHARED_CONNECTIONS: usize = 4;
 
 /// A Lua script, run by `EVALSHA`; loaded again when Redis forgot it (`NOSCRIPT`, after a
 /// restart).
@@ -25,7 +28,8 @@ impl Script {
 
 pub(crate) struct Pool {
     info: ConnInfo,
-    shared: RefCell<Option<Rc<Conn>>>,
+    shared: RefCell<[Option<Rc<Conn>>; SHARED_CONNECTIONS]>,
+    next: Cell<usize>,
     blocking: RefCell<Vec<Conn>>,
     /// The SHA1 of each script loaded, by the script's address.
     shas: RefCell<HashMap<usize, Vec<u8>>>,
@@ -49,23 +53,27 @@ impl Pool {
         };
         Ok(Pool {
             info,
-            shared: RefCell::new(Some(Rc::new(conn))),
+            shared: RefCell::new([Some(Rc::new(conn)), None, None, None]),
+            next: Cell::new(0),
             blocking: RefCell::new(Vec::new()),
             shas: RefCell::new(HashMap::new()),
             reconnect_timeout,
         })
     }
 
+    /// The next of the shared connections, round robin, opened (again) if need be.
     async fn shared(&self) -> Result<Rc<Conn>, RedisError> {
-        if let Some(conn) = &*self.shared.borrow() {
+        let i = self.next.get();
+        self.next.set((i + 1) % SHARED_CONNECTIONS);
+        if let Some(conn) = &self.shared.borrow()[i] {
             if !conn.is_broken() {
                 return Ok(conn.clone());
             }
         }
         let conn = Rc::new(Conn::open(&self.info).await?);
         // Another task may have reconnected meanwhile: keep one of the two.
-        let mut slot = self.shared.borrow_mut();
-        match &*slot {
+        let slot = &mut self.shared.borrow_mut()[i];
+        match slot {
             Some(c) if !c.is_broken() => Ok(c.clone()),
             _ => {
                 *slot = Some(conn.clone());

@@ -151,6 +151,38 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
         }
     }
 
+    /// Puts many items in one command (all of them, or none while there is no room for
+    /// all), waiting for room while the queue is full: the fast way to fill a queue.
+    ///
+    /// # Errors
+    /// `QueueError::Queue(QueueShutDown(items))` once the queue is shut down, with the items;
+    /// `QueueError::Redis` (the items are dropped).
+    ///
+    /// # Cancel safety
+    /// Dropping the future drops the items, which may have been put already.
+    pub async fn put_all(&self, items: Vec<T>) -> Result<(), QueueError<QueueShutDown<Vec<T>>>> {
+        let mut args: Vec<Vec<u8>> = vec![
+            self.shared.keys.group.clone().into_bytes(),
+            self.maxsize().to_string().into_bytes(),
+        ];
+        for item in &items {
+            args.push(serde_json::to_vec(item).map_err(RedisError::Encode)?);
+        }
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        let mut wait: f64 = 0.005;
+        loop {
+            let reply = reply::bytes(self.shared.eval(&scripts::PUT_ALL, &args).await?)?;
+            match reply.as_slice() {
+                b"OK" => return Ok(()),
+                b"FULL" => {
+                    crate::sleep(wait).await;
+                    wait = (wait * 2.0).min(self.shared.opts.poll_interval);
+                }
+                _ => return Err(QueueError::Queue(QueueShutDown(items))),
+            }
+        }
+    }
+
     /// Puts an item without waiting for room.
     ///
     /// # Errors

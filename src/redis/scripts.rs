@@ -30,6 +30,25 @@ return 'OK'
 ",
 );
 
+/// Puts many items at once, all or none. ARGV: group, maxsize, payloads. Returns `OK`,
+/// `FULL` (no room for all of them) or `SHUTDOWN`.
+pub(crate) static PUT_ALL: Script = Script(
+    r"
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'SHUTDOWN' end
+local n = #ARGV - 2
+local maxsize = tonumber(ARGV[2])
+if maxsize > 0 then
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
+  if redis.call('XLEN', KEYS[1]) - pending + n > maxsize then return 'FULL' end
+end
+for i = 3, #ARGV do
+  redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
+end
+redis.call('INCRBY', KEYS[2], n)
+return 'OK'
+",
+);
+
 /// Moves the delayed items that are due into the stream, then claims (`XAUTOCLAIM`) items
 /// idle longer than the visibility timeout; an item over its deliveries goes to the dead
 /// letters, counted done. ARGV: group, consumer, min idle ms, count, max deliveries.

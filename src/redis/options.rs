@@ -52,6 +52,7 @@ impl Default for Options {
 ///     .visibility_timeout(60.0)
 ///     .max_deliveries(3)
 ///     .await?;
+/// # let _ = queue;
 /// # Ok::<(), asyncio::redis::RedisError>(())
 /// # }).unwrap();
 /// ```

@@ -42,6 +42,8 @@ pub mod hyper;
 pub mod net;
 mod queue;
 mod reactor;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod runtime;
 pub mod signal;
 mod streams;

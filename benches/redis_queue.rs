@@ -1,0 +1,153 @@
+//! Items per second through one Redis with `RedisQueue`: 1 producer × 4 consumers (each its
+//! own handle, consumer and connections), against `redis-benchmark`'s pipelined `XADD` rate
+//! on the same server, measured in the same run.
+//!
+//! `cargo bench --features redis --bench redis_queue` (uses `ASYNCIO_REDIS_URL`'s port, or
+//! starts a `redis-server` on a free port). `ITEMS=200000` sets the count.
+
+use asyncio::redis::RedisQueue;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Batches the producer keeps pipelined, items per batch, and items each consumer reads at once.
+const IN_FLIGHT: usize = 16;
+const BATCH: usize = 64;
+const PREFETCH: usize = 1024;
+
+fn start_redis() -> (Option<Child>, u16) {
+    if let Ok(url) = std::env::var("ASYNCIO_REDIS_URL") {
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(6379);
+        return (None, port);
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args(["--dir", &std::env::temp_dir().display().to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server (apt-get install -y redis-server)");
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (Some(child), port)
+}
+
+/// `redis-benchmark`'s XADD rate, pipelined 16 deep, in requests per second.
+fn xadd_rate(port: u16, n: usize) -> f64 {
+    let out = Command::new("redis-benchmark")
+        .args([
+            "-p",
+            &port.to_string(),
+            "-n",
+            &n.to_string(),
+            "-P",
+            "16",
+            "-q",
+        ])
+        .args(["XADD", "bench:xadd", "*", "f", "v"])
+        .output()
+        .expect("redis-benchmark runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "XADD bench:xadd * f v: 512820.53 requests per second, p50=…"; the last \r-separated part.
+    let last = text
+        .rsplit('\r')
+        .find(|s| s.contains("requests per second"))
+        .unwrap_or(&text);
+    last.split(": ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("redis-benchmark said {text:?}"))
+}
+
+async fn queue_rate(url: String, items: usize) -> f64 {
+    let name = format!("bench-{}", std::process::id());
+    let producer = RedisQueue::<u64>::connect(&url, &name).await.unwrap();
+    producer.delete().await.unwrap();
+    let mut consumers = Vec::new();
+    for _ in 0..4 {
+        let q = RedisQueue::<u64>::connect(&url, &name)
+            .prefetch(PREFETCH)
+            .await
+            .unwrap();
+        consumers.push(asyncio::create_task(async move {
+            let mut n = 0u64;
+            while let Ok(item) = q.get().await {
+                n += item;
+                q.task_done().unwrap();
+            }
+            q.flush().await.unwrap();
+            n
+        }));
+    }
+    let started = Instant::now();
+    // The producer puts batches of BATCH items, IN_FLIGHT batches pipelined at a time.
+    let mut puts = Vec::new();
+    for lane in 0..IN_FLIGHT {
+        let q = producer.clone();
+        puts.push(asyncio::create_task(async move {
+            let mut start = lane * BATCH;
+            while start < items {
+                let end = (start + BATCH).min(items);
+                q.put_all((start as u64..end as u64).collect())
+                    .await
+                    .unwrap();
+                start += IN_FLIGHT * BATCH;
+            }
+        }));
+    }
+    for p in puts {
+        p.await.unwrap();
+    }
+    producer.join().await.unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    producer.shutdown(false).await.unwrap();
+    let mut sum = 0;
+    for c in consumers {
+        sum += c.await.unwrap();
+    }
+    assert_eq!(sum, (0..items as u64).sum::<u64>(), "every item once");
+    producer.delete().await.unwrap();
+    items as f64 / elapsed
+}
+
+fn main() {
+    let items: usize = std::env::var("ITEMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let (child, port) = start_redis();
+    let url = std::env::var("ASYNCIO_REDIS_URL").unwrap_or(format!("redis://127.0.0.1:{port}"));
+    let mut rows = Vec::new();
+    for round in 0..3 {
+        let xadd = xadd_rate(port, items);
+        let ours = asyncio::run(queue_rate(url.clone(), items));
+        println!(
+            "round {round}: redis-benchmark XADD -P 16: {xadd:.0}/s; RedisQueue 1 producer x 4 consumers: {ours:.0} items/s; ratio {:.2}",
+            ours / xadd
+        );
+        rows.push(ours / xadd);
+    }
+    rows.sort_by(f64::total_cmp);
+    println!("median ratio: {:.2}", rows[1]);
+    if let Some(mut child) = child {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}

@@ -1,0 +1,258 @@
+//! The state one process keeps for a stream queue: the keys, the connections, the items read
+//! ahead, and the acks waiting to be sent (`task_done` does not wait for Redis: the acks of a
+//! moment go together, in one script call, by a flusher task).
+
+use super::errors::RedisError;
+use super::options::Options;
+use super::pool::{Pool, Script};
+use super::reply::{self, Delivery};
+use super::scripts;
+use redis_protocol::resp2::types::OwnedFrame as Frame;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// The queue's keys in Redis; `{name}` is a cluster hash tag, so all of them live together.
+pub(crate) struct Keys {
+    pub stream: String,
+    pub unfinished: String,
+    pub shutdown: String,
+    pub dead: String,
+    pub delayed: String,
+    pub stats: String,
+    pub group: String,
+}
+
+impl Keys {
+    pub fn new(name: &str) -> Keys {
+        let key = |suffix: &str| format!("{{{name}}}:{suffix}");
+        Keys {
+            stream: key("stream"),
+            unfinished: key("unfinished"),
+            shutdown: key("shutdown"),
+            dead: key("dead"),
+            delayed: key("delayed"),
+            stats: key("stats"),
+            group: "workers".to_owned(),
+        }
+    }
+
+    pub fn all(&self) -> [&[u8]; 6] {
+        [
+            self.stream.as_bytes(),
+            self.unfinished.as_bytes(),
+            self.shutdown.as_bytes(),
+            self.dead.as_bytes(),
+            self.delayed.as_bytes(),
+            self.stats.as_bytes(),
+        ]
+    }
+}
+
+pub(crate) struct Shared {
+    pub pool: Pool,
+    pub keys: Keys,
+    pub opts: Options,
+    pub consumer: String,
+    pub prefetched: RefCell<VecDeque<Delivery>>,
+    acks: RefCell<Vec<Vec<u8>>>,
+    flushing: Cell<bool>,
+    ack_error: RefCell<Option<RedisError>>,
+    next_maintenance: Cell<f64>,
+    /// Until the first read, this consumer's own pending items (from a run before, under the
+    /// same name) are read back first.
+    own_history: Cell<bool>,
+    uid: Cell<u64>,
+}
+
+impl Shared {
+    pub fn new(pool: Pool, keys: Keys, opts: Options) -> Shared {
+        let named = opts.consumer.clone();
+        let consumer = named.clone().unwrap_or_else(unique_name);
+        Shared {
+            pool,
+            keys,
+            own_history: Cell::new(named.is_some()),
+            opts,
+            consumer,
+            prefetched: RefCell::new(VecDeque::new()),
+            acks: RefCell::new(Vec::new()),
+            flushing: Cell::new(false),
+            ack_error: RefCell::new(None),
+            next_maintenance: Cell::new(f64::NEG_INFINITY),
+            uid: Cell::new(0),
+        }
+    }
+
+    /// A member name unique to this put, for the delayed set.
+    pub fn next_uid(&self) -> String {
+        self.uid.set(self.uid.get() + 1);
+        format!("{}-{}", self.consumer, self.uid.get())
+    }
+
+    /// Creates the consumer group (and the stream) if missing.
+    pub async fn ensure_group(&self) -> Result<(), RedisError> {
+        let args: [&[u8]; 6] = [
+            b"XGROUP",
+            b"CREATE",
+            self.keys.stream.as_bytes(),
+            self.keys.group.as_bytes(),
+            b"0",
+            b"MKSTREAM",
+        ];
+        match self.pool.call(&args).await {
+            Err(RedisError::Server(m)) if m.starts_with("BUSYGROUP") => Ok(()),
+            r => r.map(drop),
+        }
+    }
+
+    /// Runs a queue script; when Redis lost the group (restarted without its data), makes
+    /// it again and runs the script once more.
+    pub async fn eval(&self, script: &Script, args: &[&[u8]]) -> Result<Frame, RedisError> {
+        match self.pool.eval(script, &self.keys.all(), args).await {
+            Err(RedisError::Server(m)) if m.contains("NOGROUP") => {
+                self.ensure_group().await?;
+                self.pool.eval(script, &self.keys.all(), args).await
+            }
+            r => r,
+        }
+    }
+
+    /// Reclaims idle items and moves delayed items that are due, at most once per poll
+    /// interval; the claimed items join `prefetched`.
+    pub async fn maintain_if_due(&self) -> Result<(), RedisError> {
+        let lp = crate::get_running_loop();
+        if lp.time() < self.next_maintenance.get() {
+            return Ok(());
+        }
+        self.next_maintenance
+            .set(lp.time() + self.opts.poll_interval);
+        let idle = ((self.opts.visibility_timeout * 1000.0) as u64).to_string();
+        // XAUTOCLAIM scans up to ten times COUNT pending entries: keep each call short.
+        let count = self.opts.prefetch.min(64).to_string();
+        let max = self.opts.max_deliveries.to_string();
+        let args: [&[u8]; 5] = [
+            self.keys.group.as_bytes(),
+            self.consumer.as_bytes(),
+            idle.as_bytes(),
+            count.as_bytes(),
+            max.as_bytes(),
+        ];
+        let claimed = reply::claimed(self.eval(&scripts::MAINTAIN, &args).await?)?;
+        self.prefetched.borrow_mut().extend(claimed);
+        Ok(())
+    }
+
+    /// Reads new items into `prefetched`, waiting up to `block` seconds for one; how many.
+    pub async fn read(&self, block: Option<f64>) -> Result<usize, RedisError> {
+        let count = self.opts.prefetch.to_string();
+        let own = self.own_history.get();
+        let start: &[u8] = if own { b"0" } else { b">" };
+        let mut args: Vec<&[u8]> = vec![
+            b"XREADGROUP",
+            b"GROUP",
+            self.keys.group.as_bytes(),
+            self.consumer.as_bytes(),
+            b"COUNT",
+            count.as_bytes(),
+        ];
+        let ms = block.map(|s| ((s * 1000.0) as u64).max(1).to_string());
+        if let (Some(ms), false) = (&ms, own) {
+            args.extend([b"BLOCK".as_slice(), ms.as_bytes()]);
+        }
+        args.extend([b"STREAMS".as_slice(), self.keys.stream.as_bytes(), start]);
+        let reply = match self.read_once(&args, ms.is_some() && !own).await {
+            Err(RedisError::Server(m)) if m.starts_with("NOGROUP") => {
+                self.ensure_group().await?;
+                self.read_once(&args, ms.is_some() && !own).await?
+            }
+            r => r?,
+        };
+        // Items read back from our own history were delivered before: at least twice now.
+        let got = reply::read_entries(reply, if own { 2 } else { 1 })?;
+        if own && got.is_empty() {
+            self.own_history.set(false);
+        }
+        let n = got.len();
+        self.prefetched.borrow_mut().extend(got);
+        Ok(n)
+    }
+
+    async fn read_once(&self, args: &[&[u8]], blocking: bool) -> Result<Frame, RedisError> {
+        if blocking {
+            self.pool.call_blocking(args).await
+        } else {
+            self.pool.call(args).await
+        }
+    }
+
+    pub async fn is_shut_down(&self) -> Result<bool, RedisError> {
+        let args: [&[u8]; 2] = [b"EXISTS", self.keys.shutdown.as_bytes()];
+        Ok(reply::int(&self.pool.call(&args).await?)? == 1)
+    }
+
+    /// Sends an item to the dead letters with why, counted done.
+    pub async fn dead_letter(&self, d: &Delivery, error: &str) -> Result<(), RedisError> {
+        let n = d.deliveries.to_string();
+        let args: [&[u8]; 5] = [
+            self.keys.group.as_bytes(),
+            &d.id,
+            &d.payload,
+            error.as_bytes(),
+            n.as_bytes(),
+        ];
+        self.eval(&scripts::DEAD, &args).await.map(drop)
+    }
+
+    /// Queues an ack; a flusher task sends the acks of a moment together.
+    pub fn ack(self: &Rc<Self>, id: Vec<u8>) {
+        self.acks.borrow_mut().push(id);
+        if !self.flushing.replace(true) {
+            let _flusher = crate::create_task(flush_acks(self.clone()));
+        }
+    }
+
+    /// Waits until every ack queued has been sent; the error of the last that failed.
+    pub async fn flush(&self) -> Result<(), RedisError> {
+        while self.flushing.get() {
+            crate::sleep(0.0005).await;
+        }
+        match self.ack_error.borrow_mut().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+async fn flush_acks(shared: Rc<Shared>) {
+    loop {
+        let ids = std::mem::take(&mut *shared.acks.borrow_mut());
+        if ids.is_empty() {
+            shared.flushing.set(false);
+            return;
+        }
+        let mut args: Vec<&[u8]> = vec![shared.keys.group.as_bytes()];
+        args.extend(ids.iter().map(|id| id.as_slice()));
+        if let Err(e) = shared.eval(&scripts::ACK, &args).await {
+            // The items stay pending, and are delivered again after the visibility timeout.
+            log::error!("redis queue: {} acks not sent: {e}", ids.len());
+            *shared.ack_error.borrow_mut() = Some(e);
+        }
+    }
+}
+
+fn unique_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static HANDLES: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!(
+        "{}-{}-{}-{nanos:x}",
+        host.trim(),
+        std::process::id(),
+        HANDLES.fetch_add(1, Ordering::Relaxed)
+    )
+}

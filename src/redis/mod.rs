@@ -1,0 +1,78 @@
+//! Queues on Redis, with asyncio's `Queue` API, for work that outgrows one machine (feature
+//! `redis`): [`RedisQueue`] on a Redis stream with a consumer group, [`RedisPriorityQueue`]
+//! on a sorted set, and `put(item).delay(seconds)` for scheduled work.
+//!
+//! Moving a producer/worker program from one process to many machines changes one line:
+//! `Queue::new(0)` becomes `RedisQueue::connect(url, "jobs").await?`. Every call that talks
+//! to Redis is `async` and may fail with a [`RedisError`]; the queue's own errors are the
+//! same types as [`Queue`](crate::Queue)'s, inside [`QueueError::Queue`].
+//!
+//! # How it works
+//! - `put` is one Lua script: check the shut-down flag and `maxsize`, `XADD` the item's JSON,
+//!   count it in the queue's unfinished counter.
+//! - `get` reads with `XREADGROUP … BLOCK` on a connection of its own; the item is then
+//!   pending on this worker (its consumer) until `task_done` acks it: `XACK`, `XDEL` and the
+//!   counter's decrement, in one script. `join` waits for the counter to reach 0, so it
+//!   works across processes.
+//! - Every poll interval a waiting worker runs `XAUTOCLAIM` on items idle longer than the
+//!   visibility timeout (30 s by default): the items of a worker that died are delivered
+//!   again. Each delivery is counted; past `max_deliveries` (5) an item goes to the
+//!   dead-letter stream `{name}:dead`, as does an item that does not deserialize, with its
+//!   error. Both count as done for `join`.
+//! - Connections are pooled on the loop: four pipelined connections for commands, one per
+//!   waiting `get` for the blocking reads; a broken one is replaced, with back-off, until
+//!   the reconnect timeout.
+//!
+//! # Where duplicates can happen, and idempotent handlers
+//! Delivery is *at least once*. An item is delivered again, after the visibility timeout,
+//! when:
+//! - the worker died (or lost Redis for good) after taking it and before its ack reached
+//!   Redis: `task_done` sends acks in the background, so a process that exits right after
+//!   `task_done` without [`flush`](RedisQueue::flush) or [`join`](RedisQueue::join) loses
+//!   its last acks;
+//! - the job ran longer than the visibility timeout: another worker takes it while the first
+//!   still runs (set the timeout above the longest job);
+//! - a `put` was retried after the connection broke with the command sent but no answer:
+//!   the item may be in the queue twice.
+//!
+//! Make the handler idempotent: give each item an id of its own (put it in the item), and
+//! have the handler record the ids it finished where its effect is stored, in the same
+//! transaction as the effect (`INSERT … ON CONFLICT DO NOTHING`, `SET id NX` in Redis), and
+//! skip an id already recorded. Effects that cannot be undone or checked (an email) need that
+//! record checked before and written right after.
+//!
+//! # Examples
+//! ```no_run
+//! use asyncio::redis::RedisQueue;
+//!
+//! # asyncio::run(async {
+//! let queue = RedisQueue::<String>::connect("redis://127.0.0.1:6379", "emails").await?;
+//! queue.put("hello@example.com".to_owned()).await.unwrap();
+//! // In a worker process:
+//! let address = queue.get().await.unwrap();
+//! println!("sending to {address}");
+//! queue.task_done().unwrap();
+//! queue.join().await?;
+//! # Ok::<(), asyncio::redis::RedisError>(())
+//! # }).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+
+mod connection;
+mod core;
+mod delay;
+mod errors;
+mod options;
+mod pool;
+mod priority;
+mod priority_scripts;
+mod queue;
+mod reply;
+mod scripts;
+
+pub use delay::Put;
+pub use errors::{QueueError, RedisError};
+pub use options::Connect;
+pub use priority::RedisPriorityQueue;
+pub use queue::RedisQueue;
+pub use reply::DeadLetter;

@@ -1,0 +1,331 @@
+//! `asyncio::redis::RedisQueue` against a real redis-server on loopback: Queue's semantics,
+//! bad input, and redelivery after the visibility timeout. The tests with several processes
+//! are in `redis_processes.rs`.
+
+mod redis_support;
+
+use asyncio::redis::{QueueError, RedisError, RedisPriorityQueue, RedisQueue};
+use asyncio::{GetNowaitError, PutNowaitError, QueueShutDown};
+use redis_support::{own_redis, prefix, redis};
+
+#[test]
+fn queue_semantics_match_asyncio_queue() {
+    let Some(server) = redis("queue_semantics") else {
+        return;
+    };
+    let name = prefix("semantics");
+    asyncio::run(async move {
+        let q = RedisQueue::<(u32, String)>::connect(&server.url, &name)
+            .maxsize(2)
+            .await
+            .unwrap();
+        assert!(q.empty().await.unwrap());
+        assert!(matches!(
+            q.get_nowait().await,
+            Err(QueueError::Queue(GetNowaitError::Empty(_)))
+        ));
+        q.put((1, "a".into())).await.unwrap();
+        q.put_nowait((2, "b".into())).await.unwrap();
+        assert!(q.full().await.unwrap());
+        assert_eq!(q.qsize().await.unwrap(), 2);
+        let Err(QueueError::Queue(PutNowaitError::Full(full))) =
+            q.put_nowait((3, "c".into())).await
+        else {
+            panic!("a full queue refuses put_nowait")
+        };
+        assert_eq!(full.0, (3, "c".to_owned()));
+        // FIFO, and a waiting put goes in once a get makes room.
+        let putter = asyncio::create_task({
+            let q = q.clone();
+            async move { q.put((3, "c".into())).await.unwrap() }
+        });
+        assert_eq!(q.get().await.unwrap(), (1, "a".into()));
+        putter.await.unwrap();
+        assert_eq!(q.get().await.unwrap(), (2, "b".into()));
+        assert_eq!(q.get_nowait().await.unwrap(), (3, "c".into()));
+        // join waits for the three task_done's.
+        let joined = asyncio::create_task({
+            let q = q.clone();
+            async move { q.join().await.unwrap() }
+        });
+        asyncio::sleep(0.05).await;
+        assert!(!joined.done());
+        for _ in 0..3 {
+            q.task_done().unwrap();
+        }
+        assert!(
+            q.task_done().is_err(),
+            "ValueError: more task_done than gets"
+        );
+        joined.await.unwrap();
+        // Shut down: puts fail with the item back; gets drain, then fail.
+        q.put((4, "d".into())).await.unwrap();
+        q.shutdown(false).await.unwrap();
+        assert!(q.is_shut_down().await.unwrap());
+        match q.put((5, "e".into())).await {
+            Err(QueueError::Queue(QueueShutDown(item))) => assert_eq!(item.0, 5),
+            other => panic!("put after shutdown: {other:?}"),
+        }
+        assert_eq!(q.get().await.unwrap().0, 4);
+        assert!(matches!(
+            q.get().await,
+            Err(QueueError::Queue(QueueShutDown(())))
+        ));
+        q.task_done().unwrap();
+        q.join().await.unwrap();
+        q.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn shutdown_immediate_drops_waiting_items_and_join_returns() {
+    let Some(server) = redis("shutdown_immediate") else {
+        return;
+    };
+    let name = prefix("immediate");
+    asyncio::run(async move {
+        let q = RedisQueue::<u32>::connect(&server.url, &name)
+            .await
+            .unwrap();
+        for n in 0..5 {
+            q.put(n).await.unwrap();
+        }
+        q.put(99).delay(3600.0).await.unwrap();
+        assert_eq!(q.get().await.unwrap(), 0);
+        q.shutdown(true).await.unwrap();
+        assert!(matches!(
+            q.get_nowait().await,
+            Err(QueueError::Queue(GetNowaitError::ShutDown(_)))
+        ));
+        q.task_done().unwrap();
+        q.join().await.unwrap(); // the dropped items count as done
+        q.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn delayed_items_wait_until_due() {
+    let Some(server) = redis("delay") else { return };
+    let name = prefix("delay");
+    asyncio::run(async move {
+        let q = RedisQueue::<String>::connect(&server.url, &name)
+            .poll_interval(0.02)
+            .await
+            .unwrap();
+        q.put("later".into()).delay(3600.0).await.unwrap();
+        q.put("soon".into()).delay(0.05).await.unwrap();
+        assert_eq!(
+            q.qsize().await.unwrap(),
+            0,
+            "delayed items are not waiting yet"
+        );
+        assert_eq!(q.get().await.unwrap(), "soon");
+        q.task_done().unwrap();
+        assert!(matches!(
+            q.get_nowait().await,
+            Err(QueueError::Queue(GetNowaitError::Empty(_)))
+        ));
+        q.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn an_item_never_task_done_is_delivered_again_then_dead_lettered() {
+    let Some(server) = redis("redelivery") else {
+        return;
+    };
+    let name = prefix("redelivery");
+    asyncio::run(async move {
+        let connect = || {
+            RedisQueue::<u32>::connect(&server.url, &name)
+                .visibility_timeout(0.05)
+                .poll_interval(0.02)
+                .max_deliveries(2)
+        };
+        let producer = connect().await.unwrap();
+        producer.put(7).await.unwrap();
+        let first = connect().await.unwrap();
+        assert_eq!(first.get().await.unwrap(), 7);
+        drop(first); // a worker that died holding the item
+        let second = connect().await.unwrap();
+        assert_eq!(
+            second.get().await.unwrap(),
+            7,
+            "delivered again after the timeout"
+        );
+        drop(second);
+        // A third delivery would pass max_deliveries: the item goes to the dead letters.
+        let third = connect().await.unwrap();
+        assert!(asyncio::wait_for(third.get(), 0.5).await.is_err());
+        let dead = third.dead_letters().await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].data, "7");
+        assert_eq!(dead[0].deliveries, 2);
+        assert!(
+            dead[0].error.contains("never task_done"),
+            "{}",
+            dead[0].error
+        );
+        third.join().await.unwrap(); // dead letters count as done
+        third.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn an_item_that_does_not_deserialize_goes_to_the_dead_letters_with_its_error() {
+    let Some(server) = redis("bad_item") else {
+        return;
+    };
+    let name = prefix("bad-item");
+    asyncio::run(async move {
+        let strings = RedisQueue::<String>::connect(&server.url, &name)
+            .await
+            .unwrap();
+        strings.put("not a number".into()).await.unwrap();
+        let numbers = RedisQueue::<u32>::connect(&server.url, &name)
+            .await
+            .unwrap();
+        numbers.put(42).await.unwrap();
+        assert_eq!(numbers.get().await.unwrap(), 42, "the bad item is skipped");
+        numbers.task_done().unwrap();
+        numbers.join().await.unwrap();
+        let dead = numbers.dead_letters().await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].data, "\"not a number\"");
+        assert!(dead[0].error.contains("expected u32"), "{}", dead[0].error);
+        numbers.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn a_wrong_url_or_a_refused_connection_is_a_clear_error() {
+    asyncio::run(async {
+        let err = RedisQueue::<u32>::connect("http://127.0.0.1", "q")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RedisError::BadUrl(_)), "{err}");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(); // nothing listens there once the listener is dropped
+        let url = format!("redis://127.0.0.1:{port}");
+        let err = RedisQueue::<u32>::connect(&url, "q").await.unwrap_err();
+        assert!(matches!(err, RedisError::Connect { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("127.0.0.1:{port}")) && msg.contains("refused"),
+            "{msg}"
+        );
+    });
+}
+
+#[test]
+fn a_redis_with_a_password_given_none_is_a_clear_error() {
+    let Some(server) = own_redis("requirepass", &["--requirepass", "s3cret"]) else {
+        return;
+    };
+    let name = prefix("auth");
+    asyncio::run(async move {
+        let err = RedisQueue::<u32>::connect(&server.url, &name)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RedisError::Auth(_)), "{err}");
+        assert!(err.to_string().contains("NOAUTH"), "{err}");
+        let wrong = server.url.replace("redis://", "redis://:nope@");
+        let err = RedisQueue::<u32>::connect(&wrong, &name).await.unwrap_err();
+        assert!(matches!(err, RedisError::Auth(_)), "{err}");
+        let right = server.url.replace("redis://", "redis://:s3cret@");
+        let q = RedisQueue::<u32>::connect(&right, &name).await.unwrap();
+        q.put(1).await.unwrap();
+        assert_eq!(q.get().await.unwrap(), 1);
+    });
+}
+
+#[test]
+fn the_priority_queue_serves_the_smallest_first_and_redelivers_what_was_not_done() {
+    let Some(server) = redis("priority") else {
+        return;
+    };
+    let name = prefix("priority");
+    asyncio::run(async move {
+        let connect = || {
+            RedisPriorityQueue::<String>::connect(&server.url, &name)
+                .visibility_timeout(0.05)
+                .poll_interval(0.02)
+                .max_deliveries(2)
+        };
+        let q = connect().maxsize(3).await.unwrap();
+        q.put((2.0, "b".into())).await.unwrap();
+        q.put((1.0, "a1".into())).await.unwrap();
+        q.put_nowait((1.0, "a2".into())).await.unwrap();
+        assert!(q.full().await.unwrap());
+        assert!(matches!(
+            q.put_nowait((0.0, "x".into())).await,
+            Err(QueueError::Queue(PutNowaitError::Full(_)))
+        ));
+        assert_eq!(q.get().await.unwrap(), (1.0, "a1".into()));
+        assert_eq!(
+            q.get().await.unwrap(),
+            (1.0, "a2".into()),
+            "equal priorities: FIFO"
+        );
+        q.task_done().unwrap();
+        q.task_done().unwrap();
+        // "b" taken and never done: back in the queue after the timeout, then dead.
+        let lost = connect().await.unwrap();
+        assert_eq!(lost.get().await.unwrap(), (2.0, "b".into()));
+        drop(lost);
+        assert_eq!(q.get().await.unwrap(), (2.0, "b".into()), "delivered again");
+        asyncio::sleep(0.1).await;
+        assert!(matches!(
+            q.get_nowait().await,
+            Err(QueueError::Queue(GetNowaitError::Empty(_)))
+        ));
+        assert_eq!(q.dead_letters().await.unwrap().len(), 1);
+        q.join().await.unwrap();
+        q.shutdown(false).await.unwrap();
+        assert!(matches!(
+            q.get().await,
+            Err(QueueError::Queue(QueueShutDown(())))
+        ));
+        q.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn put_all_puts_every_item_in_order_or_none_when_there_is_no_room() {
+    let Some(server) = redis("put_all") else {
+        return;
+    };
+    let name = prefix("put-all");
+    asyncio::run(async move {
+        let q = RedisQueue::<u32>::connect(&server.url, &name)
+            .maxsize(3)
+            .await
+            .unwrap();
+        q.put_all(vec![1, 2, 3]).await.unwrap();
+        let waiting = asyncio::create_task({
+            let q = q.clone();
+            async move { q.put_all(vec![4, 5]).await.unwrap() }
+        });
+        asyncio::sleep(0.05).await;
+        assert_eq!(
+            q.qsize().await.unwrap(),
+            3,
+            "no room for both: neither is put"
+        );
+        for expected in 1..=5 {
+            assert_eq!(q.get().await.unwrap(), expected);
+            q.task_done().unwrap();
+        }
+        waiting.await.unwrap();
+        q.join().await.unwrap();
+        q.shutdown(false).await.unwrap();
+        match q.put_all(vec![6]).await {
+            Err(QueueError::Queue(QueueShutDown(items))) => assert_eq!(items, vec![6]),
+            other => panic!("{other:?}"),
+        }
+        q.delete().await.unwrap();
+    });
+}

@@ -18,4 +18,12 @@ PYTHONMALLOC=debug "../../$VENV/bin/python" -m unittest -q test_loop
 echo "== asyncio-rs: the seed's programs, our loop against CPython's"
 "../../$VENV/bin/python" run_seed_programs.py
 echo "== asyncio-rs: CPython's test.test_asyncio on our loop"
-"../../$VENV/bin/python" run_cpython_suite.py
+# In a scratch folder: CPython's tests leave their @test_* files in the working directory.
+tests=$PWD
+case $VENV in
+  /*) python=$VENV/bin/python ;;
+  *) python=$(cd ../.. && pwd)/$VENV/bin/python ;;
+esac
+scratch=$(mktemp -d)
+(cd "$scratch" && "$python" "$tests/run_cpython_suite.py")
+rm -rf "$scratch"

@@ -1,5 +1,6 @@
 //! Differential test: each example of a seed program prints what CPython prints for the
-//! seed's Python original (`../shared/seed/programs/`), line for line. Times of day differ
+//! seed's Python original (`../shared/seed/programs/`), line for line, and so does each
+//! example of catchable cancellation for its original in `tests/oracle/`. Times of day differ
 //! between two runs, so `HH:MM:SS` is masked.
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,12 @@ const PAIRS: &[(&str, &str)] = &[
     ("gather_exceptions", "gather_exceptions.py"),
     ("wait_for", "wait_for.py"),
     ("subprocess", "subprocess_ls.py"),
+];
+
+/// (example, Python original in tests/oracle)
+const ORACLE_PAIRS: &[(&str, &str)] = &[
+    ("cancel_goodbye", "cancel_goodbye.py"),
+    ("cancel_carry_on", "cancel_carry_on.py"),
 ];
 
 fn examples_dir() -> PathBuf {
@@ -90,9 +97,23 @@ fn seed_examples_print_what_cpython_prints() {
     }
 }
 
+#[test]
+fn catching_cancellation_prints_what_cpython_prints() {
+    ensure_built();
+    let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle");
+    for (example, original) in ORACLE_PAIRS {
+        let ours = Command::new(examples_dir().join(example)).output();
+        let theirs = Command::new("python3").arg(oracle.join(original)).output();
+        let ours = stdout(ours.expect("the example runs"), example);
+        let theirs = stdout(theirs.expect("python3 runs"), original);
+        assert_eq!(ours, theirs, "example {example} differs from CPython");
+    }
+}
+
 /// `cargo test` builds the examples; a run of this test alone may not have.
 fn ensure_built() {
-    if PAIRS.iter().all(|(e, _)| examples_dir().join(e).exists()) {
+    let mut all = PAIRS.iter().chain(ORACLE_PAIRS);
+    if all.all(|(e, _)| examples_dir().join(e).exists()) {
         return;
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -60,3 +60,21 @@ impl Log {
         self.0.borrow().clone()
     }
 }
+
+/// What `tests/oracle/<script>` prints on CPython, line by line; `None` without python3.
+pub fn cpython_lines(script: &str) -> Option<Vec<String>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracle")
+        .join(script);
+    let Ok(out) = std::process::Command::new("python3").arg(path).output() else {
+        eprintln!("python3 is not available: nothing to compare");
+        return None;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    Some(text.lines().map(str::to_string).collect())
+}

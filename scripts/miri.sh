@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the task-core tests (spawning, wakers, cancelling, task groups, closing a loop,
-# cross-thread wakes and submissions) and the streams' read buffer's unit tests under Miri,
+# Runs the task-core tests (spawning, wakers, cancelling, catchable cancellation, context
+# variables, task groups, closing a loop, cross-thread wakes and submissions) and the streams'
+# read buffer's unit tests under Miri,
 # once with Stacked Borrows and once with Tree Borrows, side by side; fails on any undefined
 # behaviour, data race, leak or failing test.
 #
@@ -18,7 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 toolchain=${MIRI_TOOLCHAIN:-nightly}
-suites=(task_core task_cancel task_group task_wake loop_shutdown loop_runner loop_threadsafe runtime_multi)
+suites=(task_core task_cancel task_catch_cancel task_group task_wake contextvars loop_shutdown loop_runner
+  loop_threadsafe runtime_multi)
 
 if ! rustup run "$toolchain" cargo miri --version >/dev/null 2>&1 \
   || ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then

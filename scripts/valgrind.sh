@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs under valgrind memcheck the task-core tests (spawning, cancelling, catchable
+# Builds as scripts/test.sh does (the workspace, every feature), so nothing is rebuilt, then
+# runs under valgrind memcheck the task-core tests (spawning, cancelling, catchable
 # cancellation, context variables, closing a loop), the read buffer through real sockets
 # (streams_idle_memory), the fd-watch tests (the fstat/poll(2) calls under add_reader,
 # AsyncFd, a pty), name lookup (getaddrinfo's list, freed on every path) and the standard I/O
@@ -13,10 +14,10 @@ if ! command -v valgrind >/dev/null 2>&1; then
   echo "valgrind is not installed" >&2
   exit 1
 fi
-cargo build --tests --all-features --quiet
+cargo build --workspace --tests --all-features --quiet
 for test in task_core task_cancel task_catch_cancel contextvars loop_shutdown streams_idle_memory \
   loop_fd_watch net_async_fd net_pty net_getaddrinfo compat_io; do
-  bin=$(cargo test --all-features --no-run --message-format=json --test "$test" 2>/dev/null \
+  bin=$(cargo test --workspace --all-features --no-run --message-format=json --test "$test" 2>/dev/null \
     | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
   valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no \
     --quiet "$bin" --test-threads=1

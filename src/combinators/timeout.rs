@@ -3,7 +3,7 @@
 use super::deadline::{deadline_after, running_core, secs_to_ns, Deadline, IntoTimeout};
 use crate::error::TimeoutError;
 use crate::runtime::context;
-use crate::task::expiry::{Expiry, Verdict};
+use crate::task::expiry::Expiry;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -353,18 +353,8 @@ impl<F: Future> Future for WithTimeout<F> {
             return Poll::Ready(Ok(output));
         }
         if this.expiry.expiring() {
-            return match this.expiry.after_pending() {
-                Verdict::Wait => Poll::Pending,
-                Verdict::TimedOut => {
-                    this.fut = None;
-                    Poll::Ready(Err(TimeoutError::default()))
-                }
-                Verdict::Propagate => {
-                    this.fut = None;
-                    this.passed_on = true;
-                    Poll::Pending
-                }
-            };
+            let verdict = this.expiry.after_pending();
+            return verdict.settle(&mut this.fut, &mut this.passed_on);
         }
         let mut state = this.cm.state();
         if state.deadline.poll_expired(cx) {

@@ -2,7 +2,7 @@
 
 use super::deadline::{deadline_after, running_core, Deadline, IntoTimeout};
 use crate::error::TimeoutError;
-use crate::task::expiry::{Expiry, Verdict};
+use crate::task::expiry::Expiry;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -117,18 +117,8 @@ impl<F: Future> Future for WaitFor<F> {
             return Poll::Ready(Ok(output));
         }
         if this.expiry.expiring() {
-            return match this.expiry.after_pending() {
-                Verdict::Wait => Poll::Pending,
-                Verdict::TimedOut => {
-                    this.fut = None;
-                    Poll::Ready(Err(TimeoutError::default()))
-                }
-                Verdict::Propagate => {
-                    this.fut = None;
-                    this.passed_on = true;
-                    Poll::Pending
-                }
-            };
+            let verdict = this.expiry.after_pending();
+            return verdict.settle(&mut this.fut, &mut this.passed_on);
         }
         // Past the time with a catching scope inside, `expire` cancels the task instead: its
         // cancellation comes back through here.

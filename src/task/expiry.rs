@@ -10,8 +10,10 @@
 //! there were at entry: a cancel from outside stays a cancellation.
 
 use super::TaskRef;
+use crate::error::TimeoutError;
 use crate::runtime::context;
 use crate::util::slab::Key;
+use std::task::Poll;
 
 /// A deadline's hold on its task: plain numbers, so that the futures built on it stay `Send`.
 #[derive(Debug, Default)]
@@ -35,6 +37,29 @@ pub(crate) enum Verdict {
     /// The cancellation came back with more cancels behind it: drop the block and let it go
     /// on up (stay pending).
     Propagate,
+}
+
+impl Verdict {
+    /// What a deadline's future returns for this verdict: on `TimedOut` and `Propagate` its
+    /// block (`fut`) is dropped, and `passed_on` records a cancellation let go on up.
+    pub(crate) fn settle<F, T>(
+        self,
+        fut: &mut Option<F>,
+        passed_on: &mut bool,
+    ) -> Poll<Result<T, TimeoutError>> {
+        match self {
+            Verdict::Wait => Poll::Pending,
+            Verdict::TimedOut => {
+                *fut = None;
+                Poll::Ready(Err(TimeoutError::default()))
+            }
+            Verdict::Propagate => {
+                *fut = None;
+                *passed_on = true;
+                Poll::Pending
+            }
+        }
+    }
 }
 
 fn task(key: u64) -> Option<TaskRef> {

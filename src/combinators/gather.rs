@@ -1,7 +1,8 @@
 //! `gather`: run futures concurrently as tasks, and collect every outcome in input order.
 
 use super::notify::{cancel_pending, failed, reraise, Watch};
-use crate::task::{create_task, Task};
+use crate::error::CancelledError;
+use crate::task::{create_task, CancelScope, Task};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -90,8 +91,10 @@ enum Slot<T> {
 /// The future of [`gather`]: the outputs of all its tasks, in input order.
 ///
 /// # Cancel safety
-/// Dropping it before it finishes cancels every task it made that has not finished; the
-/// outputs of those that did are dropped.
+/// Dropping it before it finishes cancels every task it made that has not finished, without
+/// waiting for them; the outputs of those that did are dropped. Cancelling the task that
+/// awaits it cancels them too, and, as in asyncio, the cancellation goes on up only once they
+/// have all ended (their [`on_cancel`](crate::on_cancel) cleanups included).
 #[must_use = "the tasks run anyway, but their outputs are only collected by awaiting the gather"]
 pub struct Gather<T: 'static> {
     slots: Vec<Slot<T>>,
@@ -101,6 +104,10 @@ pub struct Gather<T: 'static> {
     /// Ended (with the outputs, or by raising a child's panic): nothing to cancel on drop.
     finished: bool,
     ready: Vec<usize>,
+    /// The gather catches its task's cancellation, to wait for the children it cancels.
+    scope: CancelScope,
+    /// The cancellation that reached the gather: raised again once every child has ended.
+    cancelled: Option<CancelledError>,
 }
 
 impl<T: 'static> Gather<T> {
@@ -112,6 +119,8 @@ impl<T: 'static> Gather<T> {
             started: false,
             finished: false,
             ready: Vec::new(),
+            scope: CancelScope::new(),
+            cancelled: None,
         }
     }
 
@@ -131,6 +140,11 @@ impl<T: 'static> Future for Gather<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
         let this = self.get_mut();
+        if this.finished {
+            // The cancellation went on up from here: nothing comes after it.
+            return Poll::Pending;
+        }
+        this.scope.enter();
         this.watch.set_waiter(cx.waker());
         if !this.started {
             this.started = true;
@@ -140,11 +154,25 @@ impl<T: 'static> Future for Gather<T> {
                 }
             }
         }
+        if this.scope.innermost_delivery() {
+            // As asyncio's gathering future, cancelled: its children are cancelled, and it
+            // ends once they all have.
+            let error = this.scope.take();
+            this.cancelled.get_or_insert(error);
+            let pending: Vec<_> = this.pending_tasks().collect();
+            cancel_pending(pending);
+        }
         this.watch.take_ready(&mut this.ready);
         for index in std::mem::take(&mut this.ready) {
             let Slot::Pending(task) = &this.slots[index] else {
                 continue;
             };
+            if this.cancelled.is_some() {
+                // Its outcome stays in the task, for the caller's own handles (a panic nobody
+                // takes is reported when the last handle drops).
+                this.remaining -= 1;
+                continue;
+            }
             match task.result() {
                 Ok(value) => {
                     this.slots[index] = Slot::Done(value);
@@ -161,6 +189,11 @@ impl<T: 'static> Future for Gather<T> {
             return Poll::Pending;
         }
         this.finished = true;
+        if let Some(error) = this.cancelled.take() {
+            this.scope.raise_again(error);
+            return Poll::Pending;
+        }
+        this.scope.exit();
         let outputs = std::mem::take(&mut this.slots)
             .into_iter()
             .map(|slot| match slot {

@@ -1,8 +1,8 @@
 //! `gather!`: [`gather`](crate::gather()) for futures of different output types, giving a tuple.
 
 use super::notify::{failed, reraise, Watch};
-use crate::error::TaskError;
-use crate::task::{Task, TaskRef};
+use crate::error::{CancelledError, TaskError};
+use crate::task::{CancelScope, Task, TaskRef};
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
@@ -119,6 +119,10 @@ pub struct Join<Out> {
     finished: bool,
     ready: Vec<usize>,
     assemble: Option<Box<dyn FnOnce() -> Out>>,
+    /// The gather catches its task's cancellation, to wait for the children it cancels.
+    scope: CancelScope,
+    /// The cancellation that reached the gather: raised again once every child has ended.
+    cancelled: Option<CancelledError>,
 }
 
 impl<Out> Future for Join<Out> {
@@ -126,6 +130,11 @@ impl<Out> Future for Join<Out> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Out> {
         let this = self.get_mut();
+        if this.finished {
+            // The cancellation went on up from here: nothing comes after it.
+            return Poll::Pending;
+        }
+        this.scope.enter();
         this.watch.set_waiter(cx.waker());
         if !this.started {
             this.started = true;
@@ -133,8 +142,18 @@ impl<Out> Future for Join<Out> {
                 (member.watch)(&this.watch, index);
             }
         }
+        if this.scope.innermost_delivery() {
+            // As `gather`'s: the children are cancelled, and it ends once they all have.
+            let error = this.scope.take();
+            this.cancelled.get_or_insert(error);
+            this.cancel_pending();
+        }
         this.watch.take_ready(&mut this.ready);
         for index in std::mem::take(&mut this.ready) {
+            if this.cancelled.is_some() {
+                this.remaining -= 1;
+                continue;
+            }
             if let Err(error) = (this.members[index].take)() {
                 // As asyncio raises the first exception: the others run on.
                 this.finished = true;
@@ -146,6 +165,11 @@ impl<Out> Future for Join<Out> {
             return Poll::Pending;
         }
         this.finished = true;
+        if let Some(error) = this.cancelled.take() {
+            this.scope.raise_again(error);
+            return Poll::Pending;
+        }
+        this.scope.exit();
         let assemble = this
             .assemble
             .take()
@@ -154,14 +178,20 @@ impl<Out> Future for Join<Out> {
     }
 }
 
+impl<Out> Join<Out> {
+    fn cancel_pending(&self) {
+        for member in &self.members {
+            if !member.task.done() {
+                member.task.cancel();
+            }
+        }
+    }
+}
+
 impl<Out> Drop for Join<Out> {
     fn drop(&mut self) {
         if !self.finished {
-            for member in &self.members {
-                if !member.task.done() {
-                    member.task.cancel();
-                }
-            }
+            self.cancel_pending();
         }
     }
 }
@@ -182,6 +212,8 @@ macro_rules! task_tuple {
                     started: false,
                     finished: false,
                     ready: Vec::new(),
+                    scope: CancelScope::new(),
+                    cancelled: None,
                     assemble: Some(Box::new(move || {
                         ($($slot.take().expect("every task finished"),)+)
                     })),

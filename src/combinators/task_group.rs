@@ -2,7 +2,7 @@
 
 use super::exception_group::ExceptionGroup;
 use crate::error::{CancelledError, PanicError};
-use crate::task::{create_task, Task, TaskRef};
+use crate::task::{create_task, CancelScope, Task, TaskRef};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -223,7 +223,7 @@ impl<E: 'static> TaskGroup<E> {
             output: None,
             group,
             done: false,
-            parent: None,
+            scope: CancelScope::new(),
             parent_cancel_requested: false,
             reraise: None,
             passed_on: false,
@@ -367,19 +367,23 @@ impl<E: 'static> TaskGroup<E> {
 /// The future of [`TaskGroup::run`]: the body's value, or every failure.
 ///
 /// # Cancel safety
-/// Dropping it before it finishes drops the body and cancels every child still running.
+/// Dropping it before it finishes drops the body and cancels every child still running,
+/// without waiting for them. Cancelling the task that awaits it waits for them instead, as
+/// asyncio's `__aexit__` does (see [`TaskGroup`]).
 #[must_use = "futures do nothing unless awaited"]
 pub struct TaskGroupRun<Fut, R, E: 'static> {
     body: Option<Pin<Box<Fut>>>,
     output: Option<R>,
     group: TaskGroup<E>,
     done: bool,
-    /// The task running the block, and its catching scopes at entry (see `crate::catch_cancel`).
-    parent: Option<(TaskRef, u16)>,
+    /// The group is a catching scope of the task running the block (see `crate::catch_cancel`):
+    /// a cancel of that task comes here, and the group waits for its children before it goes
+    /// on up.
+    scope: CancelScope,
     /// The group cancelled its task to stop a body with a catching scope inside (asyncio's
     /// `_parent_cancel_requested`).
     parent_cancel_requested: bool,
-    /// A cancellation came up out of the body: raised again once the children have ended.
+    /// A cancellation reached the group: raised again once the children have ended.
     reraise: Option<CancelledError>,
     passed_on: bool,
 }
@@ -404,18 +408,19 @@ where
             return Poll::Pending;
         }
         assert!(!this.done, "TaskGroupRun polled after it finished");
-        if this.parent.is_none() {
-            this.parent = crate::current_task().map(|t| {
-                let depth = t.common().scope_depth();
-                (t, depth)
-            });
-        }
+        this.scope.enter();
         this.group.inner.borrow_mut().waker = Some(cx.waker().clone());
+        if this.scope.innermost_delivery() {
+            // The task was cancelled with no scope inside the body (or while the group waits
+            // for its children): asyncio throws into the body, or into `__aexit__`'s wait.
+            this.cancelled();
+        }
         if let Some(body) = this.body.as_mut() {
             if !this.group.inner.borrow().aborting || this.parent_cancel_requested {
                 // Polled with no borrow held: the body creates children.
                 match body.as_mut().poll(cx) {
-                    Poll::Pending => this.cancellation_out_of_body(),
+                    Poll::Pending if this.scope.delivery() => this.cancelled(),
+                    Poll::Pending => {}
                     Poll::Ready(Ok(value)) => {
                         this.output = Some(value);
                         this.body = None;
@@ -438,7 +443,7 @@ where
             // A failure cancels the body too (asyncio cancels the task running the block):
             // with a catching scope inside, by cancelling the task, so that the scope sees it;
             // with none, by dropping the body, which nobody can tell apart.
-            match this.scoped_parent() {
+            match this.scope.task().filter(|_| this.scope.has_inner()) {
                 Some(task) => {
                     this.parent_cancel_requested = true;
                     task.cancel();
@@ -458,6 +463,7 @@ where
                 .as_ref()
                 .and_then(|c| (c.take_panic)());
             drop(inner);
+            this.scope.exit();
             match payload {
                 Some(p) => std::panic::resume_unwind(p.into_panic()),
                 None => panic!("a TaskGroup child panicked"),
@@ -465,42 +471,34 @@ where
         }
         if !inner.errors.is_empty() {
             // Errors have priority over a cancellation, as in asyncio.
-            return Poll::Ready(Err(ExceptionGroup::new(std::mem::take(&mut inner.errors))));
+            let errors = std::mem::take(&mut inner.errors);
+            drop(inner);
+            this.scope.exit();
+            return Poll::Ready(Err(ExceptionGroup::new(errors)));
         }
         drop(inner);
         if let Some(error) = this.reraise.take() {
             // The children have ended: the cancellation goes on up.
-            if let Some((task, _)) = &this.parent {
-                task.common().raise_again(error);
-            }
+            this.scope.raise_again(error);
             this.passed_on = true;
             return Poll::Pending;
         }
+        this.scope.exit();
         Poll::Ready(Ok(this.output.take().expect("the body returned Ok")))
     }
 }
 
 impl<Fut, R, E: 'static> TaskGroupRun<Fut, R, E> {
-    /// The task, if a catching scope entered inside the body since the group's entry.
-    fn scoped_parent(&self) -> Option<TaskRef> {
-        let (task, depth) = self.parent.as_ref()?;
-        (task.common().scope_depth() > *depth).then(|| task.clone())
-    }
-
-    /// The body is pending: a cancellation may have come up out of it (from a catching scope
-    /// inside that raised it again). The body goes, the children are cancelled, and unless it
-    /// was the group's own cancel, it goes on up once they have ended (asyncio's `__aexit__`).
-    fn cancellation_out_of_body(&mut self) {
-        let Some((task, _)) = &self.parent else {
-            return;
-        };
-        if !task.common().delivering() {
-            return;
-        }
-        let error = task.common().take_delivery();
+    /// A cancellation reached the group, at its start or out of the body (from a catching
+    /// scope inside that raised it again). The body goes, the children are cancelled, and
+    /// unless it was the group's own cancel, it goes on up once they have ended (asyncio's
+    /// `__aexit__`).
+    fn cancelled(&mut self) {
+        let error = self.scope.take();
         self.body = None;
-        let ours = std::mem::take(&mut self.parent_cancel_requested) && task.uncancel() == 0;
-        if !ours {
+        let ours = std::mem::take(&mut self.parent_cancel_requested)
+            && self.scope.task().is_some_and(|t| t.uncancel() == 0);
+        if !ours && self.reraise.is_none() {
             self.reraise = Some(error);
         }
         self.group.inner.borrow_mut().abort();
@@ -509,7 +507,7 @@ impl<Fut, R, E: 'static> TaskGroupRun<Fut, R, E> {
     /// The body ended while the group's cancel of its task was out: take it back.
     fn take_back_parent_cancel(&mut self) {
         if std::mem::take(&mut self.parent_cancel_requested) {
-            if let Some((task, _)) = &self.parent {
+            if let Some(task) = self.scope.task() {
                 task.uncancel();
             }
         }

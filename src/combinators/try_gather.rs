@@ -1,7 +1,8 @@
 //! `try_gather`: `gather` that ends at the first `Err`.
 
 use super::notify::{cancel_pending, reraise, Watch};
-use crate::task::{create_task, Task};
+use crate::error::CancelledError;
+use crate::task::{create_task, CancelScope, Task};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -63,6 +64,9 @@ where
         started: false,
         finished: false,
         ready: Vec::new(),
+        scope: CancelScope::new(),
+        cancelled: None,
+        passed_on: false,
     }
 }
 
@@ -70,7 +74,10 @@ where
 ///
 /// # Cancel safety
 /// Dropping it before it finishes cancels every task it made that has not finished. Once it
-/// has returned an `Err`, the remaining tasks run on (as asyncio's do).
+/// has returned an `Err`, the remaining tasks run on (as asyncio's do). Cancelling the task
+/// that awaits it cancels them too, and the cancellation goes on up once the first of them
+/// has ended, as asyncio's `gather` (without `return_exceptions`) raises at the first child
+/// that ends cancelled.
 #[must_use = "the tasks run anyway, but their outputs are only collected by awaiting"]
 pub struct TryGather<T: 'static, E: 'static> {
     tasks: Vec<Task<Result<T, E>>>,
@@ -80,6 +87,11 @@ pub struct TryGather<T: 'static, E: 'static> {
     started: bool,
     finished: bool,
     ready: Vec<usize>,
+    /// The gather catches its task's cancellation, to wait for a child it cancels.
+    scope: CancelScope,
+    /// The cancellation that reached the gather: raised again once a child has ended.
+    cancelled: Option<CancelledError>,
+    passed_on: bool,
 }
 
 // Outputs are stored, never pinned.
@@ -90,7 +102,12 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        if this.passed_on {
+            // The cancellation went on up from here: nothing comes after it.
+            return Poll::Pending;
+        }
         assert!(!this.finished, "TryGather polled after it finished");
+        this.scope.enter();
         this.watch.set_waiter(cx.waker());
         if !this.started {
             this.started = true;
@@ -101,7 +118,23 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
                 });
             }
         }
+        if this.scope.innermost_delivery() {
+            let error = this.scope.take();
+            this.cancelled.get_or_insert(error);
+            cancel_pending(this.tasks.iter().cloned());
+        }
         this.watch.take_ready(&mut this.ready);
+        if let Some(error) = this.cancelled.take() {
+            if this.ready.is_empty() {
+                this.cancelled = Some(error);
+                return Poll::Pending;
+            }
+            // A child has ended: the cancellation goes on up; the outcomes stay in the tasks.
+            this.finished = true;
+            this.passed_on = true;
+            this.scope.raise_again(error);
+            return Poll::Pending;
+        }
         for index in std::mem::take(&mut this.ready) {
             match this.tasks[index].result() {
                 Ok(Ok(value)) => {
@@ -112,6 +145,7 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
                     // Siblings that finished in the same turn are not looked at: their
                     // outcomes are dropped with the tasks, as asyncio drops them.
                     this.finished = true;
+                    this.scope.exit();
                     return Poll::Ready(Err(error));
                 }
                 Err(error) => {
@@ -124,6 +158,7 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
             return Poll::Pending;
         }
         this.finished = true;
+        this.scope.exit();
         let values = std::mem::take(&mut this.values)
             .into_iter()
             .map(|v| v.expect("every task returned Ok"))

@@ -44,8 +44,10 @@ pub(crate) fn in_scoped_poll(key: u64) -> bool {
     SCOPED_POLL.with(|k| k.get()) == key
 }
 
-/// A catching scope's registration with its task, from its first poll until it ends.
-struct Scope {
+/// A catching scope's registration with its task, from its first poll until it ends: what
+/// [`catch_cancel`], [`on_cancel`] and the combinators that wait for their children on a
+/// cancel (`TaskGroup`, `gather`) hold.
+pub(crate) struct Scope {
     task: Option<TaskRef>,
     level: u16,
     /// Registered once; stays `true` after [`Scope::exit`].
@@ -53,7 +55,7 @@ struct Scope {
 }
 
 impl Scope {
-    fn new() -> Scope {
+    pub(crate) fn new() -> Scope {
         Scope {
             task: None,
             level: 0,
@@ -63,7 +65,7 @@ impl Scope {
 
     /// Registers with the running task at the first poll; outside a task there is nothing to
     /// catch, and the scope only runs its body.
-    fn enter(&mut self) {
+    pub(crate) fn enter(&mut self) {
         if !self.entered {
             self.entered = true;
             self.task = crate::current_task();
@@ -73,14 +75,26 @@ impl Scope {
         }
     }
 
-    fn exit(&mut self) {
+    pub(crate) fn exit(&mut self) {
         if let Some(task) = self.task.take() {
             task.common().scope_exit();
         }
     }
 
+    /// The task, while the scope is registered with it.
+    pub(crate) fn task(&self) -> Option<&TaskRef> {
+        self.task.as_ref()
+    }
+
+    /// Whether a catching scope entered inside this one (and is still there).
+    pub(crate) fn has_inner(&self) -> bool {
+        self.task
+            .as_ref()
+            .is_some_and(|t| t.common().scope_depth() > self.level)
+    }
+
     /// A cancellation is on its way up, and no registered scope is inside this one.
-    fn innermost_delivery(&self) -> bool {
+    pub(crate) fn innermost_delivery(&self) -> bool {
         self.task.as_ref().is_some_and(|t| {
             let common = t.common();
             common.delivering() && self.level >= common.scope_depth()
@@ -88,15 +102,27 @@ impl Scope {
     }
 
     /// A cancellation is on its way up (it came out of the body uncaught).
-    fn delivery(&self) -> bool {
+    pub(crate) fn delivery(&self) -> bool {
         self.task.as_ref().is_some_and(|t| t.common().delivering())
     }
 
-    fn take(&self) -> CancelledError {
+    /// Catches the cancellation on its way up.
+    pub(crate) fn take(&self) -> CancelledError {
         match &self.task {
             Some(task) => task.common().take_delivery(),
             None => CancelledError::default(),
         }
+    }
+
+    /// Lets a caught cancellation go on up (asyncio's bare `raise`), and leaves the task's
+    /// stack: the caller then stays pending, for an outer scope or the task to take it.
+    pub(crate) fn raise_again(&mut self, error: CancelledError) {
+        if let Some(task) = &self.task {
+            if !task.common().delivering() {
+                task.common().raise_again(error);
+            }
+        }
+        self.exit();
     }
 }
 
@@ -315,12 +341,7 @@ impl<F: Future, C: Future<Output = ()>> Future for OnCancel<F, C> {
         }
         match cleanup.as_mut().poll(cx) {
             Poll::Ready(()) => {
-                let error = error.take().unwrap_or_default();
-                if let Some(task) = &this.scope.task {
-                    if !task.common().delivering() {
-                        task.common().raise_again(error);
-                    }
-                }
+                this.scope.raise_again(error.take().unwrap_or_default());
                 this.raised()
             }
             Poll::Pending if this.scope.delivery() => this.raised(),

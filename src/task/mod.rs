@@ -14,6 +14,7 @@ pub(crate) mod header;
 pub(crate) mod local;
 
 pub use call_graph::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
+pub(crate) use catch::Scope as CancelScope;
 pub use catch::{catch_cancel, on_cancel, CatchCancel, OnCancel};
 pub use handle::{Task, TaskRef};
 

@@ -6,6 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "built_examples/mod.rs"]
+mod built_examples;
+use built_examples::example;
+
 /// (example, seed program)
 const PAIRS: &[(&str, &str)] = &[
     ("hello", "hello.py"),
@@ -24,12 +28,6 @@ const ORACLE_PAIRS: &[(&str, &str)] = &[
     ("cancel_goodbye", "cancel_goodbye.py"),
     ("cancel_carry_on", "cancel_carry_on.py"),
 ];
-
-fn examples_dir() -> PathBuf {
-    // target/<profile>/deps/examples_oracle-HASH → target/<profile>/examples
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("examples")
-}
 
 fn seed_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/programs");
@@ -80,56 +78,32 @@ fn seed_examples_print_what_cpython_prints() {
         python.is_ok_and(|o| o.status.success()),
         "python3 is needed as the oracle"
     );
-    ensure_built();
     // Start every program at once, ours and CPython's, then compare.
     let running: Vec<_> = PAIRS
         .iter()
-        .map(|(example, seed)| {
-            let ours = Command::new(examples_dir().join(example)).output_async();
+        .map(|(name, seed)| {
+            let ours = Command::new(example(name)).output_async();
             let theirs = Command::new("python3").arg(seeds.join(seed)).output_async();
-            (example, ours, theirs)
+            (name, ours, theirs)
         })
         .collect();
-    for (example, ours, theirs) in running {
-        let ours = stdout(ours.join().unwrap().expect("the example runs"), example);
+    for (name, ours, theirs) in running {
+        let ours = stdout(ours.join().unwrap().expect("the example runs"), name);
         let theirs = stdout(theirs.join().unwrap().expect("python3 runs"), "python3");
-        assert_eq!(ours, theirs, "example {example} differs from CPython");
+        assert_eq!(ours, theirs, "example {name} differs from CPython");
     }
 }
 
 #[test]
 fn catching_cancellation_prints_what_cpython_prints() {
-    ensure_built();
     let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle");
-    for (example, original) in ORACLE_PAIRS {
-        let ours = Command::new(examples_dir().join(example)).output();
+    for (name, original) in ORACLE_PAIRS {
+        let ours = Command::new(example(name)).output();
         let theirs = Command::new("python3").arg(oracle.join(original)).output();
-        let ours = stdout(ours.expect("the example runs"), example);
+        let ours = stdout(ours.expect("the example runs"), name);
         let theirs = stdout(theirs.expect("python3 runs"), original);
-        assert_eq!(ours, theirs, "example {example} differs from CPython");
+        assert_eq!(ours, theirs, "example {name} differs from CPython");
     }
-}
-
-/// `cargo test` builds the examples; a run of this test alone may not have.
-fn ensure_built() {
-    let mut all = PAIRS.iter().chain(ORACLE_PAIRS);
-    if all.all(|(e, _)| examples_dir().join(e).exists()) {
-        return;
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--examples"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if examples_dir()
-        .components()
-        .any(|c| c.as_os_str() == "release")
-    {
-        cmd.arg("--release");
-    }
-    assert!(
-        cmd.status().unwrap().success(),
-        "building the examples failed"
-    );
 }
 
 trait OutputAsync {

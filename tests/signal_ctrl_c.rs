@@ -3,39 +3,32 @@
 //! Python's does on KeyboardInterrupt).
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 
-fn example(name: &str) -> PathBuf {
-    // target/<profile>/deps/signal_ctrl_c-HASH → target/<profile>/examples
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    // Built once per run of this binary, so a stale example is never tested.
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--example", name])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if path.components().any(|c| c.as_os_str() == "release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().unwrap().success(), "building {name} failed");
-    });
-    path
+#[path = "built_examples/mod.rs"]
+mod built_examples;
+use built_examples::example;
+
+/// The example as a terminal starts it: with SIGINT's default action, even when this test
+/// runs where SIGINT is ignored (a background job of a non-interactive shell), as a child
+/// inherits an ignored signal and a program then rightly leaves it ignored (Python too).
+fn ctrl_c_example() -> Command {
+    let mut cmd = Command::new(example("ctrl_c"));
+    // SAFETY: between fork and exec only `signal(2)`, which is async-signal-safe, runs.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    cmd
 }
 
 /// Runs the example with `args`, sends it SIGINT once it waits, returns (stdout, stderr,
 /// status).
 fn interrupt(args: &[&str]) -> (String, String, std::process::ExitStatus) {
-    let mut child = Command::new(example("ctrl_c"))
+    let mut child = ctrl_c_example()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -85,7 +78,7 @@ fn run_cancels_the_main_task_and_exits_as_keyboard_interrupt() {
 
 #[test]
 fn example_in_the_tour_interrupts_itself() {
-    let out = Command::new(example("ctrl_c")).output().unwrap();
+    let out = ctrl_c_example().output().unwrap();
     assert!(out.status.success(), "{}", out.status);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),

@@ -29,6 +29,19 @@ async fn settle_to(fds: usize) -> usize {
     open
 }
 
+/// Waits (up to 10 s) until `accepted` reaches `n`: the server's end of each connection is
+/// open only once its handler runs, and on a loaded machine that can take a while. Sleeps at
+/// least once, so that the loop's timer fd is open before anyone counts fds.
+async fn accepted_reaches(accepted: &Rc<std::cell::Cell<usize>>, n: usize) {
+    for _ in 0..1000 {
+        asyncio::sleep(0.01).await;
+        if accepted.get() >= n {
+            return;
+        }
+    }
+    panic!("the server accepted {} of {n} connections", accepted.get());
+}
+
 /// 50 peers reset their connections while every handler waits on an event, not a read. Before
 /// the fix the server held 44–50 of their fds; now none, and each handler's next read, and
 /// its drain, return the reset.
@@ -39,10 +52,12 @@ fn idle_connections_reset_by_their_peers_are_closed() {
         const CLIENTS: usize = 50;
         let outcomes = Rc::new(RefCell::new(Vec::new()));
         let resets = asyncio::Event::new();
-        let (seen, go) = (outcomes.clone(), resets.clone());
+        let accepted = Rc::new(std::cell::Cell::new(0));
+        let (seen, go, count) = (outcomes.clone(), resets.clone(), accepted.clone());
         let server = start_server(
             move |mut r: StreamReader, w: StreamWriter| {
                 let (seen, go) = (seen.clone(), go.clone());
+                count.set(count.get() + 1);
                 async move {
                     go.wait().await;
                     let read = r.read(10).await.map_err(|e| e.kind());
@@ -61,7 +76,7 @@ fn idle_connections_reset_by_their_peers_are_closed() {
         for _ in 0..CLIENTS {
             clients.push(open_connection("127.0.0.1", port).await.unwrap());
         }
-        asyncio::sleep(0.05).await;
+        accepted_reaches(&accepted, CLIENTS).await;
         // Both ends of every connection are open; the client ends close below.
         let before = open_fds() - 2 * CLIENTS;
         for (_r, w) in &clients {
@@ -90,10 +105,12 @@ fn what_arrived_before_a_reset_stays_readable() {
     asyncio::run(async {
         let got = Rc::new(RefCell::new(None));
         let go = asyncio::Event::new();
-        let (seen, start) = (got.clone(), go.clone());
+        let accepted = Rc::new(std::cell::Cell::new(0));
+        let (seen, start, count) = (got.clone(), go.clone(), accepted.clone());
         let server = start_server(
             move |mut r: StreamReader, _w: StreamWriter| {
                 let (seen, start) = (seen.clone(), start.clone());
+                count.set(count.get() + 1);
                 async move {
                     start.wait().await;
                     let first = r.read(2).await.map_err(|e| e.kind());
@@ -109,7 +126,7 @@ fn what_arrived_before_a_reset_stays_readable() {
         .unwrap();
         let port = server.sockets()[0].as_inet().unwrap().port();
         let (_r, w) = open_connection("127.0.0.1", port).await.unwrap();
-        asyncio::sleep(0.05).await;
+        accepted_reaches(&accepted, 1).await;
         let before = open_fds() - 2;
         w.write(b"hello");
         asyncio::sleep(0.05).await;

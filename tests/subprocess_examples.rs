@@ -1,35 +1,12 @@
 //! The subprocess examples: `subprocess` prints what CPython prints for the seed's
 //! `subprocess_ls.py`; `subprocess_pipeline` connects two processes through the loop.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn example(name: &str) -> PathBuf {
-    // target/<profile>/deps/subprocess_examples-HASH → target/<profile>/examples
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--example",
-            "subprocess",
-            "--example",
-            "subprocess_pipeline",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if dir.components().any(|c| c.as_os_str() == "release") {
-            cmd.arg("--release");
-        }
-        assert!(
-            cmd.status().unwrap().success(),
-            "building the examples failed"
-        );
-    });
-    dir.join(name)
-}
+#[path = "built_examples/mod.rs"]
+mod built_examples;
+use built_examples::example;
 
 #[test]
 fn subprocess_prints_what_cpython_prints() {

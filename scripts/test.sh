@@ -8,5 +8,6 @@ cargo test --workspace --all-features "$@"
 # The Python package asyncio-rs (CPython's asyncio on our loop), when no arguments narrow the
 # run; ASYNCIO_RS_SKIP_PYTHON=1 leaves it out.
 if [ $# -eq 0 ] && [ -z "${ASYNCIO_RS_SKIP_PYTHON:-}" ]; then
+  echo "== [${SECONDS}s] the Python front (scripts/test_python.sh)"
   scripts/test_python.sh
 fi

@@ -13,11 +13,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q ./asyncio-rs
 cd asyncio-rs/tests
-echo "== asyncio-rs: own tests (PYTHONMALLOC=debug)"
+echo "== [${SECONDS}s] asyncio-rs: own tests (PYTHONMALLOC=debug)"
 PYTHONMALLOC=debug "../../$VENV/bin/python" -m unittest -q test_loop
-echo "== asyncio-rs: the seed's programs, our loop against CPython's"
+echo "== [${SECONDS}s] asyncio-rs: the seed's programs, our loop against CPython's"
 "../../$VENV/bin/python" run_seed_programs.py
-echo "== asyncio-rs: CPython's test.test_asyncio on our loop"
+echo "== [${SECONDS}s] asyncio-rs: CPython's test.test_asyncio on our loop"
 # In a scratch folder: CPython's tests leave their @test_* files in the working directory.
 tests=$PWD
 case $VENV in

@@ -55,22 +55,30 @@ fn a_step_far_below_the_threshold_is_not_logged() {
     assert_eq!(logs::count(&["quick-step-task"]), 0);
 }
 
+/// asyncio's `<Handle cb() created at file.py:12>`: the callback's creation site is the
+/// line that scheduled it, through `call_soon` and `call_later` alike.
 #[test]
-fn a_slow_callback_is_logged_as_asyncio_logs_a_handle() {
+fn a_slow_callback_is_logged_as_asyncio_logs_a_handle_with_its_creation_site() {
     logs::capture();
-    let stats = Runner::new().debug(true).run(async {
+    let (stats, soon_line, later_line) = Runner::new().debug(true).run(async {
         let lp = get_running_loop();
         lp.set_slow_callback_duration(0.05);
+        let soon_line = line!() + 1;
         lp.call_soon(|| block_for(150));
-        sleep(0).await;
-        sleep(0).await;
-        lp.stats()
+        let later_line = line!() + 1;
+        lp.call_later(0.01, || block_for(150));
+        sleep(0.05).await;
+        (lp.stats(), soon_line, later_line)
     });
-    assert_eq!(
-        logs::count(&["WARN Executing <Handle callback> took 0.", " seconds"]),
-        1
-    );
-    assert_eq!(stats.slow_steps, 1);
+    for line in [soon_line, later_line] {
+        let site = format!("<Handle callback created at {}:{line}:", file!());
+        assert_eq!(
+            logs::count(&["WARN Executing ", &site, " took 0.", " seconds"]),
+            1,
+            "{site}"
+        );
+    }
+    assert_eq!(stats.slow_steps, 2);
 }
 
 #[test]

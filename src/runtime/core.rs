@@ -529,7 +529,8 @@ impl Core {
     fn run_callback_timed(&self, f: Callback) {
         let started = std::time::Instant::now();
         run_callback(f);
-        super::debug::step_took(self, started.elapsed(), || "<Handle callback>".to_owned());
+        let name = super::debug::take_callback_name();
+        super::debug::step_took(self, started.elapsed(), || name);
     }
 
     /// Reports `context` to this loop's exception handler (running or not).

@@ -11,10 +11,40 @@
 //! clock is read.
 
 use super::context;
-use super::core::Core;
+use super::core::{Callback, Core};
 use super::handle::LoopHandle;
 use std::cell::Cell;
+use std::panic::Location;
 use std::time::Duration;
+
+thread_local! {
+    /// Where the callback running now was scheduled, in debug mode: set by the callback
+    /// itself (see [`with_site`]), read by the slow-callback log.
+    static CALLBACK_SITE: Cell<Option<&'static Location<'static>>> = const { Cell::new(None) };
+}
+
+/// In debug mode, a callback that notes where it was scheduled (`call_soon`'s caller) when it
+/// runs, as asyncio's handles keep their source traceback; off, the callback as it is.
+#[track_caller]
+pub(crate) fn with_site(core: &Core, callback: Callback) -> Callback {
+    if !core.debug.on() {
+        return callback;
+    }
+    let site = Location::caller();
+    Box::new(move || {
+        CALLBACK_SITE.with(|s| s.set(Some(site)));
+        callback();
+    })
+}
+
+/// asyncio's `<Handle ...>` for the callback that just ran: with its creation site if debug
+/// mode was on when it was scheduled.
+pub(crate) fn take_callback_name() -> String {
+    match CALLBACK_SITE.with(Cell::take) {
+        Some(site) => format!("<Handle callback created at {site}>"),
+        None => "<Handle callback>".to_owned(),
+    }
+}
 
 /// The environment variable that turns debug mode on for every new loop, as
 /// `PYTHONASYNCIODEBUG` does for asyncio's.

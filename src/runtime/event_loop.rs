@@ -109,10 +109,14 @@ impl EventLoop {
 
     /// Calls `f` with the loop entered (current on this thread), for the calls that need it
     /// but not a running loop: scheduling, settings.
-    fn entered<R>(&self, f: impl FnOnce(&LoopHandle) -> R) -> R {
+    /// Makes this loop the thread's current one until the guard drops.
+    ///
+    /// # Panics
+    /// If the loop is closed.
+    #[track_caller]
+    fn enter_open(&self) -> Enter {
         assert!(!self.closed.get(), "Event loop is closed");
-        let _enter = Enter::new(&self.core);
-        f(&self.get_loop())
+        Enter::new(&self.core)
     }
 
     /// Runs the loop until `fut` (made a task) is done, and returns its output (asyncio's
@@ -301,28 +305,35 @@ impl EventLoop {
     ///
     /// # Panics
     /// If the loop is closed.
+    #[track_caller]
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> super::Handle {
-        self.entered(|lp| lp.call_soon(callback))
+        // Not through `entered`: a closure would hide the caller from debug mode.
+        let _enter = self.enter_open();
+        self.get_loop().call_soon(callback)
     }
 
     /// [`LoopHandle::call_later`], callable before the loop runs.
     ///
     /// # Panics
     /// If the loop is closed.
+    #[track_caller]
     pub fn call_later(
         &self,
         delay: impl IntoDelay,
         callback: impl FnOnce() + 'static,
     ) -> TimerHandle {
-        self.entered(|lp| lp.call_later(delay, callback))
+        let _enter = self.enter_open();
+        self.get_loop().call_later(delay, callback)
     }
 
     /// [`LoopHandle::call_at`], callable before the loop runs.
     ///
     /// # Panics
     /// If the loop is closed, or `when` is NaN.
+    #[track_caller]
     pub fn call_at(&self, when: f64, callback: impl FnOnce() + 'static) -> TimerHandle {
-        self.entered(|lp| lp.call_at(when, callback))
+        let _enter = self.enter_open();
+        self.get_loop().call_at(when, callback)
     }
 
     /// [`LoopHandle::call_soon_threadsafe`].

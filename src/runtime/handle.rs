@@ -118,6 +118,7 @@ impl LoopHandle {
     /// asyncio::sleep(0).await;
     /// # });
     /// ```
+    #[track_caller]
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
         self.call_soon_with(crate::contextvars::capture(), callback)
     }
@@ -142,6 +143,7 @@ impl LoopHandle {
     /// assert_eq!(ctx.get(&HITS), Some(1));
     /// # });
     /// ```
+    #[track_caller]
     pub fn call_soon_in_context(
         &self,
         ctx: &crate::contextvars::Context,
@@ -150,6 +152,7 @@ impl LoopHandle {
         self.call_soon_with(Some(ctx.clone()), callback)
     }
 
+    #[track_caller]
     fn call_soon_with(
         &self,
         ctx: Option<crate::contextvars::Context>,
@@ -157,7 +160,8 @@ impl LoopHandle {
     ) -> Handle {
         let core = self.local_core("call_soon");
         let cancelled = Rc::new(Cell::new(false));
-        core.call_soon(in_context(ctx, callback), Some(cancelled.clone()));
+        let callback = super::debug::with_site(&core, in_context(ctx, callback));
+        core.call_soon(callback, Some(cancelled.clone()));
         Handle { cancelled }
     }
 
@@ -175,6 +179,7 @@ impl LoopHandle {
     ///     asyncio::sleep(3.0).await;
     /// });
     /// ```
+    #[track_caller]
     pub fn call_later(
         &self,
         delay: impl IntoDelay,
@@ -207,6 +212,7 @@ impl LoopHandle {
     ///     assert_eq!(ctx.get(&STEP), Some(2));
     /// });
     /// ```
+    #[track_caller]
     pub fn call_later_in_context(
         &self,
         ctx: &crate::contextvars::Context,
@@ -216,6 +222,7 @@ impl LoopHandle {
         self.call_at_with(self.when_after(delay), Some(ctx.clone()), callback)
     }
 
+    #[track_caller]
     fn when_after(&self, delay: impl IntoDelay) -> f64 {
         let now = self.time();
         delay
@@ -237,6 +244,7 @@ impl LoopHandle {
     ///     assert!(timer.cancelled());
     /// });
     /// ```
+    #[track_caller]
     pub fn call_at(&self, when: f64, callback: impl FnOnce() + 'static) -> TimerHandle {
         self.call_at_with(when, crate::contextvars::capture(), callback)
     }
@@ -257,6 +265,7 @@ impl LoopHandle {
     ///     assert_eq!(timer.when(), 1.0);
     /// });
     /// ```
+    #[track_caller]
     pub fn call_at_in_context(
         &self,
         ctx: &crate::contextvars::Context,
@@ -266,6 +275,7 @@ impl LoopHandle {
         self.call_at_with(when, Some(ctx.clone()), callback)
     }
 
+    #[track_caller]
     fn call_at_with(
         &self,
         when: f64,
@@ -277,7 +287,8 @@ impl LoopHandle {
         let cancelled = Rc::new(Cell::new(false));
         let key = if when.is_finite() {
             let deadline_ns = (when.max(0.0) * 1e9).min(u64::MAX as f64) as u64;
-            let action = TimerAction::Call(in_context(ctx, callback), cancelled.clone());
+            let callback = super::debug::with_site(&core, in_context(ctx, callback));
+            let action = TimerAction::Call(callback, cancelled.clone());
             Some(core.add_timer(deadline_ns, action))
         } else {
             None

@@ -116,6 +116,7 @@ pub use runtime::{
 };
 #[cfg(feature = "tls")]
 pub use streams::tls_api as tls;
+pub use streams::ConnectErrors;
 #[cfg(feature = "tls")]
 pub use streams::StartTls;
 pub use streams::{

@@ -170,6 +170,82 @@ async fn a_full_receiver_pauses_and_resumes_writing() {
     t.close();
 }
 
+/// The events the loop's epoll asks for `fd` (from `/proc/self/fdinfo`), if one watches it.
+#[cfg(target_os = "linux")]
+fn epoll_events_of(fd: std::os::fd::RawFd) -> Option<u32> {
+    for entry in std::fs::read_dir("/proc/self/fdinfo").ok()?.flatten() {
+        let Ok(info) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        for line in info.lines().filter(|l| l.starts_with("tfd:")) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.get(1) == Some(&fd.to_string().as_str()) && words.get(2) == Some(&"events:") {
+                return u32::from_str_radix(words[3], 16).ok();
+            }
+        }
+    }
+    None
+}
+
+/// The endpoint asks the poller for writability only while datagrams wait in its buffer: a
+/// datagram socket is writable again after each send, and those edges would wake the loop
+/// for nothing (the UDP echo's extra CPU).
+#[cfg(target_os = "linux")]
+#[asyncio::test]
+async fn writability_is_watched_only_while_datagrams_wait() {
+    use std::os::fd::AsRawFd;
+    const EPOLLOUT: u32 = libc::EPOLLOUT as u32;
+    const EPOLLIN: u32 = libc::EPOLLIN as u32;
+    let (ours, peer) = UnixDatagram::pair().unwrap();
+    let fd = ours.as_raw_fd();
+    let events = Events::default();
+    let ev = events.clone();
+    let (t, _p) = asyncio::get_running_loop()
+        .create_unix_datagram_endpoint(move || Recorder::new(&ev, false))
+        .sock(ours)
+        .await
+        .unwrap();
+    let watched = epoll_events_of(fd).expect("the loop's epoll watches the socket");
+    assert_eq!(watched & (EPOLLIN | EPOLLOUT), EPOLLIN, "{watched:#x}");
+    // Fill the receiver: datagrams wait, and writability is watched.
+    let mut sent = 0;
+    while t.get_write_buffer_size() == 0 {
+        t.sendto(&[1u8; 1000], None);
+        sent += 1;
+        assert!(sent < 100_000, "the receiver's queue never filled");
+    }
+    until(|| epoll_events_of(fd).is_some_and(|e| e & EPOLLOUT != 0)).await;
+    let mut buf = [0u8; 2048];
+    for _ in 0..sent {
+        wait_for(peer.recv(&mut buf), 10.0).await.unwrap().unwrap();
+    }
+    until(|| t.get_write_buffer_size() == 0).await;
+    until(|| epoll_events_of(fd).is_some_and(|e| e & EPOLLOUT == 0)).await;
+
+    // The same for a UDP endpoint, which sends without ever waiting on loopback.
+    let (u, _p) = asyncio::get_running_loop()
+        .create_datagram_endpoint(|| Udp)
+        .local_addr(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let to = u.sockname().unwrap();
+    for _ in 0..10 {
+        u.sendto(b"to myself", Some(to));
+    }
+    asyncio::sleep(0.01).await;
+    let ufd = u.with_socket(|s| s.as_raw_fd()).unwrap();
+    let watched = epoll_events_of(ufd).expect("the loop's epoll watches the socket");
+    assert_eq!(watched & (EPOLLIN | EPOLLOUT), EPOLLIN, "{watched:#x}");
+    t.close();
+    u.close();
+}
+
+#[cfg(target_os = "linux")]
+struct Udp;
+
+#[cfg(target_os = "linux")]
+impl DatagramProtocol for Udp {}
+
 /// A send to a path nobody is bound to reaches `error_received`; the endpoint stays open.
 #[asyncio::test]
 async fn send_to_a_missing_path_reaches_error_received() {

@@ -31,6 +31,7 @@ mod addrinfo;
 mod async_fd;
 pub(crate) mod datagram_driver;
 pub(crate) mod datagram_endpoint;
+mod datagram_protocol;
 pub(crate) mod datagram_socket;
 #[cfg(test)]
 mod datagram_tests;

@@ -14,6 +14,7 @@ pub(crate) mod connect;
 mod connect_errors;
 mod connected_sock;
 mod error;
+mod happy_eyeballs;
 mod hosts;
 mod reader;
 mod resolve;

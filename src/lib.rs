@@ -94,7 +94,9 @@ pub use error::{
 };
 pub use future::{wrap_future, Future, FutureError};
 pub use net::datagram_endpoint::{AddressFamily, CreateDatagramEndpoint, EndpointAddr};
+pub use net::datagram_socket::DatagramAddr;
 pub use net::datagram_transport::{DatagramProtocol, DatagramTransport};
+pub use net::unix_datagram_endpoint::CreateUnixDatagramEndpoint;
 pub use queue::{
     Get, GetNowaitError, Join, LifoQueue, PriorityQueue, Put, PutNowaitError, Queue, QueueEmpty,
     QueueFull, QueueShutDown,
@@ -114,6 +116,7 @@ pub use runtime::{
 };
 #[cfg(feature = "tls")]
 pub use streams::tls_api as tls;
+pub use streams::ConnectErrors;
 #[cfg(feature = "tls")]
 pub use streams::StartTls;
 pub use streams::{

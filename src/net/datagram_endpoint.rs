@@ -1,26 +1,15 @@
-//! `LoopHandle::create_datagram_endpoint`: the builder, how its socket is made, and the
-//! driver task that runs a protocol.
+//! `LoopHandle::create_datagram_endpoint`: the UDP builder and how its socket is made.
 
-use super::datagram_transport::{is_retry, DatagramTransport, Endpoint, Lost};
+use super::datagram_driver::{check_loop, open};
+use super::datagram_transport::DatagramTransport;
 use super::{DatagramProtocol, UdpSocket};
 use crate::LoopHandle;
 use std::cell::RefCell;
-use std::future::{poll_fn, Future, IntoFuture};
+use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
-
-/// The largest UDP payload is 65,507 bytes (IPv4) or 65,527 (IPv6): a 64 KiB buffer never
-/// truncates a datagram.
-const RECV_SIZE: usize = 64 * 1024;
-
-/// Datagrams handled per step of the driver before it lets other tasks run (asyncio reads
-/// one per readiness callback; a few more amortise the task switch, and a flood cannot hold
-/// the loop).
-const RECV_BUDGET: usize = 16;
 
 /// An address for [`create_datagram_endpoint`](LoopHandle::create_datagram_endpoint): a
 /// resolved socket address, or a host name or literal and a port (resolved on the loop's
@@ -333,7 +322,7 @@ impl<F> CreateDatagramEndpoint<F> {
     }
 }
 
-fn invalid(msg: &'static str) -> io::Error {
+pub(super) fn invalid(msg: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
@@ -365,247 +354,9 @@ where
 
     fn into_future(mut self) -> Self::IntoFuture {
         Box::pin(async move {
-            let here =
-                crate::try_get_running_loop().map_err(|e| io::Error::other(e.to_string()))?;
-            if !here.same_loop(&self.lp) {
-                return Err(io::Error::other(
-                    "create_datagram_endpoint awaited outside its loop",
-                ));
-            }
+            check_loop(&self.lp, "create_datagram_endpoint")?;
             let sock = self.make_socket().await?;
-            let ep = Endpoint::new(sock);
-            let transport = DatagramTransport { ep: ep.clone() };
-            let protocol = Rc::new(RefCell::new((self.factory)()));
-            let made = Rc::new(std::cell::Cell::new(false));
-            // Closes the endpoint if this future is dropped before the protocol is told.
-            let guard = CloseOnDrop(Some(transport.clone()));
-            drop(crate::task::create_lazy_task(drive(
-                ep,
-                protocol.clone(),
-                made.clone(),
-            )));
-            // asyncio returns after connection_made has run, from the loop.
-            poll_fn(|cx| {
-                if made.get() {
-                    return Poll::Ready(());
-                }
-                transport.ep.st.borrow_mut().made_waiter = Some(cx.waker().clone());
-                Poll::Pending
-            })
-            .await;
-            guard.disarm();
-            Ok((transport, protocol))
+            Ok(open(sock, self.factory).await)
         })
-    }
-}
-
-struct CloseOnDrop(Option<DatagramTransport>);
-
-impl CloseOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for CloseOnDrop {
-    fn drop(&mut self) {
-        if let Some(t) = self.0.take() {
-            t.close();
-        }
-    }
-}
-
-/// Calls one protocol callback. A panic (a borrow of the protocol held elsewhere included)
-/// is logged and returned as the error to close the endpoint with.
-fn call<P>(proto: &RefCell<P>, what: &str, f: impl FnOnce(&mut P)) -> Result<(), io::Error> {
-    catch_unwind(AssertUnwindSafe(|| f(&mut proto.borrow_mut()))).map_err(|payload| {
-        let panic = crate::PanicError::new(payload);
-        let error = io::Error::other(format!("DatagramProtocol.{what} panicked: {panic}"));
-        let line = format!("Exception in DatagramProtocol.{what}: {panic}; closing the transport");
-        crate::runtime::exception_handler::report(
-            crate::runtime::exception_handler::ExceptionContext::panic(
-                format!("Exception in DatagramProtocol.{what}"),
-                panic,
-            )
-            .logged_as(line),
-        );
-        error
-    })
-}
-
-/// The endpoint's task: tells the protocol it is made, then delivers errors, sends the
-/// buffer, receives datagrams and, once, `connection_lost`.
-async fn drive<P: DatagramProtocol>(
-    ep: Rc<Endpoint>,
-    proto: Rc<RefCell<P>>,
-    made: Rc<std::cell::Cell<bool>>,
-) {
-    let transport = DatagramTransport { ep: ep.clone() };
-    // Closes the socket even if the task is cancelled (the loop shutting down).
-    let _closer = SocketCloser(ep.clone());
-    if let Err(e) = call(&proto, "connection_made", |p| p.connection_made(transport)) {
-        ep.force_close(Some(e));
-    }
-    made.set(true);
-    let waiter = ep.st.borrow_mut().made_waiter.take();
-    if let Some(w) = waiter {
-        w.wake();
-    }
-    let mut buf = vec![0u8; RECV_SIZE].into_boxed_slice();
-    poll_fn(|cx| step(&ep, &proto, &mut buf, cx)).await;
-}
-
-/// One run of the driver until it must wait; `Ready` once `connection_lost` was called.
-fn step<P: DatagramProtocol>(
-    ep: &Endpoint,
-    proto: &RefCell<P>,
-    buf: &mut [u8],
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    let mut budget = RECV_BUDGET;
-    loop {
-        let error = ep.st.borrow_mut().errors.pop_front();
-        if let Some(e) = error {
-            if let Err(panic) = call(proto, "error_received", |p| p.error_received(e)) {
-                ep.force_close(Some(panic));
-            }
-            continue;
-        }
-        let due = {
-            let mut st = ep.st.borrow_mut();
-            match std::mem::replace(&mut st.lost, Lost::Done) {
-                Lost::Due(exc) => Some(exc),
-                other => {
-                    st.lost = other;
-                    None
-                }
-            }
-        };
-        if let Some(exc) = due {
-            ep.st.borrow_mut().driver = None;
-            // A panic here has nothing left to close; it is only logged.
-            let _ = call(proto, "connection_lost", |p| p.connection_lost(exc));
-            drop(ep.sock.borrow_mut().take());
-            return Poll::Ready(());
-        }
-        // Told before the flush (a buffer that went above the mark is reported even if the
-        // socket takes it all at once, as asyncio reports it inside `sendto`) and after.
-        if tell_flow(ep, proto) || poll_flush(ep, cx) || tell_flow(ep, proto) {
-            continue;
-        }
-        if ep.st.borrow().closing {
-            break;
-        }
-        let received = match ep.sock.borrow().as_ref() {
-            Some(sock) => sock.poll_recv_from(cx, buf),
-            None => Poll::Pending,
-        };
-        let Poll::Ready(received) = received else {
-            break;
-        };
-        let outcome = match received {
-            Ok((n, addr)) => call(proto, "datagram_received", |p| {
-                p.datagram_received(&buf[..n], addr)
-            }),
-            Err(e) => call(proto, "error_received", |p| p.error_received(e)),
-        };
-        if let Err(panic) = outcome {
-            ep.force_close(Some(panic));
-        }
-        budget -= 1;
-        if budget == 0 {
-            cx.waker().wake_by_ref();
-            break;
-        }
-    }
-    let mut st = ep.st.borrow_mut();
-    if !st.driver.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-        st.driver = Some(cx.waker().clone());
-    }
-    Poll::Pending
-}
-
-/// Tells the protocol to pause or resume writing if the buffer crossed a water mark; true
-/// if it did.
-#[inline]
-fn tell_flow<P: DatagramProtocol>(ep: &Endpoint, proto: &RefCell<P>) -> bool {
-    let Some(pause) = flow_change(ep) else {
-        return false;
-    };
-    ep.st.borrow_mut().told_paused = pause;
-    let (what, f): (_, fn(&mut P)) = if pause {
-        ("pause_writing", P::pause_writing)
-    } else {
-        ("resume_writing", P::resume_writing)
-    };
-    if let Err(panic) = call(proto, what, f) {
-        ep.force_close(Some(panic));
-    }
-    true
-}
-
-/// Whether the protocol is to be told to pause (`Some(true)`) or resume writing: the buffer
-/// crossed a water mark since it was last told.
-#[inline]
-fn flow_change(ep: &Endpoint) -> Option<bool> {
-    let st = ep.st.borrow();
-    if st.told_paused {
-        (st.buffer_size <= st.low).then_some(false)
-    } else {
-        (st.buffer_size > st.high).then_some(true)
-    }
-}
-
-/// Sends buffered datagrams while the socket takes them. True when there is more for the
-/// driver to do at once (an error to deliver, or the close that waited for the buffer).
-fn poll_flush(ep: &Endpoint, cx: &mut Context<'_>) -> bool {
-    loop {
-        let next = ep.st.borrow_mut().buffer.pop_front();
-        let Some((data, addr)) = next else {
-            let mut st = ep.st.borrow_mut();
-            if st.closing && matches!(st.lost, Lost::No) {
-                st.lost = Lost::Due(None);
-                return true;
-            }
-            return false;
-        };
-        let len = data.len();
-        match ep.try_send(&data, addr) {
-            Ok(()) => ep.st.borrow_mut().buffer_size -= len,
-            Err(e) if is_retry(&e) => {
-                ep.st.borrow_mut().buffer.push_front((data, addr));
-                let ready = match ep.sock.borrow().as_ref() {
-                    Some(sock) => sock.poll_write_ready(cx),
-                    None => Poll::Pending,
-                };
-                // Writable again already (an edge came in between): try at once.
-                if ready.is_pending() {
-                    return false;
-                }
-            }
-            Err(e) => {
-                // As asyncio: the datagram is dropped and the error reported.
-                let mut st = ep.st.borrow_mut();
-                st.buffer_size -= len;
-                st.errors.push_back(e);
-                return true;
-            }
-        }
-    }
-}
-
-/// Closes the endpoint's socket when the driver ends, even by cancellation.
-struct SocketCloser(Rc<Endpoint>);
-
-impl Drop for SocketCloser {
-    fn drop(&mut self) {
-        let mut st = self.0.st.borrow_mut();
-        st.closing = true;
-        st.lost = Lost::Done;
-        st.driver = None;
-        st.buffer.clear();
-        st.buffer_size = 0;
-        drop(st);
-        drop(self.0.sock.borrow_mut().take());
     }
 }

@@ -1,4 +1,5 @@
-//! `DatagramProtocol` and `DatagramTransport`: asyncio's callback style for UDP.
+//! `DatagramTransport`: asyncio's callback style for UDP and Unix-domain datagrams (with
+//! [`DatagramProtocol`]), written once over the address type ([`DatagramAddr`]).
 //!
 //! # Design
 //! An endpoint is an [`Endpoint`] shared by the transport handles (`Rc`) and one driver task
@@ -11,7 +12,9 @@
 //! `State` is borrowed for short steps, never across a callback; the socket is taken out of
 //! its `RefCell` (closed) only by the driver, after `connection_lost`.
 
-use super::UdpSocket;
+pub use super::datagram_protocol::DatagramProtocol;
+use super::datagram_socket::DatagramAddr;
+use super::{UdpSocket, UnixDatagram};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
@@ -22,75 +25,6 @@ use std::task::Waker;
 
 /// asyncio's `LOG_THRESHOLD_FOR_CONNLOST_WRITES`: sends after the loss are logged from then on.
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES: usize = 5;
-
-/// The callbacks of a datagram endpoint (asyncio's `DatagramProtocol`), called from the
-/// loop, one at a time, in asyncio's order: `connection_made` first, then
-/// `datagram_received` / `error_received` as datagrams and errors arrive, and
-/// `connection_lost` once, last, after the transport closed.
-///
-/// A callback that panics closes the transport (its buffered datagrams are dropped); the
-/// panic is logged at error level and `connection_lost` gets an error saying so. The loop and
-/// other endpoints go on.
-///
-/// # Examples
-/// ```
-/// use asyncio::{DatagramProtocol, DatagramTransport};
-/// struct EchoUdp { t: Option<DatagramTransport> }
-/// impl DatagramProtocol for EchoUdp {
-///     fn connection_made(&mut self, t: DatagramTransport) { self.t = Some(t); }
-///     fn datagram_received(&mut self, data: &[u8], addr: std::net::SocketAddr) {
-///         self.t.as_ref().unwrap().sendto(data, Some(addr));
-///     }
-/// }
-/// # asyncio::run(async {
-/// let lp = asyncio::get_running_loop();
-/// let (transport, _proto) = lp
-///     .create_datagram_endpoint(|| EchoUdp { t: None })
-///     .local_addr(("127.0.0.1", 0))
-///     .await?;
-/// let client = asyncio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
-/// client.send_to(b"hi", transport.sockname().unwrap()).await?;
-/// let mut buf = [0; 8];
-/// let (n, _) = client.recv_from(&mut buf).await?;
-/// assert_eq!(&buf[..n], b"hi");
-/// transport.close();
-/// # std::io::Result::Ok(())
-/// # }).unwrap();
-/// ```
-pub trait DatagramProtocol {
-    /// The endpoint is ready; `transport` sends and closes. Called first, once.
-    fn connection_made(&mut self, transport: DatagramTransport) {
-        let _ = transport;
-    }
-
-    /// One datagram arrived from `addr`, whole (up to 64 KiB, the largest UDP payload).
-    fn datagram_received(&mut self, data: &[u8], addr: SocketAddr) {
-        let _ = (data, addr);
-    }
-
-    /// A send or a receive failed; the endpoint stays open. On a connected endpoint, an ICMP
-    /// port-unreachable from the peer is `ConnectionRefused` here.
-    fn error_received(&mut self, err: io::Error) {
-        let _ = err;
-    }
-
-    /// The endpoint is closed: `None` after [`close`](DatagramTransport::close) or
-    /// [`abort`](DatagramTransport::abort), the cause otherwise. Called last, once.
-    fn connection_lost(&mut self, exc: Option<io::Error>) {
-        let _ = exc;
-    }
-
-    /// The buffer of datagrams the socket could not take went above its high-water mark
-    /// (64 KiB by default; see
-    /// [`set_write_buffer_limits`](DatagramTransport::set_write_buffer_limits)): stop
-    /// sending until [`resume_writing`](Self::resume_writing). Called right after the
-    /// callback (or task) that sent.
-    fn pause_writing(&mut self) {}
-
-    /// The buffer drained to its low-water mark (16 KiB by default) after a
-    /// [`pause_writing`](Self::pause_writing).
-    fn resume_writing(&mut self) {}
-}
 
 /// Whether `connection_lost` is due or done.
 #[derive(Debug)]
@@ -103,9 +37,9 @@ pub(super) enum Lost {
 
 /// The endpoint's mutable state, shared by the transport handles and the driver.
 #[derive(Debug)]
-pub(super) struct State {
+pub(super) struct State<A> {
     /// Datagrams waiting for the socket to be writable, with their destinations.
-    pub(super) buffer: VecDeque<(Box<[u8]>, SocketAddr)>,
+    pub(super) buffer: VecDeque<(Box<[u8]>, A)>,
     pub(super) buffer_size: usize,
     /// The water marks of `buffer_size` for `pause_writing` / `resume_writing`.
     pub(super) high: usize,
@@ -122,23 +56,38 @@ pub(super) struct State {
     pub(super) driver: Option<Waker>,
     /// The task awaiting `create_datagram_endpoint`, woken after `connection_made`.
     pub(super) made_waiter: Option<Waker>,
+    /// Whether the poller reports writability (only while the buffer is not empty).
+    pub(super) write_interest: bool,
+}
+
+impl<A> State<A> {
+    /// Nothing for the driver to do but receive: no error to deliver, no datagram to send,
+    /// no flow control to tell, not closing.
+    #[inline]
+    pub(super) fn is_idle(&self) -> bool {
+        self.buffer.is_empty()
+            && self.errors.is_empty()
+            && !self.told_paused
+            && !self.closing
+            && !self.write_interest
+    }
 }
 
 /// One endpoint: the socket and its state.
 #[derive(Debug)]
-pub(super) struct Endpoint {
+pub(super) struct Endpoint<A: DatagramAddr> {
     /// `None` once the driver closed it (after `connection_lost`).
-    pub(super) sock: RefCell<Option<UdpSocket>>,
-    pub(super) sockname: Option<SocketAddr>,
-    pub(super) peername: Option<SocketAddr>,
-    pub(super) st: RefCell<State>,
+    pub(super) sock: RefCell<Option<A::Socket>>,
+    pub(super) sockname: Option<A>,
+    pub(super) peername: Option<A>,
+    pub(super) st: RefCell<State<A>>,
 }
 
-impl Endpoint {
-    pub(super) fn new(sock: UdpSocket) -> Rc<Endpoint> {
+impl<A: DatagramAddr> Endpoint<A> {
+    pub(super) fn new(sock: A::Socket) -> Rc<Endpoint<A>> {
         Rc::new(Endpoint {
-            sockname: sock.local_addr().ok(),
-            peername: sock.peer_addr().ok(),
+            sockname: A::local_addr(&sock),
+            peername: A::peer_addr(&sock),
             sock: RefCell::new(Some(sock)),
             st: RefCell::new(State {
                 buffer: VecDeque::new(),
@@ -152,6 +101,7 @@ impl Endpoint {
                 sends_after_loss: 0,
                 driver: None,
                 made_waiter: None,
+                write_interest: false,
             }),
         })
     }
@@ -165,15 +115,16 @@ impl Endpoint {
     }
 
     /// One send straight to the socket: `send` when connected, `send_to` otherwise.
-    pub(super) fn try_send(&self, data: &[u8], addr: SocketAddr) -> io::Result<()> {
+    #[inline]
+    pub(super) fn try_send(&self, data: &[u8], addr: &A) -> io::Result<()> {
         let sock = self.sock.borrow();
         let Some(sock) = sock.as_ref() else {
             return Err(io::ErrorKind::NotConnected.into());
         };
         let sent = if self.peername.is_some() {
-            sock.try_send(data)
+            A::try_send(sock, data)
         } else {
-            sock.try_send_to(data, addr)
+            A::try_send_to(sock, data, addr)
         };
         sent.map(drop)
     }
@@ -196,7 +147,10 @@ impl Endpoint {
 
 /// The transport of a datagram endpoint (asyncio's `DatagramTransport`): a cheap `Clone`
 /// handle to one socket, made by
-/// [`LoopHandle::create_datagram_endpoint`](crate::LoopHandle::create_datagram_endpoint).
+/// [`LoopHandle::create_datagram_endpoint`](crate::LoopHandle::create_datagram_endpoint)
+/// (UDP, `A` = `SocketAddr`) or
+/// [`create_unix_datagram_endpoint`](crate::LoopHandle::create_unix_datagram_endpoint)
+/// (`A` = `std::os::unix::net::SocketAddr`).
 ///
 /// [`sendto`](Self::sendto) tries the socket at once and buffers the datagram only when the
 /// socket's buffer is full, as asyncio does; the loop sends buffered datagrams in order when
@@ -207,12 +161,19 @@ impl Endpoint {
 ///
 /// # Examples
 /// See [`DatagramProtocol`].
-#[derive(Clone)]
-pub struct DatagramTransport {
-    pub(super) ep: Rc<Endpoint>,
+pub struct DatagramTransport<A: DatagramAddr = SocketAddr> {
+    pub(super) ep: Rc<Endpoint<A>>,
 }
 
-impl DatagramTransport {
+impl<A: DatagramAddr> Clone for DatagramTransport<A> {
+    fn clone(&self) -> Self {
+        DatagramTransport {
+            ep: self.ep.clone(),
+        }
+    }
+}
+
+impl<A: DatagramAddr> DatagramTransport<A> {
     /// Sends `data` as one datagram to `addr`, or to the peer of a connected endpoint
     /// (`None`). Never waits: when the socket cannot take it now, the datagram is buffered
     /// (see [`get_write_buffer_size`](Self::get_write_buffer_size)). A send that fails is
@@ -228,12 +189,12 @@ impl DatagramTransport {
     ///
     /// # Examples
     /// See [`DatagramProtocol`].
-    pub fn sendto(&self, data: &[u8], addr: Option<SocketAddr>) {
-        let addr = match (self.ep.peername, addr) {
-            (Some(peer), None) => peer,
-            (Some(peer), Some(a)) if a == peer => peer,
+    pub fn sendto(&self, data: &[u8], addr: Option<A>) {
+        let addr = match (&self.ep.peername, addr) {
+            (Some(peer), None) => peer.clone(),
+            (Some(peer), Some(a)) if a.same(peer) => a,
             (Some(peer), Some(a)) => {
-                panic!("Invalid address {a}: must be None or {peer}")
+                panic!("Invalid address {a:?}: must be None or {peer:?}")
             }
             (None, Some(a)) => a,
             (None, None) => panic!("sendto on an unconnected datagram transport needs an address"),
@@ -248,7 +209,7 @@ impl DatagramTransport {
         }
         if st.buffer.is_empty() {
             drop(st);
-            match self.ep.try_send(data, addr) {
+            match self.ep.try_send(data, &addr) {
                 Ok(()) => return,
                 Err(e) if is_retry(&e) => {}
                 Err(e) => {
@@ -369,8 +330,8 @@ impl DatagramTransport {
     ///
     /// # Examples
     /// See [`DatagramProtocol`].
-    pub fn sockname(&self) -> Option<SocketAddr> {
-        self.ep.sockname
+    pub fn sockname(&self) -> Option<A> {
+        self.ep.sockname.clone()
     }
 
     /// The peer of a connected endpoint (asyncio's `get_extra_info("peername")`).
@@ -385,10 +346,12 @@ impl DatagramTransport {
     /// assert_eq!(t.peername().unwrap().port(), 9);
     /// # });
     /// ```
-    pub fn peername(&self) -> Option<SocketAddr> {
-        self.ep.peername
+    pub fn peername(&self) -> Option<A> {
+        self.ep.peername.clone()
     }
+}
 
+impl DatagramTransport<SocketAddr> {
     /// Calls `f` with the socket (asyncio's `get_extra_info("socket")`), to read or set
     /// options; `None` once the endpoint is closed.
     ///
@@ -407,7 +370,26 @@ impl DatagramTransport {
     }
 }
 
-impl fmt::Debug for DatagramTransport {
+impl DatagramTransport<std::os::unix::net::SocketAddr> {
+    /// Calls `f` with the Unix datagram socket (asyncio's `get_extra_info("socket")`);
+    /// `None` once the endpoint is closed.
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// struct Quiet;
+    /// impl asyncio::DatagramProtocol<std::os::unix::net::SocketAddr> for Quiet {}
+    /// let lp = asyncio::get_running_loop();
+    /// let (t, _) = lp.create_unix_datagram_endpoint(|| Quiet).await.unwrap();
+    /// assert!(t.with_socket(|s| s.local_addr().unwrap().is_unnamed()).unwrap());
+    /// # });
+    /// ```
+    pub fn with_socket<R>(&self, f: impl FnOnce(&UnixDatagram) -> R) -> Option<R> {
+        self.ep.sock.borrow().as_ref().map(f)
+    }
+}
+
+impl<A: DatagramAddr> fmt::Debug for DatagramTransport<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.ep.st.borrow();
         f.debug_struct("DatagramTransport")

@@ -29,7 +29,10 @@
 
 mod addrinfo;
 mod async_fd;
+pub(crate) mod datagram_driver;
 pub(crate) mod datagram_endpoint;
+mod datagram_protocol;
+pub(crate) mod datagram_socket;
 #[cfg(test)]
 mod datagram_tests;
 pub(crate) mod datagram_transport;
@@ -43,6 +46,7 @@ mod tcp_stream;
 mod udp;
 mod udp_options;
 mod unix_datagram;
+pub(crate) mod unix_datagram_endpoint;
 mod unix_listener;
 mod unix_stream;
 

@@ -395,6 +395,11 @@ impl UdpSocket {
     pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(Direction::Write, cx)
     }
+
+    /// Whether the poller reports writability (see `IoSource::set_interest`).
+    pub(crate) fn set_write_interest(&self, on: bool) -> io::Result<()> {
+        self.io.set_interest(super::datagram_socket::interest(on))
+    }
 }
 
 impl AsFd for UdpSocket {

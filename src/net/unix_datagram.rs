@@ -196,6 +196,34 @@ impl UnixDatagram {
             .poll_io(Direction::Write, cx, |s| s.send_to(buf, path))
     }
 
+    /// Sends one datagram to the socket bound at `path` without waiting.
+    ///
+    /// # Errors
+    /// `WouldBlock` if the receiver's queue is full; as [`send_to`](Self::send_to).
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let s = asyncio::net::UnixDatagram::unbound().unwrap();
+    /// let err = s.try_send_to(b"x", "/nonexistent/sock").unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// # });
+    /// ```
+    pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io.try_io(Direction::Write, |s| s.send_to(buf, path))
+    }
+
+    /// Waits until the socket can send (for the datagram endpoint's buffer).
+    pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Write, cx)
+    }
+
+    /// Whether the poller reports writability (see `IoSource::set_interest`).
+    pub(crate) fn set_write_interest(&self, on: bool) -> io::Result<()> {
+        self.io.set_interest(super::datagram_socket::interest(on))
+    }
+
     /// Receives one datagram from the connected peer, waiting until one arrives.
     ///
     /// # Errors

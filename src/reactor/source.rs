@@ -77,6 +77,20 @@ impl<S: mio::event::Source> IoSource<S> {
         self.reg.assume_ready();
     }
 
+    /// Changes what the poller reports for the source. A datagram endpoint listens for
+    /// writability only while datagrams wait: a UDP socket is writable again after every
+    /// send, and each of those edges would wake the loop for nothing.
+    ///
+    /// # Errors
+    /// After the loop ended, or when the poller refuses.
+    pub(crate) fn set_interest(&self, interest: mio::Interest) -> io::Result<()>
+    where
+        S: std::os::fd::AsRawFd,
+    {
+        let fd = self.get_ref().as_raw_fd();
+        self.reg.reregister(&mut mio::unix::SourceFd(&fd), interest)
+    }
+
     /// Tells `owner` of an error that arrives while no task waits to read (see
     /// `ScheduledIo::watch_errors`).
     pub(crate) fn watch_errors(&self, owner: std::rc::Weak<dyn super::OnSocketError>) {

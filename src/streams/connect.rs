@@ -1,6 +1,8 @@
 //! `open_connection`, `open_unix_connection`, `open_socket`: the client side of streams.
 
 use super::conn::{Conn, Sock};
+use super::connect_errors::ConnectErrors;
+use super::happy_eyeballs::staggered;
 use super::reader::{Source, StreamReader, DEFAULT_LIMIT};
 use super::resolve::{combine, interleave, resolve};
 use super::writer::StreamWriter;
@@ -8,9 +10,10 @@ use crate::net::{TcpStream, UnixStream};
 use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::task::Poll;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// asyncio's recommended `happy_eyeballs_delay` (RFC 8305).
@@ -75,6 +78,9 @@ pub fn open_connection(host: &str, port: u16) -> OpenConnection {
         limit: DEFAULT_LIMIT,
         local_addr: None,
         delay: Some(HAPPY_EYEBALLS_DELAY),
+        family: None,
+        all_errors: false,
+        sock: None,
         #[cfg(feature = "tls")]
         ssl: None,
         #[cfg(feature = "tls")]
@@ -98,6 +104,10 @@ pub struct OpenConnection {
     limit: usize,
     local_addr: Option<SocketAddr>,
     delay: Option<Duration>,
+    family: Option<crate::AddressFamily>,
+    all_errors: bool,
+    /// A connected socket to use instead of connecting (`Arc`: the builder is `Clone`).
+    sock: Option<Arc<OwnedFd>>,
     #[cfg(feature = "tls")]
     ssl: Option<crate::tls::TlsContext>,
     #[cfg(feature = "tls")]
@@ -156,6 +166,72 @@ impl OpenConnection {
     /// ```
     pub fn happy_eyeballs_delay(mut self, delay: Option<Duration>) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Connects only to the host's addresses of this family (asyncio's
+    /// `family=socket.AF_INET` / `AF_INET6`). When it has none, awaiting fails with
+    /// `NotFound` ("getaddrinfo() returned empty list").
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// # let server = asyncio::start_server(|_r, _w| async {}, "127.0.0.1", 0).await?;
+    /// # let port = server.sockets()[0].as_inet().unwrap().port();
+    /// let (_r, w) = asyncio::open_connection("127.0.0.1", port)
+    ///     .family(asyncio::AddressFamily::Inet)
+    ///     .await?;
+    /// assert!(w.peername().unwrap().as_inet().unwrap().is_ipv4());
+    /// let err = asyncio::open_connection("127.0.0.1", port)
+    ///     .family(asyncio::AddressFamily::Inet6)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn family(mut self, family: crate::AddressFamily) -> Self {
+        self.family = Some(family);
+        self
+    }
+
+    /// When every address fails, returns all their errors (asyncio 3.12's `all_errors=True`,
+    /// an `ExceptionGroup`): the `io::Error` carries a [`ConnectErrors`] listing each address
+    /// with its error, and has the first one's kind. Without it, the error is the one
+    /// failure, or one saying "Multiple exceptions" with the first one's kind.
+    ///
+    /// # Examples
+    /// See [`ConnectErrors`].
+    pub fn all_errors(mut self, on: bool) -> Self {
+        self.all_errors = on;
+        self
+    }
+
+    /// Uses `sock`, a stream socket connected already, instead of connecting (asyncio's
+    /// `sock=`): a `std::net::TcpStream`, a `std::os::unix::net::UnixStream`, a
+    /// `socket2::Socket` or an `OwnedFd` (say one a parent process handed over). As in
+    /// asyncio the host must be empty and the port 0 (`open_connection("", 0).sock(s)`),
+    /// and with [`ssl`](Self::ssl) a [`server_hostname`](Self::server_hostname) is needed;
+    /// [`local_addr`](Self::local_addr) and [`family`](Self::family) cannot be given.
+    /// The socket is made non-blocking; it belongs to the connection from then on.
+    ///
+    /// # Errors
+    /// When awaited: `InvalidInput` for options given with it, a datagram or listening
+    /// socket, a family other than TCP's and Unix's, or an fd that is not a socket;
+    /// `NotConnected` for a socket not connected (or its connection's error if it failed).
+    ///
+    /// # Examples
+    /// ```
+    /// # asyncio::run(async {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let sock = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let (_r, w) = asyncio::open_connection("", 0).sock(sock).await?;
+    /// assert_eq!(w.peername().unwrap().as_inet(), Some(listener.local_addr()?));
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn sock(mut self, sock: impl Into<OwnedFd>) -> Self {
+        self.sock = Some(Arc::new(sock.into()));
         self
     }
 
@@ -239,6 +315,12 @@ impl OpenConnection {
     pub(crate) fn tls_setup(&self) -> io::Result<Option<super::TlsSetup>> {
         let handshake_timeout =
             super::tls::handshake_timeout(self.ssl_handshake_timeout, self.ssl.is_some())?;
+        if self.ssl.is_some() && self.host.is_empty() && self.server_hostname.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "You must set server_hostname when using ssl without a host",
+            ));
+        }
         Ok(self.ssl.as_ref().map(|context| super::TlsSetup {
             context: context.clone(),
             server_hostname: Some(self.server_hostname.clone().unwrap_or(self.host.clone())),
@@ -257,31 +339,72 @@ impl OpenConnection {
         Ok(None)
     }
 
-    /// Resolves the host and connects to one of its addresses (happy eyeballs).
-    pub(crate) async fn connect(&self) -> io::Result<TcpStream> {
-        let addrs = resolve(&self.host, self.port).await?;
-        match self.delay {
+    /// Resolves the host and connects to one of its addresses (happy eyeballs), or takes
+    /// the socket given with [`sock`](Self::sock).
+    pub(crate) async fn connect(&mut self) -> io::Result<Sock> {
+        if let Some(sock) = self.sock.take() {
+            return self.adopt(sock);
+        }
+        let mut addrs = resolve(&self.host, self.port).await?;
+        if let Some(family) = self.family {
+            addrs.retain(|a| a.is_ipv4() == (family == crate::AddressFamily::Inet));
+            if addrs.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "getaddrinfo() returned empty list",
+                ));
+            }
+        }
+        let outcome = match self.delay {
             Some(delay) if addrs.len() > 1 => {
                 staggered(interleave(addrs), self.local_addr, delay).await
             }
             _ => {
                 let mut errors = Vec::new();
+                let mut connected = None;
                 for addr in addrs {
                     match TcpStream::connect_from(addr, self.local_addr).await {
-                        Ok(s) => return Ok(s),
-                        Err(e) => errors.push(e),
+                        Ok(s) => {
+                            connected = Some(s);
+                            break;
+                        }
+                        Err(e) => errors.push((addr, e)),
                     }
                 }
-                Err(combine(errors))
+                connected.ok_or(errors)
             }
+        };
+        match outcome {
+            Ok(stream) => Ok(Sock::Tcp(stream)),
+            Err(errors) if self.all_errors => Err(ConnectErrors::into_io_error(errors)),
+            Err(errors) => Err(combine(errors.into_iter().map(|(_, e)| e).collect())),
         }
     }
 
-    async fn run(self) -> io::Result<Streams> {
+    /// The connection over a given socket, after asyncio's checks of the other options.
+    fn adopt(&self, sock: Arc<OwnedFd>) -> io::Result<Sock> {
+        if !self.host.is_empty() || self.port != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "host/port and sock can not be specified at the same time",
+            ));
+        }
+        if self.local_addr.is_some() || self.family.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "local_addr and family can not be used when sock is specified",
+            ));
+        }
+        // A clone of the builder shares the socket: each connection gets its own fd.
+        let fd = Arc::try_unwrap(sock).or_else(|shared| shared.try_clone())?;
+        super::connected_sock::adopt(fd)
+    }
+
+    async fn run(mut self) -> io::Result<Streams> {
         check_limit(self.limit)?;
         let tls = self.tls_setup()?;
-        let stream = self.connect().await?;
-        let streams = streams(Sock::Tcp(stream), self.limit);
+        let sock = self.connect().await?;
+        let streams = streams(sock, self.limit);
         if let Some(tls) = &tls {
             tls.handshake(streams.1.conn()).await?;
         }
@@ -296,53 +419,6 @@ impl IntoFuture for OpenConnection {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }
-}
-
-type Attempt = Pin<Box<dyn Future<Output = io::Result<TcpStream>>>>;
-
-/// Happy eyeballs (asyncio's `staggered_race`): start the next attempt when the stagger
-/// passes or the last one fails; the first success wins and the others are dropped.
-async fn staggered(
-    addrs: Vec<SocketAddr>,
-    local: Option<SocketAddr>,
-    delay: Duration,
-) -> io::Result<TcpStream> {
-    let mut pending = addrs.into_iter();
-    let mut running: Vec<Attempt> = Vec::new();
-    let mut errors = Vec::new();
-    let mut timer = Box::pin(crate::sleep(delay));
-    let start = |addr: SocketAddr| -> Attempt { Box::pin(TcpStream::connect_from(addr, local)) };
-    if let Some(addr) = pending.next() {
-        running.push(start(addr));
-    }
-    std::future::poll_fn(|cx| loop {
-        let mut i = 0;
-        let mut failed = false;
-        while i < running.len() {
-            match running[i].as_mut().poll(cx) {
-                Poll::Ready(Ok(stream)) => return Poll::Ready(Ok(stream)),
-                Poll::Ready(Err(e)) => {
-                    errors.push(e);
-                    drop(running.swap_remove(i));
-                    failed = true;
-                }
-                Poll::Pending => i += 1,
-            }
-        }
-        let due = timer.as_mut().poll(cx).is_ready();
-        if failed || due {
-            if let Some(addr) = pending.next() {
-                running.push(start(addr));
-                timer.set(crate::sleep(delay));
-                continue;
-            }
-        }
-        if running.is_empty() {
-            return Poll::Ready(Err(combine(std::mem::take(&mut errors))));
-        }
-        return Poll::Pending;
-    })
-    .await
 }
 
 /// Opens a Unix-domain connection (asyncio's `open_unix_connection`).
@@ -567,47 +643,4 @@ pub fn open_socket(sock: impl StreamSocket) -> Streams {
 /// The socket under a [`StreamSocket`] (for `connect_accepted_socket`).
 pub(crate) fn stream_sock(sock: impl StreamSocket) -> Sock {
     sock.into_sock().0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn happy_eyeballs_starts_the_next_attempt_when_one_hangs() {
-        crate::run(async {
-            // A listener whose accept queue is full drops new SYNs: connecting to it hangs.
-            let full = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            crate::net::sys::listen(&full, 0).unwrap();
-            let full_addr = full.local_addr().unwrap();
-            let mut fillers = Vec::new();
-            for _ in 0..8 {
-                match std::net::TcpStream::connect_timeout(&full_addr, Duration::from_millis(50)) {
-                    Ok(s) => fillers.push(s),
-                    Err(_) => break,
-                }
-            }
-            let good = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let good_addr = good.local_addr().unwrap();
-            let stream = staggered(vec![full_addr, good_addr], None, Duration::from_millis(50))
-                .await
-                .unwrap();
-            assert_eq!(stream.peer_addr().unwrap(), good_addr);
-        });
-    }
-
-    #[test]
-    fn every_address_failing_gives_one_error() {
-        crate::run(async {
-            let closed = |_| {
-                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                l.local_addr().unwrap()
-            };
-            let addrs: Vec<SocketAddr> = (0..3).map(closed).collect();
-            let err = staggered(addrs, None, Duration::from_millis(50))
-                .await
-                .unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
-        });
-    }
 }

@@ -11,7 +11,10 @@ mod addr;
 mod buffer;
 pub(crate) mod conn;
 pub(crate) mod connect;
+mod connect_errors;
+mod connected_sock;
 mod error;
+mod happy_eyeballs;
 mod hosts;
 mod reader;
 mod resolve;
@@ -29,6 +32,7 @@ pub use connect::{
     open_connection, open_socket, open_unix_connection, OpenConnection, OpenUnixConnection,
     StreamSocket, Streams,
 };
+pub use connect_errors::ConnectErrors;
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
 pub use reader::StreamReader;
 pub use separator::Separators;

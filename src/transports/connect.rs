@@ -194,6 +194,70 @@ impl<F> CreateConnection<F> {
         self
     }
 
+    /// Connects only to the host's addresses of this family (asyncio's `family=`; see
+    /// [`OpenConnection::family`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # struct Quiet;
+    /// # impl asyncio::Protocol for Quiet {}
+    /// # asyncio::run(async {
+    /// # let server = asyncio::start_server(|_r, _w| async {}, "127.0.0.1", 0).await?;
+    /// # let port = server.sockets()[0].as_inet().unwrap().port();
+    /// let lp = asyncio::get_running_loop();
+    /// let (t, _p) = lp
+    ///     .create_connection(|| Quiet, "127.0.0.1", port)
+    ///     .family(asyncio::AddressFamily::Inet)
+    ///     .await?;
+    /// assert!(t.peername().unwrap().as_inet().unwrap().is_ipv4());
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn family(mut self, family: crate::AddressFamily) -> Self {
+        self.open = self.open.family(family);
+        self
+    }
+
+    /// When every address fails, the error carries each one's failure (asyncio 3.12's
+    /// `all_errors=True`; see [`ConnectErrors`](crate::ConnectErrors)).
+    ///
+    /// # Examples
+    /// ```
+    /// # #[derive(Debug)]
+    /// # struct Quiet;
+    /// # impl asyncio::Protocol for Quiet {}
+    /// # asyncio::run(async {
+    /// let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    /// let lp = asyncio::get_running_loop();
+    /// let err = lp.create_connection(|| Quiet, "127.0.0.1", closed.port()).all_errors(true).await.unwrap_err();
+    /// assert_eq!(asyncio::ConnectErrors::of(&err).unwrap().errors()[0].0, closed);
+    /// # });
+    /// ```
+    pub fn all_errors(mut self, on: bool) -> Self {
+        self.open = self.open.all_errors(on);
+        self
+    }
+
+    /// Runs the protocol over `sock`, a stream socket connected already, instead of
+    /// connecting (asyncio's `sock=`): host `""` and port 0; see [`OpenConnection::sock`].
+    ///
+    /// # Examples
+    /// ```
+    /// # struct Quiet;
+    /// # impl asyncio::Protocol for Quiet {}
+    /// # asyncio::run(async {
+    /// let (ours, _theirs) = std::os::unix::net::UnixStream::pair()?;
+    /// let lp = asyncio::get_running_loop();
+    /// let (t, _p) = lp.create_connection(|| Quiet, "", 0).sock(ours).await?;
+    /// assert!(t.peername().is_some());
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
+    pub fn sock(mut self, sock: impl Into<std::os::fd::OwnedFd>) -> Self {
+        self.open = self.open.sock(sock);
+        self
+    }
+
     /// Speaks TLS (asyncio's `ssl=`), verifying the server as
     /// [`server_hostname`](Self::server_hostname) or else the host; the handshake runs
     /// before `connection_made`.
@@ -292,8 +356,9 @@ where
         Box::pin(async move {
             check_loop(&self.lp, "create_connection")?;
             let tls = self.open.tls_setup()?;
-            let stream = self.open.connect().await?;
-            establish(Conn::new(Sock::Tcp(stream)), tls, self.factory).await
+            let mut open = self.open;
+            let sock = open.connect().await?;
+            establish(Conn::new(sock), tls, self.factory).await
         })
     }
 }

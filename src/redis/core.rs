@@ -1,7 +1,8 @@
 //! The state one process keeps for a stream queue: the keys, the connections, the items read
-//! ahead, and the acks waiting to be sent (`task_done` does not wait for Redis: the acks of a
-//! moment go together, in one script call, by a flusher task).
+//! ahead, the puts of this turn and the acks waiting to be sent (`task_done` does not wait
+//! for Redis: the acks of a moment go together, in one script call, by a flusher task).
 
+use super::delay::PutBatch;
 use super::errors::RedisError;
 use super::options::Options;
 use super::pool::{Pool, Script};
@@ -20,6 +21,8 @@ pub(crate) struct Keys {
     pub dead: String,
     pub delayed: String,
     pub stats: String,
+    /// A list holding one element while nothing is unfinished: `join` waits on it.
+    pub idle: String,
     pub group: String,
 }
 
@@ -33,11 +36,12 @@ impl Keys {
             dead: key("dead"),
             delayed: key("delayed"),
             stats: key("stats"),
+            idle: key("idle"),
             group: "workers".to_owned(),
         }
     }
 
-    pub fn all(&self) -> [&[u8]; 6] {
+    pub fn all(&self) -> [&[u8]; 7] {
         [
             self.stream.as_bytes(),
             self.unfinished.as_bytes(),
@@ -45,6 +49,7 @@ impl Keys {
             self.dead.as_bytes(),
             self.delayed.as_bytes(),
             self.stats.as_bytes(),
+            self.idle.as_bytes(),
         ]
     }
 }
@@ -55,6 +60,8 @@ pub(crate) struct Shared {
     pub opts: Options,
     pub consumer: String,
     pub prefetched: RefCell<VecDeque<Delivery>>,
+    /// The puts of this turn, not sent yet.
+    pub put_batch: RefCell<Option<Rc<PutBatch>>>,
     acks: RefCell<Vec<Vec<u8>>>,
     flushing: Cell<bool>,
     ack_error: RefCell<Option<RedisError>>,
@@ -76,6 +83,7 @@ impl Shared {
             opts,
             consumer,
             prefetched: RefCell::new(VecDeque::new()),
+            put_batch: RefCell::new(None),
             acks: RefCell::new(Vec::new()),
             flushing: Cell::new(false),
             ack_error: RefCell::new(None),

@@ -4,9 +4,10 @@ use super::connection::ConnInfo;
 use super::errors::{QueueError, RedisError};
 use super::options::{Connect, Options};
 use super::pool::{Pool, Script};
+use super::priority_put::PriorityPut;
 use super::priority_scripts as scripts;
 use super::reply::{self, DeadLetter};
-use crate::{GetNowaitError, PutNowaitError, QueueEmpty, QueueFull, QueueShutDown, ValueError};
+use crate::{GetNowaitError, PutNowaitError, QueueEmpty, QueueShutDown, ValueError};
 use redis_protocol::resp2::types::OwnedFrame as Frame;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -18,16 +19,24 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 
-struct Shared {
-    pool: Pool,
-    keys: [String; 8],
-    opts: Options,
+/// What one try at a get found.
+enum Taken<T> {
+    Item(f64, T),
+    /// Nothing waits; in how many ms something may (a delayed item, a timed-out delivery).
+    Empty(Option<i64>),
+    ShutDown,
+}
+
+pub(super) struct Shared {
+    pub(super) pool: Pool,
+    pub(super) keys: [String; 11],
+    pub(super) opts: Options,
     acks_in_flight: Cell<usize>,
     ack_error: RefCell<Option<RedisError>>,
 }
 
 impl Shared {
-    async fn eval(&self, script: &Script, args: &[&[u8]]) -> Result<Frame, RedisError> {
+    pub(super) async fn eval(&self, script: &Script, args: &[&[u8]]) -> Result<Frame, RedisError> {
         let keys: Vec<&[u8]> = self.keys.iter().map(|k| k.as_bytes()).collect();
         self.pool.eval(script, &keys, args).await
     }
@@ -98,6 +107,9 @@ impl<T: 'static> IntoFuture for Connect<RedisPriorityQueue<T>> {
                 "stats",
                 "seq",
                 "deliveries",
+                "delayed",
+                "ready",
+                "idle",
             ]
             .map(|suffix| format!("{{{name}}}:{suffix}"));
             Ok(RedisPriorityQueue {
@@ -151,29 +163,23 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
         Ok(max > 0 && self.qsize().await? >= max)
     }
 
-    /// Puts `(priority, item)`, waiting for room while the queue is full.
+    /// Puts `(priority, item)`, waiting for room while the queue is full; `.delay(seconds)`
+    /// on the returned [`PriorityPut`] schedules it for later. See [`PriorityPut`] for errors
+    /// and cancellation.
     ///
-    /// # Errors
-    /// `QueueError::Queue(QueueShutDown((priority, item)))` once shut down; `QueueError::Redis`.
-    ///
-    /// # Cancel safety
-    /// Dropping the future drops the item, which may have been put already.
-    pub async fn put(&self, item: (f64, T)) -> Result<(), QueueError<QueueShutDown<(f64, T)>>> {
-        let mut wait: f64 = 0.005;
-        let mut item = item;
-        loop {
-            match self.put_nowait(item).await {
-                Ok(()) => return Ok(()),
-                Err(QueueError::Queue(PutNowaitError::Full(QueueFull(back)))) => {
-                    item = back;
-                    crate::sleep(wait).await;
-                    wait = (wait * 2.0).min(self.shared.opts.poll_interval);
-                }
-                Err(QueueError::Queue(PutNowaitError::ShutDown(e))) => {
-                    return Err(QueueError::Queue(e))
-                }
-                Err(QueueError::Redis(e)) => return Err(QueueError::Redis(e)),
-            }
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await.unwrap();
+    /// queue.put((1.0, "urgent".to_owned())).await.unwrap();
+    /// queue.put((5.0, "tomorrow".to_owned())).delay(86_400.0).await.unwrap();
+    /// # });
+    /// ```
+    pub fn put(&self, item: (f64, T)) -> PriorityPut<T> {
+        PriorityPut {
+            shared: self.shared.clone(),
+            item,
+            delay: 0.0,
         }
     }
 
@@ -188,42 +194,43 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
         &self,
         item: (f64, T),
     ) -> Result<(), QueueError<PutNowaitError<(f64, T)>>> {
-        let payload = serde_json::to_vec(&item.1).map_err(RedisError::Encode)?;
-        let maxsize = self.shared.opts.maxsize.to_string();
-        let priority = item.0.to_string();
-        let args: [&[u8]; 3] = [maxsize.as_bytes(), priority.as_bytes(), &payload];
-        let reply = reply::bytes(self.shared.eval(&scripts::PUT, &args).await?)?;
-        match reply.as_slice() {
-            b"OK" => Ok(()),
-            b"FULL" => Err(QueueError::Queue(PutNowaitError::Full(QueueFull(item)))),
-            _ => Err(QueueError::Queue(PutNowaitError::ShutDown(QueueShutDown(
-                item,
-            )))),
-        }
+        self.shared.put_once(item, 0.0).await
     }
 
-    /// Takes the item with the smallest priority, waiting while the queue is empty.
+    /// Takes the item with the smallest priority, waiting while the queue is empty. The wait
+    /// does not poll: it blocks in Redis (`BLPOP` on a list that each put pushes to), and
+    /// wakes when an item is put, when a delayed item is due or an item's visibility timeout
+    /// ends, and at the latest after the poll interval (when a shutdown is seen).
     ///
     /// # Errors
     /// `QueueError::Queue(QueueShutDown(()))` once shut down and empty; `QueueError::Redis`.
     ///
     /// # Cancel safety
     /// Dropping the future loses no item (one popped as it was dropped comes back after the
-    /// visibility timeout).
+    /// visibility timeout); the connection it was waiting on is closed.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await.unwrap();
+    /// while let Ok((priority, job)) = queue.get().await {
+    ///     println!("{priority}: {job}");
+    ///     queue.task_done().unwrap();
+    /// }
+    /// # });
+    /// ```
     pub async fn get(&self) -> Result<(f64, T), QueueError<QueueShutDown>> {
-        let mut wait: f64 = 0.002;
         loop {
-            match self.get_nowait().await {
-                Ok(item) => return Ok(item),
-                Err(QueueError::Queue(GetNowaitError::ShutDown(e))) => {
-                    return Err(QueueError::Queue(e))
-                }
-                Err(QueueError::Queue(GetNowaitError::Empty(_))) => {
-                    crate::sleep(wait).await;
-                    wait = (wait * 2.0).min(self.shared.opts.poll_interval);
-                }
-                Err(QueueError::Redis(e)) => return Err(QueueError::Redis(e)),
-            }
+            let wait_ms = match self.take().await? {
+                Taken::Item(priority, item) => return Ok((priority, item)),
+                Taken::ShutDown => return Err(QueueError::Queue(QueueShutDown(()))),
+                Taken::Empty(wait_ms) => wait_ms,
+            };
+            let poll = self.shared.opts.poll_interval;
+            let wait = wait_ms.map_or(poll, |ms| (ms as f64 / 1000.0).clamp(0.001, poll));
+            let timeout = format!("{wait:.3}");
+            let args: [&[u8]; 3] = [b"BLPOP", self.shared.keys[9].as_bytes(), timeout.as_bytes()];
+            self.shared.pool.call_blocking(&args).await?;
         }
     }
 
@@ -234,22 +241,40 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     /// `GetNowaitError::Empty` / `::ShutDown`; `QueueError::Redis`.
     ///
     /// # Cancel safety
-    /// As [`get`](Self::get).
+    /// Dropping the future loses no item (one popped as it was dropped comes back after the
+    /// visibility timeout).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await.unwrap();
+    /// match queue.get_nowait().await {
+    ///     Ok((_, job)) => println!("{job}"),
+    ///     Err(e) => println!("nothing to do: {e}"),
+    /// }
+    /// # });
+    /// ```
     pub async fn get_nowait(&self) -> Result<(f64, T), QueueError<GetNowaitError>> {
+        match self.take().await? {
+            Taken::Item(priority, item) => Ok((priority, item)),
+            Taken::ShutDown => Err(QueueError::Queue(GetNowaitError::ShutDown(QueueShutDown(
+                (),
+            )))),
+            Taken::Empty(_) => Err(QueueError::Queue(GetNowaitError::Empty(QueueEmpty))),
+        }
+    }
+
+    /// One try at taking an item; items that do not deserialize go to the dead letters.
+    async fn take(&self) -> Result<Taken<T>, RedisError> {
+        let vis = ((self.shared.opts.visibility_timeout * 1000.0) as u64).to_string();
+        let max = self.shared.opts.max_deliveries.to_string();
         loop {
-            let vis = ((self.shared.opts.visibility_timeout * 1000.0) as u64).to_string();
-            let max = self.shared.opts.max_deliveries.to_string();
             let args: [&[u8]; 2] = [vis.as_bytes(), max.as_bytes()];
-            let popped = reply::array(self.shared.eval(&scripts::GET, &args).await?)?;
-            if popped.is_empty() {
-                let args: [&[u8]; 2] = [b"EXISTS", self.shared.keys[2].as_bytes()];
-                let shut = reply::int(&self.shared.pool.call(&args).await?)? == 1;
-                return Err(QueueError::Queue(if shut {
-                    GetNowaitError::ShutDown(QueueShutDown(()))
-                } else {
-                    GetNowaitError::Empty(QueueEmpty)
-                }));
-            }
+            let popped = match self.shared.eval(&scripts::GET, &args).await? {
+                Frame::Integer(-2) => return Ok(Taken::ShutDown),
+                Frame::Integer(ms) => return Ok(Taken::Empty((ms >= 0).then_some(ms))),
+                frame => reply::array(frame)?,
+            };
             let mut parts = popped.into_iter();
             let member = reply::bytes(parts.next().unwrap_or(Frame::Null))?;
             let priority = reply::bytes(parts.next().unwrap_or(Frame::Null))?;
@@ -259,7 +284,7 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
             match serde_json::from_slice(json) {
                 Ok(item) => {
                     self.held.borrow_mut().push_back(member);
-                    return Ok((priority, item));
+                    return Ok(Taken::Item(priority, item));
                 }
                 Err(e) => {
                     let error = e.to_string();
@@ -318,14 +343,16 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     /// Dropping it loses nothing.
     pub async fn join(&self) -> Result<(), RedisError> {
         self.flush().await?;
-        let mut wait: f64 = 0.002;
+        let keys = &self.shared.keys;
+        let timeout = format!("{:.3}", self.shared.opts.poll_interval);
         loop {
-            let args: [&[u8]; 2] = [b"GET", self.shared.keys[1].as_bytes()];
+            let args: [&[u8]; 2] = [b"GET", keys[1].as_bytes()];
             if reply::int(&self.shared.pool.call(&args).await?)? <= 0 {
                 return Ok(());
             }
-            crate::sleep(wait).await;
-            wait = (wait * 2.0).min(self.shared.opts.poll_interval);
+            let idle = keys[10].as_bytes();
+            let args: [&[u8]; 6] = [b"BLMOVE", idle, idle, b"RIGHT", b"LEFT", timeout.as_bytes()];
+            self.shared.pool.call_blocking(&args).await?;
         }
     }
 

@@ -297,17 +297,21 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     /// Redis could not be reached.
     ///
     /// # Cancel safety
-    /// Dropping it loses nothing.
+    /// Dropping it loses nothing (the connection it was waiting on is closed).
     pub async fn join(&self) -> Result<(), RedisError> {
         self.flush().await?;
-        let mut wait: f64 = 0.002;
+        let keys = &self.shared.keys;
+        // Waits on the idle list (see the scripts), looking again each poll interval in case
+        // Redis lost it.
+        let timeout = format!("{:.3}", self.shared.opts.poll_interval);
         loop {
-            let args: [&[u8]; 2] = [b"GET", self.shared.keys.unfinished.as_bytes()];
+            let args: [&[u8]; 2] = [b"GET", keys.unfinished.as_bytes()];
             if reply::int(&self.shared.pool.call(&args).await?)? <= 0 {
                 return Ok(());
             }
-            crate::sleep(wait).await;
-            wait = (wait * 2.0).min(self.shared.opts.poll_interval);
+            let idle = keys.idle.as_bytes();
+            let args: [&[u8]; 6] = [b"BLMOVE", idle, idle, b"RIGHT", b"LEFT", timeout.as_bytes()];
+            self.shared.pool.call_blocking(&args).await?;
         }
     }
 

@@ -2,8 +2,12 @@
 //! own handle, consumer and connections), against `redis-benchmark`'s pipelined `XADD` rate
 //! on the same server, measured in the same run.
 //!
+//! Two producers, each its own run: `put_all` batches (16 batches of 64 pipelined), and plain
+//! `put`s from 256 tasks at once (the puts of a turn go to Redis in one script call).
+//!
 //! `cargo bench --features redis --bench redis_queue` (uses `ASYNCIO_REDIS_URL`'s port, or
-//! starts a `redis-server` on a free port). `ITEMS=200000` sets the count.
+//! starts a `redis-server` on a free port). `ITEMS=200000` sets the count; `PROFILE=1` prints
+//! Redis's own time per command (`INFO commandstats`) for each queue run.
 
 use asyncio::redis::RedisQueue;
 use std::net::TcpListener;
@@ -14,6 +18,14 @@ use std::time::{Duration, Instant};
 const IN_FLIGHT: usize = 16;
 const BATCH: usize = 64;
 const PREFETCH: usize = 1024;
+/// Tasks putting one item at a time, in the `put` producer.
+const PUTTERS: usize = 256;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Producer {
+    PutAll,
+    Put,
+}
 
 fn start_redis() -> (Option<Child>, u16) {
     if let Ok(url) = std::env::var("ASYNCIO_REDIS_URL") {
@@ -76,7 +88,32 @@ fn xadd_rate(port: u16, n: usize) -> f64 {
         .unwrap_or_else(|| panic!("redis-benchmark said {text:?}"))
 }
 
-async fn queue_rate(url: String, items: usize) -> f64 {
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Redis's time per command since the last `CONFIG RESETSTAT`, the costliest first.
+fn print_commandstats(port: u16) {
+    let stats = redis_cli(port, &["INFO", "commandstats"]);
+    let mut rows: Vec<(u64, &str)> = stats
+        .lines()
+        .filter_map(|l| {
+            let usec = l.split("usec=").nth(1)?.split(',').next()?.parse().ok()?;
+            Some((usec, l.trim()))
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, line) in rows.iter().take(8) {
+        println!("    {line}");
+    }
+}
+
+async fn queue_rate(url: String, items: usize, producer_kind: Producer) -> f64 {
     let name = format!("bench-{}", std::process::id());
     let producer = RedisQueue::<u64>::connect(&url, &name).await.unwrap();
     producer.delete().await.unwrap();
@@ -97,20 +134,32 @@ async fn queue_rate(url: String, items: usize) -> f64 {
         }));
     }
     let started = Instant::now();
-    // The producer puts batches of BATCH items, IN_FLIGHT batches pipelined at a time.
     let mut puts = Vec::new();
-    for lane in 0..IN_FLIGHT {
-        let q = producer.clone();
-        puts.push(asyncio::create_task(async move {
-            let mut start = lane * BATCH;
-            while start < items {
-                let end = (start + BATCH).min(items);
-                q.put_all((start as u64..end as u64).collect())
-                    .await
-                    .unwrap();
-                start += IN_FLIGHT * BATCH;
-            }
-        }));
+    if producer_kind == Producer::PutAll {
+        // Batches of BATCH items, IN_FLIGHT batches pipelined at a time.
+        for lane in 0..IN_FLIGHT {
+            let q = producer.clone();
+            puts.push(asyncio::create_task(async move {
+                let mut start = lane * BATCH;
+                while start < items {
+                    let end = (start + BATCH).min(items);
+                    q.put_all((start as u64..end as u64).collect())
+                        .await
+                        .unwrap();
+                    start += IN_FLIGHT * BATCH;
+                }
+            }));
+        }
+    } else {
+        // PUTTERS tasks, each awaiting one put after another.
+        for lane in 0..PUTTERS {
+            let q = producer.clone();
+            puts.push(asyncio::create_task(async move {
+                for n in (lane..items).step_by(PUTTERS) {
+                    q.put(n as u64).await.unwrap();
+                }
+            }));
+        }
     }
     for p in puts {
         p.await.unwrap();
@@ -134,18 +183,27 @@ fn main() {
         .unwrap_or(100_000);
     let (child, port) = start_redis();
     let url = std::env::var("ASYNCIO_REDIS_URL").unwrap_or(format!("redis://127.0.0.1:{port}"));
-    let mut rows = Vec::new();
-    for round in 0..3 {
-        let xadd = xadd_rate(port, items);
-        let ours = asyncio::run(queue_rate(url.clone(), items));
-        println!(
-            "round {round}: redis-benchmark XADD -P 16: {xadd:.0}/s; RedisQueue 1 producer x 4 consumers: {ours:.0} items/s; ratio {:.2}",
-            ours / xadd
-        );
-        rows.push(ours / xadd);
+    let profile = std::env::var("PROFILE").is_ok_and(|v| v == "1");
+    for (kind, label) in [(Producer::PutAll, "put_all"), (Producer::Put, "put")] {
+        let mut rows = Vec::new();
+        for round in 0..3 {
+            let xadd = xadd_rate(port, items);
+            if profile {
+                redis_cli(port, &["CONFIG", "RESETSTAT"]);
+            }
+            let ours = asyncio::run(queue_rate(url.clone(), items, kind));
+            println!(
+                "{label} round {round}: redis-benchmark XADD -P 16: {xadd:.0}/s; RedisQueue 1 producer ({label}) x 4 consumers: {ours:.0} items/s; ratio {:.2}",
+                ours / xadd
+            );
+            if profile {
+                print_commandstats(port);
+            }
+            rows.push(ours / xadd);
+        }
+        rows.sort_by(f64::total_cmp);
+        println!("{label}: median ratio {:.2}", rows[1]);
     }
-    rows.sort_by(f64::total_cmp);
-    println!("median ratio: {:.2}", rows[1]);
     if let Some(mut child) = child {
         let _ = child.kill();
         let _ = child.wait();

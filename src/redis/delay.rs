@@ -43,7 +43,11 @@ pub struct Put<T> {
 
 impl<T> Put<T> {
     /// Delivers the item no sooner than `seconds` from now (to within the workers' poll
-    /// interval). A delayed item counts as unfinished for `join`, but not in `qsize`.
+    /// interval). A delayed item counts as unfinished for `join`, but neither in `qsize` nor
+    /// against `maxsize`.
+    ///
+    /// # Examples
+    /// See [`Put`].
     pub fn delay(mut self, seconds: f64) -> Self {
         self.delay = seconds.max(0.0);
         self

@@ -31,7 +31,9 @@ pub(super) struct Shared {
     pub(super) pool: Pool,
     pub(super) keys: [String; 11],
     pub(super) opts: Options,
-    acks_in_flight: Cell<usize>,
+    /// The acks not sent yet, and whether a task is sending them.
+    acks: RefCell<Vec<Vec<u8>>>,
+    flushing: Cell<bool>,
     ack_error: RefCell<Option<RedisError>>,
 }
 
@@ -48,8 +50,10 @@ impl Shared {
 ///
 /// Delivery is at least once, as for [`RedisQueue`](super::RedisQueue): an item not
 /// `task_done` within the visibility timeout goes back in the queue with its priority (to
-/// the dead letters after `max_deliveries`). A waiting `get` polls Redis, backing off up to
-/// the poll interval. `task_done` marks done the oldest item this handle took.
+/// the dead letters after `max_deliveries`). A waiting `get` blocks in Redis and wakes for
+/// a put, a delayed item now due or a visibility timeout that ended: it does not poll.
+/// `put(..).delay(seconds)` schedules an item. `task_done` marks done the oldest item this
+/// handle took.
 ///
 /// # Examples
 /// ```no_run
@@ -117,7 +121,8 @@ impl<T: 'static> IntoFuture for Connect<RedisPriorityQueue<T>> {
                     pool,
                     keys,
                     opts: self.opts,
-                    acks_in_flight: Cell::new(0),
+                    acks: RefCell::new(Vec::new()),
+                    flushing: Cell::new(false),
                     ack_error: RefCell::new(None),
                 }),
                 held: RefCell::new(VecDeque::new()),
@@ -141,6 +146,18 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// println!("{} jobs waiting", queue.qsize().await?);
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn qsize(&self) -> Result<usize, RedisError> {
         let args: [&[u8]; 2] = [b"ZCARD", self.shared.keys[0].as_bytes()];
         Ok(reply::int(&self.shared.pool.call(&args).await?)?.max(0) as usize)
@@ -150,6 +167,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// if queue.empty().await? {
+    ///     println!("nothing to do");
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn empty(&self) -> Result<bool, RedisError> {
         Ok(self.qsize().await? == 0)
     }
@@ -158,6 +189,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// if queue.full().await? {
+    ///     println!("the workers are behind");
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn full(&self) -> Result<bool, RedisError> {
         let max = self.shared.opts.maxsize;
         Ok(max > 0 && self.qsize().await? >= max)
@@ -189,7 +234,18 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     /// `PutNowaitError::Full` / `::ShutDown` with the item; `QueueError::Redis`.
     ///
     /// # Cancel safety
-    /// As [`put`](Self::put).
+    /// Dropping the future drops the item, which may have been put already.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// if queue.put_nowait((1.0, "now".to_owned())).await.is_err() {
+    ///     println!("full, or shut down");
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn put_nowait(
         &self,
         item: (f64, T),
@@ -300,19 +356,25 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// asyncio's `ValueError` when this handle holds no item.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// let (_, job) = queue.get().await.unwrap();
+    /// println!("{job}");
+    /// queue.task_done().unwrap();
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn task_done(&self) -> Result<(), ValueError> {
         let member = self.held.borrow_mut().pop_front().ok_or(ValueError {
             msg: "task_done() called too many times",
         })?;
-        let shared = self.shared.clone();
-        shared.acks_in_flight.set(shared.acks_in_flight.get() + 1);
-        let _ack = crate::create_task(async move {
-            if let Err(e) = shared.eval(&scripts::ACK, &[&member]).await {
-                log::error!("redis priority queue: ack not sent: {e}");
-                *shared.ack_error.borrow_mut() = Some(e);
-            }
-            shared.acks_in_flight.set(shared.acks_in_flight.get() - 1);
-        });
+        self.shared.acks.borrow_mut().push(member);
+        if !self.shared.flushing.replace(true) {
+            let _flusher = crate::create_task(send_acks(self.shared.clone()));
+        }
         Ok(())
     }
 
@@ -323,8 +385,19 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Cancel safety
     /// Dropping it loses nothing.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// queue.get().await.unwrap();
+    /// queue.task_done().unwrap();
+    /// queue.flush().await?; // the ack is in Redis: the process may exit
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn flush(&self) -> Result<(), RedisError> {
-        while self.shared.acks_in_flight.get() > 0 {
+        while self.shared.flushing.get() {
             crate::sleep(0.0005).await;
         }
         self.shared
@@ -341,6 +414,16 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Cancel safety
     /// Dropping it loses nothing.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// queue.put((1.0, "a".to_owned())).await.unwrap();
+    /// queue.join().await?; // done by whichever worker took it
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn join(&self) -> Result<(), RedisError> {
         self.flush().await?;
         let keys = &self.shared.keys;
@@ -360,6 +443,19 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future after the command was sent does not undo it: the queue may be
+    /// shut down.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// queue.shutdown(false).await?;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn shutdown(&self, immediate: bool) -> Result<(), RedisError> {
         let flag: &[u8] = if immediate { b"1" } else { b"0" };
         self.shared
@@ -372,6 +468,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// for dead in queue.dead_letters().await? {
+    ///     eprintln!("gave up on {}: {}", dead.data, dead.error);
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, RedisError> {
         let args: [&[u8]; 4] = [b"XRANGE", self.shared.keys[3].as_bytes(), b"-", b"+"];
         reply::dead_letters(self.shared.pool.call(&args).await?)
@@ -381,9 +491,39 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future after the command was sent does not undo it: the queue may be
+    /// deleted.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// queue.delete().await?;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn delete(&self) -> Result<(), RedisError> {
         let mut args: Vec<&[u8]> = vec![b"DEL"];
         args.extend(self.shared.keys.iter().map(|k| k.as_bytes()));
         self.shared.pool.call(&args).await.map(drop)
+    }
+}
+
+/// Sends the acks of the moment together, in one script call, until none are left.
+async fn send_acks(shared: Rc<Shared>) {
+    loop {
+        let members = std::mem::take(&mut *shared.acks.borrow_mut());
+        if members.is_empty() {
+            shared.flushing.set(false);
+            return;
+        }
+        let args: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
+        if let Err(e) = shared.eval(&scripts::ACK, &args).await {
+            // The items come back after the visibility timeout.
+            log::error!("redis priority queue: {} acks not sent: {e}", members.len());
+            *shared.ack_error.borrow_mut() = Some(e);
+        }
     }
 }

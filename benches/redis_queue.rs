@@ -60,6 +60,18 @@ fn start_redis() -> (Option<Child>, u16) {
     (Some(child), port)
 }
 
+/// Seconds of CPU the Redis server has used (user + system): Redis is the bottleneck, and its
+/// CPU per item does not depend on how loaded the machine is, where items per second does.
+fn redis_cpu(port: u16) -> f64 {
+    let info = redis_cli(port, &["INFO", "cpu"]);
+    let field = |name: &str| -> f64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    field("used_cpu_user:") + field("used_cpu_sys:")
+}
+
 /// `redis-benchmark`'s XADD rate, pipelined 16 deep, in requests per second.
 fn xadd_rate(port: u16, n: usize) -> f64 {
     let out = Command::new("redis-benchmark")
@@ -107,7 +119,7 @@ fn print_commandstats(port: u16) {
             Some((usec, l.trim()))
         })
         .collect();
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     for (_, line) in rows.iter().take(8) {
         println!("    {line}");
     }
@@ -187,22 +199,36 @@ fn main() {
     for (kind, label) in [(Producer::PutAll, "put_all"), (Producer::Put, "put")] {
         let mut rows = Vec::new();
         for round in 0..3 {
+            let cpu0 = redis_cpu(port);
             let xadd = xadd_rate(port, items);
+            let cpu1 = redis_cpu(port);
             if profile {
                 redis_cli(port, &["CONFIG", "RESETSTAT"]);
             }
             let ours = asyncio::run(queue_rate(url.clone(), items, kind));
+            let cpu2 = redis_cpu(port);
+            let us = |cpu: f64| cpu * 1e6 / items as f64;
             println!(
-                "{label} round {round}: redis-benchmark XADD -P 16: {xadd:.0}/s; RedisQueue 1 producer ({label}) x 4 consumers: {ours:.0} items/s; ratio {:.2}",
-                ours / xadd
+                "{label} round {round}: redis-benchmark XADD -P 16: {xadd:.0}/s; RedisQueue 1 producer ({label}) x 4 consumers: {ours:.0} items/s; ratio {:.2}; Redis CPU per XADD {:.1} us, per item {:.1} us: CPU ratio {:.2}",
+                ours / xadd,
+                us(cpu1 - cpu0),
+                us(cpu2 - cpu1),
+                (cpu1 - cpu0) / (cpu2 - cpu1),
             );
             if profile {
                 print_commandstats(port);
             }
-            rows.push(ours / xadd);
+            rows.push((ours / xadd, (cpu1 - cpu0) / (cpu2 - cpu1)));
         }
-        rows.sort_by(f64::total_cmp);
-        println!("{label}: median ratio {:.2}", rows[1]);
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[1]
+        };
+        println!(
+            "{label}: median ratio {:.2}; median CPU ratio {:.2}",
+            median(rows.iter().map(|r| r.0).collect()),
+            median(rows.iter().map(|r| r.1).collect())
+        );
     }
     if let Some(mut child) = child {
         let _ = child.kill();

@@ -72,6 +72,7 @@ mod errors;
 mod options;
 mod pool;
 mod priority;
+mod priority_core;
 mod priority_put;
 mod priority_scripts;
 mod queue;

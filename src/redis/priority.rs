@@ -1,48 +1,21 @@
 //! [`RedisPriorityQueue`]: asyncio's `PriorityQueue` API on a Redis sorted set.
 
-use super::connection::ConnInfo;
 use super::errors::{QueueError, RedisError};
-use super::options::{Connect, Options};
-use super::pool::{Pool, Script};
+use super::options::Connect;
+use super::priority_core::{Shared, Taken};
 use super::priority_put::PriorityPut;
 use super::priority_scripts as scripts;
 use super::reply::{self, DeadLetter};
 use crate::{GetNowaitError, PutNowaitError, QueueEmpty, QueueShutDown, ValueError};
-use redis_protocol::resp2::types::OwnedFrame as Frame;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
-
-/// What one try at a get found.
-enum Taken<T> {
-    Item(f64, T),
-    /// Nothing waits; in how many ms something may (a delayed item, a timed-out delivery).
-    Empty(Option<i64>),
-    ShutDown,
-}
-
-pub(super) struct Shared {
-    pub(super) pool: Pool,
-    pub(super) keys: [String; 11],
-    pub(super) opts: Options,
-    /// The acks not sent yet, and whether a task is sending them.
-    acks: RefCell<Vec<Vec<u8>>>,
-    flushing: Cell<bool>,
-    ack_error: RefCell<Option<RedisError>>,
-}
-
-impl Shared {
-    pub(super) async fn eval(&self, script: &Script, args: &[&[u8]]) -> Result<Frame, RedisError> {
-        let keys: Vec<&[u8]> = self.keys.iter().map(|k| k.as_bytes()).collect();
-        self.pool.eval(script, &keys, args).await
-    }
-}
 
 /// A priority queue on Redis, shared by many processes (asyncio's `PriorityQueue`): items
 /// are `(priority, item)` pairs, and `get` takes the one with the smallest priority; equal
@@ -99,32 +72,9 @@ impl<T: 'static> IntoFuture for Connect<RedisPriorityQueue<T>> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let info = ConnInfo::parse(&self.url)?;
-            let pool = Pool::connect(info, self.opts.reconnect_timeout).await?;
-            let name = &self.name;
-            let keys = [
-                "pq",
-                "unfinished",
-                "shutdown",
-                "dead",
-                "running",
-                "stats",
-                "seq",
-                "deliveries",
-                "delayed",
-                "ready",
-                "idle",
-            ]
-            .map(|suffix| format!("{{{name}}}:{suffix}"));
+            let shared = Shared::connect(&self.url, &self.name, self.opts).await?;
             Ok(RedisPriorityQueue {
-                shared: Rc::new(Shared {
-                    pool,
-                    keys,
-                    opts: self.opts,
-                    acks: RefCell::new(Vec::new()),
-                    flushing: Cell::new(false),
-                    ack_error: RefCell::new(None),
-                }),
+                shared: Rc::new(shared),
                 held: RefCell::new(VecDeque::new()),
                 _item: PhantomData,
             })
@@ -277,8 +227,11 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     /// ```
     pub async fn get(&self) -> Result<(f64, T), QueueError<QueueShutDown>> {
         loop {
-            let wait_ms = match self.take().await? {
-                Taken::Item(priority, item) => return Ok((priority, item)),
+            let wait_ms = match self.shared.take().await? {
+                Taken::Item(priority, item, member) => {
+                    self.held.borrow_mut().push_back(member);
+                    return Ok((priority, item));
+                }
                 Taken::ShutDown => return Err(QueueError::Queue(QueueShutDown(()))),
                 Taken::Empty(wait_ms) => wait_ms,
             };
@@ -311,43 +264,15 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     /// # });
     /// ```
     pub async fn get_nowait(&self) -> Result<(f64, T), QueueError<GetNowaitError>> {
-        match self.take().await? {
-            Taken::Item(priority, item) => Ok((priority, item)),
+        match self.shared.take().await? {
+            Taken::Item(priority, item, member) => {
+                self.held.borrow_mut().push_back(member);
+                Ok((priority, item))
+            }
             Taken::ShutDown => Err(QueueError::Queue(GetNowaitError::ShutDown(QueueShutDown(
                 (),
             )))),
             Taken::Empty(_) => Err(QueueError::Queue(GetNowaitError::Empty(QueueEmpty))),
-        }
-    }
-
-    /// One try at taking an item; items that do not deserialize go to the dead letters.
-    async fn take(&self) -> Result<Taken<T>, RedisError> {
-        let vis = ((self.shared.opts.visibility_timeout * 1000.0) as u64).to_string();
-        let max = self.shared.opts.max_deliveries.to_string();
-        loop {
-            let args: [&[u8]; 2] = [vis.as_bytes(), max.as_bytes()];
-            let popped = match self.shared.eval(&scripts::GET, &args).await? {
-                Frame::Integer(-2) => return Ok(Taken::ShutDown),
-                Frame::Integer(ms) => return Ok(Taken::Empty((ms >= 0).then_some(ms))),
-                frame => reply::array(frame)?,
-            };
-            let mut parts = popped.into_iter();
-            let member = reply::bytes(parts.next().unwrap_or(Frame::Null))?;
-            let priority = reply::bytes(parts.next().unwrap_or(Frame::Null))?;
-            let deliveries = reply::int(&parts.next().unwrap_or(Frame::Null))?.to_string();
-            let priority: f64 = String::from_utf8_lossy(&priority).parse().unwrap_or(0.0);
-            let json = member.splitn(2, |&b| b == b'|').nth(1).unwrap_or_default();
-            match serde_json::from_slice(json) {
-                Ok(item) => {
-                    self.held.borrow_mut().push_back(member);
-                    return Ok(Taken::Item(priority, item));
-                }
-                Err(e) => {
-                    let error = e.to_string();
-                    let args: [&[u8]; 3] = [&member, error.as_bytes(), deliveries.as_bytes()];
-                    self.shared.eval(&scripts::DEAD, &args).await?;
-                }
-            }
         }
     }
 
@@ -371,10 +296,7 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
         let member = self.held.borrow_mut().pop_front().ok_or(ValueError {
             msg: "task_done() called too many times",
         })?;
-        self.shared.acks.borrow_mut().push(member);
-        if !self.shared.flushing.replace(true) {
-            let _flusher = crate::create_task(send_acks(self.shared.clone()));
-        }
+        self.shared.ack(member);
         Ok(())
     }
 
@@ -397,14 +319,7 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     /// # }).unwrap();
     /// ```
     pub async fn flush(&self) -> Result<(), RedisError> {
-        while self.shared.flushing.get() {
-            crate::sleep(0.0005).await;
-        }
-        self.shared
-            .ack_error
-            .borrow_mut()
-            .take()
-            .map_or(Ok(()), Err)
+        self.shared.flush().await
     }
 
     /// Waits until every item put, by any process, is done (or dead-lettered).
@@ -508,22 +423,5 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
         let mut args: Vec<&[u8]> = vec![b"DEL"];
         args.extend(self.shared.keys.iter().map(|k| k.as_bytes()));
         self.shared.pool.call(&args).await.map(drop)
-    }
-}
-
-/// Sends the acks of the moment together, in one script call, until none are left.
-async fn send_acks(shared: Rc<Shared>) {
-    loop {
-        let members = std::mem::take(&mut *shared.acks.borrow_mut());
-        if members.is_empty() {
-            shared.flushing.set(false);
-            return;
-        }
-        let args: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
-        if let Err(e) = shared.eval(&scripts::ACK, &args).await {
-            // The items come back after the visibility timeout.
-            log::error!("redis priority queue: {} acks not sent: {e}", members.len());
-            *shared.ack_error.borrow_mut() = Some(e);
-        }
     }
 }

@@ -4,7 +4,7 @@
 //! `get` after it is due; a waiting `get` wakes for it.
 
 use super::errors::{QueueError, RedisError};
-use super::priority::Shared;
+use super::priority_core::Shared;
 use super::priority_scripts as scripts;
 use super::reply;
 use crate::{PutNowaitError, QueueFull, QueueShutDown};

@@ -7,6 +7,8 @@
 //! to Redis is `async` and may fail with a [`RedisError`]; the queue's own errors are the
 //! same types as [`Queue`](crate::Queue)'s, inside [`QueueError::Queue`].
 //!
+//! It needs Redis 6.2 or later (`XAUTOCLAIM`, `XTRIM MINID`, `BLMOVE`).
+//!
 //! # How it works
 //! - `put` is one Lua script: check the shut-down flag and `maxsize`, `XADD` the item's JSON,
 //!   count it in the queue's unfinished counter. The puts a process starts in one turn of

@@ -66,6 +66,9 @@ pub(crate) struct Shared {
     flushing: Cell<bool>,
     ack_error: RefCell<Option<RedisError>>,
     next_maintenance: Cell<f64>,
+    /// Where the next `XAUTOCLAIM` goes on scanning the pending entries: each call scans a
+    /// few hundred, so a long list is scanned over several calls, all of it in turn.
+    claim_cursor: RefCell<Vec<u8>>,
     /// Until the first read, this consumer's own pending items (from a run before, under the
     /// same name) are read back first.
     own_history: Cell<bool>,
@@ -88,6 +91,7 @@ impl Shared {
             flushing: Cell::new(false),
             ack_error: RefCell::new(None),
             next_maintenance: Cell::new(f64::NEG_INFINITY),
+            claim_cursor: RefCell::new(b"0-0".to_vec()),
             uid: Cell::new(0),
         }
     }
@@ -139,14 +143,17 @@ impl Shared {
         // XAUTOCLAIM scans up to ten times COUNT pending entries: keep each call short.
         let count = self.opts.prefetch.min(64).to_string();
         let max = self.opts.max_deliveries.to_string();
-        let args: [&[u8]; 5] = [
+        let cursor = self.claim_cursor.borrow().clone();
+        let args: [&[u8]; 6] = [
             self.keys.group.as_bytes(),
             self.consumer.as_bytes(),
             idle.as_bytes(),
             count.as_bytes(),
             max.as_bytes(),
+            &cursor,
         ];
-        let claimed = reply::claimed(self.eval(&scripts::MAINTAIN, &args).await?)?;
+        let (next, claimed) = reply::claimed(self.eval(&scripts::MAINTAIN, &args).await?)?;
+        *self.claim_cursor.borrow_mut() = next;
         self.prefetched.borrow_mut().extend(claimed);
         Ok(())
     }

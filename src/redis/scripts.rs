@@ -143,8 +143,10 @@ return 'OK'
 
 /// Moves the delayed items that are due into the stream, then claims (`XAUTOCLAIM`) items
 /// idle longer than the visibility timeout; an item over its deliveries goes to the dead
-/// letters, counted done. ARGV: group, consumer, min idle ms, count, max deliveries.
-/// Returns the claimed items as `{id, payload, deliveries}`.
+/// letters, counted done. ARGV: group, consumer, min idle ms, count, max deliveries, the
+/// cursor to scan the pending entries from (`0-0` at first). Returns the cursor for the next
+/// call (`0-0` once the scan went round), then the claimed items as `{id, payload,
+/// deliveries}`.
 pub(crate) static MAINTAIN: Script = Script(concat!(
     trim!(),
     done!(),
@@ -157,8 +159,8 @@ for _, m in ipairs(due) do
   redis.call('XADD', KEYS[1], '*', 'd', string.sub(m, sep + 1))
   redis.call('ZREM', KEYS[5], m)
 end
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
-local out = {}
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[6], 'COUNT', ARGV[4])
+local out = {claimed[1]}
 local dead = 0
 for _, e in ipairs(claimed[2]) do
   local id = e[1]

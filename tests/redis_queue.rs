@@ -397,3 +397,38 @@ fn join_wakes_when_the_last_item_is_done_without_polling() {
         worker.delete().await.unwrap();
     });
 }
+
+#[test]
+fn items_read_ahead_and_never_handed_out_are_delivered_again_when_the_worker_dies() {
+    let Some(server) = redis("prefetch_lost") else {
+        return;
+    };
+    let name = prefix("prefetch-lost");
+    asyncio::run(async move {
+        let connect = || {
+            RedisQueue::<u32>::connect(&server.url, &name)
+                .visibility_timeout(0.05)
+                .poll_interval(0.02)
+        };
+        let q = connect().await.unwrap();
+        q.put_all((0..10).collect()).await.unwrap();
+        let dies = connect().prefetch(10).await.unwrap();
+        assert_eq!(dies.get().await.unwrap(), 0); // and nine more read ahead
+        assert_eq!(
+            q.qsize().await.unwrap(),
+            0,
+            "all ten delivered to the one that dies"
+        );
+        drop(dies);
+        asyncio::sleep(0.1).await;
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            got.push(asyncio::wait_for(q.get(), 5.0).await.unwrap().unwrap());
+            q.task_done().unwrap();
+        }
+        got.sort();
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+        q.join().await.unwrap();
+        q.delete().await.unwrap();
+    });
+}

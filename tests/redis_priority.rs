@@ -103,7 +103,7 @@ fn delayed_items_come_out_by_priority_once_due_and_a_waiting_get_wakes_for_them(
 }
 
 #[test]
-fn a_waiting_get_wakes_when_another_process_puts() {
+fn a_waiting_get_wakes_when_another_handle_puts() {
     let Some(server) = redis("priority_wakes") else {
         return;
     };

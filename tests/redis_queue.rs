@@ -4,7 +4,7 @@
 
 mod redis_support;
 
-use asyncio::redis::{QueueError, RedisError, RedisPriorityQueue, RedisQueue};
+use asyncio::redis::{QueueError, RedisError, RedisQueue};
 use asyncio::{GetNowaitError, PutNowaitError, QueueShutDown};
 use redis_support::{own_redis, prefix, redis};
 
@@ -243,57 +243,6 @@ fn a_redis_with_a_password_given_none_is_a_clear_error() {
 }
 
 #[test]
-fn the_priority_queue_serves_the_smallest_first_and_redelivers_what_was_not_done() {
-    let Some(server) = redis("priority") else {
-        return;
-    };
-    let name = prefix("priority");
-    asyncio::run(async move {
-        let connect = || {
-            RedisPriorityQueue::<String>::connect(&server.url, &name)
-                .visibility_timeout(0.05)
-                .poll_interval(0.02)
-                .max_deliveries(2)
-        };
-        let q = connect().maxsize(3).await.unwrap();
-        q.put((2.0, "b".into())).await.unwrap();
-        q.put((1.0, "a1".into())).await.unwrap();
-        q.put_nowait((1.0, "a2".into())).await.unwrap();
-        assert!(q.full().await.unwrap());
-        assert!(matches!(
-            q.put_nowait((0.0, "x".into())).await,
-            Err(QueueError::Queue(PutNowaitError::Full(_)))
-        ));
-        assert_eq!(q.get().await.unwrap(), (1.0, "a1".into()));
-        assert_eq!(
-            q.get().await.unwrap(),
-            (1.0, "a2".into()),
-            "equal priorities: FIFO"
-        );
-        q.task_done().unwrap();
-        q.task_done().unwrap();
-        // "b" taken and never done: back in the queue after the timeout, then dead.
-        let lost = connect().await.unwrap();
-        assert_eq!(lost.get().await.unwrap(), (2.0, "b".into()));
-        drop(lost);
-        assert_eq!(q.get().await.unwrap(), (2.0, "b".into()), "delivered again");
-        asyncio::sleep(0.1).await;
-        assert!(matches!(
-            q.get_nowait().await,
-            Err(QueueError::Queue(GetNowaitError::Empty(_)))
-        ));
-        assert_eq!(q.dead_letters().await.unwrap().len(), 1);
-        q.join().await.unwrap();
-        q.shutdown(false).await.unwrap();
-        assert!(matches!(
-            q.get().await,
-            Err(QueueError::Queue(QueueShutDown(())))
-        ));
-        q.delete().await.unwrap();
-    });
-}
-
-#[test]
 fn put_all_puts_every_item_in_order_or_none_when_there_is_no_room() {
     let Some(server) = redis("put_all") else {
         return;
@@ -326,6 +275,160 @@ fn put_all_puts_every_item_in_order_or_none_when_there_is_no_room() {
             Err(QueueError::Queue(QueueShutDown(items))) => assert_eq!(items, vec![6]),
             other => panic!("{other:?}"),
         }
+        q.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn acked_items_are_trimmed_and_nothing_waiting_or_unacked_is() {
+    let Some(server) = redis("trim") else { return };
+    let name = prefix("trim");
+    asyncio::run(async move {
+        let stream = format!("{{{name}}}:stream");
+        let xlen = || server.cli(&["XLEN", &stream]).parse::<usize>().unwrap();
+        let q = RedisQueue::<u32>::connect(&server.url, &name)
+            .prefetch(50)
+            .await
+            .unwrap();
+        q.put_all((0..1000).collect()).await.unwrap();
+        // Item 0 taken by a worker that never acks it: nothing at or after it may go.
+        let holder = RedisQueue::<u32>::connect(&server.url, &name)
+            .await
+            .unwrap();
+        assert_eq!(holder.get().await.unwrap(), 0);
+        for expected in 1..=600 {
+            assert_eq!(q.get().await.unwrap(), expected);
+            q.task_done().unwrap();
+        }
+        q.flush().await.unwrap();
+        assert_eq!(q.qsize().await.unwrap(), 399, "601 delivered");
+        assert_eq!(xlen(), 1000, "the oldest entry is pending: none trimmed");
+        // The holder died; another worker reclaims item 0 and acks it: the acked go.
+        drop(holder);
+        asyncio::sleep(0.1).await;
+        let reclaimer = RedisQueue::<u32>::connect(&server.url, &name)
+            .visibility_timeout(0.05)
+            .await
+            .unwrap();
+        assert_eq!(reclaimer.get_nowait().await.unwrap(), 0, "delivered again");
+        reclaimer.task_done().unwrap();
+        reclaimer.flush().await.unwrap();
+        let left = xlen();
+        assert!(
+            (399..=500).contains(&left),
+            "acked entries trimmed, undelivered kept: {left}"
+        );
+        let mut rest = Vec::new();
+        while let Ok(n) = q.get_nowait().await {
+            rest.push(n);
+            q.task_done().unwrap();
+        }
+        assert_eq!(
+            rest,
+            (601..1000).collect::<Vec<_>>(),
+            "every waiting item, once"
+        );
+        q.join().await.unwrap();
+        assert!(xlen() <= 100, "all acked: at most the last node stays");
+        q.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn puts_started_together_go_together_and_each_gets_its_own_answer() {
+    let Some(server) = redis("put_batch") else {
+        return;
+    };
+    let name = prefix("put-batch");
+    asyncio::run(async move {
+        let q = RedisQueue::<u32>::connect(&server.url, &name)
+            .maxsize(5)
+            .await
+            .unwrap();
+        // Twenty put_nowait started in one turn: one script call, five fit.
+        let tasks: Vec<_> = (0..20)
+            .map(|n| {
+                let q = q.clone();
+                asyncio::create_task(async move { q.put_nowait(n).await })
+            })
+            .collect();
+        let mut refused = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => {}
+                Err(QueueError::Queue(PutNowaitError::Full(full))) => refused.push(full.0),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(refused, (5..20).collect::<Vec<_>>(), "the items come back");
+        for n in 0..5 {
+            assert_eq!(q.get().await.unwrap(), n, "in the order started");
+            q.task_done().unwrap();
+        }
+        q.join().await.unwrap();
+        q.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn join_wakes_when_the_last_item_is_done_without_polling() {
+    let Some(server) = redis("join_wakes") else {
+        return;
+    };
+    let name = prefix("join-wakes");
+    asyncio::run(async move {
+        // A poll interval far longer than the test: only the idle list can wake join.
+        let connect = || RedisQueue::<u32>::connect(&server.url, &name).poll_interval(60.0);
+        let producer = connect().await.unwrap();
+        let worker = connect().await.unwrap();
+        producer.put_all(vec![1, 2]).await.unwrap();
+        let joined = asyncio::create_task(async move { producer.join().await });
+        for _ in 0..2 {
+            worker.get().await.unwrap();
+            asyncio::sleep(0.02).await;
+            assert!(!joined.done(), "an item is not done yet");
+            worker.task_done().unwrap();
+        }
+        asyncio::wait_for(joined, 5.0)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        worker.delete().await.unwrap();
+    });
+}
+
+#[test]
+fn items_read_ahead_and_never_handed_out_are_delivered_again_when_the_worker_dies() {
+    let Some(server) = redis("prefetch_lost") else {
+        return;
+    };
+    let name = prefix("prefetch-lost");
+    asyncio::run(async move {
+        let connect = || {
+            RedisQueue::<u32>::connect(&server.url, &name)
+                .visibility_timeout(0.05)
+                .poll_interval(0.02)
+        };
+        let q = connect().await.unwrap();
+        q.put_all((0..10).collect()).await.unwrap();
+        let dies = connect().prefetch(10).await.unwrap();
+        assert_eq!(dies.get().await.unwrap(), 0); // and nine more read ahead
+        assert_eq!(
+            q.qsize().await.unwrap(),
+            0,
+            "all ten delivered to the one that dies"
+        );
+        drop(dies);
+        asyncio::sleep(0.1).await;
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            got.push(asyncio::wait_for(q.get(), 5.0).await.unwrap().unwrap());
+            q.task_done().unwrap();
+        }
+        got.sort();
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+        q.join().await.unwrap();
         q.delete().await.unwrap();
     });
 }

@@ -1,16 +1,17 @@
 //! One connection to Redis: the URL, the handshake (`AUTH`, `SELECT`), and pipelined requests
 //! over our own TCP streams, with `redis-protocol`'s RESP2 codec.
 //!
-//! Requests are written as they come and answered in order (Redis answers a connection's
-//! commands in the order sent), so many tasks share one connection, pipelined, with no
-//! round trip each: a reader task matches each reply to the oldest waiting request.
+//! Requests are answered in order (Redis answers a connection's commands in the order sent),
+//! so many tasks share one connection, pipelined, with no round trip each: a reader task
+//! matches each reply to the oldest waiting request. The commands of one turn of the loop are
+//! written together, in one `write` at the end of the turn: one segment, one read for Redis.
 
 use super::errors::RedisError;
 use crate::{StreamReader, StreamWriter};
 use redis_protocol::resp2::decode::decode;
 use redis_protocol::resp2::encode::encode;
 use redis_protocol::resp2::types::{OwnedFrame as Frame, Resp2Frame};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io;
@@ -132,17 +133,32 @@ impl Pending {
     }
 }
 
+/// The commands of this turn, written together by a callback at the end of the turn.
+struct Outbox {
+    writer: StreamWriter,
+    buf: RefCell<Vec<u8>>,
+}
+
+impl Outbox {
+    fn flush(&self) {
+        let buf = std::mem::take(&mut *self.buf.borrow_mut());
+        if !buf.is_empty() {
+            self.writer.write(&buf);
+        }
+    }
+}
+
 /// A connection to Redis; requests on it are pipelined.
 pub(crate) struct Conn {
-    writer: StreamWriter,
+    outbox: Rc<Outbox>,
     pending: Rc<Pending>,
     addr: String,
-    encoded: Cell<usize>,
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.writer.close();
+        self.outbox.flush();
+        self.outbox.writer.close();
     }
 }
 
@@ -160,10 +176,12 @@ impl Conn {
         let pending = Rc::new(Pending::default());
         let _reader = crate::create_task(read_replies(reader, pending.clone()));
         let conn = Conn {
-            writer,
+            outbox: Rc::new(Outbox {
+                writer,
+                buf: RefCell::new(Vec::new()),
+            }),
             pending,
             addr,
-            encoded: Cell::new(0),
         };
         if let Some(password) = &info.password {
             let mut auth: Vec<&[u8]> = vec![b"AUTH"];
@@ -204,10 +222,13 @@ impl Conn {
     }
 
     fn send(&self, args: &[&[u8]]) -> Result<Rc<Slot>, RedisError> {
-        let mut out = Vec::with_capacity(self.encoded.get());
-        let slot = self.queue(args, &mut out)?;
-        self.encoded.set(out.len());
-        self.writer.write(&out);
+        let mut buf = self.outbox.buf.borrow_mut();
+        let first = buf.is_empty();
+        let slot = self.queue(args, &mut buf)?;
+        if first {
+            let outbox = self.outbox.clone();
+            crate::get_running_loop().call_soon(move || outbox.flush());
+        }
         Ok(slot)
     }
 
@@ -218,8 +239,10 @@ impl Conn {
         let frame = Frame::Array(args.iter().map(|a| Frame::BulkString(a.to_vec())).collect());
         let start = out.len();
         out.resize(start + frame.encode_len(false), 0);
-        encode(&mut out[start..], &frame, false)
-            .map_err(|e| RedisError::Protocol(e.to_string()))?;
+        if let Err(e) = encode(&mut out[start..], &frame, false) {
+            out.truncate(start);
+            return Err(RedisError::Protocol(e.to_string()));
+        }
         let slot = Rc::new(Slot::default());
         self.pending.slots.borrow_mut().push_back(slot.clone());
         Ok(slot)

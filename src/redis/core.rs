@@ -1,7 +1,8 @@
 //! The state one process keeps for a stream queue: the keys, the connections, the items read
-//! ahead, and the acks waiting to be sent (`task_done` does not wait for Redis: the acks of a
-//! moment go together, in one script call, by a flusher task).
+//! ahead, the puts of this turn and the acks waiting to be sent (`task_done` does not wait
+//! for Redis: the acks of a moment go together, in one script call, by a flusher task).
 
+use super::delay::PutBatch;
 use super::errors::RedisError;
 use super::options::Options;
 use super::pool::{Pool, Script};
@@ -20,6 +21,8 @@ pub(crate) struct Keys {
     pub dead: String,
     pub delayed: String,
     pub stats: String,
+    /// A list holding one element while nothing is unfinished: `join` waits on it.
+    pub idle: String,
     pub group: String,
 }
 
@@ -33,11 +36,12 @@ impl Keys {
             dead: key("dead"),
             delayed: key("delayed"),
             stats: key("stats"),
+            idle: key("idle"),
             group: "workers".to_owned(),
         }
     }
 
-    pub fn all(&self) -> [&[u8]; 6] {
+    pub fn all(&self) -> [&[u8]; 7] {
         [
             self.stream.as_bytes(),
             self.unfinished.as_bytes(),
@@ -45,6 +49,7 @@ impl Keys {
             self.dead.as_bytes(),
             self.delayed.as_bytes(),
             self.stats.as_bytes(),
+            self.idle.as_bytes(),
         ]
     }
 }
@@ -55,10 +60,15 @@ pub(crate) struct Shared {
     pub opts: Options,
     pub consumer: String,
     pub prefetched: RefCell<VecDeque<Delivery>>,
+    /// The puts of this turn, not sent yet.
+    pub put_batch: RefCell<Option<Rc<PutBatch>>>,
     acks: RefCell<Vec<Vec<u8>>>,
     flushing: Cell<bool>,
     ack_error: RefCell<Option<RedisError>>,
     next_maintenance: Cell<f64>,
+    /// Where the next `XAUTOCLAIM` goes on scanning the pending entries: each call scans a
+    /// few hundred, so a long list is scanned over several calls, all of it in turn.
+    claim_cursor: RefCell<Vec<u8>>,
     /// Until the first read, this consumer's own pending items (from a run before, under the
     /// same name) are read back first.
     own_history: Cell<bool>,
@@ -76,10 +86,12 @@ impl Shared {
             opts,
             consumer,
             prefetched: RefCell::new(VecDeque::new()),
+            put_batch: RefCell::new(None),
             acks: RefCell::new(Vec::new()),
             flushing: Cell::new(false),
             ack_error: RefCell::new(None),
             next_maintenance: Cell::new(f64::NEG_INFINITY),
+            claim_cursor: RefCell::new(b"0-0".to_vec()),
             uid: Cell::new(0),
         }
     }
@@ -131,14 +143,17 @@ impl Shared {
         // XAUTOCLAIM scans up to ten times COUNT pending entries: keep each call short.
         let count = self.opts.prefetch.min(64).to_string();
         let max = self.opts.max_deliveries.to_string();
-        let args: [&[u8]; 5] = [
+        let cursor = self.claim_cursor.borrow().clone();
+        let args: [&[u8]; 6] = [
             self.keys.group.as_bytes(),
             self.consumer.as_bytes(),
             idle.as_bytes(),
             count.as_bytes(),
             max.as_bytes(),
+            &cursor,
         ];
-        let claimed = reply::claimed(self.eval(&scripts::MAINTAIN, &args).await?)?;
+        let (next, claimed) = reply::claimed(self.eval(&scripts::MAINTAIN, &args).await?)?;
+        *self.claim_cursor.borrow_mut() = next;
         self.prefetched.borrow_mut().extend(claimed);
         Ok(())
     }

@@ -61,6 +61,22 @@ impl std::error::Error for RedisError {
 }
 
 impl RedisError {
+    /// The same error again, for each of the puts that shared the command that failed (an
+    /// `io::Error` or a `serde_json::Error` cannot be cloned: kind and message are kept).
+    pub(crate) fn duplicate(&self) -> RedisError {
+        match self {
+            RedisError::BadUrl(m) => RedisError::BadUrl(m.clone()),
+            RedisError::Connect { addr, source } => RedisError::Connect {
+                addr: addr.clone(),
+                source: io::Error::new(source.kind(), source.to_string()),
+            },
+            RedisError::Auth(m) => RedisError::Auth(m.clone()),
+            RedisError::Server(m) => RedisError::Server(m.clone()),
+            RedisError::Protocol(m) => RedisError::Protocol(m.clone()),
+            RedisError::Encode(e) => RedisError::Protocol(e.to_string()),
+        }
+    }
+
     /// Whether a new connection may cure it (the connection broke), so the command is
     /// retried after a back-off.
     pub(crate) fn is_transient(&self) -> bool {

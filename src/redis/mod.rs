@@ -7,21 +7,30 @@
 //! to Redis is `async` and may fail with a [`RedisError`]; the queue's own errors are the
 //! same types as [`Queue`](crate::Queue)'s, inside [`QueueError::Queue`].
 //!
+//! It needs Redis 6.2 or later (`XAUTOCLAIM`, `XTRIM MINID`, `BLMOVE`).
+//!
 //! # How it works
 //! - `put` is one Lua script: check the shut-down flag and `maxsize`, `XADD` the item's JSON,
-//!   count it in the queue's unfinished counter.
-//! - `get` reads with `XREADGROUP … BLOCK` on a connection of its own; the item is then
-//!   pending on this worker (its consumer) until `task_done` acks it: `XACK`, `XDEL` and the
-//!   counter's decrement, in one script. `join` waits for the counter to reach 0, so it
-//!   works across processes.
+//!   count it in the queue's unfinished counter. The puts a process starts in one turn of
+//!   its loop go together, in one script call; `put_all` puts a whole batch in one.
+//! - `get` reads with `XREADGROUP … COUNT prefetch BLOCK` on a connection of its own, into a
+//!   buffer of the handle; the item is then pending on this worker (its consumer) until
+//!   `task_done` acks it. Items read ahead and not handed out yet are pending too, so they
+//!   are delivered again if the process dies. `task_done` does not wait: the acks of a
+//!   moment go to Redis together, in one script (`XACK` of all their ids, the counter's
+//!   decrement). `join` waits for the counter to reach 0, blocking on a list the last ack
+//!   fills, so it works across processes and does not poll.
+//! - Acked entries are not deleted one by one: the ack script trims the stream below the
+//!   oldest entry still pending (or, with none pending, below the last one delivered), so
+//!   nothing undelivered or unacked is ever trimmed (see `scripts.rs` for the argument).
 //! - Every poll interval a waiting worker runs `XAUTOCLAIM` on items idle longer than the
 //!   visibility timeout (30 s by default): the items of a worker that died are delivered
 //!   again. Each delivery is counted; past `max_deliveries` (5) an item goes to the
 //!   dead-letter stream `{name}:dead`, as does an item that does not deserialize, with its
 //!   error. Both count as done for `join`.
 //! - Connections are pooled on the loop: four pipelined connections for commands, one per
-//!   waiting `get` for the blocking reads; a broken one is replaced, with back-off, until
-//!   the reconnect timeout.
+//!   waiting `get` or `join` for the blocking reads; the commands of one turn go in one
+//!   write; a broken connection is replaced, with back-off, until the reconnect timeout.
 //!
 //! # Where duplicates can happen, and idempotent handlers
 //! Delivery is *at least once*. An item is delivered again, after the visibility timeout,
@@ -65,6 +74,8 @@ mod errors;
 mod options;
 mod pool;
 mod priority;
+mod priority_core;
+mod priority_put;
 mod priority_scripts;
 mod queue;
 mod reply;
@@ -74,5 +85,6 @@ pub use delay::Put;
 pub use errors::{QueueError, RedisError};
 pub use options::Connect;
 pub use priority::RedisPriorityQueue;
+pub use priority_put::PriorityPut;
 pub use queue::RedisQueue;
 pub use reply::DeadLetter;

@@ -77,6 +77,17 @@ impl<Q> Connect<Q> {
     /// The most items waiting in the queue (not yet delivered to a worker); 0, the default,
     /// means no limit. A put waits (`put_nowait` fails with `QueueFull`) while the queue
     /// holds that many.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
+    ///     .maxsize(1000)
+    ///     .await?;
+    /// # let _ = queue;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn maxsize(mut self, maxsize: usize) -> Self {
         self.opts.maxsize = maxsize;
         self
@@ -85,6 +96,17 @@ impl<Q> Connect<Q> {
     /// How long, in seconds, a worker may hold an item without `task_done` before the item
     /// may be delivered to another worker (30 s by default). Set it longer than the longest
     /// job: a job still running past it is run twice.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
+    ///     .visibility_timeout(600.0) // jobs take up to 5 minutes
+    ///     .await?;
+    /// # let _ = queue;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn visibility_timeout(mut self, seconds: f64) -> Self {
         self.opts.visibility_timeout = seconds.max(0.001);
         self
@@ -92,6 +114,17 @@ impl<Q> Connect<Q> {
 
     /// How many times an item is delivered before it goes to the dead-letter stream instead
     /// (5 by default).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
+    ///     .max_deliveries(3)
+    ///     .await?;
+    /// # let _ = queue;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn max_deliveries(mut self, n: u32) -> Self {
         self.opts.max_deliveries = n.max(1);
         self
@@ -100,6 +133,17 @@ impl<Q> Connect<Q> {
     /// How often, in seconds, a waiting `get` looks for items to reclaim, delayed items now
     /// due, and a shutdown; also how often a waiting `put` or `join` looks at most
     /// (1 s by default).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
+    ///     .poll_interval(0.25)
+    ///     .await?;
+    /// # let _ = queue;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn poll_interval(mut self, seconds: f64) -> Self {
         self.opts.poll_interval = seconds.max(0.001);
         self
@@ -107,6 +151,17 @@ impl<Q> Connect<Q> {
 
     /// How many items one read takes from Redis for this handle (1 by default). More is
     /// faster; the items taken wait in the process, and their visibility timeout runs.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
+    ///     .prefetch(64) // short jobs: fewer round trips
+    ///     .await?;
+    /// # let _ = queue;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn prefetch(mut self, n: usize) -> Self {
         self.opts.prefetch = n.max(1);
         self
@@ -114,6 +169,17 @@ impl<Q> Connect<Q> {
 
     /// How long, in seconds, a command keeps reconnecting after Redis went away before it
     /// fails (30 s by default).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
+    ///     .reconnect_timeout(300.0)
+    ///     .await?;
+    /// # let _ = queue;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn reconnect_timeout(mut self, seconds: f64) -> Self {
         self.opts.reconnect_timeout = seconds.max(0.0);
         self
@@ -122,6 +188,17 @@ impl<Q> Connect<Q> {
     /// This handle's consumer name in the group (by default unique to the process and
     /// handle). A worker that restarts under the same name takes back its own unacked
     /// items at once.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
+    ///     .consumer("worker-3")
+    ///     .await?;
+    /// # let _ = queue;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn consumer(mut self, name: &str) -> Self {
         self.opts.consumer = Some(name.to_owned());
         self

@@ -1,16 +1,15 @@
 //! [`RedisPriorityQueue`]: asyncio's `PriorityQueue` API on a Redis sorted set.
 
-use super::connection::ConnInfo;
 use super::errors::{QueueError, RedisError};
-use super::options::{Connect, Options};
-use super::pool::{Pool, Script};
+use super::options::Connect;
+use super::priority_core::{Shared, Taken};
+use super::priority_put::PriorityPut;
 use super::priority_scripts as scripts;
 use super::reply::{self, DeadLetter};
-use crate::{GetNowaitError, PutNowaitError, QueueEmpty, QueueFull, QueueShutDown, ValueError};
-use redis_protocol::resp2::types::OwnedFrame as Frame;
+use crate::{GetNowaitError, PutNowaitError, QueueEmpty, QueueShutDown, ValueError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -18,29 +17,16 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 
-struct Shared {
-    pool: Pool,
-    keys: [String; 8],
-    opts: Options,
-    acks_in_flight: Cell<usize>,
-    ack_error: RefCell<Option<RedisError>>,
-}
-
-impl Shared {
-    async fn eval(&self, script: &Script, args: &[&[u8]]) -> Result<Frame, RedisError> {
-        let keys: Vec<&[u8]> = self.keys.iter().map(|k| k.as_bytes()).collect();
-        self.pool.eval(script, &keys, args).await
-    }
-}
-
 /// A priority queue on Redis, shared by many processes (asyncio's `PriorityQueue`): items
 /// are `(priority, item)` pairs, and `get` takes the one with the smallest priority; equal
 /// priorities come out first in, first out. Items are `serde` values, stored as JSON.
 ///
 /// Delivery is at least once, as for [`RedisQueue`](super::RedisQueue): an item not
 /// `task_done` within the visibility timeout goes back in the queue with its priority (to
-/// the dead letters after `max_deliveries`). A waiting `get` polls Redis, backing off up to
-/// the poll interval. `task_done` marks done the oldest item this handle took.
+/// the dead letters after `max_deliveries`). A waiting `get` blocks in Redis and wakes for
+/// a put, a delayed item now due or a visibility timeout that ended: it does not poll.
+/// `put(..).delay(seconds)` schedules an item. `task_done` marks done the oldest item this
+/// handle took.
 ///
 /// # Examples
 /// ```no_run
@@ -86,28 +72,9 @@ impl<T: 'static> IntoFuture for Connect<RedisPriorityQueue<T>> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let info = ConnInfo::parse(&self.url)?;
-            let pool = Pool::connect(info, self.opts.reconnect_timeout).await?;
-            let name = &self.name;
-            let keys = [
-                "pq",
-                "unfinished",
-                "shutdown",
-                "dead",
-                "running",
-                "stats",
-                "seq",
-                "deliveries",
-            ]
-            .map(|suffix| format!("{{{name}}}:{suffix}"));
+            let shared = Shared::connect(&self.url, &self.name, self.opts).await?;
             Ok(RedisPriorityQueue {
-                shared: Rc::new(Shared {
-                    pool,
-                    keys,
-                    opts: self.opts,
-                    acks_in_flight: Cell::new(0),
-                    ack_error: RefCell::new(None),
-                }),
+                shared: Rc::new(shared),
                 held: RefCell::new(VecDeque::new()),
                 _item: PhantomData,
             })
@@ -129,6 +96,18 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// println!("{} jobs waiting", queue.qsize().await?);
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn qsize(&self) -> Result<usize, RedisError> {
         let args: [&[u8]; 2] = [b"ZCARD", self.shared.keys[0].as_bytes()];
         Ok(reply::int(&self.shared.pool.call(&args).await?)?.max(0) as usize)
@@ -138,6 +117,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// if queue.empty().await? {
+    ///     println!("nothing to do");
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn empty(&self) -> Result<bool, RedisError> {
         Ok(self.qsize().await? == 0)
     }
@@ -146,34 +139,42 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// if queue.full().await? {
+    ///     println!("the workers are behind");
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn full(&self) -> Result<bool, RedisError> {
         let max = self.shared.opts.maxsize;
         Ok(max > 0 && self.qsize().await? >= max)
     }
 
-    /// Puts `(priority, item)`, waiting for room while the queue is full.
+    /// Puts `(priority, item)`, waiting for room while the queue is full; `.delay(seconds)`
+    /// on the returned [`PriorityPut`] schedules it for later. See [`PriorityPut`] for errors
+    /// and cancellation.
     ///
-    /// # Errors
-    /// `QueueError::Queue(QueueShutDown((priority, item)))` once shut down; `QueueError::Redis`.
-    ///
-    /// # Cancel safety
-    /// Dropping the future drops the item, which may have been put already.
-    pub async fn put(&self, item: (f64, T)) -> Result<(), QueueError<QueueShutDown<(f64, T)>>> {
-        let mut wait: f64 = 0.005;
-        let mut item = item;
-        loop {
-            match self.put_nowait(item).await {
-                Ok(()) => return Ok(()),
-                Err(QueueError::Queue(PutNowaitError::Full(QueueFull(back)))) => {
-                    item = back;
-                    crate::sleep(wait).await;
-                    wait = (wait * 2.0).min(self.shared.opts.poll_interval);
-                }
-                Err(QueueError::Queue(PutNowaitError::ShutDown(e))) => {
-                    return Err(QueueError::Queue(e))
-                }
-                Err(QueueError::Redis(e)) => return Err(QueueError::Redis(e)),
-            }
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await.unwrap();
+    /// queue.put((1.0, "urgent".to_owned())).await.unwrap();
+    /// queue.put((5.0, "tomorrow".to_owned())).delay(86_400.0).await.unwrap();
+    /// # });
+    /// ```
+    pub fn put(&self, item: (f64, T)) -> PriorityPut<T> {
+        PriorityPut {
+            shared: self.shared.clone(),
+            item,
+            delay: 0.0,
         }
     }
 
@@ -183,47 +184,62 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     /// `PutNowaitError::Full` / `::ShutDown` with the item; `QueueError::Redis`.
     ///
     /// # Cancel safety
-    /// As [`put`](Self::put).
+    /// Dropping the future drops the item, which may have been put already.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// if queue.put_nowait((1.0, "now".to_owned())).await.is_err() {
+    ///     println!("full, or shut down");
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn put_nowait(
         &self,
         item: (f64, T),
     ) -> Result<(), QueueError<PutNowaitError<(f64, T)>>> {
-        let payload = serde_json::to_vec(&item.1).map_err(RedisError::Encode)?;
-        let maxsize = self.shared.opts.maxsize.to_string();
-        let priority = item.0.to_string();
-        let args: [&[u8]; 3] = [maxsize.as_bytes(), priority.as_bytes(), &payload];
-        let reply = reply::bytes(self.shared.eval(&scripts::PUT, &args).await?)?;
-        match reply.as_slice() {
-            b"OK" => Ok(()),
-            b"FULL" => Err(QueueError::Queue(PutNowaitError::Full(QueueFull(item)))),
-            _ => Err(QueueError::Queue(PutNowaitError::ShutDown(QueueShutDown(
-                item,
-            )))),
-        }
+        self.shared.put_once(item, 0.0).await
     }
 
-    /// Takes the item with the smallest priority, waiting while the queue is empty.
+    /// Takes the item with the smallest priority, waiting while the queue is empty. The wait
+    /// does not poll: it blocks in Redis (`BLPOP` on a list that each put pushes to), and
+    /// wakes when an item is put, when a delayed item is due or an item's visibility timeout
+    /// ends, and at the latest after the poll interval (when a shutdown is seen).
     ///
     /// # Errors
     /// `QueueError::Queue(QueueShutDown(()))` once shut down and empty; `QueueError::Redis`.
     ///
     /// # Cancel safety
     /// Dropping the future loses no item (one popped as it was dropped comes back after the
-    /// visibility timeout).
+    /// visibility timeout); the connection it was waiting on is closed.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await.unwrap();
+    /// while let Ok((priority, job)) = queue.get().await {
+    ///     println!("{priority}: {job}");
+    ///     queue.task_done().unwrap();
+    /// }
+    /// # });
+    /// ```
     pub async fn get(&self) -> Result<(f64, T), QueueError<QueueShutDown>> {
-        let mut wait: f64 = 0.002;
         loop {
-            match self.get_nowait().await {
-                Ok(item) => return Ok(item),
-                Err(QueueError::Queue(GetNowaitError::ShutDown(e))) => {
-                    return Err(QueueError::Queue(e))
+            let wait_ms = match self.shared.take().await? {
+                Taken::Item(priority, item, member) => {
+                    self.held.borrow_mut().push_back(member);
+                    return Ok((priority, item));
                 }
-                Err(QueueError::Queue(GetNowaitError::Empty(_))) => {
-                    crate::sleep(wait).await;
-                    wait = (wait * 2.0).min(self.shared.opts.poll_interval);
-                }
-                Err(QueueError::Redis(e)) => return Err(QueueError::Redis(e)),
-            }
+                Taken::ShutDown => return Err(QueueError::Queue(QueueShutDown(()))),
+                Taken::Empty(wait_ms) => wait_ms,
+            };
+            let poll = self.shared.opts.poll_interval;
+            let wait = wait_ms.map_or(poll, |ms| (ms as f64 / 1000.0).clamp(0.001, poll));
+            let timeout = format!("{wait:.3}");
+            let args: [&[u8]; 3] = [b"BLPOP", self.shared.keys[9].as_bytes(), timeout.as_bytes()];
+            self.shared.pool.call_blocking(&args).await?;
         }
     }
 
@@ -234,39 +250,29 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     /// `GetNowaitError::Empty` / `::ShutDown`; `QueueError::Redis`.
     ///
     /// # Cancel safety
-    /// As [`get`](Self::get).
+    /// Dropping the future loses no item (one popped as it was dropped comes back after the
+    /// visibility timeout).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await.unwrap();
+    /// match queue.get_nowait().await {
+    ///     Ok((_, job)) => println!("{job}"),
+    ///     Err(e) => println!("nothing to do: {e}"),
+    /// }
+    /// # });
+    /// ```
     pub async fn get_nowait(&self) -> Result<(f64, T), QueueError<GetNowaitError>> {
-        loop {
-            let vis = ((self.shared.opts.visibility_timeout * 1000.0) as u64).to_string();
-            let max = self.shared.opts.max_deliveries.to_string();
-            let args: [&[u8]; 2] = [vis.as_bytes(), max.as_bytes()];
-            let popped = reply::array(self.shared.eval(&scripts::GET, &args).await?)?;
-            if popped.is_empty() {
-                let args: [&[u8]; 2] = [b"EXISTS", self.shared.keys[2].as_bytes()];
-                let shut = reply::int(&self.shared.pool.call(&args).await?)? == 1;
-                return Err(QueueError::Queue(if shut {
-                    GetNowaitError::ShutDown(QueueShutDown(()))
-                } else {
-                    GetNowaitError::Empty(QueueEmpty)
-                }));
+        match self.shared.take().await? {
+            Taken::Item(priority, item, member) => {
+                self.held.borrow_mut().push_back(member);
+                Ok((priority, item))
             }
-            let mut parts = popped.into_iter();
-            let member = reply::bytes(parts.next().unwrap_or(Frame::Null))?;
-            let priority = reply::bytes(parts.next().unwrap_or(Frame::Null))?;
-            let deliveries = reply::int(&parts.next().unwrap_or(Frame::Null))?.to_string();
-            let priority: f64 = String::from_utf8_lossy(&priority).parse().unwrap_or(0.0);
-            let json = member.splitn(2, |&b| b == b'|').nth(1).unwrap_or_default();
-            match serde_json::from_slice(json) {
-                Ok(item) => {
-                    self.held.borrow_mut().push_back(member);
-                    return Ok((priority, item));
-                }
-                Err(e) => {
-                    let error = e.to_string();
-                    let args: [&[u8]; 3] = [&member, error.as_bytes(), deliveries.as_bytes()];
-                    self.shared.eval(&scripts::DEAD, &args).await?;
-                }
-            }
+            Taken::ShutDown => Err(QueueError::Queue(GetNowaitError::ShutDown(QueueShutDown(
+                (),
+            )))),
+            Taken::Empty(_) => Err(QueueError::Queue(GetNowaitError::Empty(QueueEmpty))),
         }
     }
 
@@ -275,19 +281,22 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// asyncio's `ValueError` when this handle holds no item.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// let (_, job) = queue.get().await.unwrap();
+    /// println!("{job}");
+    /// queue.task_done().unwrap();
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn task_done(&self) -> Result<(), ValueError> {
         let member = self.held.borrow_mut().pop_front().ok_or(ValueError {
             msg: "task_done() called too many times",
         })?;
-        let shared = self.shared.clone();
-        shared.acks_in_flight.set(shared.acks_in_flight.get() + 1);
-        let _ack = crate::create_task(async move {
-            if let Err(e) = shared.eval(&scripts::ACK, &[&member]).await {
-                log::error!("redis priority queue: ack not sent: {e}");
-                *shared.ack_error.borrow_mut() = Some(e);
-            }
-            shared.acks_in_flight.set(shared.acks_in_flight.get() - 1);
-        });
+        self.shared.ack(member);
         Ok(())
     }
 
@@ -298,15 +307,19 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Cancel safety
     /// Dropping it loses nothing.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// queue.get().await.unwrap();
+    /// queue.task_done().unwrap();
+    /// queue.flush().await?; // the ack is in Redis: the process may exit
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn flush(&self) -> Result<(), RedisError> {
-        while self.shared.acks_in_flight.get() > 0 {
-            crate::sleep(0.0005).await;
-        }
-        self.shared
-            .ack_error
-            .borrow_mut()
-            .take()
-            .map_or(Ok(()), Err)
+        self.shared.flush().await
     }
 
     /// Waits until every item put, by any process, is done (or dead-lettered).
@@ -316,16 +329,28 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Cancel safety
     /// Dropping it loses nothing.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// queue.put((1.0, "a".to_owned())).await.unwrap();
+    /// queue.join().await?; // done by whichever worker took it
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn join(&self) -> Result<(), RedisError> {
         self.flush().await?;
-        let mut wait: f64 = 0.002;
+        let keys = &self.shared.keys;
+        let timeout = format!("{:.3}", self.shared.opts.poll_interval);
         loop {
-            let args: [&[u8]; 2] = [b"GET", self.shared.keys[1].as_bytes()];
+            let args: [&[u8]; 2] = [b"GET", keys[1].as_bytes()];
             if reply::int(&self.shared.pool.call(&args).await?)? <= 0 {
                 return Ok(());
             }
-            crate::sleep(wait).await;
-            wait = (wait * 2.0).min(self.shared.opts.poll_interval);
+            let idle = keys[10].as_bytes();
+            let args: [&[u8]; 6] = [b"BLMOVE", idle, idle, b"RIGHT", b"LEFT", timeout.as_bytes()];
+            self.shared.pool.call_blocking(&args).await?;
         }
     }
 
@@ -333,6 +358,19 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future after the command was sent does not undo it: the queue may be
+    /// shut down.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// queue.shutdown(false).await?;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn shutdown(&self, immediate: bool) -> Result<(), RedisError> {
         let flag: &[u8] = if immediate { b"1" } else { b"0" };
         self.shared
@@ -345,6 +383,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// for dead in queue.dead_letters().await? {
+    ///     eprintln!("gave up on {}: {}", dead.data, dead.error);
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, RedisError> {
         let args: [&[u8]; 4] = [b"XRANGE", self.shared.keys[3].as_bytes(), b"-", b"+"];
         reply::dead_letters(self.shared.pool.call(&args).await?)
@@ -354,6 +406,19 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisPriorityQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future after the command was sent does not undo it: the queue may be
+    /// deleted.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisPriorityQueue::<String>::connect("redis://127.0.0.1", "pq").await?;
+    /// queue.delete().await?;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn delete(&self) -> Result<(), RedisError> {
         let mut args: Vec<&[u8]> = vec![b"DEL"];
         args.extend(self.shared.keys.iter().map(|k| k.as_bytes()));

@@ -110,6 +110,19 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     }
 
     /// The most items the queue holds waiting; 0 means no limit.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// # let _ = &queue;
+    /// let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs")
+    ///     .maxsize(100)
+    ///     .await?;
+    /// assert_eq!(queue.maxsize(), 100);
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn maxsize(&self) -> usize {
         self.shared.opts.maxsize
     }
@@ -118,6 +131,18 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// println!("{} jobs waiting", queue.qsize().await?);
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn qsize(&self) -> Result<usize, RedisError> {
         let args: [&[u8]; 1] = [self.shared.keys.group.as_bytes()];
         let reply = self.shared.eval(&scripts::QSIZE, &args).await?;
@@ -128,6 +153,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// if queue.empty().await? {
+    ///     println!("nothing to do");
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn empty(&self) -> Result<bool, RedisError> {
         Ok(self.qsize().await? == 0)
     }
@@ -136,6 +175,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// if queue.full().await? {
+    ///     println!("the workers are behind");
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn full(&self) -> Result<bool, RedisError> {
         let max = self.maxsize();
         Ok(max > 0 && self.qsize().await? >= max)
@@ -143,6 +196,16 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
 
     /// Puts an item, waiting for room while the queue is full; `.delay(seconds)` on the
     /// returned [`Put`] schedules it for later. See [`Put`] for errors and cancellation.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// queue.put(7).await.unwrap();
+    /// queue.put(8).delay(60.0).await.unwrap(); // a minute from now
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn put(&self, item: T) -> Put<T> {
         Put {
             shared: self.shared.clone(),
@@ -160,6 +223,15 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Cancel safety
     /// Dropping the future drops the items, which may have been put already.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// queue.put_all((0..1000).collect()).await.unwrap();
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn put_all(&self, items: Vec<T>) -> Result<(), QueueError<QueueShutDown<Vec<T>>>> {
         let mut args: Vec<Vec<u8>> = vec![
             self.shared.keys.group.clone().into_bytes(),
@@ -191,6 +263,21 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Cancel safety
     /// Dropping the future drops the item, which may have been put already.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// use asyncio::redis::QueueError;
+    /// use asyncio::{PutNowaitError, QueueFull};
+    /// match queue.put_nowait(7).await {
+    ///     Ok(()) => {}
+    ///     Err(QueueError::Queue(PutNowaitError::Full(QueueFull(item)))) => println!("no room for {item}"),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn put_nowait(&self, item: T) -> Result<(), QueueError<PutNowaitError<T>>> {
         put_once(&self.shared, item, 0.0).await
     }
@@ -205,6 +292,19 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     /// # Cancel safety
     /// Dropping the future loses no item; an item Redis delivered as it was dropped is
     /// delivered again after the visibility timeout.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// // A worker: until the queue is shut down and drained.
+    /// while let Ok(job) = queue.get().await {
+    ///     println!("job {job}");
+    ///     queue.task_done().unwrap();
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn get(&self) -> Result<T, QueueError<QueueShutDown>> {
         loop {
             if let Some(item) = self.next_prefetched().await? {
@@ -228,7 +328,23 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     /// queue is also shut down; `QueueError::Redis`.
     ///
     /// # Cancel safety
-    /// As [`get`](Self::get).
+    /// Dropping the future loses no item; an item Redis delivered as it was dropped is
+    /// delivered again after the visibility timeout.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// match queue.get_nowait().await {
+    ///     Ok(job) => {
+    ///         println!("job {job}");
+    ///         queue.task_done().unwrap();
+    ///     }
+    ///     Err(e) => println!("nothing now: {e}"),
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn get_nowait(&self) -> Result<T, QueueError<GetNowaitError>> {
         loop {
             if let Some(item) = self.next_prefetched().await? {
@@ -271,6 +387,17 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Errors
     /// asyncio's `ValueError` when this handle holds no item.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// let job = queue.get().await.unwrap();
+    /// println!("job {job}");
+    /// queue.task_done().unwrap();
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn task_done(&self) -> Result<(), ValueError> {
         let id = self.held.borrow_mut().pop_front().ok_or(ValueError {
             msg: "task_done() called too many times",
@@ -286,6 +413,18 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Cancel safety
     /// Dropping it loses nothing: the acks go on being sent.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// let job = queue.get().await.unwrap();
+    /// queue.task_done().unwrap();
+    /// queue.flush().await?; // the ack is in Redis: the process may exit
+    /// # let _ = job;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn flush(&self) -> Result<(), RedisError> {
         self.shared.flush().await
     }
@@ -297,17 +436,32 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     /// Redis could not be reached.
     ///
     /// # Cancel safety
-    /// Dropping it loses nothing.
+    /// Dropping it loses nothing (the connection it was waiting on is closed).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// queue.put_all((0..100).collect()).await.unwrap();
+    /// queue.join().await?; // every job done, by whichever workers took them
+    /// queue.shutdown(false).await?; // the workers' gets now fail: they stop
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn join(&self) -> Result<(), RedisError> {
         self.flush().await?;
-        let mut wait: f64 = 0.002;
+        let keys = &self.shared.keys;
+        // Waits on the idle list (see the scripts), looking again each poll interval in case
+        // Redis lost it.
+        let timeout = format!("{:.3}", self.shared.opts.poll_interval);
         loop {
-            let args: [&[u8]; 2] = [b"GET", self.shared.keys.unfinished.as_bytes()];
+            let args: [&[u8]; 2] = [b"GET", keys.unfinished.as_bytes()];
             if reply::int(&self.shared.pool.call(&args).await?)? <= 0 {
                 return Ok(());
             }
-            crate::sleep(wait).await;
-            wait = (wait * 2.0).min(self.shared.opts.poll_interval);
+            let idle = keys.idle.as_bytes();
+            let args: [&[u8]; 6] = [b"BLMOVE", idle, idle, b"RIGHT", b"LEFT", timeout.as_bytes()];
+            self.shared.pool.call_blocking(&args).await?;
         }
     }
 
@@ -317,6 +471,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future after the command was sent does not undo it: the queue may be
+    /// shut down.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// queue.shutdown(false).await?;
+    /// assert!(queue.put(1).await.is_err());
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn shutdown(&self, immediate: bool) -> Result<(), RedisError> {
         let flag: &[u8] = if immediate { b"1" } else { b"0" };
         let args: [&[u8]; 2] = [self.shared.keys.group.as_bytes(), flag];
@@ -327,6 +495,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// if queue.is_shut_down().await? {
+    ///     println!("no more work will come");
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn is_shut_down(&self) -> Result<bool, RedisError> {
         self.shared.is_shut_down().await
     }
@@ -336,6 +518,20 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future loses nothing: it only reads.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// for dead in queue.dead_letters().await? {
+    ///     eprintln!("gave up on {}: {}", dead.data, dead.error);
+    /// }
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, RedisError> {
         let args: [&[u8]; 4] = [b"XRANGE", self.shared.keys.dead.as_bytes(), b"-", b"+"];
         reply::dead_letters(self.shared.pool.call(&args).await?)
@@ -345,6 +541,19 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
     ///
     /// # Errors
     /// Redis could not be reached.
+    ///
+    /// # Cancel safety
+    /// Dropping the future after the command was sent does not undo it: the queue may be
+    /// deleted.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// # let queue = asyncio::redis::RedisQueue::<u32>::connect("redis://127.0.0.1", "jobs").await?;
+    /// queue.delete().await?; // a fresh, empty queue under the same name
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn delete(&self) -> Result<(), RedisError> {
         let mut args: Vec<&[u8]> = vec![b"DEL"];
         args.extend(self.shared.keys.all());

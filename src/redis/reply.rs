@@ -74,10 +74,11 @@ pub(crate) fn read_entries(frame: Frame, deliveries: i64) -> Result<Vec<Delivery
     Ok(out)
 }
 
-/// The `{id, payload, deliveries}` triples the `MAINTAIN` script returns.
-pub(crate) fn claimed(frame: Frame) -> Result<Vec<Delivery>, RedisError> {
-    array(frame)?
-        .into_iter()
+/// The cursor and the `{id, payload, deliveries}` triples the `MAINTAIN` script returns.
+pub(crate) fn claimed(frame: Frame) -> Result<(Vec<u8>, Vec<Delivery>), RedisError> {
+    let mut parts = array(frame)?.into_iter();
+    let cursor = bytes(parts.next().unwrap_or(Frame::Null))?;
+    let claimed = parts
         .map(|triple| {
             let mut parts = array(triple)?.into_iter();
             let id = bytes(parts.next().unwrap_or(Frame::Null))?;
@@ -89,7 +90,8 @@ pub(crate) fn claimed(frame: Frame) -> Result<Vec<Delivery>, RedisError> {
                 deliveries,
             })
         })
-        .collect()
+        .collect::<Result<_, RedisError>>()?;
+    Ok((cursor, claimed))
 }
 
 /// An item the queue gave up on, read back from the dead-letter stream.

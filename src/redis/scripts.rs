@@ -4,56 +4,152 @@
 //! Keys, in this order, for every script: 1 the stream, 2 the unfinished counter (puts minus
 //! acks, what `join` waits on), 3 the shut-down flag, 4 the dead-letter stream, 5 the sorted
 //! set of delayed items (score: due time in ms; member: `uid|payload`), 6 a hash of counts
-//! (`acked`: items acked; `dead`: items sent to the dead letters).
+//! (`acked`: items acked; `dead`: items sent to the dead letters), 7 a list that holds one
+//! element exactly while the unfinished counter is 0 or less, which `join` waits on with a
+//! blocking `BLMOVE` from it to itself (so every waiter sees the element; none takes it).
+//!
+//! The unfinished counter is always the items waiting in the stream, plus those delivered
+//! and not acked (the group's pending entries), plus the delayed ones: so the items waiting,
+//! for `qsize` and `maxsize`, are the counter minus the pending entries minus the delayed
+//! items, read in O(1) however long the stream is.
+//!
+//! # Trimming
+//! An acked entry is not deleted one by one (`XDEL` costs more than the rest of an ack):
+//! the stream is trimmed instead, with `XTRIM MINID ~ m` after each batch of acks, where `m`
+//! is the oldest pending entry's id, or with nothing pending, the group's last-delivered id.
+//! Every entry below `m` was delivered (it is below the last-delivered id; ids only grow,
+//! and the group reads in id order) and is not pending, so it was acked (or dead-lettered,
+//! which acks): none can be needed again. Entries not yet delivered are at or above the
+//! last-delivered id, and pending ones at or above `m`: trimming never touches them. `~`
+//! lets Redis drop only whole nodes of the stream, cheaply; a few acked entries stay until
+//! a later trim. A stream with several groups would need the minimum over the groups; this
+//! queue has one, `workers`.
 
 use super::pool::Script;
 
-/// ARGV: group, maxsize, payload, delay in ms, uid. Returns `OK`, `FULL` or `SHUTDOWN`.
-pub(crate) static PUT: Script = Script(
+/// The trim described in the module docs, as a Lua function of the group's name.
+macro_rules! trim {
+    () => {
+        r"
+local function trim(group)
+  local minid = nil
+  local pending = redis.call('XPENDING', KEYS[1], group)
+  if pending[1] > 0 then
+    minid = pending[2]
+  else
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+      local name, last = nil, nil
+      for i = 1, #g, 2 do
+        if g[i] == 'name' then name = g[i + 1] end
+        if g[i] == 'last-delivered-id' then last = g[i + 1] end
+      end
+      if name == group then minid = last end
+    end
+  end
+  if minid and minid ~= '0-0' then redis.call('XTRIM', KEYS[1], 'MINID', '~', minid) end
+end
+"
+    };
+}
+
+/// Counts `n` items done, and marks the queue idle when nothing is left unfinished.
+macro_rules! done {
+    () => {
+        r"
+local function done(n)
+  if n <= 0 then return end
+  if redis.call('DECRBY', KEYS[2], n) <= 0 then
+    redis.call('DEL', KEYS[7])
+    redis.call('RPUSH', KEYS[7], '1')
+  end
+end
+"
+    };
+}
+
+/// The items waiting, not delivered yet, as a Lua function (see the module docs).
+macro_rules! waiting {
+    () => {
+        r"
+local function waiting(group)
+  local unfinished = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local pending = redis.call('XPENDING', KEYS[1], group)[1]
+  return unfinished - pending - redis.call('ZCARD', KEYS[5])
+end
+"
+    };
+}
+
+/// Puts items, each on its own terms. ARGV: group, maxsize, then for each item: payload,
+/// delay in ms (0: now), uid (for a delayed item's member). Returns one status per item:
+/// `OK`, `FULL` or `SHUTDOWN`.
+pub(crate) static PUT: Script = Script(concat!(
+    waiting!(),
     r"
-if redis.call('EXISTS', KEYS[3]) == 1 then return 'SHUTDOWN' end
+local out = {}
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  for i = 3, #ARGV, 3 do table.insert(out, 'SHUTDOWN') end
+  return out
+end
 local maxsize = tonumber(ARGV[2])
-if maxsize > 0 then
-  local pending = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
-  if redis.call('XLEN', KEYS[1]) - pending >= maxsize then return 'FULL' end
+local room = -1
+if maxsize > 0 then room = maxsize - waiting(ARGV[1]) end
+local added = 0
+local now = nil
+for i = 3, #ARGV, 3 do
+  local delay = tonumber(ARGV[i + 1])
+  if delay > 0 then
+    if not now then
+      local t = redis.call('TIME')
+      now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+    redis.call('ZADD', KEYS[5], now + delay, ARGV[i + 2] .. '|' .. ARGV[i])
+    added = added + 1
+    table.insert(out, 'OK')
+  elseif room == 0 then
+    table.insert(out, 'FULL')
+  else
+    redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
+    if room > 0 then room = room - 1 end
+    added = added + 1
+    table.insert(out, 'OK')
+  end
 end
-local delay = tonumber(ARGV[4])
-if delay > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('ZADD', KEYS[5], now + delay, ARGV[5] .. '|' .. ARGV[3])
-else
-  redis.call('XADD', KEYS[1], '*', 'd', ARGV[3])
+if added > 0 then
+  redis.call('INCRBY', KEYS[2], added)
+  redis.call('DEL', KEYS[7])
 end
-redis.call('INCR', KEYS[2])
-return 'OK'
-",
-);
+return out
+"
+));
 
 /// Puts many items at once, all or none. ARGV: group, maxsize, payloads. Returns `OK`,
 /// `FULL` (no room for all of them) or `SHUTDOWN`.
-pub(crate) static PUT_ALL: Script = Script(
+pub(crate) static PUT_ALL: Script = Script(concat!(
+    waiting!(),
     r"
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'SHUTDOWN' end
 local n = #ARGV - 2
 local maxsize = tonumber(ARGV[2])
-if maxsize > 0 then
-  local pending = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
-  if redis.call('XLEN', KEYS[1]) - pending + n > maxsize then return 'FULL' end
-end
+if maxsize > 0 and waiting(ARGV[1]) + n > maxsize then return 'FULL' end
 for i = 3, #ARGV do
   redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
 end
 redis.call('INCRBY', KEYS[2], n)
+redis.call('DEL', KEYS[7])
 return 'OK'
-",
-);
+"
+));
 
 /// Moves the delayed items that are due into the stream, then claims (`XAUTOCLAIM`) items
 /// idle longer than the visibility timeout; an item over its deliveries goes to the dead
-/// letters, counted done. ARGV: group, consumer, min idle ms, count, max deliveries.
-/// Returns the claimed items as `{id, payload, deliveries}`.
-pub(crate) static MAINTAIN: Script = Script(
+/// letters, counted done. ARGV: group, consumer, min idle ms, count, max deliveries, the
+/// cursor to scan the pending entries from (`0-0` at first). Returns the cursor for the next
+/// call (`0-0` once the scan went round), then the claimed items as `{id, payload,
+/// deliveries}`.
+pub(crate) static MAINTAIN: Script = Script(concat!(
+    trim!(),
+    done!(),
     r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -63,8 +159,9 @@ for _, m in ipairs(due) do
   redis.call('XADD', KEYS[1], '*', 'd', string.sub(m, sep + 1))
   redis.call('ZREM', KEYS[5], m)
 end
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
-local out = {}
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[6], 'COUNT', ARGV[4])
+local out = {claimed[1]}
+local dead = 0
 for _, e in ipairs(claimed[2]) do
   local id = e[1]
   local payload = ''
@@ -76,61 +173,70 @@ for _, e in ipairs(claimed[2]) do
     redis.call('XADD', KEYS[4], '*', 'id', id, 'data', payload, 'error',
       'delivered ' .. (n - 1) .. ' times and never task_done', 'deliveries', n - 1)
     redis.call('XACK', KEYS[1], ARGV[1], id)
-    redis.call('XDEL', KEYS[1], id)
-    redis.call('DECR', KEYS[2])
-    redis.call('HINCRBY', KEYS[6], 'dead', 1)
+    dead = dead + 1
   else
     table.insert(out, {id, payload, n})
   end
 end
+if dead > 0 then
+  done(dead)
+  redis.call('HINCRBY', KEYS[6], 'dead', dead)
+end
+trim(ARGV[1])
 return out
-",
-);
+"
+));
 
-/// Acknowledges items: each one acked now (not already, by a worker that took it before a
-/// redelivery) is deleted and counted done. ARGV: group, ids. Returns how many.
-pub(crate) static ACK: Script = Script(
+/// Acknowledges items: those acked now (not already, by a worker that took them before a
+/// redelivery) are counted done; then the stream is trimmed. ARGV: group, ids. Returns how
+/// many.
+pub(crate) static ACK: Script = Script(concat!(
+    trim!(),
+    done!(),
     r"
-local done = 0
-for i = 2, #ARGV do
-  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
-    redis.call('XDEL', KEYS[1], ARGV[i])
-    done = done + 1
-  end
+local acked = 0
+-- unpack takes a few thousand values at most: XACK them in chunks.
+for first = 2, #ARGV, 4000 do
+  local last = math.min(first + 3999, #ARGV)
+  acked = acked + redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, first, last))
 end
-if done > 0 then
-  redis.call('DECRBY', KEYS[2], done)
-  redis.call('HINCRBY', KEYS[6], 'acked', done)
+if acked > 0 then
+  done(acked)
+  redis.call('HINCRBY', KEYS[6], 'acked', acked)
 end
-return done
-",
-);
+trim(ARGV[1])
+return acked
+"
+));
 
 /// Moves one delivered item to the dead letters with its error, counted done.
 /// ARGV: group, id, payload, error, deliveries.
-pub(crate) static DEAD: Script = Script(
+pub(crate) static DEAD: Script = Script(concat!(
+    done!(),
     r"
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('XADD', KEYS[4], '*', 'id', ARGV[2], 'data', ARGV[3], 'error', ARGV[4],
     'deliveries', ARGV[5])
-  redis.call('XDEL', KEYS[1], ARGV[2])
-  redis.call('DECR', KEYS[2])
+  done(1)
   redis.call('HINCRBY', KEYS[6], 'dead', 1)
 end
 return 1
-",
-);
+"
+));
 
 /// The items waiting, not yet delivered to a worker. ARGV: group.
-pub(crate) static QSIZE: Script = Script(
+pub(crate) static QSIZE: Script = Script(concat!(
+    waiting!(),
     r"
-return redis.call('XLEN', KEYS[1]) - redis.call('XPENDING', KEYS[1], ARGV[1])[1]
-",
-);
+return math.max(0, waiting(ARGV[1]))
+"
+));
 
 /// Sets the shut-down flag; with `immediate`, drops the items not yet delivered (and the
 /// delayed ones), counted done. ARGV: group, immediate (`1` or `0`).
-pub(crate) static SHUTDOWN: Script = Script(
+pub(crate) static SHUTDOWN: Script = Script(concat!(
+    trim!(),
+    done!(),
     r"
 redis.call('SET', KEYS[3], '1')
 if ARGV[2] ~= '1' then return 0 end
@@ -141,14 +247,14 @@ while true do
   if not r or not r[1] or #r[1][2] == 0 then break end
   for _, e in ipairs(r[1][2]) do
     redis.call('XACK', KEYS[1], ARGV[1], e[1])
-    redis.call('XDEL', KEYS[1], e[1])
     dropped = dropped + 1
   end
 end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], '__shutdown__')
 dropped = dropped + redis.call('ZCARD', KEYS[5])
 redis.call('DEL', KEYS[5])
-if dropped > 0 then redis.call('DECRBY', KEYS[2], dropped) end
+done(dropped)
+trim(ARGV[1])
 return dropped
-",
-);
+"
+));

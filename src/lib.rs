@@ -128,6 +128,7 @@ pub use sync::{
     ConditionWaitFor, Event, EventWait, Lock, LockGuard, Semaphore, SemaphoreAcquire,
     SemaphorePermit, ValueError,
 };
+pub use task::StackFrame;
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use task::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
 pub use task::{catch_cancel, on_cancel, CatchCancel, OnCancel};

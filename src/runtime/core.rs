@@ -215,6 +215,16 @@ impl Core {
         }
     }
 
+    /// The running task parks: `f` updates its byte of what it waits on (`task::waiting`).
+    pub(crate) fn note_waiting(&self, f: impl FnOnce(u8) -> u8) {
+        let Some(current) = self.current.get() else {
+            return;
+        };
+        if let Some(task) = self.tasks.borrow().get(Key::from_u64(current)) {
+            task.common().update_waiting(f);
+        }
+    }
+
     /// The context of a task that has one (its `IN_CONTEXT` flag is set), out of its place.
     pub(crate) fn take_task_context(&self, key: u64) -> Option<crate::contextvars::Context> {
         self.task_contexts.borrow_mut().remove(&key)

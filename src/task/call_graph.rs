@@ -38,6 +38,12 @@ pub struct FutureCallGraph {
     pub call_stack: Vec<&'static Location<'static>>,
     /// The task it is waiting on now, when it awaits a task's handle directly.
     pub awaiting: Option<TaskInfo>,
+    /// The primitive it is parked on now, if it is: `"Queue.get"`, `"Lock.acquire"`,
+    /// `"Event.wait"`, `"Condition.wait"`, `"Semaphore.acquire"`, `"Barrier.wait"`,
+    /// `"Queue.put"`, `"Queue.join"`, `"Future"`, `"sleep"`, each wrapped as
+    /// `wait_for(..)` or `timeout(..)` under a time limit (`"?"` inside for a wait the loop
+    /// cannot name, such as a socket's).
+    pub waiting_on: Option<String>,
     /// The tasks waiting on it, each with those waiting on it in turn. A task already on the
     /// path (a cycle) appears once more with nothing under it.
     pub awaited_by: Vec<FutureCallGraph>,
@@ -68,32 +74,62 @@ pub fn capture_call_graph(task: &TaskRef) -> FutureCallGraph {
 
 fn build(task: &TaskRef, tasks: &[TaskRef], path: &mut HashSet<u64>) -> FutureCallGraph {
     let info = TaskInfo::of(task);
-    let common = task.common();
-    let awaiting_key = common.awaiting();
-    let awaiting = (awaiting_key != 0)
-        .then(|| tasks.iter().find(|t| t.slab_key() == awaiting_key))
-        .flatten()
-        .map(TaskInfo::of);
     let mut graph = FutureCallGraph {
         task: info,
         call_stack: vec![task.location()],
-        awaiting,
+        awaiting: awaited_task(task, tasks).map(TaskInfo::of),
+        waiting_on: waiting_on(task),
         awaited_by: Vec::new(),
     };
     if !path.insert(task.id()) {
         return graph;
     }
-    let key = task.slab_key();
-    let through_combinators = common.awaited_by();
-    for other in tasks {
-        let waits = other.id() != task.id()
-            && (other.common().awaiting() == key || through_combinators.contains(&other.id()));
-        if waits {
-            graph.awaited_by.push(build(other, tasks, path));
-        }
+    for other in awaiters(task, tasks) {
+        graph.awaited_by.push(build(other, tasks, path));
     }
     path.remove(&task.id());
     graph
+}
+
+/// The task `task` awaits by its handle, if it is pending among `tasks`.
+pub(crate) fn awaited_task<'a>(task: &TaskRef, tasks: &'a [TaskRef]) -> Option<&'a TaskRef> {
+    let key = task.common().awaiting();
+    (key != 0)
+        .then(|| tasks.iter().find(|t| t.slab_key() == key))
+        .flatten()
+}
+
+/// The tasks among `tasks` that wait on `task`: by its handle, or through a combinator.
+pub(crate) fn awaiters<'a>(task: &TaskRef, tasks: &'a [TaskRef]) -> Vec<&'a TaskRef> {
+    let key = task.slab_key();
+    let through_combinators = task.common().awaited_by();
+    tasks
+        .iter()
+        .filter(|other| {
+            other.id() != task.id()
+                && (other.common().awaiting() == key || through_combinators.contains(&other.id()))
+        })
+        .collect()
+}
+
+/// The tasks among `tasks` that `task` waits on: the one it awaits by its handle, and those
+/// it watches through a combinator.
+pub(crate) fn awaited<'a>(task: &TaskRef, tasks: &'a [TaskRef]) -> Vec<&'a TaskRef> {
+    let key = task.common().awaiting();
+    let id = task.id();
+    tasks
+        .iter()
+        .filter(|other| {
+            other.id() != id
+                && ((key != 0 && other.slab_key() == key)
+                    || other.common().awaited_by().contains(&id))
+        })
+        .collect()
+}
+
+/// What `task` is parked on in its current step, named (see [`FutureCallGraph::waiting_on`]).
+pub(crate) fn waiting_on(task: &TaskRef) -> Option<String> {
+    super::waiting::describe(task.common().waiting())
 }
 
 /// The call graph of `task` as text, in asyncio 3.14's layout.
@@ -151,6 +187,9 @@ fn render(graph: &FutureCallGraph, level: usize, out: &mut String) {
             "{indent}  |   awaiting Task(name='{}', id={:#x})",
             awaiting.name, awaiting.id
         );
+    }
+    if let Some(what) = &graph.waiting_on {
+        let _ = writeln!(out, "{indent}  |   awaiting {what}");
     }
     if !graph.awaited_by.is_empty() {
         let _ = writeln!(out, "{indent}  + Awaited by:");

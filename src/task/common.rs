@@ -38,6 +38,9 @@ pub(crate) struct Common {
     cancels: Cell<u32>,
     /// How many catching scopes are on the task's stack (in the padding next to `flags`).
     scopes: Cell<u16>,
+    /// What the task parks on in its current step (see `super::waiting`), or 0; in the last
+    /// byte of padding.
+    waiting: Cell<u8>,
     id: u64,
     pub(super) core: Weak<Core>,
     /// The first awaiter; more are in `Extra`.
@@ -80,6 +83,7 @@ impl Common {
             polls: Cell::new(0),
             cancels: Cell::new(0),
             scopes: Cell::new(0),
+            waiting: Cell::new(0),
             id,
             core,
             waiter: Cell::new(None),
@@ -137,6 +141,7 @@ impl Common {
 
     pub(super) fn count_poll(&self) {
         self.awaiting.set(0);
+        self.waiting.set(0);
         self.polls.set(self.polls.get().saturating_add(1));
     }
 
@@ -216,6 +221,15 @@ impl Common {
                 .map(|(id, _)| *id)
                 .collect()
         })
+    }
+
+    /// What the task parks on in its current step (see `super::waiting`), or 0.
+    pub(crate) fn waiting(&self) -> u8 {
+        self.waiting.get()
+    }
+
+    pub(crate) fn update_waiting(&self, f: impl FnOnce(u8) -> u8) {
+        self.waiting.set(f(self.waiting.get()));
     }
 
     /// Records that this task found `awaited` pending (the await graph).

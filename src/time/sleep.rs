@@ -181,6 +181,7 @@ impl Sleep {
                 };
                 let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
                 self.state = State::Armed(key, core.shared.id, Arc::downgrade(&core.shared));
+                core.note_waiting(note_sleep);
                 Poll::Pending
             }
             State::Armed(key, loop_id, shared) => {
@@ -192,6 +193,7 @@ impl Sleep {
                             if !waker.will_wake(cx.waker()) {
                                 *waker = cx.waker().clone();
                             }
+                            core.note_waiting(note_sleep);
                             true
                         }
                         Some(TimerAction::Call(..)) => unreachable!("a sleep's timer wakes"),
@@ -232,4 +234,9 @@ impl Drop for Sleep {
         // which is harmless; on it (the usual case) it goes now.
         self.disarm();
     }
+}
+
+/// What a task parked on a timer shows (its time limits, noted after, are kept).
+fn note_sleep(tag: u8) -> u8 {
+    crate::task::waiting::with_kind(tag, crate::task::waiting::Waiting::Sleep)
 }

@@ -39,6 +39,7 @@ mod future;
 // Ecosystem (issue 18): hyper 1.x on the loop.
 #[cfg(feature = "hyper")]
 pub mod hyper;
+pub mod introspection;
 pub mod net;
 mod queue;
 mod reactor;

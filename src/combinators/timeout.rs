@@ -374,7 +374,7 @@ impl<F: Future> Future for WithTimeout<F> {
             _ => state.waker = Some(cx.waker().clone()),
         }
         drop(state);
-        crate::task::waiting::note_limit(crate::task::waiting::UNDER_TIMEOUT);
+        crate::task::waiting::note_limit(cx.waker(), crate::task::waiting::UNDER_TIMEOUT);
         Poll::Pending
     }
 }

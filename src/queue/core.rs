@@ -414,7 +414,7 @@ impl Future for Join {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let polled = Pin::new(&mut self.wait).poll(cx);
         if polled.is_pending() {
-            crate::task::waiting::note(crate::task::waiting::Waiting::QueueJoin);
+            crate::task::waiting::note(cx.waker(), crate::task::waiting::Waiting::QueueJoin);
         }
         polled
     }

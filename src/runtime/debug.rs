@@ -30,6 +30,8 @@ pub(crate) fn env_debug() -> bool {
 pub(crate) struct DebugState {
     on: Cell<bool>,
     slow: Cell<Duration>,
+    /// The loop answers `asyncio-ps` (see `crate::introspection`).
+    served: Cell<bool>,
 }
 
 impl DebugState {
@@ -37,7 +39,20 @@ impl DebugState {
         DebugState {
             on: Cell::new(on),
             slow: Cell::new(Duration::from_millis(100)),
+            served: Cell::new(false),
         }
+    }
+
+    /// Whether the loop records its tasks' birth times: in debug mode, and while it answers
+    /// `asyncio-ps`. (Registered loops stay so until they end: `served` is never unset.)
+    #[inline]
+    pub(crate) fn tracks_tasks(&self) -> bool {
+        self.served.get()
+    }
+
+    /// Marks the loop as answering `asyncio-ps`; true if it was not already.
+    pub(crate) fn set_served(&self) -> bool {
+        !self.served.replace(true)
     }
 
     #[inline]
@@ -134,7 +149,11 @@ impl LoopHandle {
     /// # });
     /// ```
     pub fn set_debug(&self, on: bool) {
-        self.local_core("set_debug").debug.set(on);
+        let core = self.local_core("set_debug");
+        core.debug.set(on);
+        if on {
+            crate::introspection::join(&core);
+        }
     }
 
     /// Whether debug mode is on (asyncio's `loop.get_debug`).

@@ -90,7 +90,9 @@ impl WaitList {
 
     /// Queues a new waiter at the back: the running task parks here.
     pub(crate) fn push(&mut self, waker: &Waker) -> Rc<Waiter> {
-        waiting::note(self.what);
+        if self.what != Waiting::Nothing {
+            waiting::note(waker, self.what);
+        }
         let waiter = match self.spare.pop() {
             Some(waiter) => {
                 waiter.notified.set(false);
@@ -139,7 +141,9 @@ impl WaitList {
                 waiter.update_waker(waker);
                 *slot = Some(waiter);
                 let what = list.borrow().what;
-                waiting::note(what);
+                if what != Waiting::Nothing {
+                    waiting::note(waker, what);
+                }
                 Turn::Queued
             }
         }

@@ -129,7 +129,7 @@ pub(crate) fn awaited<'a>(task: &TaskRef, tasks: &'a [TaskRef]) -> Vec<&'a TaskR
 
 /// What `task` is parked on in its current step, named (see [`FutureCallGraph::waiting_on`]).
 pub(crate) fn waiting_on(task: &TaskRef) -> Option<String> {
-    super::waiting::describe(task.common().waiting())
+    super::waiting::describe(super::waiting::of(task))
 }
 
 /// The call graph of `task` as text, in asyncio 3.14's layout.

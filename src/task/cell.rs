@@ -214,6 +214,9 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
     unsafe fn run(&self, core: &Core, this: NonNull<Header>) {
         let Base { header, common } = &self.base;
         header.queued.clear();
+        header
+            .waiting
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         // A wake from another thread that is still in the loop's cross-thread queue is
         // answered by this poll: take it now (seeing what its waker wrote), so that the drain
         // does not poll the task once more for it.

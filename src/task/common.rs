@@ -38,9 +38,6 @@ pub(crate) struct Common {
     cancels: Cell<u32>,
     /// How many catching scopes are on the task's stack (in the padding next to `flags`).
     scopes: Cell<u16>,
-    /// What the task parks on in its current step (see `super::waiting`), or 0; in the last
-    /// byte of padding.
-    waiting: Cell<u8>,
     id: u64,
     pub(super) core: Weak<Core>,
     /// The first awaiter; more are in `Extra`.
@@ -67,6 +64,8 @@ pub(super) struct Extra {
     callbacks: Vec<(u64, DoneCallback)>,
     next_callback_id: u64,
     pub(super) busy: Duration,
+    /// When the task was made, on a loop that tracks it (debug mode, `introspection::serve`).
+    born: Option<std::time::Instant>,
     /// Tasks (by id) that wait on this one through a combinator, each edge live while its
     /// combinator's state is (the call graph). The first inline: it is usually the only one,
     /// and a gather of many tasks should not pay an allocation per task for it.
@@ -83,7 +82,6 @@ impl Common {
             polls: Cell::new(0),
             cancels: Cell::new(0),
             scopes: Cell::new(0),
-            waiting: Cell::new(0),
             id,
             core,
             waiter: Cell::new(None),
@@ -141,7 +139,6 @@ impl Common {
 
     pub(super) fn count_poll(&self) {
         self.awaiting.set(0);
-        self.waiting.set(0);
         self.polls.set(self.polls.get().saturating_add(1));
     }
 
@@ -223,15 +220,6 @@ impl Common {
         })
     }
 
-    /// What the task parks on in its current step (see `super::waiting`), or 0.
-    pub(crate) fn waiting(&self) -> u8 {
-        self.waiting.get()
-    }
-
-    pub(crate) fn update_waiting(&self, f: impl FnOnce(u8) -> u8) {
-        self.waiting.set(f(self.waiting.get()));
-    }
-
     /// Records that this task found `awaited` pending (the await graph).
     pub(crate) fn set_awaiting(&self, awaited: u64) {
         self.awaiting.set(awaited);
@@ -297,6 +285,15 @@ impl Common {
 
     pub(crate) fn polls(&self) -> u64 {
         u64::from(self.polls.get())
+    }
+
+    /// When the task was made, if its loop tracked it (see `Extra::born`).
+    pub(crate) fn born(&self) -> Option<std::time::Instant> {
+        self.extra.borrow().as_ref().and_then(|e| e.born)
+    }
+
+    pub(crate) fn set_born(&self, at: std::time::Instant) {
+        self.with_extra(|e| e.born = Some(at));
     }
 
     pub(crate) fn busy(&self) -> Duration {

@@ -514,6 +514,19 @@ impl TaskRef {
         self.raw.base().key()
     }
 
+    /// What the task is parked on in its current step (`super::waiting`), or 0.
+    pub(crate) fn waiting_tag(&self) -> u8 {
+        self.raw
+            .header()
+            .waiting
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the task is pending in its loop's ready queue, to run at its next turn.
+    pub(crate) fn scheduled(&self) -> bool {
+        !self.done() && self.raw.header().queued.is_set()
+    }
+
     /// See [`Task::cancelled`].
     pub fn cancelled(&self) -> bool {
         self.raw.common().cancelled()

@@ -7,7 +7,10 @@
 //! queues a waiter (or a timer) there, and this adds a look-up of the running task. An
 //! acquire, get or put that needs no wait records nothing.
 
+use super::header::Header;
+use super::TaskRef;
 use crate::runtime::context;
+use std::task::Waker;
 
 /// What a task waits on (the low bits of its byte).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,26 +52,37 @@ pub(crate) const UNDER_WAIT_FOR: u8 = 0x80;
 /// The wait is under a `timeout` block.
 pub(crate) const UNDER_TIMEOUT: u8 = 0x40;
 
-/// The running task parks on `what` (its time limits, noted after, are kept).
-#[cold]
-#[inline(never)]
-pub(crate) fn note(what: Waiting) {
-    if what != Waiting::Nothing {
-        context::with_core(|core| core.note_waiting(|tag| with_kind(tag, what)));
+/// The task `waker` wakes parks on `what` (its time limits, noted after, are kept).
+#[inline]
+pub(crate) fn note(waker: &Waker, what: Waiting) {
+    update(waker, !KIND, what as u8);
+}
+
+/// The wait of the task `waker` wakes, whatever it is, is under a time limit
+/// (`UNDER_WAIT_FOR` or `UNDER_TIMEOUT`).
+#[inline]
+pub(crate) fn note_limit(waker: &Waker, limit: u8) {
+    update(waker, !0, limit);
+}
+
+/// A task's own waker leads to its header; another (a combinator's) leaves the running task.
+#[inline]
+fn update(waker: &Waker, keep: u8, add: u8) {
+    match Header::of_waker(waker) {
+        Some(header) => header.update_waiting(keep, add),
+        None => update_running(keep, add),
     }
 }
 
-/// `tag` waiting on `what`, its time limits kept.
-pub(crate) fn with_kind(tag: u8, what: Waiting) -> u8 {
-    (tag & !KIND) | what as u8
-}
-
-/// The running task's wait, whatever it is, is under a time limit (`UNDER_WAIT_FOR` or
-/// `UNDER_TIMEOUT`).
 #[cold]
 #[inline(never)]
-pub(crate) fn note_limit(limit: u8) {
-    context::with_core(|core| core.note_waiting(|tag| tag | limit));
+fn update_running(keep: u8, add: u8) {
+    context::with_core(|core| core.note_waiting(keep, add));
+}
+
+/// The byte of a task: what it is parked on in its current step, or 0.
+pub(crate) fn of(task: &TaskRef) -> u8 {
+    task.waiting_tag()
 }
 
 /// The text for a task's byte: `Queue.get`, `wait_for(Lock.acquire)`, `timeout(?)`; `None`

@@ -181,7 +181,7 @@ impl Sleep {
                 };
                 let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
                 self.state = State::Armed(key, core.shared.id, Arc::downgrade(&core.shared));
-                core.note_waiting(note_sleep);
+                crate::task::waiting::note(cx.waker(), crate::task::waiting::Waiting::Sleep);
                 Poll::Pending
             }
             State::Armed(key, loop_id, shared) => {
@@ -193,7 +193,10 @@ impl Sleep {
                             if !waker.will_wake(cx.waker()) {
                                 *waker = cx.waker().clone();
                             }
-                            core.note_waiting(note_sleep);
+                            crate::task::waiting::note(
+                                cx.waker(),
+                                crate::task::waiting::Waiting::Sleep,
+                            );
                             true
                         }
                         Some(TimerAction::Call(..)) => unreachable!("a sleep's timer wakes"),
@@ -234,9 +237,4 @@ impl Drop for Sleep {
         // which is harmless; on it (the usual case) it goes now.
         self.disarm();
     }
-}
-
-/// What a task parked on a timer shows (its time limits, noted after, are kept).
-fn note_sleep(tag: u8) -> u8 {
-    crate::task::waiting::with_kind(tag, crate::task::waiting::Waiting::Sleep)
 }

@@ -36,11 +36,7 @@ fn serve_answers_with_each_task_and_removes_its_socket_at_the_end() {
             async move { queue.get().await }
         })
         .with_name("tab\tgetter");
-        let waiter = asyncio::create_task({
-            let getter = getter.clone();
-            async move { getter.await }
-        })
-        .with_name("waiter");
+        let waiter = asyncio::create_task(getter.clone()).with_name("waiter");
         asyncio::sleep(0.01).await;
 
         let answer = ask(path.clone()).await;

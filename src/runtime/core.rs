@@ -164,7 +164,7 @@ impl Core {
             self.copy_context_into(made.header().key, made.common());
         }
         if self.debug.tracks_tasks() {
-            made.common().set_born(std::time::Instant::now());
+            note_birth(made.common());
         }
         made
     }
@@ -686,6 +686,13 @@ fn run_callback(f: Callback) {
 /// Drops a value the loop held for user code (a callback it will not run, a task's output
 /// nobody took), logging a panic from its `Drop`: as an exception in a callback, it must not
 /// unwind the loop.
+/// A loop that answers `asyncio-ps` records when each task was made (out of the spawn path).
+#[cold]
+#[inline(never)]
+fn note_birth(common: &Common) {
+    common.set_born(std::time::Instant::now());
+}
+
 fn drop_logged<T>(value: T, what: &str) {
     if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
         let p = crate::error::PanicError::new(p);

@@ -2,7 +2,7 @@
 //! above), taken on the loop's thread between two steps.
 
 use crate::runtime::core::Core;
-use crate::task::call_graph::{awaited, waiting_on};
+use crate::task::call_graph::{awaited_ids, waiting_on};
 use crate::TaskRef;
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -42,11 +42,14 @@ pub(super) fn of_loop(core: &Core) -> String {
     let loop_id = core.shared.id;
     let _ = writeln!(out, "loop\t{loop_id}\t{}", escape(&thread_label()));
     let tasks = core.all_tasks();
+    let edges = awaited_ids(&tasks);
     for task in &tasks {
         let common = task.common();
-        let awaits: Vec<String> = awaited(task, &tasks)
+        let awaits: Vec<String> = edges
+            .get(&task.id())
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .map(|t| t.id().to_string())
+            .map(u64::to_string)
             .collect();
         let age = common
             .born()

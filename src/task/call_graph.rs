@@ -11,7 +11,7 @@
 use super::{Task, TaskRef};
 use crate::runtime::TaskInfo;
 use std::any::Any;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::rc::Weak;
@@ -125,6 +125,28 @@ pub(crate) fn awaited<'a>(task: &TaskRef, tasks: &'a [TaskRef]) -> Vec<&'a TaskR
                     || other.common().awaited_by().contains(&id))
         })
         .collect()
+}
+
+/// For each task among `tasks` that waits on others, the ids of those (as [`awaited`] gives
+/// them), found in one pass: a snapshot of many tasks stays linear.
+pub(crate) fn awaited_ids(tasks: &[TaskRef]) -> HashMap<u64, Vec<u64>> {
+    let by_key: HashMap<u64, u64> = tasks.iter().map(|t| (t.slab_key(), t.id())).collect();
+    let mut edges: HashMap<u64, Vec<u64>> = HashMap::new();
+    for task in tasks {
+        let key = task.common().awaiting();
+        if let Some(&awaited) = by_key.get(&key).filter(|_| key != 0) {
+            if awaited != task.id() {
+                edges.entry(task.id()).or_default().push(awaited);
+            }
+        }
+        for awaiter in task.common().awaited_by() {
+            let list = edges.entry(awaiter).or_default();
+            if awaiter != task.id() && !list.contains(&task.id()) {
+                list.push(task.id());
+            }
+        }
+    }
+    edges
 }
 
 /// What `task` is parked on in its current step, named (see [`FutureCallGraph::waiting_on`]).

@@ -157,3 +157,21 @@ async fn get_stack_follows_the_awaited_task_down_to_its_primitive() {
     outer.clone().await.unwrap();
     assert!(outer.get_stack().is_empty(), "a done task has no stack");
 }
+
+#[asyncio::test]
+async fn a_task_blocked_on_a_socket_or_an_executor_job_shows_it() {
+    let (ours, theirs) = asyncio::net::UnixStream::pair().unwrap();
+    let reader = create_task(async move {
+        let mut buf = [0u8; 8];
+        theirs.read(&mut buf).await.unwrap()
+    });
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let job = create_task(asyncio::to_thread(move || rx.recv().is_ok()));
+    sleep(0.01).await;
+    assert_eq!(waiting_on(&reader).as_deref(), Some("I/O read"));
+    assert_eq!(waiting_on(&job).as_deref(), Some("to_thread"));
+    ours.write_all(b"hi").await.unwrap();
+    assert_eq!(reader.await.unwrap(), 2);
+    tx.send(()).unwrap();
+    assert!(job.await.unwrap().unwrap());
+}

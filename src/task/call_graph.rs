@@ -40,9 +40,10 @@ pub struct FutureCallGraph {
     pub awaiting: Option<TaskInfo>,
     /// The primitive it is parked on now, if it is: `"Queue.get"`, `"Lock.acquire"`,
     /// `"Event.wait"`, `"Condition.wait"`, `"Semaphore.acquire"`, `"Barrier.wait"`,
-    /// `"Queue.put"`, `"Queue.join"`, `"Future"`, `"sleep"`, each wrapped as
+    /// `"Queue.put"`, `"Queue.join"`, `"Future"`, `"sleep"`, `"I/O read"`, `"I/O write"`
+    /// (a socket, pipe or file descriptor), `"to_thread"` (an executor job), each wrapped as
     /// `wait_for(..)` or `timeout(..)` under a time limit (`"?"` inside for a wait the loop
-    /// cannot name, such as a socket's).
+    /// cannot name, such as a `run_coroutine_threadsafe` future's).
     pub waiting_on: Option<String>,
     /// The tasks waiting on it, each with those waiting on it in turn. A task already on the
     /// path (a cycle) appears once more with nothing under it.

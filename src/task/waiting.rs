@@ -1,6 +1,6 @@
 //! What a task is parked on, for the call graph and `asyncio-ps`: a byte in the task, set by a
-//! queue, lock, event, condition, semaphore, barrier, future or timer when it actually parks
-//! the task, and cleared at the task's next step.
+//! queue, lock, event, condition, semaphore, barrier, future, timer, socket or `to_thread` job
+//! when it actually parks the task, and cleared at the task's next step.
 //!
 //! asyncio shows the future a coroutine awaits; a Rust future keeps no frames, so the
 //! primitives say where they park instead. Only the slow path pays: the primitive already
@@ -29,9 +29,12 @@ pub(crate) enum Waiting {
     BarrierWait,
     Future,
     Sleep,
+    IoRead,
+    IoWrite,
+    ToThread,
 }
 
-const KINDS: [&str; 11] = [
+const KINDS: [&str; 14] = [
     "",
     "Queue.get",
     "Queue.put",
@@ -43,6 +46,9 @@ const KINDS: [&str; 11] = [
     "Barrier.wait",
     "Future",
     "sleep",
+    "I/O read",
+    "I/O write",
+    "to_thread",
 ];
 
 /// The low bits: a [`Waiting`].

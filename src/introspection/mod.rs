@@ -11,8 +11,8 @@
 //! removed when the last loop serving it ends.
 //!
 //! Each task is shown with its loop thread, id, name, state, what it is parked on (as in
-//! [`FutureCallGraph::waiting_on`](crate::FutureCallGraph::waiting_on)), age, polls and busy
-//! time (busy time is measured in debug mode only; age from when its loop began serving), and
+//! [`FutureCallGraph::waiting_on`](crate::FutureCallGraph::waiting_on)), age (since its first
+//! step), polls and busy time (both measured from when its loop began serving), and
 //! the tasks it waits on, which give the await tree.
 //!
 //! # Wire format

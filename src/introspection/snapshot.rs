@@ -54,10 +54,10 @@ pub(super) fn of_loop(core: &Core) -> String {
         let age = common
             .born()
             .map_or_else(|| "-".to_owned(), |b| secs(now - b));
-        let busy = if core.debug.on() || !task.busy_time().is_zero() {
-            secs(task.busy_time())
-        } else {
-            "-".to_owned()
+        // Steps before the loop began serving were not timed.
+        let busy = match common.born() {
+            Some(_) => secs(task.busy_time()),
+            None => "-".to_owned(),
         };
         let _ = writeln!(
             out,

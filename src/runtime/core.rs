@@ -163,9 +163,6 @@ impl Core {
         if crate::contextvars::entered() {
             self.copy_context_into(made.header().key, made.common());
         }
-        if self.debug.tracks_tasks() {
-            note_birth(made.common());
-        }
         made
     }
 
@@ -628,7 +625,7 @@ impl Core {
     /// Ends the loop: other threads are refused (what they had sent is dropped, which ends a
     /// `run_coroutine_threadsafe` future as cancelled), timers are dropped.
     pub(crate) fn shut_down(&self) {
-        if self.debug.tracks_tasks() {
+        if self.debug.served() {
             crate::introspection::leave(self.shared.id);
         }
         for task in self.all_tasks() {
@@ -686,13 +683,6 @@ fn run_callback(f: Callback) {
 /// Drops a value the loop held for user code (a callback it will not run, a task's output
 /// nobody took), logging a panic from its `Drop`: as an exception in a callback, it must not
 /// unwind the loop.
-/// A loop that answers `asyncio-ps` records when each task was made (out of the spawn path).
-#[cold]
-#[inline(never)]
-fn note_birth(common: &Common) {
-    common.set_born(std::time::Instant::now());
-}
-
 fn drop_logged<T>(value: T, what: &str) {
     if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
         let p = crate::error::PanicError::new(p);

@@ -32,6 +32,8 @@ pub(crate) struct DebugState {
     slow: Cell<Duration>,
     /// The loop answers `asyncio-ps` (see `crate::introspection`).
     served: Cell<bool>,
+    /// `on || served`: task steps are timed (busy time, first step), one test per step.
+    timed: Cell<bool>,
 }
 
 impl DebugState {
@@ -40,18 +42,25 @@ impl DebugState {
             on: Cell::new(on),
             slow: Cell::new(Duration::from_millis(100)),
             served: Cell::new(false),
+            timed: Cell::new(on),
         }
     }
 
-    /// Whether the loop records its tasks' birth times: in debug mode, and while it answers
-    /// `asyncio-ps`. (Registered loops stay so until they end: `served` is never unset.)
+    /// Whether task steps are timed, for their busy time and first step: in debug mode, and
+    /// while the loop answers `asyncio-ps`.
     #[inline]
-    pub(crate) fn tracks_tasks(&self) -> bool {
+    pub(crate) fn times_steps(&self) -> bool {
+        self.timed.get()
+    }
+
+    /// Whether the loop answers `asyncio-ps` (until it ends).
+    pub(crate) fn served(&self) -> bool {
         self.served.get()
     }
 
     /// Marks the loop as answering `asyncio-ps`; true if it was not already.
     pub(crate) fn set_served(&self) -> bool {
+        self.timed.set(true);
         !self.served.replace(true)
     }
 
@@ -62,6 +71,7 @@ impl DebugState {
 
     pub(crate) fn set(&self, on: bool) {
         self.on.set(on);
+        self.timed.set(on || self.served.get());
     }
 
     pub(crate) fn slow_callback_duration(&self) -> Duration {
@@ -77,7 +87,8 @@ impl DebugState {
 /// `_format_handle` does (`<Task ...>` or `<Handle ...>`).
 #[cold]
 pub(crate) fn step_took(core: &Core, took: Duration, what: impl FnOnce() -> String) {
-    if took >= core.debug.slow_callback_duration() {
+    // A loop that only serves `asyncio-ps` times its steps without logging them.
+    if core.debug.on() && took >= core.debug.slow_callback_duration() {
         core.metrics.count_slow_step();
         log::warn!(
             "Executing {} took {:.3} seconds",

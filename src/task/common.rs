@@ -64,8 +64,9 @@ pub(super) struct Extra {
     callbacks: Vec<(u64, DoneCallback)>,
     next_callback_id: u64,
     pub(super) busy: Duration,
-    /// When the task was made, on a loop that tracks it (debug mode, `introspection::serve`).
-    born: Option<std::time::Instant>,
+    /// When the task's first step ran, on a loop that times steps (debug mode,
+    /// `introspection::serve`).
+    pub(super) born: Option<std::time::Instant>,
     /// Tasks (by id) that wait on this one through a combinator, each edge live while its
     /// combinator's state is (the call graph). The first inline: it is usually the only one,
     /// and a gather of many tasks should not pay an allocation per task for it.
@@ -287,13 +288,9 @@ impl Common {
         u64::from(self.polls.get())
     }
 
-    /// When the task was made, if its loop tracked it (see `Extra::born`).
+    /// When the task's first step ran, if its loop timed it (see `Extra::born`).
     pub(crate) fn born(&self) -> Option<std::time::Instant> {
         self.extra.borrow().as_ref().and_then(|e| e.born)
-    }
-
-    pub(crate) fn set_born(&self, at: std::time::Instant) {
-        self.with_extra(|e| e.born = Some(at));
     }
 
     pub(crate) fn busy(&self) -> Duration {

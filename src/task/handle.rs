@@ -383,8 +383,9 @@ macro_rules! introspection {
                 self.$field.common().polls()
             }
 
-            /// Time spent inside the task's polls; counted in debug mode only
-            /// ([`Runner::debug`](crate::Runner::debug)), zero otherwise.
+            /// Time spent inside the task's polls; counted in debug mode
+            /// ([`Runner::debug`](crate::Runner::debug)) and while the loop serves `asyncio-ps`
+            /// ([`introspection::serve`](crate::introspection::serve)), zero otherwise.
             ///
             /// # Examples
             /// ```

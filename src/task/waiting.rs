@@ -1,11 +1,15 @@
-//! What a task is parked on, for the call graph and `asyncio-ps`: a byte in the task, set by a
-//! queue, lock, event, condition, semaphore, barrier, future, timer, socket or `to_thread` job
-//! when it actually parks the task, and cleared at the task's next step.
+//! What a task is parked on, for the call graph and `asyncio-ps`: a byte in the task's header
+//! (in padding), set by a queue, lock, event, condition, semaphore, barrier, future, timer,
+//! socket or `to_thread` job when it actually parks the task, and cleared at the task's next
+//! step.
 //!
 //! asyncio shows the future a coroutine awaits; a Rust future keeps no frames, so the
 //! primitives say where they park instead. Only the slow path pays: the primitive already
-//! queues a waiter (or a timer) there, and this adds a look-up of the running task. An
-//! acquire, get or put that needs no wait records nothing.
+//! queues a waiter (or a timer) there, and this adds a store through the waker it was given,
+//! which for a task's own waker points at the task's header (another waker, a combinator's,
+//! falls back to a look-up of the running task). An acquire, get or put that needs no wait
+//! records nothing. Measured with callgrind: about 11 instructions per park, and one store per
+//! task step for the clearing.
 
 use super::header::Header;
 use super::TaskRef;

@@ -39,6 +39,7 @@ mod future;
 // Ecosystem (issue 18): hyper 1.x on the loop.
 #[cfg(feature = "hyper")]
 pub mod hyper;
+pub mod introspection;
 pub mod net;
 mod queue;
 mod reactor;
@@ -131,6 +132,7 @@ pub use sync::{
     ConditionWaitFor, Event, EventWait, Lock, LockGuard, Semaphore, SemaphoreAcquire,
     SemaphorePermit, ValueError,
 };
+pub use task::StackFrame;
 pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
 pub use task::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
 pub use task::{catch_cancel, on_cancel, CatchCancel, OnCancel};

@@ -373,6 +373,8 @@ impl<F: Future> Future for WithTimeout<F> {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => state.waker = Some(cx.waker().clone()),
         }
+        drop(state);
+        crate::task::waiting::note_limit(cx.waker(), crate::task::waiting::UNDER_TIMEOUT);
         Poll::Pending
     }
 }

@@ -127,6 +127,7 @@ impl<F: Future> Future for WaitFor<F> {
             this.fut = None;
             return Poll::Ready(Err(TimeoutError::default()));
         }
+        crate::task::waiting::note_limit(cx.waker(), crate::task::waiting::UNDER_WAIT_FOR);
         Poll::Pending
     }
 }

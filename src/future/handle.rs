@@ -84,7 +84,7 @@ impl<T: 'static> Future<T> {
         Future {
             shared: Rc::new(Shared {
                 outcome: RefCell::new(Outcome::Pending),
-                waiters: RefCell::new(WaitList::new()),
+                waiters: RefCell::new(WaitList::labelled(crate::task::waiting::Waiting::Future)),
                 callbacks: RefCell::new(Vec::new()),
                 next_callback_id: Cell::new(0),
                 retrieved: Cell::new(false),

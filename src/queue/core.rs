@@ -98,8 +98,8 @@ impl<T> Core<T> {
         Rc::new(Core {
             maxsize,
             items: RefCell::new(items),
-            getters: RefCell::new(WaitList::new()),
-            putters: RefCell::new(WaitList::new()),
+            getters: RefCell::new(WaitList::labelled(crate::task::waiting::Waiting::QueueGet)),
+            putters: RefCell::new(WaitList::labelled(crate::task::waiting::Waiting::QueuePut)),
             unfinished: Cell::new(0),
             finished: OnceCell::new(),
             shut_down: Cell::new(false),
@@ -412,6 +412,10 @@ impl Future for Join {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.wait).poll(cx)
+        let polled = Pin::new(&mut self.wait).poll(cx);
+        if polled.is_pending() {
+            crate::task::waiting::note(cx.waker(), crate::task::waiting::Waiting::QueueJoin);
+        }
+        polled
     }
 }

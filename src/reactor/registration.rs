@@ -3,6 +3,7 @@
 use super::scheduled::{Direction, ScheduledIo};
 use crate::runtime::context;
 use crate::runtime::core::Core;
+use crate::task::waiting::Waiting;
 use std::io;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
@@ -79,6 +80,11 @@ impl Registration {
             )));
         }
         self.io.wait(dir, cx);
+        let what = match dir {
+            Direction::Read => Waiting::IoRead,
+            Direction::Write => Waiting::IoWrite,
+        };
+        crate::task::waiting::note(cx.waker(), what);
         Poll::Pending
     }
 

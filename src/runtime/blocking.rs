@@ -215,6 +215,8 @@ impl<R: Send + 'static> Future for ToThread<R> {
                 if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     slot.waker = Some(cx.waker().clone());
                 }
+                drop(slot);
+                crate::task::waiting::note(cx.waker(), crate::task::waiting::Waiting::ToThread);
                 Poll::Pending
             }
         }

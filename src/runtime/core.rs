@@ -104,7 +104,7 @@ impl Core {
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
         let registry = poll.registry().try_clone()?;
         let shared = Arc::new(Shared::new(waker, virtual_time));
-        Ok(Rc::new_cyclic(|this| Core {
+        let core = Rc::new_cyclic(|this| Core {
             shared,
             debug: super::debug::DebugState::new(debug),
             exceptions: Default::default(),
@@ -127,7 +127,11 @@ impl Core {
             current: Cell::new(None),
             turns: Cell::new(0),
             pool: RefCell::new(None),
-        }))
+        });
+        if debug || crate::introspection::serving_all() {
+            crate::introspection::join(&core);
+        }
+        Ok(core)
     }
 
     pub(crate) fn clock(&self) -> &Clock {
@@ -212,6 +216,17 @@ impl Core {
         assert!(current != awaited, "Task cannot await on itself");
         if let Some(task) = self.tasks.borrow().get(Key::from_u64(current)) {
             task.common().set_awaiting(awaited);
+        }
+    }
+
+    /// The running task parks: its byte of what it waits on keeps `keep` and adds `add`
+    /// (`task::waiting`, for a waker that is not the task's own).
+    pub(crate) fn note_waiting(&self, keep: u8, add: u8) {
+        let Some(current) = self.current.get() else {
+            return;
+        };
+        if let Some(task) = self.tasks.borrow().get(Key::from_u64(current)) {
+            task.header().update_waiting(keep, add);
         }
     }
 
@@ -611,6 +626,9 @@ impl Core {
     /// Ends the loop: other threads are refused (what they had sent is dropped, which ends a
     /// `run_coroutine_threadsafe` future as cancelled), timers are dropped.
     pub(crate) fn shut_down(&self) {
+        if self.debug.served() {
+            crate::introspection::leave(self.shared.id);
+        }
         for task in self.all_tasks() {
             let info = super::exception_handler::TaskInfo::of(&task);
             let line = format!("Task was destroyed but it is pending!\ntask: {info}");

@@ -60,6 +60,10 @@ pub(crate) fn env_debug() -> bool {
 pub(crate) struct DebugState {
     on: Cell<bool>,
     slow: Cell<Duration>,
+    /// The loop answers `asyncio-ps` (see `crate::introspection`).
+    served: Cell<bool>,
+    /// `on || served`: task steps are timed (busy time, first step), one test per step.
+    timed: Cell<bool>,
 }
 
 impl DebugState {
@@ -67,7 +71,27 @@ impl DebugState {
         DebugState {
             on: Cell::new(on),
             slow: Cell::new(Duration::from_millis(100)),
+            served: Cell::new(false),
+            timed: Cell::new(on),
         }
+    }
+
+    /// Whether task steps are timed, for their busy time and first step: in debug mode, and
+    /// while the loop answers `asyncio-ps`.
+    #[inline]
+    pub(crate) fn times_steps(&self) -> bool {
+        self.timed.get()
+    }
+
+    /// Whether the loop answers `asyncio-ps` (until it ends).
+    pub(crate) fn served(&self) -> bool {
+        self.served.get()
+    }
+
+    /// Marks the loop as answering `asyncio-ps`; true if it was not already.
+    pub(crate) fn set_served(&self) -> bool {
+        self.timed.set(true);
+        !self.served.replace(true)
     }
 
     #[inline]
@@ -77,6 +101,7 @@ impl DebugState {
 
     pub(crate) fn set(&self, on: bool) {
         self.on.set(on);
+        self.timed.set(on || self.served.get());
     }
 
     pub(crate) fn slow_callback_duration(&self) -> Duration {
@@ -92,7 +117,8 @@ impl DebugState {
 /// `_format_handle` does (`<Task ...>` or `<Handle ...>`).
 #[cold]
 pub(crate) fn step_took(core: &Core, took: Duration, what: impl FnOnce() -> String) {
-    if took >= core.debug.slow_callback_duration() {
+    // A loop that only serves `asyncio-ps` times its steps without logging them.
+    if core.debug.on() && took >= core.debug.slow_callback_duration() {
         core.metrics.count_slow_step();
         log::warn!(
             "Executing {} took {:.3} seconds",
@@ -164,7 +190,11 @@ impl LoopHandle {
     /// # });
     /// ```
     pub fn set_debug(&self, on: bool) {
-        self.local_core("set_debug").debug.set(on);
+        let core = self.local_core("set_debug");
+        core.debug.set(on);
+        if on {
+            crate::introspection::join(&core);
+        }
     }
 
     /// Whether debug mode is on (asyncio's `loop.get_debug`).

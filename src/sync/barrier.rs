@@ -97,7 +97,9 @@ impl Barrier {
                 parties,
                 state: Cell::new(State::Filling),
                 count: Cell::new(0),
-                waiters: RefCell::new(WaitList::new()),
+                waiters: RefCell::new(WaitList::labelled(
+                    crate::task::waiting::Waiting::BarrierWait,
+                )),
             }),
         }
     }

@@ -88,7 +88,9 @@ impl Condition {
         Condition {
             inner: Rc::new(Inner {
                 lock,
-                waiters: RefCell::new(WaitList::new()),
+                waiters: RefCell::new(WaitList::labelled(
+                    crate::task::waiting::Waiting::ConditionWait,
+                )),
             }),
         }
     }

@@ -48,7 +48,7 @@ impl Event {
         Event {
             inner: Rc::new(Inner {
                 flag: Cell::new(false),
-                waiters: RefCell::new(WaitList::new()),
+                waiters: RefCell::new(WaitList::labelled(crate::task::waiting::Waiting::EventWait)),
             }),
         }
     }

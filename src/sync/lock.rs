@@ -62,7 +62,9 @@ impl Lock {
         Lock {
             inner: Rc::new(Inner {
                 locked: Cell::new(false),
-                waiters: RefCell::new(WaitList::new()),
+                waiters: RefCell::new(WaitList::labelled(
+                    crate::task::waiting::Waiting::LockAcquire,
+                )),
             }),
         }
     }

@@ -28,7 +28,9 @@ impl Inner {
         Rc::new(Inner {
             value: Cell::new(value),
             bound,
-            waiters: RefCell::new(WaitList::new()),
+            waiters: RefCell::new(WaitList::labelled(
+                crate::task::waiting::Waiting::SemaphoreAcquire,
+            )),
         })
     }
 

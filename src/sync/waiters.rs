@@ -16,6 +16,7 @@
 //!
 //! Everything lives on one loop's thread, so plain `Cell`/`RefCell` are enough.
 
+use crate::task::waiting::{self, Waiting};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -66,6 +67,8 @@ pub(crate) struct WaitList {
     /// is the same task. Their wakers are stale until reused: at most [`SPARE`] finished tasks'
     /// allocations (not their futures, which are gone) stay until then.
     spare: Vec<Rc<Waiter>>,
+    /// What a task parked here waits on, for the call graph (see `task::waiting`).
+    what: Waiting,
 }
 
 impl WaitList {
@@ -73,11 +76,23 @@ impl WaitList {
         WaitList {
             queue: VecDeque::new(),
             spare: Vec::new(),
+            what: Waiting::Nothing,
         }
     }
 
-    /// Queues a new waiter at the back.
+    /// A list whose parked tasks show as waiting on `what` in the call graph and `asyncio-ps`.
+    pub(crate) fn labelled(what: Waiting) -> Self {
+        WaitList {
+            what,
+            ..WaitList::new()
+        }
+    }
+
+    /// Queues a new waiter at the back: the running task parks here.
     pub(crate) fn push(&mut self, waker: &Waker) -> Rc<Waiter> {
+        if self.what != Waiting::Nothing {
+            waiting::note(waker, self.what);
+        }
         let waiter = match self.spare.pop() {
             Some(waiter) => {
                 waiter.notified.set(false);
@@ -125,6 +140,10 @@ impl WaitList {
             Some(waiter) => {
                 waiter.update_waker(waker);
                 *slot = Some(waiter);
+                let what = list.borrow().what;
+                if what != Waiting::Nothing {
+                    waiting::note(waker, what);
+                }
                 Turn::Queued
             }
         }

@@ -11,7 +11,7 @@
 use super::{Task, TaskRef};
 use crate::runtime::TaskInfo;
 use std::any::Any;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::rc::Weak;
@@ -38,6 +38,13 @@ pub struct FutureCallGraph {
     pub call_stack: Vec<&'static Location<'static>>,
     /// The task it is waiting on now, when it awaits a task's handle directly.
     pub awaiting: Option<TaskInfo>,
+    /// The primitive it is parked on now, if it is: `"Queue.get"`, `"Lock.acquire"`,
+    /// `"Event.wait"`, `"Condition.wait"`, `"Semaphore.acquire"`, `"Barrier.wait"`,
+    /// `"Queue.put"`, `"Queue.join"`, `"Future"`, `"sleep"`, `"I/O read"`, `"I/O write"`
+    /// (a socket, pipe or file descriptor), `"to_thread"` (an executor job), each wrapped as
+    /// `wait_for(..)` or `timeout(..)` under a time limit (`"?"` inside for a wait the loop
+    /// cannot name, such as a `run_coroutine_threadsafe` future's).
+    pub waiting_on: Option<String>,
     /// The tasks waiting on it, each with those waiting on it in turn. A task already on the
     /// path (a cycle) appears once more with nothing under it.
     pub awaited_by: Vec<FutureCallGraph>,
@@ -68,32 +75,84 @@ pub fn capture_call_graph(task: &TaskRef) -> FutureCallGraph {
 
 fn build(task: &TaskRef, tasks: &[TaskRef], path: &mut HashSet<u64>) -> FutureCallGraph {
     let info = TaskInfo::of(task);
-    let common = task.common();
-    let awaiting_key = common.awaiting();
-    let awaiting = (awaiting_key != 0)
-        .then(|| tasks.iter().find(|t| t.slab_key() == awaiting_key))
-        .flatten()
-        .map(TaskInfo::of);
     let mut graph = FutureCallGraph {
         task: info,
         call_stack: vec![task.location()],
-        awaiting,
+        awaiting: awaited_task(task, tasks).map(TaskInfo::of),
+        waiting_on: waiting_on(task),
         awaited_by: Vec::new(),
     };
     if !path.insert(task.id()) {
         return graph;
     }
-    let key = task.slab_key();
-    let through_combinators = common.awaited_by();
-    for other in tasks {
-        let waits = other.id() != task.id()
-            && (other.common().awaiting() == key || through_combinators.contains(&other.id()));
-        if waits {
-            graph.awaited_by.push(build(other, tasks, path));
-        }
+    for other in awaiters(task, tasks) {
+        graph.awaited_by.push(build(other, tasks, path));
     }
     path.remove(&task.id());
     graph
+}
+
+/// The task `task` awaits by its handle, if it is pending among `tasks`.
+pub(crate) fn awaited_task<'a>(task: &TaskRef, tasks: &'a [TaskRef]) -> Option<&'a TaskRef> {
+    let key = task.common().awaiting();
+    (key != 0)
+        .then(|| tasks.iter().find(|t| t.slab_key() == key))
+        .flatten()
+}
+
+/// The tasks among `tasks` that wait on `task`: by its handle, or through a combinator.
+pub(crate) fn awaiters<'a>(task: &TaskRef, tasks: &'a [TaskRef]) -> Vec<&'a TaskRef> {
+    let key = task.slab_key();
+    let through_combinators = task.common().awaited_by();
+    tasks
+        .iter()
+        .filter(|other| {
+            other.id() != task.id()
+                && (other.common().awaiting() == key || through_combinators.contains(&other.id()))
+        })
+        .collect()
+}
+
+/// The tasks among `tasks` that `task` waits on: the one it awaits by its handle, and those
+/// it watches through a combinator.
+pub(crate) fn awaited<'a>(task: &TaskRef, tasks: &'a [TaskRef]) -> Vec<&'a TaskRef> {
+    let key = task.common().awaiting();
+    let id = task.id();
+    tasks
+        .iter()
+        .filter(|other| {
+            other.id() != id
+                && ((key != 0 && other.slab_key() == key)
+                    || other.common().awaited_by().contains(&id))
+        })
+        .collect()
+}
+
+/// For each task among `tasks` that waits on others, the ids of those (as [`awaited`] gives
+/// them), found in one pass: a snapshot of many tasks stays linear.
+pub(crate) fn awaited_ids(tasks: &[TaskRef]) -> HashMap<u64, Vec<u64>> {
+    let by_key: HashMap<u64, u64> = tasks.iter().map(|t| (t.slab_key(), t.id())).collect();
+    let mut edges: HashMap<u64, Vec<u64>> = HashMap::new();
+    for task in tasks {
+        let key = task.common().awaiting();
+        if let Some(&awaited) = by_key.get(&key).filter(|_| key != 0) {
+            if awaited != task.id() {
+                edges.entry(task.id()).or_default().push(awaited);
+            }
+        }
+        for awaiter in task.common().awaited_by() {
+            let list = edges.entry(awaiter).or_default();
+            if awaiter != task.id() && !list.contains(&task.id()) {
+                list.push(task.id());
+            }
+        }
+    }
+    edges
+}
+
+/// What `task` is parked on in its current step, named (see [`FutureCallGraph::waiting_on`]).
+pub(crate) fn waiting_on(task: &TaskRef) -> Option<String> {
+    super::waiting::describe(super::waiting::of(task))
 }
 
 /// The call graph of `task` as text, in asyncio 3.14's layout.
@@ -151,6 +210,9 @@ fn render(graph: &FutureCallGraph, level: usize, out: &mut String) {
             "{indent}  |   awaiting Task(name='{}', id={:#x})",
             awaiting.name, awaiting.id
         );
+    }
+    if let Some(what) = &graph.waiting_on {
+        let _ = writeln!(out, "{indent}  |   awaiting {what}");
     }
     if !graph.awaited_by.is_empty() {
         let _ = writeln!(out, "{indent}  + Awaited by:");

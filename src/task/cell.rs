@@ -100,6 +100,7 @@ impl<F: Future + 'static> TaskCell<F> {
     };
 
     /// Allocates a task, returning its first local reference.
+    #[inline]
     pub(crate) fn allocate(
         key: u64,
         shared: Arc<Shared>,
@@ -214,6 +215,9 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
     unsafe fn run(&self, core: &Core, this: NonNull<Header>) {
         let Base { header, common } = &self.base;
         header.queued.clear();
+        header
+            .waiting
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         // A wake from another thread that is still in the loop's cross-thread queue is
         // answered by this poll: take it now (seeing what its waker wrote), so that the drain
         // does not poll the task once more for it.
@@ -230,7 +234,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
             }
         }
         common.count_poll();
-        let started = core.debug.on().then(Instant::now);
+        let started = core.debug.times_steps().then(Instant::now);
         let previous = core.enter_task(header.key);
         // SAFETY: as this function's contract says.
         let waker = unsafe { Header::waker_ref(this) };
@@ -376,12 +380,16 @@ fn report_unretrieved(common: &Common, panic: &PanicError) {
     );
 }
 
-/// Debug mode's bookkeeping after a task step: its busy time, and the log of a slow one.
+/// Debug mode's bookkeeping after a task step (and a serving loop's, see `introspection`):
+/// its busy time, its first step, and the log of a slow one (debug mode only).
 #[cold]
 #[inline(never)]
 fn debug_step(core: &Core, common: &Common, started: Instant, finished: bool) {
     let took = started.elapsed();
-    common.with_extra(|e| e.busy += took);
+    common.with_extra(|e| {
+        e.busy += took;
+        e.born.get_or_insert(started);
+    });
     crate::runtime::debug::step_took(core, took, || {
         let state = if finished { "finished" } else { "pending" };
         format!(

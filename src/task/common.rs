@@ -64,6 +64,9 @@ pub(super) struct Extra {
     callbacks: Vec<(u64, DoneCallback)>,
     next_callback_id: u64,
     pub(super) busy: Duration,
+    /// When the task's first step ran, on a loop that times steps (debug mode,
+    /// `introspection::serve`).
+    pub(super) born: Option<std::time::Instant>,
     /// Tasks (by id) that wait on this one through a combinator, each edge live while its
     /// combinator's state is (the call graph). The first inline: it is usually the only one,
     /// and a gather of many tasks should not pay an allocation per task for it.
@@ -283,6 +286,11 @@ impl Common {
 
     pub(crate) fn polls(&self) -> u64 {
         u64::from(self.polls.get())
+    }
+
+    /// When the task's first step ran, if its loop timed it (see `Extra::born`).
+    pub(crate) fn born(&self) -> Option<std::time::Instant> {
+        self.extra.borrow().as_ref().and_then(|e| e.born)
     }
 
     pub(crate) fn busy(&self) -> Duration {

@@ -383,8 +383,9 @@ macro_rules! introspection {
                 self.$field.common().polls()
             }
 
-            /// Time spent inside the task's polls; counted in debug mode only
-            /// ([`Runner::debug`](crate::Runner::debug)), zero otherwise.
+            /// Time spent inside the task's polls; counted in debug mode
+            /// ([`Runner::debug`](crate::Runner::debug)) and while the loop serves `asyncio-ps`
+            /// ([`introspection::serve`](crate::introspection::serve)), zero otherwise.
             ///
             /// # Examples
             /// ```
@@ -512,6 +513,19 @@ impl TaskRef {
     /// The task's key in its loop's slab.
     pub(crate) fn key(&self) -> u64 {
         self.raw.base().key()
+    }
+
+    /// What the task is parked on in its current step (`super::waiting`), or 0.
+    pub(crate) fn waiting_tag(&self) -> u8 {
+        self.raw
+            .header()
+            .waiting
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the task is pending in its loop's ready queue, to run at its next turn.
+    pub(crate) fn scheduled(&self) -> bool {
+        !self.done() && self.raw.header().queued.is_set()
     }
 
     /// See [`Task::cancelled`].

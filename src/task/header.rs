@@ -128,6 +128,11 @@ impl Queued {
         self.0.store(false, Ordering::Relaxed);
     }
 
+    /// Whether the task is in the ready queue (or finished).
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
     /// The task finished: it is never queued again.
     pub(crate) fn finish(&self) {
         self.0.store(true, Ordering::Relaxed);
@@ -154,6 +159,10 @@ pub(crate) struct Header {
     pub(crate) state: State,
     /// Touched on the loop's thread only.
     pub(crate) queued: Queued,
+    /// What the task is parked on in its current step (see `task::waiting`), or 0: set by a
+    /// primitive through the task's waker, cleared at each poll; on the loop's thread only, as
+    /// `queued` (in the padding after it).
+    pub(crate) waiting: std::sync::atomic::AtomicU8,
     /// The task's key in its loop's slab, as `Key::to_u64`.
     pub(crate) key: u64,
     pub(crate) shared: Arc<Shared>,
@@ -165,6 +174,7 @@ impl Header {
         Header {
             state: State::new(),
             queued: Queued::new(),
+            waiting: std::sync::atomic::AtomicU8::new(0),
             key,
             shared,
             vtable,
@@ -201,6 +211,27 @@ impl Header {
             // SAFETY: that was the last reference: nobody else can reach the task, and the
             // loop emptied its body before it gave its own reference up.
             unsafe { dealloc(header) };
+        }
+    }
+
+    /// Updates what the task is parked on (see `task::waiting`): keeps the bits of `keep`,
+    /// adds `add`.
+    #[inline]
+    pub(crate) fn update_waiting(&self, keep: u8, add: u8) {
+        let tag = self.waiting.load(Ordering::Relaxed);
+        self.waiting.store((tag & keep) | add, Ordering::Relaxed);
+    }
+
+    /// The header of the task `waker` wakes, if it is a task's waker.
+    #[inline]
+    pub(crate) fn of_waker(waker: &Waker) -> Option<&Header> {
+        if std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+            // SAFETY: a waker with this vtable has a live task's header as its data, kept
+            // alive by the reference the waker holds (or borrows from its poller) for as long
+            // as `waker` is borrowed, which bounds the returned reference.
+            Some(unsafe { &*waker.data().cast::<Header>() })
+        } else {
+            None
         }
     }
 

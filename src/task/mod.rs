@@ -12,11 +12,14 @@ pub(crate) mod expiry;
 mod handle;
 pub(crate) mod header;
 pub(crate) mod local;
+mod stack;
+pub(crate) mod waiting;
 
 pub use call_graph::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
 pub(crate) use catch::Scope as CancelScope;
 pub use catch::{catch_cancel, on_cancel, CatchCancel, OnCancel};
 pub use handle::{Task, TaskRef};
+pub use stack::StackFrame;
 
 use crate::runtime::context;
 use std::future::{Future, IntoFuture};

@@ -181,6 +181,7 @@ impl Sleep {
                 };
                 let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
                 self.state = State::Armed(key, core.shared.id, Arc::downgrade(&core.shared));
+                crate::task::waiting::note(cx.waker(), crate::task::waiting::Waiting::Sleep);
                 Poll::Pending
             }
             State::Armed(key, loop_id, shared) => {
@@ -192,6 +193,10 @@ impl Sleep {
                             if !waker.will_wake(cx.waker()) {
                                 *waker = cx.waker().clone();
                             }
+                            crate::task::waiting::note(
+                                cx.waker(),
+                                crate::task::waiting::Waiting::Sleep,
+                            );
                             true
                         }
                         Some(TimerAction::Call(..)) => unreachable!("a sleep's timer wakes"),

@@ -12,6 +12,9 @@ pub(crate) mod expiry;
 mod handle;
 pub(crate) mod header;
 pub(crate) mod local;
+// tokio-console's spans and waker events (feature `tracing`).
+#[cfg(feature = "tracing")]
+pub(crate) mod trace;
 
 pub use call_graph::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
 pub use catch::{catch_cancel, on_cancel, CatchCancel, OnCancel};

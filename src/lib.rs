@@ -26,6 +26,8 @@
 //! named after them ([`TimeoutError`], [`CancelledError`], …), and a task's outcome is
 //! `Result<T, TaskError>`.
 #![doc(test(attr(deny(warnings))))]
+// docs.rs (`--cfg docsrs`, nightly): each feature-gated item is marked with its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 extern crate self as asyncio;
@@ -38,11 +40,13 @@ mod error;
 mod future;
 // Ecosystem (issue 18): hyper 1.x on the loop.
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
 pub mod net;
 mod queue;
 mod reactor;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 mod runtime;
 pub mod signal;
@@ -84,6 +88,7 @@ pub use combinators::{
     FIRST_EXCEPTION,
 };
 #[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 pub use compat::{
     queue::{QueueSink, QueueStream},
     stream::{Incoming, Lines},
@@ -113,8 +118,10 @@ pub use runtime::{
     IntoTaskFactory, TaskInfo, DEBUG_ENV,
 };
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use streams::tls_api as tls;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use streams::StartTls;
 pub use streams::{
     open_connection, open_socket, open_unix_connection, start_server, start_unix_server,

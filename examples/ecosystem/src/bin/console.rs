@@ -12,8 +12,8 @@
 //! console lists the tasks below by name, with their polls, busy and idle times and wakes:
 //! - `ticker` wakes every 100 ms;
 //! - `producer` and `consumer` pass items through a bounded `Queue`;
-//! - `slow-poller` sometimes blocks its loop for 30 ms in one poll (the console warns about
-//!   long polls);
+//! - `slow-poller` blocks its loop for 30 ms in one poll each second (its busy time grows by
+//!   30 ms a poll; the task's detail view, Enter, shows the poll-time histogram);
 //! - `short-lived` tasks come and go every second (the console keeps completed tasks for a
 //!   while, greyed out).
 
@@ -58,7 +58,7 @@ async fn main() {
     let _slow = create_task(async {
         loop {
             sleep(1.0).await;
-            // Blocks the loop: what the console's "long poll" warning is for.
+            // Blocks the loop: a long poll, which the console's busy time and histogram show.
             std::thread::sleep(Duration::from_millis(30));
         }
     })

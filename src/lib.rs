@@ -25,7 +25,22 @@
 //! blocking work goes to a thread pool ([`to_thread`]). Python's exceptions are typed errors
 //! named after them ([`TimeoutError`], [`CancelledError`], …), and a task's outcome is
 //! `Result<T, TaskError>`.
+//!
+//! # Feature flags
+//! - `tls` (default): TLS on streams and transports with rustls (`.ssl(..)`, `start_tls`).
+//! - `futures-io`, `tokio-io`: the `AsyncRead`/`AsyncWrite` traits of futures-io and of tokio
+//!   (traits only, no tokio runtime) on the sockets and streams.
+//! - `stream`: futures-core's `Stream` and futures-sink's `Sink` on what asyncio iterates.
+//! - `hyper`: `asyncio::hyper`, hyper 1.x on the loop (I/O, a `!Send` executor, a timer).
+//! - `redis`: `asyncio::redis`, `Queue`'s API on a Redis stream.
+//! - `tracing`: a `runtime.spawn` span per task and `runtime::waker` events, which
+//!   tokio-console shows (console-subscriber built with `--cfg console_without_tokio_unstable`).
+//!
+//! A crate that needs tokio's reactor (reqwest, sqlx) runs from our tasks inside
+//! async-compat's `Compat`, which enters a tokio runtime around each poll.
 #![doc(test(attr(deny(warnings))))]
+// docs.rs (`--cfg docsrs`, nightly): each feature-gated item is marked with its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 extern crate self as asyncio;
@@ -38,12 +53,14 @@ mod error;
 mod future;
 // Ecosystem (issue 18): hyper 1.x on the loop.
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
 pub mod introspection;
 pub mod net;
 mod queue;
 mod reactor;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 mod runtime;
 pub mod signal;
@@ -85,6 +102,7 @@ pub use combinators::{
     FIRST_EXCEPTION,
 };
 #[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 pub use compat::{
     queue::{QueueSink, QueueStream},
     stream::{Incoming, Lines},
@@ -116,9 +134,11 @@ pub use runtime::{
     IntoTaskFactory, TaskInfo, DEBUG_ENV,
 };
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use streams::tls_api as tls;
 pub use streams::ConnectErrors;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use streams::StartTls;
 pub use streams::{
     open_connection, open_socket, open_unix_connection, start_server, start_unix_server,

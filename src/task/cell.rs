@@ -177,6 +177,8 @@ impl<F: Future + 'static> TaskCell<F> {
         common.set_flag(DONE | if cancelled { WAS_CANCELLED } else { 0 });
         header.queued.finish();
         header.state.complete();
+        #[cfg(feature = "tracing")]
+        super::trace::close(header, common);
         if common.in_context() {
             core.set_task_context(header.key, common, None);
         }
@@ -234,6 +236,12 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
             }
         }
         common.count_poll();
+        #[cfg(feature = "tracing")]
+        if common.polls() == 1 {
+            super::trace::first_step(header, common, std::mem::size_of::<F>());
+        }
+        #[cfg(feature = "tracing")]
+        super::trace::enter(common);
         let started = core.debug.times_steps().then(Instant::now);
         let previous = core.enter_task(header.key);
         // SAFETY: as this function's contract says.
@@ -249,6 +257,8 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
             leave_task_context(core, header.key, common);
         }
         core.leave_task(previous);
+        #[cfg(feature = "tracing")]
+        super::trace::exit(common);
         if let Some(started) = started {
             // Only a bool crosses into the cold code: `ready` itself stays in registers.
             debug_step(core, common, started, ready.is_some());

@@ -26,6 +26,9 @@ pub(super) const SCOPED: u8 = 1 << 3;
 pub(super) const DELIVERING: u8 = 1 << 4;
 /// The task runs in a context of its own (see `contextvars`): its steps switch to it.
 pub(super) const IN_CONTEXT: u8 = 1 << 5;
+/// The task has a `runtime.spawn` span in [`Extra`] (feature `tracing`): its polls enter it.
+#[cfg(feature = "tracing")]
+pub(super) const TRACED: u8 = 1 << 6;
 
 /// Kept small: a task that is spawned, polled and joined touches only these; what few tasks
 /// use is in [`Extra`].
@@ -72,6 +75,9 @@ pub(super) struct Extra {
     /// and a gather of many tasks should not pay an allocation per task for it.
     awaited_by: Option<AwaitEdge>,
     more_awaited_by: Vec<AwaitEdge>,
+    /// The task's span for tokio-console, while a subscriber wants it (see `trace`).
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::Span>,
 }
 
 impl Common {
@@ -278,6 +284,24 @@ impl Common {
 
     pub(crate) fn set_name(&self, name: String) {
         self.with_extra(|e| e.name = Some(name));
+    }
+
+    #[cfg(feature = "tracing")]
+    pub(super) fn set_span(&self, span: tracing::Span) {
+        self.with_extra(|e| e.span = Some(span));
+    }
+
+    /// Calls `f` with the task's span, if it has one. `f` must not touch the task.
+    #[cfg(feature = "tracing")]
+    pub(super) fn with_span(&self, f: impl FnOnce(&tracing::Span)) {
+        if let Some(span) = self.extra.borrow().as_ref().and_then(|e| e.span.as_ref()) {
+            f(span);
+        }
+    }
+
+    #[cfg(feature = "tracing")]
+    pub(super) fn take_span(&self) -> Option<tracing::Span> {
+        self.extra.borrow_mut().as_mut().and_then(|e| e.span.take())
     }
 
     pub(crate) fn location(&self) -> &'static Location<'static> {

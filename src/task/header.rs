@@ -167,6 +167,9 @@ pub(crate) struct Header {
     pub(crate) key: u64,
     pub(crate) shared: Arc<Shared>,
     pub(crate) vtable: &'static TaskVtable,
+    /// The task's span for its wakers' events (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    pub(crate) span_id: super::trace::SpanId,
 }
 
 impl Header {
@@ -178,6 +181,8 @@ impl Header {
             key,
             shared,
             vtable,
+            #[cfg(feature = "tracing")]
+            span_id: super::trace::SpanId::new(),
         }
     }
 
@@ -264,25 +269,62 @@ static WAKER_VTABLE: RawWakerVTable =
 
 unsafe fn waker_clone(data: *const ()) -> RawWaker {
     // SAFETY: `data` is a live header: the waker being cloned holds (or borrows) a reference.
-    unsafe { (*data.cast::<Header>()).state.ref_inc() };
+    let header = unsafe { &*data.cast::<Header>() };
+    #[cfg(feature = "tracing")]
+    super::trace::waker_op(header, super::trace::WakerOp::Clone);
+    header.state.ref_inc();
     RawWaker::new(data, &WAKER_VTABLE)
 }
 
 unsafe fn waker_wake(data: *const ()) {
+    #[cfg(feature = "tracing")]
+    // SAFETY: `data` is a live header, kept alive by the waker's reference.
+    super::trace::waker_op(
+        unsafe { &*data.cast::<Header>() },
+        super::trace::WakerOp::Wake,
+    );
     // SAFETY: as `waker_wake_by_ref`, then this waker's reference is given back.
     unsafe {
-        waker_wake_by_ref(data);
-        waker_drop(data);
+        schedule(data);
+        release(data);
     }
 }
 
 unsafe fn waker_wake_by_ref(data: *const ()) {
+    #[cfg(feature = "tracing")]
     // SAFETY: `data` is a live header, kept alive by the waker's reference.
-    unsafe { (*data.cast::<Header>()).schedule() };
+    super::trace::waker_op(
+        unsafe { &*data.cast::<Header>() },
+        super::trace::WakerOp::WakeByRef,
+    );
+    // SAFETY: as above.
+    unsafe { schedule(data) };
 }
 
 unsafe fn waker_drop(data: *const ()) {
-    // SAFETY: the waker owns one reference, given back here and never used again.
+    #[cfg(feature = "tracing")]
+    // SAFETY: `data` is a live header until the release below.
+    super::trace::waker_op(
+        unsafe { &*data.cast::<Header>() },
+        super::trace::WakerOp::Drop,
+    );
+    // SAFETY: the waker owns one reference.
+    unsafe { release(data) };
+}
+
+/// # Safety
+/// `data` is a live header, kept alive by the caller's reference.
+#[inline(always)]
+unsafe fn schedule(data: *const ()) {
+    // SAFETY: as the contract says.
+    unsafe { (*data.cast::<Header>()).schedule() };
+}
+
+/// # Safety
+/// The caller owns one reference of the header `data`, given back here and never used again.
+#[inline(always)]
+unsafe fn release(data: *const ()) {
+    // SAFETY: as the contract says.
     unsafe { Header::release(NonNull::new_unchecked(data.cast_mut().cast())) };
 }
 

@@ -14,6 +14,9 @@ pub(crate) mod header;
 pub(crate) mod local;
 mod stack;
 pub(crate) mod waiting;
+// tokio-console's spans and waker events (feature `tracing`).
+#[cfg(feature = "tracing")]
+pub(crate) mod trace;
 
 pub use call_graph::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
 pub(crate) use catch::Scope as CancelScope;

@@ -23,7 +23,7 @@ loop), running on those native pieces:
 - ``add_reader`` / ``add_writer`` (asyncio's checks, then the native hooks);
 - accepting connections, connecting, happy eyeballs, ``Server``; TLS (asyncio's
   ``SSLProtocol``, over asyncio's own transport for ``ssl=`` and over ours for
-  ``start_tls``); ``sendfile`` (asyncio's fallback, writing through the transport);
+  ``start_tls``); ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
 - the ``sock_*`` methods, UDP, pipes, subprocesses, signal handlers,
   ``getaddrinfo``, executors, exception handlers: asyncio's own code
   over the native reader/writer hooks.
@@ -82,6 +82,25 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
     def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None,
                                server=None):
         return _SocketTransport(self, sock, protocol, waiter, extra, server)
+
+    async def _sendfile_native(self, transp, file, offset, count):
+        if not isinstance(transp, _SocketTransport):
+            return await super()._sendfile_native(transp, file, offset, count)
+        # asyncio's, with the transport's fd taken off the reactor while sock_sendfile
+        # watches it itself.
+        del self._transports[transp._sock_fd]
+        resume_reading = transp.is_reading()
+        transp.pause_reading()
+        await transp._make_empty_waiter()
+        transp._core._detach()
+        try:
+            return await self.sock_sendfile(transp._sock, file, offset, count, fallback=False)
+        finally:
+            transp._core._attach()
+            transp._reset_empty_waiter()
+            if resume_reading:
+                transp.resume_reading()
+            self._transports[transp._sock_fd] = transp
 
     def _add_callback(self, handle):
         # A signal's handle (asyncio's `_handle_signal`), which asyncio puts in its own

@@ -14,7 +14,8 @@ _NATIVE = (
     "write", "writelines", "write_eof", "can_write_eof", "close", "abort", "is_closing",
     "is_reading", "pause_reading", "resume_reading", "get_write_buffer_size",
     "get_write_buffer_limits", "set_write_buffer_limits", "set_protocol", "get_protocol",
-    "_force_close", "_fatal_error", "_call_connection_lost",
+    "_force_close", "_fatal_error", "_call_connection_lost", "_make_empty_waiter",
+    "_reset_empty_waiter",
 )
 
 
@@ -22,9 +23,8 @@ class _SocketTransport(transports._FlowControlMixin, transports.Transport):
     """A connected stream socket's transport, driven by the Rust loop."""
 
     _start_tls_compatible = True
-    # loop.sendfile() writes through the transport (asyncio's fallback) rather than reach
-    # into asyncio's selector transport internals.
-    _sendfile_compatible = constants._SendfileMode.FALLBACK
+    # loop.sendfile() uses os.sendfile on the socket (EventLoop._sendfile_native).
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
     _sock = None
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None):

@@ -60,6 +60,9 @@ pub(crate) struct Conn {
     pub(crate) finished: Cell<bool>,
     /// The driver task's waker, woken when what it waits for changes.
     pub(crate) waker: RefCell<Option<Waker>>,
+    /// asyncio's `_empty_waiter`: a future `loop.sendfile` waits on for the buffer to empty;
+    /// `write()` is refused while it is set.
+    pub(crate) empty_waiter: RefCell<Option<Py<PyAny>>>,
 }
 
 impl Conn {
@@ -154,7 +157,11 @@ impl Conn {
 
     /// asyncio's `_force_close`: drops the write buffer, stops reading and schedules
     /// `connection_lost(exc)`.
-    pub(crate) fn force_close(&self, py: Python<'_>, exc: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    pub(crate) fn force_close(
+        &self,
+        py: Python<'_>,
+        exc: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         if self.conn_lost.get() != 0 {
             return Ok(());
         }
@@ -179,7 +186,11 @@ impl Conn {
         Ok(())
     }
 
-    fn schedule_connection_lost(&self, py: Python<'_>, exc: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    fn schedule_connection_lost(
+        &self,
+        py: Python<'_>,
+        exc: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let transport = self.transport(py);
         let callback = transport
             .bind(py)
@@ -188,6 +199,25 @@ impl Conn {
             .bind(py)
             .call_method1(intern!(py, "call_soon"), (callback, exc))?;
         self.wake();
+        Ok(())
+    }
+
+    /// Completes the empty waiter, if any and not done: with `None` when `exc` is `None`.
+    pub(crate) fn settle_empty_waiter(
+        &self,
+        py: Python<'_>,
+        exc: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let waiter = self.empty_waiter.borrow().as_ref().map(|w| w.clone_ref(py));
+        let Some(waiter) = waiter else { return Ok(()) };
+        let waiter = waiter.bind(py);
+        if waiter.call_method0(intern!(py, "done"))?.is_truthy()? {
+            return Ok(());
+        }
+        match exc {
+            None => waiter.call_method1(intern!(py, "set_result"), (py.None(),))?,
+            Some(e) => waiter.call_method1(intern!(py, "set_exception"), (e,))?,
+        };
         Ok(())
     }
 
@@ -281,7 +311,9 @@ impl Conn {
         drop(self.protocol.borrow_mut().take());
         drop(self.transport.borrow_mut().take());
         self.wake();
-        called.and(closed).and(detached)
+        let lost = pyo3::exceptions::PyConnectionError::new_err("Connection is closed by peer");
+        let waiter = self.settle_empty_waiter(py, Some(lost.value(py).as_any()));
+        called.and(closed).and(detached).and(waiter)
     }
 }
 

@@ -78,7 +78,12 @@ impl Future for Driver {
 /// One turn's I/O: a flush of the write buffer, then one read. `Err` is a `KeyboardInterrupt`
 /// or `SystemExit` for `run_forever` to raise.
 fn turn(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
-    let ready = |write: bool| conn.io.borrow().as_ref().is_some_and(|io| io.is_ready(write));
+    let ready = |write: bool| {
+        conn.io
+            .borrow()
+            .as_ref()
+            .is_some_and(|io| io.is_ready(write))
+    };
     if conn.wants_write() && ready(true) {
         write_ready(py, conn)?;
     }
@@ -136,7 +141,12 @@ fn read_ready(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
                     }
                     Err(e) => {
                         drop(buf);
-                        return fatal(py, conn, os_error(e), "Fatal read error on socket transport");
+                        return fatal(
+                            py,
+                            conn,
+                            os_error(e),
+                            "Fatal read error on socket transport",
+                        );
                     }
                 };
                 if n == 0 {
@@ -162,7 +172,9 @@ fn read_ready(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
                 || {
                     let buf = get_buffer.bind(py).call1((-1,))?;
                     if buf.len()? == 0 {
-                        return Err(PyRuntimeError::new_err("get_buffer() returned an empty buffer"));
+                        return Err(PyRuntimeError::new_err(
+                            "get_buffer() returned an empty buffer",
+                        ));
                     }
                     Ok(buf)
                 },
@@ -217,7 +229,12 @@ fn eof(py: Python<'_>, conn: &Conn) -> PyResult<()> {
     let outcome = conn.call_protocol(
         py,
         "Fatal error: protocol.eof_received() call failed.",
-        || protocol.bind(py).call_method0(intern!(py, "eof_received"))?.is_truthy(),
+        || {
+            protocol
+                .bind(py)
+                .call_method0(intern!(py, "eof_received"))?
+                .is_truthy()
+        },
     );
     match called(outcome)? {
         Some(true) => conn.read_done.set(true),
@@ -242,7 +259,13 @@ fn write_ready(py: Python<'_>, conn: &Conn) -> PyResult<()> {
         }
         Err(e) => {
             conn.buffer.borrow_mut().clear();
-            return fatal(py, conn, os_error(e), "Fatal write error on socket transport");
+            let e = os_error(e);
+            let value = e.value(py).clone().into_any();
+            fatal(py, conn, e, "Fatal write error on socket transport")?;
+            return match conn.settle_empty_waiter(py, Some(&value)) {
+                Err(e) => report(py, conn, e),
+                Ok(()) => Ok(()),
+            };
         }
     };
     conn.buffer.borrow_mut().consume(n);
@@ -250,7 +273,9 @@ fn write_ready(py: Python<'_>, conn: &Conn) -> PyResult<()> {
     if !conn.buffer.borrow().is_empty() {
         return Ok(());
     }
-    let done = if conn.closing.get() {
+    let done = if let Err(e) = conn.settle_empty_waiter(py, None) {
+        Err(e)
+    } else if conn.closing.get() {
         conn.connection_lost(py, &py.None().into_bound(py))
     } else if conn.eof.get() {
         io::shutdown_write(conn.fd).map_err(os_error)
@@ -267,7 +292,10 @@ fn write_ready(py: Python<'_>, conn: &Conn) -> PyResult<()> {
 /// An exception of the transport's own callback, as asyncio's handle reports it.
 fn report(py: Python<'_>, conn: &Conn, e: PyErr) -> PyResult<()> {
     let context = PyDict::new(py);
-    context.set_item("message", "Exception in callback _SocketTransport._write_ready()")?;
+    context.set_item(
+        "message",
+        "Exception in callback _SocketTransport._write_ready()",
+    )?;
     context.set_item("exception", e.value(py))?;
     context.set_item("transport", conn.transport(py))?;
     conn.loop_

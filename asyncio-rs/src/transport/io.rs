@@ -72,9 +72,7 @@ pub(crate) unsafe fn recv_raw(fd: RawFd, ptr: *mut u8, len: usize) -> io::Result
 /// `send(2)` of `data`, without `SIGPIPE`; `EINTR` is retried.
 pub(crate) fn send(fd: RawFd, data: &[u8]) -> io::Result<usize> {
     // SAFETY: `data` is valid for reads of `data.len()` bytes for the call's duration.
-    retry(|| {
-        check(unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) })
-    })
+    retry(|| check(unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) }))
 }
 
 /// `shutdown(fd, SHUT_WR)`.

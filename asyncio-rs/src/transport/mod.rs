@@ -82,6 +82,7 @@ impl SocketTransport {
             conn_lost: Cell::new(0),
             finished: Cell::new(false),
             waker: RefCell::new(None),
+            empty_waiter: RefCell::new(None),
         });
         conn.set_protocol(protocol)?;
         local.lp.spawn(Driver { conn: conn.clone() });
@@ -103,8 +104,8 @@ impl SocketTransport {
             owned.cast::<PyBytes>()?.as_bytes()
         } else {
             return Err(PyTypeError::new_err(format!(
-                "data argument must be a bytes-like object, not {:?}",
-                data.get_type().name()?.to_string()
+                "data argument must be a bytes-like object, not '{}'",
+                data.get_type().name()?
             )));
         };
         self.write_bytes(py, conn, bytes)
@@ -147,7 +148,8 @@ impl SocketTransport {
 
     #[pyo3(signature = (exc=None))]
     fn _force_close(&self, exc: Option<&Bound<'_, PyAny>>, py: Python<'_>) -> PyResult<()> {
-        self.conn()?.force_close(py, exc.filter(|e| !e.is_none()).cloned())
+        self.conn()?
+            .force_close(py, exc.filter(|e| !e.is_none()).cloned())
     }
 
     #[pyo3(signature = (exc, message="Fatal error on transport"))]
@@ -240,9 +242,61 @@ impl SocketTransport {
     }
 
     #[pyo3(signature = (exc=None))]
-    fn _call_connection_lost(&self, py: Python<'_>, exc: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn _call_connection_lost(
+        &self,
+        py: Python<'_>,
+        exc: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let none = py.None().into_bound(py);
         self.conn()?.connection_lost(py, exc.unwrap_or(&none))
+    }
+
+    /// A future done when the write buffer is empty, for `loop.sendfile`; `write()` is
+    /// refused until `_reset_empty_waiter`.
+    fn _make_empty_waiter(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let conn = self.conn()?;
+        if conn.empty_waiter.borrow().is_some() {
+            return Err(PyRuntimeError::new_err("Empty waiter is already set"));
+        }
+        let waiter = conn
+            .loop_
+            .bind(py)
+            .call_method0(intern!(py, "create_future"))?;
+        *conn.empty_waiter.borrow_mut() = Some(waiter.clone().unbind());
+        if conn.buffer.borrow().is_empty() {
+            waiter.call_method1(intern!(py, "set_result"), (py.None(),))?;
+        }
+        Ok(waiter.unbind())
+    }
+
+    fn _reset_empty_waiter(&self) -> PyResult<()> {
+        self.conn()?.empty_waiter.borrow_mut().take();
+        Ok(())
+    }
+
+    /// Takes the fd off the reactor, for `loop.sock_sendfile`'s own watch of it; the write
+    /// buffer is empty and reading paused meanwhile.
+    fn _detach(&self) -> PyResult<()> {
+        drop(self.conn()?.io.borrow_mut().take());
+        Ok(())
+    }
+
+    /// Puts the fd back on the reactor after `_detach`.
+    fn _attach(&self) -> PyResult<()> {
+        let conn = self.conn()?;
+        if conn.finished.get() || conn.io.borrow().is_some() {
+            return Ok(());
+        }
+        let Some(local) = conn.local.upgrade() else {
+            return Ok(());
+        };
+        let io = local
+            .lp
+            .entered(|| FdReadiness::new(conn.fd))
+            .map_err(os_error)?;
+        *conn.io.borrow_mut() = Some(io);
+        conn.wake();
+        Ok(())
     }
 
     /// For `__repr__`: (lost, closing, reading, writing, buffer size).
@@ -261,7 +315,14 @@ impl SocketTransport {
 impl SocketTransport {
     fn write_bytes(&self, py: Python<'_>, conn: &Conn, data: &[u8]) -> PyResult<()> {
         if conn.eof.get() {
-            return Err(PyRuntimeError::new_err("Cannot call write() after write_eof()"));
+            return Err(PyRuntimeError::new_err(
+                "Cannot call write() after write_eof()",
+            ));
+        }
+        if conn.empty_waiter.borrow().is_some() {
+            return Err(PyRuntimeError::new_err(
+                "unable to write; sendfile is in progress",
+            ));
         }
         if data.is_empty() {
             return Ok(());

@@ -373,6 +373,20 @@ class BadInput(TransportTestCase):
         self.assertEqual(self.errors, [])
 
 
+class Abandoned(unittest.TestCase):
+    def test_a_transport_left_open_when_its_loop_closes_is_warned_of_and_closed(self):
+        loop = asyncio_rs.new_event_loop()
+        ours, peer = socket.socketpair()
+        tr, proto = loop.run_until_complete(loop.create_connection(Recorder, sock=ours))
+        loop.close()
+        del tr, proto
+        with self.assertWarnsRegex(ResourceWarning, "unclosed transport"):
+            gc.collect()
+        self.assertEqual(ours.fileno(), -1)
+        self.assertEqual(peer.recv(1), b"", "the peer sees the connection closed")
+        peer.close()
+
+
 class NoLeaks(unittest.TestCase):
     def test_connections_leave_no_objects_behind(self):
         loop = asyncio_rs.new_event_loop()

@@ -58,6 +58,9 @@ pub(crate) struct Conn {
     pub(crate) conn_lost: Cell<u32>,
     /// `connection_lost` has run: the driver task ends.
     pub(crate) finished: Cell<bool>,
+    /// The driver task is on the loop: it keeps the connection's Python objects alive, so the
+    /// garbage collector must not see them (`SocketTransport::__traverse__`).
+    pub(crate) driven: Cell<bool>,
     /// The driver task's waker, woken when what it waits for changes.
     pub(crate) waker: RefCell<Option<Waker>>,
     /// asyncio's `_empty_waiter`: a future `loop.sendfile` waits on for the buffer to empty;
@@ -314,6 +317,53 @@ impl Conn {
         let lost = pyo3::exceptions::PyConnectionError::new_err("Connection is closed by peer");
         let waiter = self.settle_empty_waiter(py, Some(lost.value(py).as_any()));
         called.and(closed).and(detached).and(waiter)
+    }
+}
+
+impl Conn {
+    /// The Python objects the connection holds, for the garbage collector.
+    pub(crate) fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.loop_)?;
+        visit.call(&self.context)?;
+        for cell in [
+            &self.sock,
+            &self.transport,
+            &self.protocol,
+            &self.server,
+            &self.empty_waiter,
+        ] {
+            if let Ok(obj) = cell.try_borrow() {
+                visit.call(&*obj)?;
+            }
+        }
+        if let Ok(reader) = self.reader.try_borrow() {
+            match &*reader {
+                Some(Reader::Data(f)) => visit.call(f)?,
+                Some(Reader::Buffered(g, u)) => {
+                    visit.call(g)?;
+                    visit.call(u)?;
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the references that can make cycles (the transport, the protocol).
+    pub(crate) fn clear(&self) {
+        for cell in [
+            &self.transport,
+            &self.protocol,
+            &self.server,
+            &self.empty_waiter,
+        ] {
+            if let Ok(mut obj) = cell.try_borrow_mut() {
+                drop(obj.take());
+            }
+        }
+        if let Ok(mut reader) = self.reader.try_borrow_mut() {
+            drop(reader.take());
+        }
     }
 }
 

@@ -24,6 +24,12 @@ pub(crate) struct Driver {
     pub(crate) conn: Rc<Conn>,
 }
 
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.conn.driven.set(false);
+    }
+}
+
 impl Future for Driver {
     type Output = ();
 

@@ -81,6 +81,7 @@ impl SocketTransport {
             read_done: Cell::new(false),
             conn_lost: Cell::new(0),
             finished: Cell::new(false),
+            driven: Cell::new(true),
             waker: RefCell::new(None),
             empty_waiter: RefCell::new(None),
         });
@@ -297,6 +298,22 @@ impl SocketTransport {
         *conn.io.borrow_mut() = Some(io);
         conn.wake();
         Ok(())
+    }
+
+    /// The references of a connection no longer driven (its loop closed while it was open),
+    /// so that an abandoned transport is collected (and warned of, by the Python class);
+    /// while the driver runs, the loop keeps them.
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        match self.conn.try_get() {
+            Some(conn) if !conn.driven.get() => conn.traverse(&visit),
+            _ => Ok(()),
+        }
+    }
+
+    fn __clear__(&self) {
+        if let Some(conn) = self.conn.try_get() {
+            conn.clear();
+        }
     }
 
     /// For `__repr__`: (lost, closing, reading, writing, buffer size).

@@ -3,11 +3,14 @@ calls the protocol from Rust; this class is what the protocol sees, an
 ``asyncio.Transport`` (with asyncio's ``_FlowControlMixin``, as asyncio's own socket
 transport), whose hot methods are the native ones, bound in its instance dictionary."""
 
-import socket
+import inspect
 import warnings
 from asyncio import base_events, constants, futures, transports, trsock
 
 from . import _native
+
+# Python 3.13's Server keeps its transports: _attach and _detach take the transport.
+_SERVER_KEEPS_CLIENTS = len(inspect.signature(base_events.Server._attach).parameters) > 1
 
 # The native methods each transport binds in its instance dictionary.
 _NATIVE = (
@@ -40,16 +43,20 @@ class _SocketTransport(transports._FlowControlMixin, transports.Transport):
             except OSError:
                 self._extra["peername"] = None
         self._loop = loop
+        self._server = server
         self._sock = sock
         self._sock_fd = sock.fileno()
         base_events._set_nodelay(sock)
-        core = _native.SocketTransport(loop, sock, protocol, self, server)
+        core = _native.SocketTransport(loop, sock, protocol, self, server, _SERVER_KEEPS_CLIENTS)
         self._core = core
         d = self.__dict__
         for name in _NATIVE:
             d[name] = getattr(core, name)
         if server is not None:
-            server._attach()
+            if _SERVER_KEEPS_CLIENTS:
+                server._attach(self)
+            else:
+                server._attach()
         loop._transports[self._sock_fd] = self
         loop.call_soon(protocol.connection_made, self)
         # Reading starts once connection_made() has been called.
@@ -86,6 +93,13 @@ class _SocketTransport(transports._FlowControlMixin, transports.Transport):
 
     def __del__(self, _warn=warnings.warn):
         core = getattr(self, "_core", None)
-        if core is not None and not core._state()[0]:
+        try:
+            lost = core is None or core._state()[0]
+        except RuntimeError:  # collected on another thread than its loop's: leave it be
+            return
+        if not lost:
             _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
             self._sock.close()
+            server = self._server
+            if server is not None and _SERVER_KEEPS_CLIENTS:
+                server._detach(self)

@@ -66,6 +66,8 @@ pub(crate) struct Conn {
     /// asyncio's `_empty_waiter`: a future `loop.sendfile` waits on for the buffer to empty;
     /// `write()` is refused while it is set.
     pub(crate) empty_waiter: RefCell<Option<Py<PyAny>>>,
+    /// The server's `_detach` takes the transport (Python 3.13+).
+    pub(crate) detach_with_transport: bool,
 }
 
 impl Conn {
@@ -307,6 +309,10 @@ impl Conn {
         };
         let server = self.server.borrow_mut().take();
         let detached = match &server {
+            Some(s) if self.detach_with_transport => s
+                .bind(py)
+                .call_method1(intern!(py, "_detach"), (self.transport(py),))
+                .map(drop),
             Some(s) => s.bind(py).call_method0(intern!(py, "_detach")).map(drop),
             None => Ok(()),
         };

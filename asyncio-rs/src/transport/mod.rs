@@ -42,14 +42,16 @@ impl SocketTransport {
 impl SocketTransport {
     /// Registers `sock`'s fd with `loop`'s reactor and starts the connection's driver; the
     /// Python transport `transport` schedules `connection_made` and `_start_reading`.
+    /// `detach_with_transport`: the server's `_detach` takes the transport (Python 3.13+).
     #[new]
-    #[pyo3(signature = (loop_, sock, protocol, transport, server=None))]
+    #[pyo3(signature = (loop_, sock, protocol, transport, server=None, detach_with_transport=false))]
     fn new(
         loop_: &Bound<'_, PyAny>,
         sock: &Bound<'_, PyAny>,
         protocol: &Bound<'_, PyAny>,
         transport: &Bound<'_, PyAny>,
         server: Option<&Bound<'_, PyAny>>,
+        detach_with_transport: bool,
     ) -> PyResult<Self> {
         let py = loop_.py();
         let core = loop_.cast::<CoreLoop>()?;
@@ -84,6 +86,7 @@ impl SocketTransport {
             driven: Cell::new(true),
             waker: RefCell::new(None),
             empty_waiter: RefCell::new(None),
+            detach_with_transport,
         });
         conn.set_protocol(protocol)?;
         local.lp.spawn(Driver { conn: conn.clone() });
@@ -109,7 +112,7 @@ impl SocketTransport {
                 data.get_type().name()?
             )));
         };
-        self.write_bytes(py, conn, bytes)
+        self.write_bytes(py, conn, bytes, "write")
     }
 
     /// `write(b"".join(list_of_data))`, as asyncio's `Transport.writelines`.
@@ -117,7 +120,7 @@ impl SocketTransport {
         let py = list_of_data.py();
         let conn = self.conn()?;
         let joined = PyBytes::new(py, b"").call_method1(intern!(py, "join"), (list_of_data,))?;
-        self.write_bytes(py, conn, joined.cast::<PyBytes>()?.as_bytes())
+        self.write_bytes(py, conn, joined.cast::<PyBytes>()?.as_bytes(), "writelines")
     }
 
     /// Closes the write half once the buffer is flushed.
@@ -330,16 +333,17 @@ impl SocketTransport {
 }
 
 impl SocketTransport {
-    fn write_bytes(&self, py: Python<'_>, conn: &Conn, data: &[u8]) -> PyResult<()> {
+    /// `what`: the method called, for asyncio's error messages.
+    fn write_bytes(&self, py: Python<'_>, conn: &Conn, data: &[u8], what: &str) -> PyResult<()> {
         if conn.eof.get() {
-            return Err(PyRuntimeError::new_err(
-                "Cannot call write() after write_eof()",
-            ));
+            return Err(PyRuntimeError::new_err(format!(
+                "Cannot call {what}() after write_eof()"
+            )));
         }
         if conn.empty_waiter.borrow().is_some() {
-            return Err(PyRuntimeError::new_err(
-                "unable to write; sendfile is in progress",
-            ));
+            return Err(PyRuntimeError::new_err(format!(
+                "unable to {what}; sendfile is in progress"
+            )));
         }
         if data.is_empty() {
             return Ok(());

@@ -27,9 +27,6 @@ pub(crate) struct Local {
     /// The handle of each fd's reader (`false`) and writer (`true`), cancelled when replaced
     /// or removed as asyncio's selector loop does.
     watchers: RefCell<HashMap<(RawFd, bool), Py<Handle>>>,
-    /// What the native transports read into before a `bytes` is made (asyncio's
-    /// `max_size`): one buffer for all, as the loop runs one callback at a time.
-    pub(crate) read_buf: RefCell<Box<[u8]>>,
 }
 
 #[pyclass(subclass, frozen, module = "asyncio_rs._native")]
@@ -197,7 +194,6 @@ impl CoreLoop {
                 pending: RefCell::new(None),
                 closed: Cell::new(false),
                 watchers: RefCell::new(HashMap::new()),
-                read_buf: RefCell::new(vec![0; 256 * 1024].into_boxed_slice()),
             })),
         })
     }

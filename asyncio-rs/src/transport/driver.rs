@@ -7,18 +7,23 @@
 //! the driver runs). As asyncio's level-triggered selector calls a reader once per turn, the
 //! driver reads once per turn and, while the socket may hold more, comes back at the next.
 
-use crate::loop_core::{os_error, Local};
+use crate::loop_core::os_error;
 use crate::transport::conn::{is_exit, Conn, Reader};
 use crate::transport::io::{self, would_block};
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyDict;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+
+/// The most one read takes, into a new `bytes` of this size shrunk to what came: 64 KiB, as
+/// libuv reads. asyncio's 256 KiB is above glibc's mmap threshold, which would make each
+/// read an `mmap`, `mremap` and `munmap`.
+const MAX_SIZE: usize = 64 * 1024;
 
 pub(crate) struct Driver {
     pub(crate) conn: Rc<Conn>,
@@ -57,7 +62,7 @@ impl Future for Driver {
                 cx.waker().wake_by_ref();
                 return;
             }
-            let outcome = turn(py, conn, &local);
+            let outcome = turn(py, conn);
             if let Err(e) = outcome {
                 *local.pending.borrow_mut() = Some(e);
             }
@@ -83,7 +88,7 @@ impl Future for Driver {
 
 /// One turn's I/O: a flush of the write buffer, then one read. `Err` is a `KeyboardInterrupt`
 /// or `SystemExit` for `run_forever` to raise.
-fn turn(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
+fn turn(py: Python<'_>, conn: &Conn) -> PyResult<()> {
     let ready = |write: bool| {
         conn.io
             .borrow()
@@ -94,7 +99,7 @@ fn turn(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
         write_ready(py, conn)?;
     }
     if conn.wants_read() && ready(false) {
-        read_ready(py, conn, local)?;
+        read_ready(py, conn)?;
     }
     Ok(())
 }
@@ -127,7 +132,7 @@ fn called<R>(outcome: Result<R, Option<PyErr>>) -> PyResult<Option<R>> {
 }
 
 /// asyncio's `_read_ready__data_received` / `_read_ready__get_buffer`.
-fn read_ready(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
+fn read_ready(py: Python<'_>, conn: &Conn) -> PyResult<()> {
     let reader = match &*conn.reader.borrow() {
         Some(Reader::Data(f)) => Reader::Data(f.clone_ref(py)),
         Some(Reader::Buffered(get, updated)) => {
@@ -137,33 +142,30 @@ fn read_ready(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
     };
     match reader {
         Reader::Data(data_received) => {
-            let data = {
-                let mut buf = local.read_buf.borrow_mut();
-                let n = match io::recv(conn.fd, &mut buf) {
-                    Ok(n) => n,
-                    Err(e) if would_block(&e) => {
-                        clear(conn, false);
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        drop(buf);
-                        return fatal(
-                            py,
-                            conn,
-                            os_error(e),
-                            "Fatal read error on socket transport",
-                        );
-                    }
-                };
-                if n == 0 {
-                    drop(buf);
-                    return eof(py, conn);
-                }
-                if n < buf.len() {
+            let (data, n) = match io::recv_bytes(py, conn.fd, MAX_SIZE) {
+                Ok(got) => got,
+                Err(io::RecvError::Os(e)) if would_block(&e) => {
                     clear(conn, false);
+                    return Ok(());
                 }
-                PyBytes::new(py, &buf[..n])
+                Err(io::RecvError::Os(e)) => {
+                    return fatal(
+                        py,
+                        conn,
+                        os_error(e),
+                        "Fatal read error on socket transport",
+                    );
+                }
+                Err(io::RecvError::Python(e)) => {
+                    return fatal(py, conn, e, "Fatal read error on socket transport");
+                }
             };
+            if n == 0 {
+                return eof(py, conn);
+            }
+            if n < MAX_SIZE {
+                clear(conn, false);
+            }
             let outcome = conn.call_protocol(
                 py,
                 "Fatal error: protocol.data_received() call failed.",

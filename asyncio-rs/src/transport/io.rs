@@ -1,8 +1,18 @@
 //! The socket calls of a transport, on the fd of the Python socket it keeps, and its write
 //! buffer.
 
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use std::io;
 use std::os::fd::RawFd;
+use std::os::raw::c_int;
+
+extern "C" {
+    // Public CPython API (Doc/c-api/bytes.rst) since 2.x, as CPython's own `socket.recv`
+    // uses it; PyO3's binding of it is crate-private.
+    fn _PyBytes_Resize(bytes: *mut *mut ffi::PyObject, newsize: ffi::Py_ssize_t) -> c_int;
+}
 
 /// Bytes accepted by `write()` and not sent yet.
 #[derive(Default)]
@@ -54,10 +64,48 @@ fn check(n: isize) -> io::Result<usize> {
     }
 }
 
-/// `recv(2)` into `buf`; `EINTR` is retried.
-pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the call's duration.
-    retry(|| check(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) }))
+pub(crate) enum RecvError {
+    Os(io::Error),
+    Python(PyErr),
+}
+
+/// `recv(2)` of up to `cap` bytes straight into a new `bytes` object, shrunk to what was
+/// read, as CPython's `socket.recv` does: the kernel's copy is the only one. Returns the
+/// object and its length.
+pub(crate) fn recv_bytes(
+    py: Python<'_>,
+    fd: RawFd,
+    cap: usize,
+) -> Result<(Bound<'_, PyBytes>, usize), RecvError> {
+    // SAFETY: the GIL is held; a NULL source asks for an uninitialised object of `cap`
+    // bytes, returned as a new reference (or NULL with an exception set).
+    let obj = unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), cap as ffi::Py_ssize_t) };
+    if obj.is_null() {
+        return Err(RecvError::Python(PyErr::fetch(py)));
+    }
+    // SAFETY: `obj` is a new bytes object of `cap` bytes that nothing else references yet,
+    // so writing its buffer (which `PyBytes_AsString` returns for a bytes object) is allowed
+    // until it is shared.
+    let read = unsafe { recv_raw(fd, ffi::PyBytes_AsString(obj).cast(), cap) };
+    let n = match read {
+        Ok(n) => n,
+        Err(e) => {
+            // SAFETY: `obj` is our new reference; this drops it.
+            drop(unsafe { Bound::from_owned_ptr(py, obj) });
+            return Err(RecvError::Os(e));
+        }
+    };
+    let mut obj = obj;
+    if n < cap {
+        // SAFETY: `obj` is a bytes object with a reference count of one (ours); on failure
+        // `_PyBytes_Resize` frees it, sets it to NULL and sets an exception.
+        if unsafe { _PyBytes_Resize(&mut obj, n as ffi::Py_ssize_t) } < 0 {
+            return Err(RecvError::Python(PyErr::fetch(py)));
+        }
+    }
+    // SAFETY: `obj` is a valid, owned reference to a bytes object.
+    let bytes = unsafe { Bound::from_owned_ptr(py, obj).cast_into_unchecked::<PyBytes>() };
+    Ok((bytes, n))
 }
 
 /// `recv(2)` into raw memory (a Python buffer's).

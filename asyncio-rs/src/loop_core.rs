@@ -27,6 +27,9 @@ pub(crate) struct Local {
     /// The handle of each fd's reader (`false`) and writer (`true`), cancelled when replaced
     /// or removed as asyncio's selector loop does.
     watchers: RefCell<HashMap<(RawFd, bool), Py<Handle>>>,
+    /// The native transports' spare read buffer, a `bytes` nothing else references
+    /// (`transport::io::recv_bytes`).
+    pub(crate) spare_read: RefCell<Option<Py<PyAny>>>,
 }
 
 #[pyclass(subclass, frozen, module = "asyncio_rs._native")]
@@ -194,6 +197,7 @@ impl CoreLoop {
                 pending: RefCell::new(None),
                 closed: Cell::new(false),
                 watchers: RefCell::new(HashMap::new()),
+                spare_read: RefCell::new(None),
             })),
         })
     }

@@ -7,7 +7,7 @@
 //! the driver runs). As asyncio's level-triggered selector calls a reader once per turn, the
 //! driver reads once per turn and, while the socket may hold more, comes back at the next.
 
-use crate::loop_core::os_error;
+use crate::loop_core::{os_error, Local};
 use crate::transport::conn::{is_exit, Conn, Reader};
 use crate::transport::io::{self, would_block};
 use pyo3::buffer::PyUntypedBuffer;
@@ -62,7 +62,7 @@ impl Future for Driver {
                 cx.waker().wake_by_ref();
                 return;
             }
-            let outcome = turn(py, conn);
+            let outcome = turn(py, conn, &local);
             if let Err(e) = outcome {
                 *local.pending.borrow_mut() = Some(e);
             }
@@ -88,7 +88,7 @@ impl Future for Driver {
 
 /// One turn's I/O: a flush of the write buffer, then one read. `Err` is a `KeyboardInterrupt`
 /// or `SystemExit` for `run_forever` to raise.
-fn turn(py: Python<'_>, conn: &Conn) -> PyResult<()> {
+fn turn(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
     let ready = |write: bool| {
         conn.io
             .borrow()
@@ -99,7 +99,7 @@ fn turn(py: Python<'_>, conn: &Conn) -> PyResult<()> {
         write_ready(py, conn)?;
     }
     if conn.wants_read() && ready(false) {
-        read_ready(py, conn)?;
+        read_ready(py, conn, local)?;
     }
     Ok(())
 }
@@ -132,7 +132,7 @@ fn called<R>(outcome: Result<R, Option<PyErr>>) -> PyResult<Option<R>> {
 }
 
 /// asyncio's `_read_ready__data_received` / `_read_ready__get_buffer`.
-fn read_ready(py: Python<'_>, conn: &Conn) -> PyResult<()> {
+fn read_ready(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
     let reader = match &*conn.reader.borrow() {
         Some(Reader::Data(f)) => Reader::Data(f.clone_ref(py)),
         Some(Reader::Buffered(get, updated)) => {
@@ -142,7 +142,7 @@ fn read_ready(py: Python<'_>, conn: &Conn) -> PyResult<()> {
     };
     match reader {
         Reader::Data(data_received) => {
-            let (data, n) = match io::recv_bytes(py, conn.fd, MAX_SIZE) {
+            let (data, n) = match io::recv_bytes(py, conn.fd, MAX_SIZE, &local.spare_read) {
                 Ok(got) => got,
                 Err(io::RecvError::Os(e)) if would_block(&e) => {
                     clear(conn, false);

@@ -4,9 +4,11 @@
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use std::cell::RefCell;
 use std::io;
 use std::os::fd::RawFd;
 use std::os::raw::c_int;
+use std::ptr;
 
 extern "C" {
     // Public CPython API (Doc/c-api/bytes.rst) since 2.x, as CPython's own `socket.recv`
@@ -69,33 +71,58 @@ pub(crate) enum RecvError {
     Python(PyErr),
 }
 
-/// `recv(2)` of up to `cap` bytes straight into a new `bytes` object, shrunk to what was
-/// read, as CPython's `socket.recv` does: the kernel's copy is the only one. Returns the
-/// object and its length.
-pub(crate) fn recv_bytes(
-    py: Python<'_>,
+/// Reads up to this many bytes are copied into an exact `bytes` (from CPython's small-object
+/// allocator), and the big one is kept for the next read.
+const COPY_AT_MOST: usize = 448;
+
+/// `recv(2)` of up to `cap` bytes into a `bytes` object, as CPython's `socket.recv` does:
+/// into an uninitialised object of `cap` bytes, shrunk to what was read, so that the kernel's
+/// copy is the only one. `spare` keeps that object between calls when the read was small
+/// enough to copy instead (one loop runs one read at a time, so one spare serves all its
+/// transports). Returns the object and its length.
+pub(crate) fn recv_bytes<'py>(
+    py: Python<'py>,
     fd: RawFd,
     cap: usize,
-) -> Result<(Bound<'_, PyBytes>, usize), RecvError> {
-    // SAFETY: the GIL is held; a NULL source asks for an uninitialised object of `cap`
-    // bytes, returned as a new reference (or NULL with an exception set).
-    let obj = unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), cap as ffi::Py_ssize_t) };
-    if obj.is_null() {
-        return Err(RecvError::Python(PyErr::fetch(py)));
-    }
-    // SAFETY: `obj` is a new bytes object of `cap` bytes that nothing else references yet,
-    // so writing its buffer (which `PyBytes_AsString` returns for a bytes object) is allowed
-    // until it is shared.
-    let read = unsafe { recv_raw(fd, ffi::PyBytes_AsString(obj).cast(), cap) };
+    spare: &RefCell<Option<Py<PyAny>>>,
+) -> Result<(Bound<'py, PyBytes>, usize), RecvError> {
+    let mut obj = match spare.borrow_mut().take() {
+        Some(obj) => obj.into_ptr(),
+        None => {
+            // SAFETY: the GIL is held; a NULL source asks for an uninitialised object of
+            // `cap` bytes, returned as a new reference (or NULL with an exception set).
+            let obj =
+                unsafe { ffi::PyBytes_FromStringAndSize(ptr::null(), cap as ffi::Py_ssize_t) };
+            if obj.is_null() {
+                return Err(RecvError::Python(PyErr::fetch(py)));
+            }
+            obj
+        }
+    };
+    // SAFETY: `obj` is a bytes object of `cap` bytes whose only reference is ours (new, or
+    // the spare, which is never shared), so its buffer (which `PyBytes_AsString` returns for
+    // a bytes object) may be written until it is shared.
+    let buf: *mut u8 = unsafe { ffi::PyBytes_AsString(obj) }.cast();
+    // SAFETY: `buf` is valid for writes of `cap` bytes, as said above.
+    let read = unsafe { recv_raw(fd, buf, cap) };
+    let keep = |obj| {
+        // SAFETY: `obj` is our owned reference, handed to the `Py` that keeps it.
+        *spare.borrow_mut() = Some(unsafe { Bound::from_owned_ptr(py, obj) }.unbind());
+    };
     let n = match read {
         Ok(n) => n,
         Err(e) => {
-            // SAFETY: `obj` is our new reference; this drops it.
-            drop(unsafe { Bound::from_owned_ptr(py, obj) });
+            keep(obj);
             return Err(RecvError::Os(e));
         }
     };
-    let mut obj = obj;
+    if n <= COPY_AT_MOST {
+        // SAFETY: the kernel wrote `n <= cap` bytes at `buf`, which stays valid while `obj`
+        // (still ours) lives.
+        let small = PyBytes::new(py, unsafe { std::slice::from_raw_parts(buf, n) });
+        keep(obj);
+        return Ok((small, n));
+    }
     if n < cap {
         // SAFETY: `obj` is a bytes object with a reference count of one (ours); on failure
         // `_PyBytes_Resize` frees it, sets it to NULL and sets an exception.

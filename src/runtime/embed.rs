@@ -188,6 +188,28 @@ impl EmbeddedLoop {
 /// and forgets it ([`clear`](FdReadiness::clear)) when its I/O says `WouldBlock` (or reads
 /// short from a stream socket), as the crate's own sockets do. The fd stays its owner's: it is
 /// deregistered on drop, and must be closed only after.
+///
+/// # Examples
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use std::{cell::Cell, rc::Rc};
+/// let lp = asyncio::embed::EmbeddedLoop::new()?;
+/// let (rx, mut tx) = std::os::unix::net::UnixStream::pair()?;
+/// rx.set_nonblocking(true)?;
+/// let io = lp.entered(|| asyncio::embed::FdReadiness::new(rx.as_raw_fd()))?;
+/// std::io::Write::write_all(&mut tx, b"x")?;
+/// let readable = Rc::new(Cell::new(false));
+/// let flag = readable.clone();
+/// lp.spawn(async move {
+///     std::future::poll_fn(|cx| io.poll_ready(false, cx)).await.unwrap();
+///     flag.set(true);
+/// });
+/// while !readable.get() {
+///     lp.turn(true, None);
+/// }
+/// lp.close();
+/// # std::io::Result::Ok(())
+/// ```
 pub struct FdReadiness {
     fd: RawFd,
     reg: Registration,

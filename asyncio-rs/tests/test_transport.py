@@ -128,6 +128,34 @@ class Basics(TransportTestCase):
         self.assertIsNone(proto.lost)
         self.assertEqual(self.ours.fileno(), -1, "the socket is closed with the transport")
 
+    def test_reads_large_and_small_arrive_whole_and_in_order(self):
+        import os
+
+        types = set()
+
+        class Typed(Recorder):
+            def data_received(self, data):
+                types.add(type(data))
+                super().data_received(data)
+
+        proto = Typed()
+        self.connect(proto)
+        sent = bytearray()
+
+        async def send():
+            for size in (100_000, 3, 70_000, 1, 448, 449, 65_536, 10):
+                chunk = os.urandom(size)
+                sent.extend(chunk)
+                await self.loop.sock_sendall(self.peer, chunk)
+                await asyncio.sleep(0.001)
+
+        self.loop.run_until_complete(send())
+        self.until(lambda: len(proto.data) == len(sent))
+        self.assertEqual(proto.data, sent)
+        self.assertEqual(types, {bytes})
+        proto.transport.close()
+        self.turns()
+
     def test_writes_of_bytearray_memoryview_and_writelines(self):
         tr = self.connect(Recorder())
         tr.write(bytearray(b"ab"))

@@ -20,6 +20,34 @@ extern "C" {
     fn PyContext_CopyCurrent() -> *mut ffi::PyObject;
 }
 
+/// Calls `f` inside the context `ctx` (a `contextvars.Context`), which must not be entered
+/// already.
+pub(crate) fn in_context<R>(
+    py: Python<'_>,
+    ctx: &Py<PyAny>,
+    f: impl FnOnce() -> PyResult<R>,
+) -> PyResult<R> {
+    let ctx = ctx.as_ptr();
+    // SAFETY: the GIL is held and `ctx` is a live object its caller keeps; a non-context
+    // object or an already entered one makes `PyContext_Enter` fail with an exception.
+    if unsafe { PyContext_Enter(ctx) } < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    let called = f();
+    // SAFETY: as above; `ctx` was entered by this thread just now.
+    if unsafe { PyContext_Exit(ctx) } < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    called
+}
+
+/// A new copy of the current context (`contextvars.copy_context()`).
+pub(crate) fn copy_context(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    // SAFETY: called with the GIL held; returns a new reference or NULL with an exception
+    // set, which `from_owned_ptr_or_err` turns into the error.
+    Ok(unsafe { Bound::from_owned_ptr_or_err(py, PyContext_CopyCurrent())? }.unbind())
+}
+
 /// What a handle calls: `callback(*args)` inside `context`.
 pub(crate) struct Callback {
     callback: Py<PyAny>,
@@ -43,11 +71,7 @@ impl Callback {
     ) -> PyResult<Callback> {
         let context = match context {
             Some(c) if !c.is_none() => c.unbind(),
-            _ => {
-                // SAFETY: called with the GIL held; returns a new reference or NULL with an
-                // exception set, which `from_owned_ptr_or_err` turns into the error.
-                unsafe { Bound::from_owned_ptr_or_err(py, PyContext_CopyCurrent())? }.unbind()
-            }
+            _ => copy_context(py)?,
         };
         let source_traceback = if debug {
             let frame = py.import("sys")?.call_method1("_getframe", (0,))?;
@@ -76,20 +100,9 @@ impl Callback {
     /// `Handle._run` does, except `KeyboardInterrupt` and `SystemExit`, which are returned
     /// to stop the loop.
     pub(crate) fn run(&self, py: Python<'_>, handle: &Bound<'_, PyAny>) -> PyResult<()> {
-        let ctx = self.context.as_ptr();
-        // SAFETY: the GIL is held and `ctx` is a live object kept by `self`; a non-context
-        // object or an already entered one makes `PyContext_Enter` fail with an exception.
-        let outcome = if unsafe { PyContext_Enter(ctx) } < 0 {
-            Err(PyErr::fetch(py))
-        } else {
-            let called = self.callback.bind(py).call1(self.args.bind(py));
-            // SAFETY: as above; `ctx` was entered by this thread just now.
-            if unsafe { PyContext_Exit(ctx) } < 0 {
-                Err(PyErr::fetch(py))
-            } else {
-                called.map(drop)
-            }
-        };
+        let outcome = in_context(py, &self.context, || {
+            self.callback.bind(py).call1(self.args.bind(py)).map(drop)
+        });
         match outcome {
             Ok(()) => Ok(()),
             Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => Err(e),

@@ -5,6 +5,7 @@
 mod handle;
 mod loop_core;
 mod thread_bound;
+mod transport;
 
 use pyo3::prelude::*;
 
@@ -13,5 +14,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<loop_core::CoreLoop>()?;
     m.add_class::<handle::Handle>()?;
     m.add_class::<handle::TimerHandle>()?;
+    m.add_class::<transport::SocketTransport>()?;
     Ok(())
 }

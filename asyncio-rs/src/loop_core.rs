@@ -27,6 +27,9 @@ pub(crate) struct Local {
     /// The handle of each fd's reader (`false`) and writer (`true`), cancelled when replaced
     /// or removed as asyncio's selector loop does.
     watchers: RefCell<HashMap<(RawFd, bool), Py<Handle>>>,
+    /// The native transports' spare read buffer, a `bytes` nothing else references
+    /// (`transport::io::recv_bytes`).
+    pub(crate) spare_read: RefCell<Option<Py<PyAny>>>,
 }
 
 #[pyclass(subclass, frozen, module = "asyncio_rs._native")]
@@ -35,7 +38,7 @@ pub(crate) struct CoreLoop {
     closed: AtomicBool,
     stopping: AtomicBool,
     debug: AtomicBool,
-    local: ThreadBound<Rc<Local>>,
+    pub(crate) local: ThreadBound<Rc<Local>>,
 }
 
 /// Releases the GIL while the loop waits in `epoll_wait`.
@@ -76,7 +79,7 @@ fn fileobj_to_fd(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
 }
 
 /// The `OSError` CPython's epoll selector raises for the same failure.
-fn os_error(e: std::io::Error) -> PyErr {
+pub(crate) fn os_error(e: std::io::Error) -> PyErr {
     let errno = e.raw_os_error().unwrap_or(match e.kind() {
         std::io::ErrorKind::InvalidInput => libc_errno::EBADF,
         std::io::ErrorKind::PermissionDenied => libc_errno::EPERM,
@@ -194,6 +197,7 @@ impl CoreLoop {
                 pending: RefCell::new(None),
                 closed: Cell::new(false),
                 watchers: RefCell::new(HashMap::new()),
+                spare_read: RefCell::new(None),
             })),
         })
     }

@@ -13,11 +13,13 @@
 use super::context::{self, Enter};
 use super::core::Core;
 use super::handle::{LoopHandle, TimerHandle};
+use crate::reactor::{Direction, Registration};
 use std::cell::Cell;
 use std::io;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// Wraps the loop's blocking wait for I/O: it must call its argument exactly once, on this
@@ -90,8 +92,8 @@ impl EmbeddedLoop {
     }
 
     /// Makes this the running loop of the thread for `f` (unless it is already), so that
-    /// `get_running_loop`, `add_reader` and the like find it.
-    fn entered<R>(&self, f: impl FnOnce() -> R) -> R {
+    /// `get_running_loop`, `add_reader`, [`FdReadiness::new`] and the like find it.
+    pub fn entered<R>(&self, f: impl FnOnce() -> R) -> R {
         if context::is_current(Rc::as_ptr(&self.core)) {
             return f();
         }
@@ -129,6 +131,12 @@ impl EmbeddedLoop {
             self.core.drain_remote();
         }
         self.core.call_soon(Box::new(callback), None);
+    }
+
+    /// Runs `fut` as one of the loop's tasks, from the next turn on; it is dropped unfinished
+    /// when the loop closes.
+    pub fn spawn(&self, fut: impl std::future::Future<Output = ()> + 'static) {
+        self.entered(|| drop(crate::task::create_lazy_task(fut)));
     }
 
     /// Schedules `callback` at the loop time `when` (seconds, as
@@ -172,5 +180,88 @@ impl EmbeddedLoop {
             self.core.cancel_all_and_drain();
         });
         self.core.shut_down();
+    }
+}
+
+/// A file descriptor registered with a loop's reactor, edge-triggered, for a foreign front
+/// end's own transports: a task polls its readiness ([`poll_ready`](FdReadiness::poll_ready))
+/// and forgets it ([`clear`](FdReadiness::clear)) when its I/O says `WouldBlock` (or reads
+/// short from a stream socket), as the crate's own sockets do. The fd stays its owner's: it is
+/// deregistered on drop, and must be closed only after.
+///
+/// # Examples
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use std::{cell::Cell, rc::Rc};
+/// let lp = asyncio::embed::EmbeddedLoop::new()?;
+/// let (rx, mut tx) = std::os::unix::net::UnixStream::pair()?;
+/// rx.set_nonblocking(true)?;
+/// let io = lp.entered(|| asyncio::embed::FdReadiness::new(rx.as_raw_fd()))?;
+/// std::io::Write::write_all(&mut tx, b"x")?;
+/// let readable = Rc::new(Cell::new(false));
+/// let flag = readable.clone();
+/// lp.spawn(async move {
+///     std::future::poll_fn(|cx| io.poll_ready(false, cx)).await.unwrap();
+///     flag.set(true);
+/// });
+/// while !readable.get() {
+///     lp.turn(true, None);
+/// }
+/// lp.close();
+/// # std::io::Result::Ok(())
+/// ```
+pub struct FdReadiness {
+    fd: RawFd,
+    reg: Registration,
+}
+
+impl FdReadiness {
+    /// Registers `fd` for reading and writing with the loop of this thread (see
+    /// [`EmbeddedLoop::entered`]).
+    ///
+    /// # Errors
+    /// Outside a loop; when the fd is not open, cannot be polled, or is registered already
+    /// (by `add_reader` / `add_writer`).
+    pub fn new(fd: RawFd) -> io::Result<FdReadiness> {
+        let interest = mio::Interest::READABLE | mio::Interest::WRITABLE;
+        let reg = Registration::new(&mut mio::unix::SourceFd(&fd), interest)
+            .map_err(|e| crate::reactor::watch::refused(fd, e))?;
+        Ok(FdReadiness { fd, reg })
+    }
+
+    /// Ready when the fd may be readable (`write == false`) or writable, or is hung up or
+    /// in error; otherwise the task of `cx` is woken at the next such edge.
+    ///
+    /// # Errors
+    /// When polled from another loop than the fd's.
+    #[inline]
+    pub fn poll_ready(&self, write: bool, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.reg.poll_ready(direction(write), cx)
+    }
+
+    /// Whether the direction looks ready, without waiting.
+    #[inline]
+    pub fn is_ready(&self, write: bool) -> bool {
+        self.reg.is_ready(direction(write))
+    }
+
+    /// Forgets the direction's readiness: the next poll waits for the next edge.
+    #[inline]
+    pub fn clear(&self, write: bool) {
+        self.reg.clear(direction(write));
+    }
+}
+
+fn direction(write: bool) -> Direction {
+    if write {
+        Direction::Write
+    } else {
+        Direction::Read
+    }
+}
+
+impl Drop for FdReadiness {
+    fn drop(&mut self) {
+        self.reg.deregister(&mut mio::unix::SourceFd(&self.fd));
     }
 }

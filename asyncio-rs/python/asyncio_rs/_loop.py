@@ -8,7 +8,11 @@ queue, timer wheel, reactor and cross-thread door):
 - one turn of the loop (``_run_once``), which releases the GIL while it waits in
   ``epoll_wait``; ``stop``, ``is_closed``, ``get_debug``;
 - the selector hooks ``_add_reader`` / ``_remove_reader`` / ``_add_writer`` /
-  ``_remove_writer``, on the Rust reactor.
+  ``_remove_writer``, on the Rust reactor;
+- TCP and Unix socket transports (``_make_socket_transport``, under
+  ``create_connection``, ``create_server``, ``connect_accepted_socket``, streams): the
+  transport's reads, writes, write buffer and flow control, and its calls of the protocol,
+  run in Rust on the reactor (``_transport.py``).
 
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:
@@ -17,9 +21,11 @@ loop), running on those native pieces:
   native turn);
 - ``create_future`` / ``create_task`` (CPython's C ``Future`` and ``Task``);
 - ``add_reader`` / ``add_writer`` (asyncio's checks, then the native hooks);
-- the ``sock_*`` methods, TCP and Unix transports (``create_connection``,
-  ``create_server``, ``start_server``, streams), UDP, pipes, subprocesses, signal handlers,
-  TLS, ``sendfile``, ``getaddrinfo``, executors, exception handlers: asyncio's own code
+- accepting connections, connecting, happy eyeballs, ``Server``; TLS (asyncio's
+  ``SSLProtocol``, over asyncio's own transport for ``ssl=`` and over ours for
+  ``start_tls``); ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
+- the ``sock_*`` methods, UDP, pipes, subprocesses, signal handlers,
+  ``getaddrinfo``, executors, exception handlers: asyncio's own code
   over the native reader/writer hooks.
 """
 
@@ -28,6 +34,7 @@ import selectors
 from asyncio import base_events, unix_events
 
 from . import _native
+from ._transport import _SocketTransport
 
 __all__ = ("EventLoop", "new_event_loop")
 
@@ -71,6 +78,29 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
             super().close()
         finally:
             self._close_native()
+
+    def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None,
+                               server=None):
+        return _SocketTransport(self, sock, protocol, waiter, extra, server)
+
+    async def _sendfile_native(self, transp, file, offset, count):
+        if not isinstance(transp, _SocketTransport):
+            return await super()._sendfile_native(transp, file, offset, count)
+        # asyncio's, with the transport's fd taken off the reactor while sock_sendfile
+        # watches it itself.
+        del self._transports[transp._sock_fd]
+        resume_reading = transp.is_reading()
+        transp.pause_reading()
+        await transp._make_empty_waiter()
+        transp._core._detach()
+        try:
+            return await self.sock_sendfile(transp._sock, file, offset, count, fallback=False)
+        finally:
+            transp._core._attach()
+            transp._reset_empty_waiter()
+            if resume_reading:
+                transp.resume_reading()
+            self._transports[transp._sock_fd] = transp
 
     def _add_callback(self, handle):
         # A signal's handle (asyncio's `_handle_signal`), which asyncio puts in its own

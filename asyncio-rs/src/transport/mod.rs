@@ -1,0 +1,375 @@
+//! asyncio's socket transport (`_SelectorSocketTransport`), native: reads, writes and the
+//! protocol's callbacks are driven from Rust on the loop's reactor.
+//!
+//! `SocketTransport` is the state and the hot methods; the Python class the protocol sees,
+//! `asyncio_rs._loop._SocketTransport`, subclasses asyncio's `Transport` (for `isinstance`,
+//! `get_extra_info`) and puts these methods, bound, in its instance dictionary. The Python
+//! socket stays Python's: the transport keeps it, uses its fd and closes it when the
+//! connection is lost.
+
+mod conn;
+mod driver;
+mod io;
+
+use crate::loop_core::{os_error, CoreLoop};
+use crate::thread_bound::ThreadBound;
+use asyncio::embed::FdReadiness;
+use conn::Conn;
+use driver::Driver;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
+use std::cell::{Cell, RefCell};
+use std::os::fd::RawFd;
+use std::rc::Rc;
+
+/// `_FlowControlMixin`'s default high-water mark.
+const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+
+#[pyclass(frozen, module = "asyncio_rs._native")]
+pub(crate) struct SocketTransport {
+    conn: ThreadBound<Rc<Conn>>,
+}
+
+impl SocketTransport {
+    fn conn(&self) -> PyResult<&Rc<Conn>> {
+        self.conn.get()
+    }
+}
+
+#[pymethods]
+impl SocketTransport {
+    /// Registers `sock`'s fd with `loop`'s reactor and starts the connection's driver; the
+    /// Python transport `transport` schedules `connection_made` and `_start_reading`.
+    /// `detach_with_transport`: the server's `_detach` takes the transport (Python 3.13+).
+    #[new]
+    #[pyo3(signature = (loop_, sock, protocol, transport, server=None, detach_with_transport=false))]
+    fn new(
+        loop_: &Bound<'_, PyAny>,
+        sock: &Bound<'_, PyAny>,
+        protocol: &Bound<'_, PyAny>,
+        transport: &Bound<'_, PyAny>,
+        server: Option<&Bound<'_, PyAny>>,
+        detach_with_transport: bool,
+    ) -> PyResult<Self> {
+        let py = loop_.py();
+        let core = loop_.cast::<CoreLoop>()?;
+        let local = core.get().local.get()?.clone();
+        let fd: RawFd = sock.call_method0(intern!(py, "fileno"))?.extract()?;
+        let io = local
+            .lp
+            .entered(|| FdReadiness::new(fd))
+            .map_err(os_error)?;
+        let conn = Rc::new(Conn {
+            fd,
+            io: RefCell::new(Some(io)),
+            local: Rc::downgrade(&local),
+            loop_: loop_.clone().unbind(),
+            context: crate::handle::copy_context(py)?,
+            sock: RefCell::new(Some(sock.clone().unbind())),
+            transport: RefCell::new(Some(transport.clone().unbind())),
+            protocol: RefCell::new(None),
+            reader: RefCell::new(None),
+            server: RefCell::new(server.filter(|s| !s.is_none()).map(|s| s.clone().unbind())),
+            buffer: RefCell::default(),
+            high_water: Cell::new(DEFAULT_HIGH_WATER),
+            low_water: Cell::new(DEFAULT_HIGH_WATER / 4),
+            protocol_paused: Cell::new(false),
+            started: Cell::new(false),
+            paused: Cell::new(false),
+            closing: Cell::new(false),
+            eof: Cell::new(false),
+            read_done: Cell::new(false),
+            conn_lost: Cell::new(0),
+            finished: Cell::new(false),
+            driven: Cell::new(true),
+            waker: RefCell::new(None),
+            empty_waiter: RefCell::new(None),
+            detach_with_transport,
+        });
+        conn.set_protocol(protocol)?;
+        local.lp.spawn(Driver { conn: conn.clone() });
+        Ok(SocketTransport {
+            conn: ThreadBound::new(conn),
+        })
+    }
+
+    /// Sends `data` now if the buffer is empty; what the socket does not take is buffered
+    /// and sent when it becomes writable (asyncio's `write`).
+    fn write(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = data.py();
+        let conn = self.conn()?;
+        let owned;
+        let bytes: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
+            b.as_bytes()
+        } else if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
+            owned = PyBytes::new(py, b"").call_method1(intern!(py, "join"), ((data,),))?;
+            owned.cast::<PyBytes>()?.as_bytes()
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "data argument must be a bytes-like object, not '{}'",
+                data.get_type().name()?
+            )));
+        };
+        self.write_bytes(py, conn, bytes, "write")
+    }
+
+    /// `write(b"".join(list_of_data))`, as asyncio's `Transport.writelines`.
+    fn writelines(&self, list_of_data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = list_of_data.py();
+        let conn = self.conn()?;
+        let joined = PyBytes::new(py, b"").call_method1(intern!(py, "join"), (list_of_data,))?;
+        self.write_bytes(py, conn, joined.cast::<PyBytes>()?.as_bytes(), "writelines")
+    }
+
+    /// Closes the write half once the buffer is flushed.
+    fn write_eof(&self) -> PyResult<()> {
+        let conn = self.conn()?;
+        if conn.closing.get() || conn.eof.get() {
+            return Ok(());
+        }
+        conn.eof.set(true);
+        if conn.buffer.borrow().is_empty() {
+            io::shutdown_write(conn.fd).map_err(os_error)?;
+        }
+        Ok(())
+    }
+
+    fn can_write_eof(&self) -> bool {
+        true
+    }
+
+    /// Stops reading; `connection_lost(None)` once the buffer is flushed.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.conn()?.close(py)
+    }
+
+    /// Closes at once: the buffer is dropped; `connection_lost(None)` at the next turn.
+    fn abort(&self, py: Python<'_>) -> PyResult<()> {
+        self.conn()?.force_close(py, None)
+    }
+
+    #[pyo3(signature = (exc=None))]
+    fn _force_close(&self, exc: Option<&Bound<'_, PyAny>>, py: Python<'_>) -> PyResult<()> {
+        self.conn()?
+            .force_close(py, exc.filter(|e| !e.is_none()).cloned())
+    }
+
+    #[pyo3(signature = (exc, message="Fatal error on transport"))]
+    fn _fatal_error(&self, exc: &Bound<'_, PyAny>, message: &str) -> PyResult<()> {
+        let py = exc.py();
+        self.conn()?
+            .fatal_error(py, PyErr::from_value(exc.clone()), message)
+    }
+
+    fn is_closing(&self) -> PyResult<bool> {
+        Ok(self.conn()?.closing.get())
+    }
+
+    fn is_reading(&self) -> PyResult<bool> {
+        let conn = self.conn()?;
+        Ok(!conn.closing.get() && !conn.paused.get())
+    }
+
+    fn pause_reading(&self) -> PyResult<()> {
+        let conn = self.conn()?;
+        if !conn.closing.get() && !conn.paused.get() {
+            conn.paused.set(true);
+        }
+        Ok(())
+    }
+
+    fn resume_reading(&self) -> PyResult<()> {
+        let conn = self.conn()?;
+        if conn.closing.get() || !conn.paused.get() {
+            return Ok(());
+        }
+        conn.paused.set(false);
+        conn.wake();
+        Ok(())
+    }
+
+    fn get_write_buffer_size(&self) -> PyResult<usize> {
+        Ok(self.conn()?.buffer.borrow().len())
+    }
+
+    /// `(low, high)`.
+    fn get_write_buffer_limits(&self) -> PyResult<(usize, usize)> {
+        let conn = self.conn()?;
+        Ok((conn.low_water.get(), conn.high_water.get()))
+    }
+
+    #[pyo3(signature = (high=None, low=None))]
+    fn set_write_buffer_limits(
+        &self,
+        py: Python<'_>,
+        high: Option<i64>,
+        low: Option<i64>,
+    ) -> PyResult<()> {
+        let conn = self.conn()?;
+        let high = match (high, low) {
+            (Some(h), _) => h,
+            (None, None) => DEFAULT_HIGH_WATER as i64,
+            (None, Some(l)) => 4 * l,
+        };
+        let low = low.unwrap_or(high / 4);
+        if !(high >= low && low >= 0) {
+            return Err(PyValueError::new_err(format!(
+                "high ({high}) must be >= low ({low}) must be >= 0"
+            )));
+        }
+        conn.high_water.set(high as usize);
+        conn.low_water.set(low as usize);
+        conn.maybe_pause_protocol(py)
+    }
+
+    fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.conn()?.set_protocol(protocol)
+    }
+
+    fn get_protocol(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.conn()?.protocol(py))
+    }
+
+    #[getter]
+    fn _protocol_paused(&self) -> PyResult<bool> {
+        Ok(self.conn()?.protocol_paused.get())
+    }
+
+    /// After `connection_made`: reading starts.
+    fn _start_reading(&self) -> PyResult<()> {
+        let conn = self.conn()?;
+        conn.started.set(true);
+        conn.wake();
+        Ok(())
+    }
+
+    #[pyo3(signature = (exc=None))]
+    fn _call_connection_lost(
+        &self,
+        py: Python<'_>,
+        exc: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let none = py.None().into_bound(py);
+        self.conn()?.connection_lost(py, exc.unwrap_or(&none))
+    }
+
+    /// A future done when the write buffer is empty, for `loop.sendfile`; `write()` is
+    /// refused until `_reset_empty_waiter`.
+    fn _make_empty_waiter(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let conn = self.conn()?;
+        if conn.empty_waiter.borrow().is_some() {
+            return Err(PyRuntimeError::new_err("Empty waiter is already set"));
+        }
+        let waiter = conn
+            .loop_
+            .bind(py)
+            .call_method0(intern!(py, "create_future"))?;
+        *conn.empty_waiter.borrow_mut() = Some(waiter.clone().unbind());
+        if conn.buffer.borrow().is_empty() {
+            waiter.call_method1(intern!(py, "set_result"), (py.None(),))?;
+        }
+        Ok(waiter.unbind())
+    }
+
+    fn _reset_empty_waiter(&self) -> PyResult<()> {
+        self.conn()?.empty_waiter.borrow_mut().take();
+        Ok(())
+    }
+
+    /// Takes the fd off the reactor, for `loop.sock_sendfile`'s own watch of it; the write
+    /// buffer is empty and reading paused meanwhile.
+    fn _detach(&self) -> PyResult<()> {
+        drop(self.conn()?.io.borrow_mut().take());
+        Ok(())
+    }
+
+    /// Puts the fd back on the reactor after `_detach`.
+    fn _attach(&self) -> PyResult<()> {
+        let conn = self.conn()?;
+        if conn.finished.get() || conn.io.borrow().is_some() {
+            return Ok(());
+        }
+        let Some(local) = conn.local.upgrade() else {
+            return Ok(());
+        };
+        let io = local
+            .lp
+            .entered(|| FdReadiness::new(conn.fd))
+            .map_err(os_error)?;
+        *conn.io.borrow_mut() = Some(io);
+        conn.wake();
+        Ok(())
+    }
+
+    /// The references of a connection no longer driven (its loop closed while it was open),
+    /// so that an abandoned transport is collected (and warned of, by the Python class);
+    /// while the driver runs, the loop keeps them.
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        match self.conn.try_get() {
+            Some(conn) if !conn.driven.get() => conn.traverse(&visit),
+            _ => Ok(()),
+        }
+    }
+
+    fn __clear__(&self) {
+        if let Some(conn) = self.conn.try_get() {
+            conn.clear();
+        }
+    }
+
+    /// For `__repr__`: (lost, closing, reading, writing, buffer size).
+    fn _state(&self) -> PyResult<(bool, bool, bool, bool, usize)> {
+        let conn = self.conn()?;
+        Ok((
+            conn.finished.get(),
+            conn.closing.get(),
+            conn.wants_read(),
+            conn.wants_write(),
+            conn.buffer.borrow().len(),
+        ))
+    }
+}
+
+impl SocketTransport {
+    /// `what`: the method called, for asyncio's error messages.
+    fn write_bytes(&self, py: Python<'_>, conn: &Conn, data: &[u8], what: &str) -> PyResult<()> {
+        if conn.eof.get() {
+            return Err(PyRuntimeError::new_err(format!(
+                "Cannot call {what}() after write_eof()"
+            )));
+        }
+        if conn.empty_waiter.borrow().is_some() {
+            return Err(PyRuntimeError::new_err(format!(
+                "unable to {what}; sendfile is in progress"
+            )));
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        if conn.conn_lost.get() != 0 {
+            return conn.write_after_lost(py);
+        }
+        let mut rest = data;
+        if conn.buffer.borrow().is_empty() {
+            match io::send(conn.fd, data) {
+                Ok(n) if n == data.len() => return Ok(()),
+                Ok(n) => rest = &data[n..],
+                Err(e) if io::would_block(&e) => {}
+                Err(e) => {
+                    return driver::fatal(
+                        py,
+                        conn,
+                        os_error(e),
+                        "Fatal write error on socket transport",
+                    )
+                }
+            }
+            // The driver now waits for the socket to take the rest.
+            conn.wake();
+        }
+        conn.buffer.borrow_mut().extend(rest);
+        conn.maybe_pause_protocol(py)
+    }
+}

@@ -2,44 +2,64 @@
 //! the server lets go of each fd at once, as CPython's eager reader does, and the handler's
 //! next reads return what had arrived, then the reset.
 //!
-//! The tests count the process's open fds, so they run one at a time.
+//! The tests watch the server's own sockets in /proc/self/fd: counting all the process's fds
+//! was flaky on a loaded machine, where the loop and its pool may open one meanwhile.
 
 use asyncio::{open_connection, start_server, StreamReader, StreamWriter};
 use std::cell::RefCell;
 use std::io::ErrorKind;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Mutex;
 
 static ALONE: Mutex<()> = Mutex::new(());
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+type Sockets = Rc<RefCell<Vec<(RawFd, PathBuf)>>>;
+
+/// What /proc says `fd` is (`socket:[INODE]`), if it is open.
+fn fd_target(fd: RawFd) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()
 }
 
-/// Waits (up to 2 s) until at most `fds` are open; returns how many are.
-async fn settle_to(fds: usize) -> usize {
-    let mut open = open_fds();
-    for _ in 0..200 {
-        if open <= fds {
+/// Notes the server's end of a connection, from its handler.
+fn note_socket(sockets: &Sockets, w: &StreamWriter) {
+    let fd = w.socket_fd().expect("a connection has its socket");
+    let target = fd_target(fd).expect("the socket is open");
+    sockets.borrow_mut().push((fd, target));
+}
+
+/// Waits (up to 5 s) until none of `sockets` is open any more; returns how many still are.
+async fn still_open(sockets: &Sockets) -> usize {
+    let open = || {
+        sockets
+            .borrow()
+            .iter()
+            .filter(|(fd, target)| fd_target(*fd).as_ref() == Some(target))
+            .count()
+    };
+    for _ in 0..500 {
+        if open() == 0 {
             break;
         }
         asyncio::sleep(0.01).await;
-        open = open_fds();
     }
-    open
+    open()
 }
 
-/// Waits (up to 10 s) until `accepted` reaches `n`: the server's end of each connection is
-/// open only once its handler runs, and on a loaded machine that can take a while. Sleeps at
-/// least once, so that the loop's timer fd is open before anyone counts fds.
-async fn accepted_reaches(accepted: &Rc<std::cell::Cell<usize>>, n: usize) {
+/// Waits (up to 10 s) until the server has accepted `n` connections: its end of each is open
+/// only once the handler runs, and on a loaded machine that can take a while.
+async fn accepted_reaches(sockets: &Sockets, n: usize) {
     for _ in 0..1000 {
-        asyncio::sleep(0.01).await;
-        if accepted.get() >= n {
+        if sockets.borrow().len() >= n {
             return;
         }
+        asyncio::sleep(0.01).await;
     }
-    panic!("the server accepted {} of {n} connections", accepted.get());
+    panic!(
+        "the server accepted {} of {n} connections",
+        sockets.borrow().len()
+    );
 }
 
 /// 50 peers reset their connections while every handler waits on an event, not a read. Before
@@ -52,12 +72,12 @@ fn idle_connections_reset_by_their_peers_are_closed() {
         const CLIENTS: usize = 50;
         let outcomes = Rc::new(RefCell::new(Vec::new()));
         let resets = asyncio::Event::new();
-        let accepted = Rc::new(std::cell::Cell::new(0));
-        let (seen, go, count) = (outcomes.clone(), resets.clone(), accepted.clone());
+        let sockets = Sockets::default();
+        let (seen, go, noted) = (outcomes.clone(), resets.clone(), sockets.clone());
         let server = start_server(
             move |mut r: StreamReader, w: StreamWriter| {
                 let (seen, go) = (seen.clone(), go.clone());
-                count.set(count.get() + 1);
+                note_socket(&noted, &w);
                 async move {
                     go.wait().await;
                     let read = r.read(10).await.map_err(|e| e.kind());
@@ -76,15 +96,12 @@ fn idle_connections_reset_by_their_peers_are_closed() {
         for _ in 0..CLIENTS {
             clients.push(open_connection("127.0.0.1", port).await.unwrap());
         }
-        accepted_reaches(&accepted, CLIENTS).await;
-        // Both ends of every connection are open; the client ends close below.
-        let before = open_fds() - 2 * CLIENTS;
+        accepted_reaches(&sockets, CLIENTS).await;
         for (_r, w) in &clients {
             w.abort();
         }
         drop(clients);
-        let open = settle_to(before).await;
-        assert_eq!(open.saturating_sub(before), 0, "fds held after the resets");
+        assert_eq!(still_open(&sockets).await, 0, "fds held after the resets");
         resets.set();
         while outcomes.borrow().len() < CLIENTS {
             asyncio::sleep(0.01).await;
@@ -105,12 +122,12 @@ fn what_arrived_before_a_reset_stays_readable() {
     asyncio::run(async {
         let got = Rc::new(RefCell::new(None));
         let go = asyncio::Event::new();
-        let accepted = Rc::new(std::cell::Cell::new(0));
-        let (seen, start, count) = (got.clone(), go.clone(), accepted.clone());
+        let sockets = Sockets::default();
+        let (seen, start, noted) = (got.clone(), go.clone(), sockets.clone());
         let server = start_server(
-            move |mut r: StreamReader, _w: StreamWriter| {
+            move |mut r: StreamReader, w: StreamWriter| {
                 let (seen, start) = (seen.clone(), start.clone());
-                count.set(count.get() + 1);
+                note_socket(&noted, &w);
                 async move {
                     start.wait().await;
                     let first = r.read(2).await.map_err(|e| e.kind());
@@ -126,15 +143,13 @@ fn what_arrived_before_a_reset_stays_readable() {
         .unwrap();
         let port = server.sockets()[0].as_inet().unwrap().port();
         let (_r, w) = open_connection("127.0.0.1", port).await.unwrap();
-        accepted_reaches(&accepted, 1).await;
-        let before = open_fds() - 2;
+        accepted_reaches(&sockets, 1).await;
         w.write(b"hello");
         asyncio::sleep(0.05).await;
         w.abort();
         drop(w);
-        let open = settle_to(before).await;
         assert_eq!(
-            open.saturating_sub(before),
+            still_open(&sockets).await,
             0,
             "the server closed at the reset"
         );

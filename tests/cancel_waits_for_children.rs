@@ -200,3 +200,57 @@ async fn a_cancelled_try_gather_raises_once_the_first_child_has_ended() {
         ["a goodbye at 1.5", "caught at 1.5: true", "b goodbye at 3"]
     );
 }
+
+// --- A task awaiting another's handle ---
+
+/// asyncio cancels the task a cancelled task awaits and waits for it: the awaiting task ends
+/// cancelled once the awaited one has, its cleanup included.
+#[asyncio::test(virtual_time)]
+async fn a_task_awaiting_another_ends_cancelled_once_that_one_has() {
+    let log = log();
+    let inner = create_task(child(&log, "inner", 2.0));
+    let watched = inner.clone();
+    let l = log.clone();
+    let outer = create_task(on_cancel(inner, async move {
+        l.borrow_mut().push(format!("outer cleanup at {}", now()));
+    }));
+    sleep(1.0).await;
+    outer.cancel();
+    assert!(outer.await.unwrap_err().is_cancelled());
+    assert!(watched.cancelled());
+    assert_eq!(*log.borrow(), ["inner goodbye at 3", "outer cleanup at 3"]);
+}
+
+/// If the awaited task catches the cancel and returns a value, the awaiting task gets it and
+/// carries on (asyncio's `_fut_waiter.cancel()` took the cancel), with `cancelling()` at 1.
+#[asyncio::test(virtual_time)]
+async fn a_task_whose_awaited_task_carries_on_gets_its_value() {
+    let inner = create_task(async {
+        let _ = catch_cancel(sleep(3600.0)).await;
+        sleep(0.5).await;
+        "carried on"
+    });
+    let outer = create_task(async move {
+        let value = inner.await.unwrap();
+        sleep(1.0).await;
+        (value, now(), asyncio::current_task().unwrap().cancelling())
+    });
+    sleep(1.0).await;
+    outer.cancel();
+    assert_eq!(outer.await.unwrap(), ("carried on", 2.5, 1));
+}
+
+/// A second cancel does not wait: the awaiting task ends at its next step.
+#[asyncio::test(virtual_time)]
+async fn a_second_cancel_ends_the_awaiting_task_at_once() {
+    let log = log();
+    let inner = create_task(child(&log, "inner", 2.0));
+    let outer = create_task(async move { inner.await });
+    sleep(1.0).await;
+    outer.cancel();
+    sleep(0.5).await;
+    assert!(!outer.done());
+    outer.cancel();
+    assert!(outer.await.unwrap_err().is_cancelled());
+    assert_eq!(now(), 1.5);
+}

@@ -33,7 +33,7 @@
 //! `Task.cancel` cancels `_fut_waiter`; merely dropping a `Task` handle cancels nothing.
 
 use super::common::{
-    Common, CANCEL_REQUESTED, DELIVERING, DONE, IN_CONTEXT, SCOPED, WAS_CANCELLED,
+    Common, CANCEL_REQUESTED, DELIVERING, DONE, FORWARDED, IN_CONTEXT, SCOPED, WAS_CANCELLED,
 };
 use super::header::{Header, PanicPayload, TaskVtable};
 use super::local::LocalRef;
@@ -229,7 +229,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         // One test for the rare cases: a cancel to act on, or a catching scope on the stack.
         // The poll below stays the only one, so the hot path is compiled as it was.
         let mut scoped = None;
-        if common.flags() & (CANCEL_REQUESTED | SCOPED) != 0 {
+        if common.flags() & (CANCEL_REQUESTED | SCOPED | FORWARDED) != 0 {
             scoped = self.before_scoped_poll(core);
             if scoped.is_none() {
                 return;
@@ -303,13 +303,18 @@ impl<F: Future + 'static> TaskCell<F> {
     /// A run with a cancel asked for, or with a catching scope on the stack. Without a scope
     /// the cancel drops the future (the drop-based cancel) and there is no poll: `None`. With
     /// one, the cancel is delivered: the task is polled with the cancellation on its way up,
-    /// for the innermost scope to catch. Gives what `after_scoped_poll` restores.
+    /// for the innermost scope to catch. Gives what `after_scoped_poll` restores. A cancel
+    /// that went to the task this one awaits is settled first (`settle_forwarded`).
     #[cold]
     #[inline(never)]
     fn before_scoped_poll(&self, core: &Core) -> Option<u64> {
         let Base { header, common } = &self.base;
+        if common.flags() & FORWARDED != 0 {
+            common.settle_forwarded();
+        }
         let flags = common.flags();
         if flags & CANCEL_REQUESTED != 0 {
+            common.drop_forwarded();
             if flags & SCOPED == 0 {
                 self.end_cancelled(core);
                 return None;

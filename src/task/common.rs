@@ -29,6 +29,9 @@ pub(super) const IN_CONTEXT: u8 = 1 << 5;
 /// The task has a `runtime.spawn` span in [`Extra`] (feature `tracing`): its polls enter it.
 #[cfg(feature = "tracing")]
 pub(super) const TRACED: u8 = 1 << 6;
+/// The task's cancel went to the task it awaits (asyncio's `_fut_waiter.cancel()`), kept in
+/// [`Extra`]: this task waits for that one to end, and is cancelled only if it ends so.
+pub(super) const FORWARDED: u8 = 1 << 7;
 
 /// Kept small: a task that is spawned, polled and joined touches only these; what few tasks
 /// use is in [`Extra`].
@@ -78,6 +81,8 @@ pub(super) struct Extra {
     /// The task's span for tokio-console, while a subscriber wants it (see `trace`).
     #[cfg(feature = "tracing")]
     span: Option<tracing::Span>,
+    /// The task this one's cancel went to, while it has not ended (see [`FORWARDED`]).
+    forwarded_to: Option<super::TaskRef>,
 }
 
 impl Common {
@@ -337,33 +342,71 @@ impl Base {
             return false;
         }
         common.cancels.set(common.cancels.get().saturating_add(1));
-        // A cancellation already on its way up the stack in this poll carries this one too, as
-        // asyncio throws one `CancelledError` for cancels asked before the task's next step.
-        if flags & (CANCEL_REQUESTED | DELIVERING) == 0 {
-            common.set_flag(CANCEL_REQUESTED);
-            if msg.is_some() {
-                common.with_extra(|e| e.cancel_msg = msg.clone());
-            }
-        }
-        self.header.schedule();
-        // As asyncio cancels the future a task waits on: the task it awaits goes too.
+        // As asyncio cancels the future a task waits on: the task it awaits goes too, and if
+        // that one takes the cancel, this one waits for it to end (see `settle_forwarded`).
         let awaited = common.awaiting.replace(0);
         if awaited != 0 {
             let awaited = common
                 .core
                 .upgrade()
                 .and_then(|core| core.task_by_key(Key::from_u64(awaited)));
-            match (awaited, msg) {
-                (Some(awaited), Some(msg)) => {
-                    let _ = awaited.cancel_with(msg);
+            if let Some(awaited) = awaited {
+                let taken = match &msg {
+                    Some(msg) => awaited.cancel_with(msg.clone()),
+                    None => awaited.cancel(),
+                };
+                if taken && flags & (CANCEL_REQUESTED | DELIVERING | FORWARDED) == 0 {
+                    common.set_flag(FORWARDED);
+                    common.with_extra(|e| {
+                        e.forwarded_to = Some(awaited);
+                        e.cancel_msg = msg;
+                    });
+                    return true;
                 }
-                (Some(awaited), None) => {
-                    let _ = awaited.cancel();
-                }
-                (None, _) => {}
             }
         }
+        // A cancellation already on its way up the stack in this poll carries this one too, as
+        // asyncio throws one `CancelledError` for cancels asked before the task's next step.
+        if flags & (CANCEL_REQUESTED | DELIVERING) == 0 {
+            common.set_flag(CANCEL_REQUESTED);
+            if msg.is_some() {
+                common.with_extra(|e| e.cancel_msg = msg);
+            }
+        }
+        self.header.schedule();
         true
+    }
+}
+
+impl Common {
+    /// Before a step of a task whose cancel went to the task it awaits: once that one has
+    /// ended, the cancel is settled. Ended cancelled, it is this task's cancellation now (as
+    /// asyncio raises its `CancelledError` at the await); ended with a value or a panic, this
+    /// task carries on and gets it, as asyncio's does. Still running (this step is for a
+    /// timer, say), nothing changes.
+    pub(super) fn settle_forwarded(&self) {
+        let ended = self.with_extra(|e| match &e.forwarded_to {
+            Some(awaited) if !awaited.done() => None,
+            _ => Some(e.forwarded_to.take()),
+        });
+        let Some(awaited) = ended else {
+            return;
+        };
+        self.clear_flag(FORWARDED);
+        if awaited.as_ref().is_some_and(|t| t.cancelled()) {
+            self.set_flag(CANCEL_REQUESTED);
+        }
+        // Dropped with no borrow of this task held: it may be the awaited task's last handle.
+        drop(awaited);
+    }
+
+    /// A cancel of this task's own overtakes one sent to the task it awaits.
+    pub(super) fn drop_forwarded(&self) {
+        if self.flags.get() & FORWARDED != 0 {
+            self.clear_flag(FORWARDED);
+            let awaited = self.with_extra(|e| e.forwarded_to.take());
+            drop(awaited);
+        }
     }
 }
 

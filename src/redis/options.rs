@@ -149,14 +149,15 @@ impl<Q> Connect<Q> {
         self
     }
 
-    /// How many items one read takes from Redis for this handle (1 by default). More is
-    /// faster; the items taken wait in the process, and their visibility timeout runs.
+    /// How many stream entries one read takes from Redis for this handle (1 by default);
+    /// an entry holds 1 to 64 items (the puts of one call go together). More is faster; the
+    /// items taken wait in the process, and their visibility timeout runs.
     ///
     /// # Examples
     /// ```no_run
     /// # asyncio::run(async {
     /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
-    ///     .prefetch(64) // short jobs: fewer round trips
+    ///     .prefetch(16) // short jobs: fewer round trips
     ///     .await?;
     /// # let _ = queue;
     /// # Ok::<(), asyncio::redis::RedisError>(())

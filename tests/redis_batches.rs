@@ -157,3 +157,39 @@ fn a_batched_entry_is_delivered_again_whole_when_its_worker_dies_mid_batch() {
         q.delete().await.unwrap();
     });
 }
+
+#[test]
+fn entries_of_one_item_spread_a_batch_over_the_workers() {
+    let Some(server) = redis("entry_items") else {
+        return;
+    };
+    let name = prefix("entry-items");
+    asyncio::run(async move {
+        let q = RedisQueue::<u32>::connect(&server.url, &name)
+            .entry_items(1)
+            .await
+            .unwrap();
+        q.put_all(vec![1, 2, 3]).await.unwrap();
+        let stream = format!("{{{name}}}:stream");
+        assert_eq!(server.cli(&["XLEN", &stream]), "3", "an entry per item");
+        let a = RedisQueue::<u32>::connect(&server.url, &name)
+            .await
+            .unwrap();
+        let b = RedisQueue::<u32>::connect(&server.url, &name)
+            .await
+            .unwrap();
+        assert_eq!(a.get().await.unwrap(), 1);
+        assert_eq!(
+            b.get_nowait().await.unwrap(),
+            2,
+            "the next worker gets the next item"
+        );
+        assert_eq!(q.qsize().await.unwrap(), 1);
+        a.task_done().unwrap();
+        b.task_done().unwrap();
+        assert_eq!(a.get().await.unwrap(), 3);
+        a.task_done().unwrap();
+        asyncio::wait_for(q.join(), 5.0).await.unwrap().unwrap();
+        q.delete().await.unwrap();
+    });
+}

@@ -13,8 +13,10 @@
 //! - `put` is one Lua script: check the shut-down flag and `maxsize`, `XADD` the item's JSON,
 //!   count it in the queue's unfinished counter. The puts a process starts in one turn of
 //!   its loop go together, in one script call; `put_all` puts a whole batch in one. The
-//!   items of one call go into the stream as entries of up to 64 items each (a lone put is
-//!   an entry of one): Redis's work is per entry, so a batch costs it a fraction per item.
+//!   items of one call go into the stream as entries of up to `entry_items` (64) items each
+//!   (a lone put is an entry of one): Redis's work is per entry, so a batch costs it a
+//!   fraction per item. A worker reads whole entries: for long jobs put in batches, set
+//!   [`entry_items(1)`](Connect::entry_items) so that they spread over the workers.
 //! - `get` reads with `XREADGROUP … COUNT prefetch BLOCK` on a connection of its own, into a
 //!   buffer of the handle; the item is then pending on this worker (its consumer) until
 //!   `task_done` acks it. Items read ahead and not handed out yet are pending too, so they

@@ -236,6 +236,7 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
         let mut args: Vec<Vec<u8>> = vec![
             self.shared.keys.group.clone().into_bytes(),
             self.maxsize().to_string().into_bytes(),
+            self.shared.opts.entry_items.to_string().into_bytes(),
         ];
         for item in &items {
             args.push(serde_json::to_vec(item).map_err(RedisError::Encode)?);

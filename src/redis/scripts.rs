@@ -10,9 +10,9 @@
 //! 8 the count of items ever added to the stream.
 //!
 //! # Entries of several items
-//! The puts of one script call go into the stream as entries of up to 64 items
-//! each (one `d` field per item, in order; a lone put is an entry of one), plus a field `c`:
-//! the count of items added to the stream up to and including this entry. A consumer acks an
+//! The puts of one script call go into the stream as entries of up to `entry_items` (64 by
+//! default) items each (one `d` field per item, in order; a lone put is an entry of one),
+//! plus a field `c`: the count of items added to the stream up to and including this entry. A consumer acks an
 //! entry once all its items are `task_done` (or dead-lettered), passing the entry's item
 //! count: the ack that removes the entry from the pending list counts them all done, so an
 //! entry delivered twice is still counted once.
@@ -35,14 +35,6 @@
 //! queue has one, `workers`.
 
 use super::pool::Script;
-
-/// The most items one stream entry carries (64): one consumer reads a whole entry, so a
-/// larger entry would leave the other consumers idle behind it.
-macro_rules! entry_items {
-    () => {
-        "64"
-    };
-}
 
 /// Adds the payloads `items[first..=last]` to the stream as one entry (see the module docs).
 macro_rules! add {
@@ -155,19 +147,18 @@ end
     };
 }
 
-/// Puts items, each on its own terms. ARGV: group, maxsize, then for each item: payload,
-/// delay in ms (0: now), uid (for a delayed item's member). Returns one status per item:
-/// `OK`, `FULL` or `SHUTDOWN`. The items put now go together, in entries of up to 64.
+/// Puts items, each on its own terms. ARGV: group, maxsize, items per entry, then for each
+/// item: payload, delay in ms (0: now), uid (for a delayed item's member). Returns one
+/// status per item: `OK`, `FULL` or `SHUTDOWN`. The items put now go together, in entries.
 pub(crate) static PUT: Script = Script(concat!(
     last_delivered!(),
     waiting!(),
     add!(),
-    "local ENTRY_ITEMS = ",
-    entry_items!(),
     r"
+local ENTRY_ITEMS = tonumber(ARGV[3])
 local out = {}
 if redis.call('EXISTS', KEYS[3]) == 1 then
-  for i = 3, #ARGV, 3 do table.insert(out, 'SHUTDOWN') end
+  for i = 4, #ARGV, 3 do table.insert(out, 'SHUTDOWN') end
   return out
 end
 local maxsize = tonumber(ARGV[2])
@@ -176,7 +167,7 @@ if maxsize > 0 then room = maxsize - waiting(ARGV[1]) end
 local added = 0
 local now = nil
 local entry = {}
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   local delay = tonumber(ARGV[i + 1])
   if delay > 0 then
     if not now then
@@ -208,20 +199,19 @@ return out
 "
 ));
 
-/// Puts many items at once, all or none, in entries of up to 64. ARGV: group, maxsize,
-/// payloads. Returns `OK`, `FULL` (no room for all of them) or `SHUTDOWN`.
+/// Puts many items at once, all or none, in entries. ARGV: group, maxsize, items per
+/// entry, payloads. Returns `OK`, `FULL` (no room for all of them) or `SHUTDOWN`.
 pub(crate) static PUT_ALL: Script = Script(concat!(
     last_delivered!(),
     waiting!(),
     add!(),
-    "local ENTRY_ITEMS = ",
-    entry_items!(),
     r"
+local ENTRY_ITEMS = tonumber(ARGV[3])
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'SHUTDOWN' end
-local n = #ARGV - 2
+local n = #ARGV - 3
 local maxsize = tonumber(ARGV[2])
 if maxsize > 0 and waiting(ARGV[1]) + n > maxsize then return 'FULL' end
-for first = 3, #ARGV, ENTRY_ITEMS do
+for first = 4, #ARGV, ENTRY_ITEMS do
   add(ARGV, first, math.min(first + ENTRY_ITEMS - 1, #ARGV))
 end
 redis.call('INCRBY', KEYS[2], n)

@@ -14,10 +14,11 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Batches the producer keeps pipelined, items per batch, and items each consumer reads at once.
+/// Batches the producer keeps pipelined, items per batch, and stream entries each consumer
+/// reads at once (up to 64 items each: 1024 items).
 const IN_FLIGHT: usize = 16;
 const BATCH: usize = 64;
-const PREFETCH: usize = 1024;
+const PREFETCH: usize = 16;
 /// Tasks putting one item at a time, in the `put` producer.
 const PUTTERS: usize = 256;
 
@@ -136,13 +137,14 @@ async fn queue_rate(url: String, items: usize, producer_kind: Producer) -> f64 {
             .await
             .unwrap();
         consumers.push(asyncio::create_task(async move {
-            let mut n = 0u64;
+            let (mut sum, mut count) = (0u64, 0usize);
             while let Ok(item) = q.get().await {
-                n += item;
+                sum += item;
+                count += 1;
                 q.task_done().unwrap();
             }
             q.flush().await.unwrap();
-            n
+            (sum, count)
         }));
     }
     let started = Instant::now();
@@ -179,11 +181,14 @@ async fn queue_rate(url: String, items: usize, producer_kind: Producer) -> f64 {
     producer.join().await.unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     producer.shutdown(false).await.unwrap();
-    let mut sum = 0;
+    let (mut sum, mut counts) = (0, Vec::new());
     for c in consumers {
-        sum += c.await.unwrap();
+        let (s, n) = c.await.unwrap();
+        sum += s;
+        counts.push(n);
     }
     assert_eq!(sum, (0..items as u64).sum::<u64>(), "every item once");
+    println!("  items per consumer: {counts:?}");
     producer.delete().await.unwrap();
     items as f64 / elapsed
 }

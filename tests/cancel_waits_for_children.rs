@@ -245,7 +245,7 @@ async fn a_task_whose_awaited_task_carries_on_gets_its_value() {
 async fn a_second_cancel_ends_the_awaiting_task_at_once() {
     let log = log();
     let inner = create_task(child(&log, "inner", 2.0));
-    let outer = create_task(async move { inner.await });
+    let outer = create_task(inner);
     sleep(1.0).await;
     outer.cancel();
     sleep(0.5).await;

@@ -88,12 +88,25 @@ impl Worker {
     }
 }
 
-fn put_items(url: &str, name: &str) {
+/// Puts the items one at a time (an entry each), or with `batch`, `put_all` of `batch` at
+/// a time (entries of several items).
+fn put_items(url: &str, name: &str, batch: Option<u32>) {
     let (url, name) = (url.to_owned(), name.to_owned());
     asyncio::run(async move {
         let q = RedisQueue::<u32>::connect(&url, &name).await.unwrap();
-        for n in 0..ITEMS {
-            q.put(n).await.unwrap();
+        match batch {
+            None => {
+                for n in 0..ITEMS {
+                    q.put(n).await.unwrap();
+                }
+            }
+            Some(size) => {
+                for first in (0..ITEMS).step_by(size as usize) {
+                    q.put_all((first..ITEMS.min(first + size)).collect())
+                        .await
+                        .unwrap();
+                }
+            }
         }
     });
 }
@@ -136,10 +149,33 @@ fn a_worker_killed_holding_items_loses_none_and_acks_equal_puts() {
         return;
     };
     let name = prefix("sigkill");
-    put_items(&server.url, &name);
+    put_items(&server.url, &name, None);
     let mut workers: Vec<Worker> = (0..3).map(|_| spawn_worker(&server.url, &name)).collect();
     workers[0].wait_processed(3);
     workers[0].child.kill().unwrap(); // SIGKILL, holding its prefetched items
+    join_and_check(&server, &name, workers);
+    server.cli(&["DEL", &format!("{{{name}}}:stream")]);
+}
+
+#[test]
+fn a_worker_killed_in_the_middle_of_a_batched_entry_loses_none_of_its_items() {
+    let Some(server) = redis("sigkill_batch") else {
+        return;
+    };
+    let name = prefix("sigkill-batch");
+    // Entries of 10 items; each worker reads ahead 4 entries.
+    put_items(&server.url, &name, Some(10));
+    let mut workers: Vec<Worker> = (0..3).map(|_| spawn_worker(&server.url, &name)).collect();
+    // Whichever worker read entries first (one may read all of them, in 4-entry reads).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let busy = loop {
+        if let Some(i) = (0..3).find(|&i| workers[i].processed().len() >= 3) {
+            break i;
+        }
+        assert!(Instant::now() < deadline, "no worker processed anything");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    workers[busy].child.kill().unwrap(); // SIGKILL, three items into an entry of ten
     join_and_check(&server, &name, workers);
     server.cli(&["DEL", &format!("{{{name}}}:stream")]);
 }
@@ -152,7 +188,7 @@ fn redis_restarted_while_workers_run_loses_nothing_it_kept() {
         return;
     };
     let name = prefix("restart");
-    put_items(&server.url, &name);
+    put_items(&server.url, &name, None);
     let workers: Vec<Worker> = (0..3).map(|_| spawn_worker(&server.url, &name)).collect();
     workers[1].wait_processed(3);
     let done: usize = workers.iter().map(|w| w.processed().len()).sum();

@@ -10,7 +10,7 @@ use super::reply::{self, Delivery};
 use super::scripts;
 use redis_protocol::resp2::types::OwnedFrame as Frame;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 /// The queue's keys in Redis; `{name}` is a cluster hash tag, so all of them live together.
@@ -23,6 +23,8 @@ pub(crate) struct Keys {
     pub stats: String,
     /// A list holding one element while nothing is unfinished: `join` waits on it.
     pub idle: String,
+    /// The count of items ever added to the stream (see the scripts).
+    pub added: String,
     pub group: String,
 }
 
@@ -37,11 +39,12 @@ impl Keys {
             delayed: key("delayed"),
             stats: key("stats"),
             idle: key("idle"),
+            added: key("added"),
             group: "workers".to_owned(),
         }
     }
 
-    pub fn all(&self) -> [&[u8]; 7] {
+    pub fn all(&self) -> [&[u8]; 8] {
         [
             self.stream.as_bytes(),
             self.unfinished.as_bytes(),
@@ -50,6 +53,7 @@ impl Keys {
             self.delayed.as_bytes(),
             self.stats.as_bytes(),
             self.idle.as_bytes(),
+            self.added.as_bytes(),
         ]
     }
 }
@@ -60,9 +64,13 @@ pub(crate) struct Shared {
     pub opts: Options,
     pub consumer: String,
     pub prefetched: RefCell<VecDeque<Delivery>>,
+    /// For each entry read and not acked yet: its items not done yet (not handed out, or
+    /// handed out and not `task_done`), and its item count. An entry is acked when the
+    /// first reaches 0.
+    open: RefCell<HashMap<Vec<u8>, (usize, usize)>>,
+    acks: RefCell<Vec<(Vec<u8>, usize)>>,
     /// The puts of this turn, not sent yet.
     pub put_batch: RefCell<Option<Rc<PutBatch>>>,
-    acks: RefCell<Vec<Vec<u8>>>,
     flushing: Cell<bool>,
     ack_error: RefCell<Option<RedisError>>,
     next_maintenance: Cell<f64>,
@@ -86,6 +94,7 @@ impl Shared {
             opts,
             consumer,
             prefetched: RefCell::new(VecDeque::new()),
+            open: RefCell::new(HashMap::new()),
             put_batch: RefCell::new(None),
             acks: RefCell::new(Vec::new()),
             flushing: Cell::new(false),
@@ -154,7 +163,7 @@ impl Shared {
         ];
         let (next, claimed) = reply::claimed(self.eval(&scripts::MAINTAIN, &args).await?)?;
         *self.claim_cursor.borrow_mut() = next;
-        self.prefetched.borrow_mut().extend(claimed);
+        self.receive(claimed);
         Ok(())
     }
 
@@ -189,8 +198,53 @@ impl Shared {
             self.own_history.set(false);
         }
         let n = got.len();
-        self.prefetched.borrow_mut().extend(got);
+        self.receive(got);
         Ok(n)
+    }
+
+    /// Keeps entries read for `next_item`, each counted open until its items are done.
+    fn receive(&self, got: Vec<Delivery>) {
+        let mut open = self.open.borrow_mut();
+        for d in &got {
+            // An entry already open here (claimed back by this consumer while a handle still
+            // holds its items) is acked once, when both deliveries' items are done.
+            let entry = open.entry(d.id.clone()).or_insert((0, d.items));
+            entry.0 += d.items;
+        }
+        self.prefetched.borrow_mut().extend(got);
+    }
+
+    /// The next item read ahead: its entry's id, its JSON and its entry's delivery count.
+    pub fn next_item(&self) -> Option<(Vec<u8>, Vec<u8>, i64)> {
+        let mut prefetched = self.prefetched.borrow_mut();
+        loop {
+            let front = prefetched.front_mut()?;
+            if let Some(payload) = front.payloads.pop_front() {
+                return Some((front.id.clone(), payload, front.deliveries));
+            }
+            prefetched.pop_front();
+        }
+    }
+
+    /// Counts one item of the entry `id` done; acks the entry once all its items are.
+    pub fn item_done(self: &Rc<Self>, id: Vec<u8>) {
+        let mut open = self.open.borrow_mut();
+        let Some(entry) = open.get_mut(&id) else {
+            return;
+        };
+        entry.0 -= 1;
+        if entry.0 == 0 {
+            let items = entry.1;
+            open.remove(&id);
+            drop(open);
+            self.ack(id, items);
+        }
+    }
+
+    /// Forgets the entries read (the queue was deleted).
+    pub fn forget(&self) {
+        self.prefetched.borrow_mut().clear();
+        self.open.borrow_mut().clear();
     }
 
     async fn read_once(&self, args: &[&[u8]], blocking: bool) -> Result<Frame, RedisError> {
@@ -206,22 +260,24 @@ impl Shared {
         Ok(reply::int(&self.pool.call(&args).await?)? == 1)
     }
 
-    /// Sends an item to the dead letters with why, counted done.
-    pub async fn dead_letter(&self, d: &Delivery, error: &str) -> Result<(), RedisError> {
-        let n = d.deliveries.to_string();
-        let args: [&[u8]; 5] = [
-            self.keys.group.as_bytes(),
-            &d.id,
-            &d.payload,
-            error.as_bytes(),
-            n.as_bytes(),
-        ];
+    /// Records an item of the entry `id` in the dead letters with why; the caller then
+    /// counts it done with [`item_done`](Self::item_done).
+    pub async fn dead_letter(
+        &self,
+        id: &[u8],
+        payload: &[u8],
+        deliveries: i64,
+        error: &str,
+    ) -> Result<(), RedisError> {
+        let n = deliveries.to_string();
+        let args: [&[u8]; 4] = [id, payload, error.as_bytes(), n.as_bytes()];
         self.eval(&scripts::DEAD, &args).await.map(drop)
     }
 
-    /// Queues an ack; a flusher task sends the acks of a moment together.
-    pub fn ack(self: &Rc<Self>, id: Vec<u8>) {
-        self.acks.borrow_mut().push(id);
+    /// Queues the ack of an entry of `items` items; a flusher task sends the acks of a
+    /// moment together.
+    fn ack(self: &Rc<Self>, id: Vec<u8>, items: usize) {
+        self.acks.borrow_mut().push((id, items));
         if !self.flushing.replace(true) {
             let _flusher = crate::create_task(flush_acks(self.clone()));
         }
@@ -246,11 +302,14 @@ async fn flush_acks(shared: Rc<Shared>) {
             shared.flushing.set(false);
             return;
         }
+        let counts: Vec<String> = ids.iter().map(|(_, n)| n.to_string()).collect();
         let mut args: Vec<&[u8]> = vec![shared.keys.group.as_bytes()];
-        args.extend(ids.iter().map(|id| id.as_slice()));
+        for ((id, _), n) in ids.iter().zip(&counts) {
+            args.extend([id.as_slice(), n.as_bytes()]);
+        }
         if let Err(e) = shared.eval(&scripts::ACK, &args).await {
             // The items stay pending, and are delivered again after the visibility timeout.
-            log::error!("redis queue: {} acks not sent: {e}", ids.len());
+            log::error!("redis queue: {} entry acks not sent: {e}", ids.len());
             *shared.ack_error.borrow_mut() = Some(e);
         }
     }

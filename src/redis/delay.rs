@@ -130,7 +130,12 @@ async fn send(shared: Rc<Shared>, batch: Rc<PutBatch>) {
     }
     let items = std::mem::take(&mut *batch.args.borrow_mut());
     let maxsize = shared.opts.maxsize.to_string();
-    let mut args: Vec<&[u8]> = vec![shared.keys.group.as_bytes(), maxsize.as_bytes()];
+    let per_entry = shared.opts.entry_items.to_string();
+    let mut args: Vec<&[u8]> = vec![
+        shared.keys.group.as_bytes(),
+        maxsize.as_bytes(),
+        per_entry.as_bytes(),
+    ];
     args.extend(items.iter().map(|a| a.as_slice()));
     let outcome = match shared.eval(&scripts::PUT, &args).await {
         Ok(frame) => reply::array(frame).and_then(|statuses| {

@@ -11,6 +11,7 @@ pub(crate) struct Options {
     pub max_deliveries: u32,
     pub poll_interval: f64,
     pub prefetch: usize,
+    pub entry_items: usize,
     pub reconnect_timeout: f64,
     pub consumer: Option<String>,
 }
@@ -23,6 +24,7 @@ impl Default for Options {
             max_deliveries: 5,
             poll_interval: 1.0,
             prefetch: 1,
+            entry_items: 64,
             reconnect_timeout: 30.0,
             consumer: None,
         }
@@ -149,14 +151,15 @@ impl<Q> Connect<Q> {
         self
     }
 
-    /// How many items one read takes from Redis for this handle (1 by default). More is
-    /// faster; the items taken wait in the process, and their visibility timeout runs.
+    /// How many stream entries one read takes from Redis for this handle (1 by default);
+    /// an entry holds 1 to 64 items (the puts of one call go together). More is faster; the
+    /// items taken wait in the process, and their visibility timeout runs.
     ///
     /// # Examples
     /// ```no_run
     /// # asyncio::run(async {
     /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
-    ///     .prefetch(64) // short jobs: fewer round trips
+    ///     .prefetch(16) // short jobs: fewer round trips
     ///     .await?;
     /// # let _ = queue;
     /// # Ok::<(), asyncio::redis::RedisError>(())
@@ -164,6 +167,27 @@ impl<Q> Connect<Q> {
     /// ```
     pub fn prefetch(mut self, n: usize) -> Self {
         self.opts.prefetch = n.max(1);
+        self
+    }
+
+    /// The most items of one put call (the puts of one turn, a `put_all`) that go into one
+    /// stream entry (64 by default; at most 1024). A consumer reads a whole entry, so an
+    /// entry's items go to one worker: set 1 for long jobs put in batches, so that they
+    /// spread over the workers; keep it high for short jobs, where Redis's work per entry
+    /// is the cost. Only the putting handle's setting counts. `RedisQueue` only.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # asyncio::run(async {
+    /// let queue = asyncio::redis::RedisQueue::<String>::connect("redis://127.0.0.1", "q")
+    ///     .entry_items(1) // long jobs: each its own entry, for any worker
+    ///     .await?;
+    /// # let _ = queue;
+    /// # Ok::<(), asyncio::redis::RedisError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn entry_items(mut self, n: usize) -> Self {
+        self.opts.entry_items = n.clamp(1, 1024);
         self
     }
 

@@ -6,7 +6,7 @@ use super::delay::{put_once, Put};
 use super::errors::{QueueError, RedisError};
 use super::options::Connect;
 use super::pool::Pool;
-use super::reply::{self, DeadLetter, Delivery};
+use super::reply::{self, DeadLetter};
 use super::scripts;
 use crate::{GetNowaitError, PutNowaitError, QueueEmpty, QueueShutDown, ValueError};
 use serde::de::DeserializeOwned;
@@ -236,6 +236,7 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
         let mut args: Vec<Vec<u8>> = vec![
             self.shared.keys.group.clone().into_bytes(),
             self.maxsize().to_string().into_bytes(),
+            self.shared.opts.entry_items.to_string().into_bytes(),
         ];
         for item in &items {
             args.push(serde_json::to_vec(item).map_err(RedisError::Encode)?);
@@ -362,22 +363,28 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
         }
     }
 
-    /// The next item read ahead that deserializes; the others go to the dead letters.
+    /// The next item read ahead that deserializes; the others go to the dead letters (the
+    /// other items of their entry are served).
     async fn next_prefetched(&self) -> Result<Option<T>, RedisError> {
         loop {
-            let next = self.shared.prefetched.borrow_mut().pop_front();
-            let Some(d) = next else { return Ok(None) };
-            match self.accept(&d) {
-                Ok(item) => return Ok(Some(item)),
-                Err(e) => self.shared.dead_letter(&d, &e.to_string()).await?,
+            let Some((id, payload, deliveries)) = self.shared.next_item() else {
+                return Ok(None);
+            };
+            match serde_json::from_slice(&payload) {
+                Ok(item) => {
+                    self.held.borrow_mut().push_back(id);
+                    return Ok(Some(item));
+                }
+                Err(e) => {
+                    // Not counted done if this fails: the entry is delivered again.
+                    let why = e.to_string();
+                    self.shared
+                        .dead_letter(&id, &payload, deliveries, &why)
+                        .await?;
+                    self.shared.item_done(id);
+                }
             }
         }
-    }
-
-    fn accept(&self, d: &Delivery) -> Result<T, serde_json::Error> {
-        let item = serde_json::from_slice(&d.payload)?;
-        self.held.borrow_mut().push_back(d.id.clone());
-        Ok(item)
     }
 
     /// Marks the oldest item this handle took and has not marked yet as processed. The ack
@@ -402,7 +409,7 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
         let id = self.held.borrow_mut().pop_front().ok_or(ValueError {
             msg: "task_done() called too many times",
         })?;
-        self.shared.ack(id);
+        self.shared.item_done(id);
         Ok(())
     }
 
@@ -558,7 +565,7 @@ impl<T: Serialize + DeserializeOwned + 'static> RedisQueue<T> {
         let mut args: Vec<&[u8]> = vec![b"DEL"];
         args.extend(self.shared.keys.all());
         self.shared.pool.call(&args).await?;
-        self.shared.prefetched.borrow_mut().clear();
+        self.shared.forget();
         self.shared.ensure_group().await
     }
 }

@@ -2,14 +2,31 @@
 
 use super::errors::RedisError;
 use redis_protocol::resp2::types::OwnedFrame as Frame;
+use std::collections::VecDeque;
 
-/// One item delivered to this consumer: its stream id, its JSON, and how many times it has
-/// been delivered, this time included.
+/// One stream entry delivered to this consumer: its id, the JSON of its items not handed
+/// out yet, its item count, and how many times it has been delivered, this time included.
 #[derive(Debug)]
 pub(crate) struct Delivery {
     pub id: Vec<u8>,
-    pub payload: Vec<u8>,
+    pub payloads: VecDeque<Vec<u8>>,
+    pub items: usize,
     pub deliveries: i64,
+}
+
+impl Delivery {
+    fn new(id: Vec<u8>, mut payloads: VecDeque<Vec<u8>>, deliveries: i64) -> Delivery {
+        // A deleted entry still pending has no fields: one empty item, dead-lettered.
+        if payloads.is_empty() {
+            payloads.push_back(Vec::new());
+        }
+        Delivery {
+            id,
+            items: payloads.len(),
+            payloads,
+            deliveries,
+        }
+    }
 }
 
 fn unexpected(what: &str, frame: &Frame) -> RedisError {
@@ -61,34 +78,31 @@ pub(crate) fn read_entries(frame: Frame, deliveries: i64) -> Result<Vec<Delivery
         for entry in entries {
             let mut parts = array(entry)?.into_iter();
             let id = bytes(parts.next().unwrap_or(Frame::Null))?;
-            // A deleted entry still pending reads as id with no fields: counted, not served.
             let fields = parts.next().map(array).transpose()?.unwrap_or_default();
-            let payload = field(&fields, b"d").unwrap_or_default();
-            out.push(Delivery {
-                id,
-                payload,
-                deliveries,
-            });
+            let payloads = fields
+                .chunks(2)
+                .filter_map(|kv| match kv {
+                    [Frame::BulkString(k), Frame::BulkString(v)] if k == b"d" => Some(v.clone()),
+                    _ => None,
+                })
+                .collect();
+            out.push(Delivery::new(id, payloads, deliveries));
         }
     }
     Ok(out)
 }
 
-/// The cursor and the `{id, payload, deliveries}` triples the `MAINTAIN` script returns.
+/// The cursor and the `{id, deliveries, payload, …}` entries the `MAINTAIN` script returns.
 pub(crate) fn claimed(frame: Frame) -> Result<(Vec<u8>, Vec<Delivery>), RedisError> {
     let mut parts = array(frame)?.into_iter();
     let cursor = bytes(parts.next().unwrap_or(Frame::Null))?;
     let claimed = parts
-        .map(|triple| {
-            let mut parts = array(triple)?.into_iter();
+        .map(|entry| {
+            let mut parts = array(entry)?.into_iter();
             let id = bytes(parts.next().unwrap_or(Frame::Null))?;
-            let payload = bytes(parts.next().unwrap_or(Frame::Null))?;
             let deliveries = int(&parts.next().unwrap_or(Frame::Null))?;
-            Ok(Delivery {
-                id,
-                payload,
-                deliveries,
-            })
+            let payloads = parts.map(bytes).collect::<Result<_, _>>()?;
+            Ok(Delivery::new(id, payloads, deliveries))
         })
         .collect::<Result<_, RedisError>>()?;
     Ok((cursor, claimed))

@@ -15,7 +15,7 @@ use asyncio::{DatagramProtocol, DatagramTransport};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 /// CPU time of the calling thread, in nanoseconds.

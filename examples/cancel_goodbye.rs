@@ -4,7 +4,7 @@
 //!
 //! `cargo run --example cancel_goodbye`
 
-use asyncio::{create_task, on_cancel, sleep, Event, StreamAddr, StreamReader, StreamWriter};
+use asyncio::{Event, StreamAddr, StreamReader, StreamWriter, create_task, on_cancel, sleep};
 use std::cell::RefCell;
 use std::rc::Rc;
 

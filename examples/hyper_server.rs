@@ -15,8 +15,8 @@
 use asyncio::hyper::{LocalExec, LoopTimer};
 use asyncio::net::TcpListener;
 use bytes::Bytes;
-use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
-use hyper::{body::Incoming, service::service_fn, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
+use hyper::{Method, Request, Response, StatusCode, body::Incoming, service::service_fn};
 use hyper_util::server::conn::auto;
 use std::cell::Cell;
 use std::rc::Rc;

@@ -1,6 +1,6 @@
 //! `TaskGroup`: children that end together; one failure cancels the rest.
 
-use asyncio::{sleep, TaskGroup};
+use asyncio::{TaskGroup, sleep};
 
 async fn worker(name: &'static str, secs: f64, fail: bool) -> Result<&'static str, String> {
     println!("{name}: start");

@@ -1,6 +1,6 @@
 //! `wait` with `FIRST_COMPLETED`, then with a timeout.
 
-use asyncio::{create_task, sleep, wait, FIRST_COMPLETED};
+use asyncio::{FIRST_COMPLETED, create_task, sleep, wait};
 
 async fn job(name: &'static str, secs: f64) -> &'static str {
     sleep(secs).await;

@@ -95,11 +95,11 @@ pub use asyncio_macros::main;
 /// ```
 pub use asyncio_macros::test;
 pub use combinators::{
+    ALL_COMPLETED, AsCompleted, ExceptionGroup, FIRST_COMPLETED, FIRST_EXCEPTION, Gather,
+    GatherTuple, IntoTimeout, NextCompleted, NextTask, ReturnWhen, Shield, TaskFactory, TaskGroup,
+    TaskGroupRun, TaskTuple, Timeout, TryGather, Wait, WaitFor, WaitFuture, WithTimeout,
     as_completed, create_eager_task, gather, gather_tasks, shield, timeout, timeout_at, try_gather,
-    wait, wait_for, AsCompleted, ExceptionGroup, Gather, GatherTuple, IntoTimeout, NextCompleted,
-    NextTask, ReturnWhen, Shield, TaskFactory, TaskGroup, TaskGroupRun, TaskTuple, Timeout,
-    TryGather, Wait, WaitFor, WaitFuture, WithTimeout, ALL_COMPLETED, FIRST_COMPLETED,
-    FIRST_EXCEPTION,
+    wait, wait_for,
 };
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
@@ -111,7 +111,7 @@ pub use error::{
     CancelledError, InvalidStateError, KeyboardInterrupt, PanicError, RunError, RuntimeError,
     TaskError, TimeoutError,
 };
-pub use future::{wrap_future, Future, FutureError};
+pub use future::{Future, FutureError, wrap_future};
 pub use net::datagram_endpoint::{AddressFamily, CreateDatagramEndpoint, EndpointAddr};
 pub use net::datagram_socket::DatagramAddr;
 pub use net::datagram_transport::{DatagramProtocol, DatagramTransport};
@@ -124,27 +124,27 @@ pub use queue::{
 #[doc(hidden)]
 pub use runtime::embed;
 pub use runtime::{
-    get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop, try_run,
     Builder, ConcurrentFuture, Handle, LoopHandle, LoopStats, Runner, Runtime, TimerHandle,
-    ToThread,
+    ToThread, get_running_loop, run, run_coroutine_threadsafe, to_thread, try_get_running_loop,
+    try_run,
 };
 // The loop object, its exception handler and debug mode (issue 17).
 pub use runtime::{
-    default_exception_handler, new_event_loop, EventLoop, ExceptionContext, ExceptionHandler,
-    IntoTaskFactory, TaskInfo, DEBUG_ENV,
+    DEBUG_ENV, EventLoop, ExceptionContext, ExceptionHandler, IntoTaskFactory, TaskInfo,
+    default_exception_handler, new_event_loop,
 };
-#[cfg(feature = "tls")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-pub use streams::tls_api as tls;
 pub use streams::ConnectErrors;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use streams::StartTls;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use streams::tls_api as tls;
 pub use streams::{
-    open_connection, open_socket, open_unix_connection, start_server, start_unix_server,
     HandlerOutput, IncompleteReadError, LimitOverrunError, OpenConnection, OpenUnixConnection,
     ReadError, Separators, Server, StartServer, StartUnixServer, StreamAddr, StreamReader,
-    StreamSocket, StreamWriter, Streams,
+    StreamSocket, StreamWriter, Streams, open_connection, open_socket, open_unix_connection,
+    start_server, start_unix_server,
 };
 pub use subprocess::{create_subprocess_exec, create_subprocess_shell};
 pub use sync::{
@@ -153,10 +153,10 @@ pub use sync::{
     SemaphorePermit, ValueError,
 };
 pub use task::StackFrame;
-pub use task::{all_tasks, create_task, current_task, Task, TaskRef};
-pub use task::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
-pub use task::{catch_cancel, on_cancel, CatchCancel, OnCancel};
-pub use time::{sleep, sleep_until, IntoDelay, Sleep};
+pub use task::{CatchCancel, OnCancel, catch_cancel, on_cancel};
+pub use task::{FutureCallGraph, capture_call_graph, format_call_graph, print_call_graph};
+pub use task::{Task, TaskRef, all_tasks, create_task, current_task};
+pub use time::{IntoDelay, Sleep, sleep, sleep_until};
 pub use transports::{
     AnyProtocol, Buffered, BufferedProtocol, ConnectAcceptedSocket, CreateConnection, CreateServer,
     CreateUnixConnection, CreateUnixServer, Protocol, Transport,

@@ -3,8 +3,8 @@
 //! catching scope of its own; the times are the virtual clock's.
 
 use asyncio::{
-    catch_cancel, create_task, gather, gather_tasks, get_running_loop, on_cancel, sleep, timeout,
-    TaskGroup,
+    TaskGroup, catch_cancel, create_task, gather, gather_tasks, get_running_loop, on_cancel, sleep,
+    timeout,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -20,7 +20,11 @@ fn now() -> f64 {
 }
 
 /// A child that sleeps for an hour and, cancelled, says goodbye after `delay` seconds.
-fn child(log: &Log, name: &'static str, delay: f64) -> impl std::future::Future<Output = ()> {
+fn child(
+    log: &Log,
+    name: &'static str,
+    delay: f64,
+) -> impl std::future::Future<Output = ()> + use<> {
     let log = log.clone();
     on_cancel(sleep(3600.0), async move {
         sleep(delay).await;

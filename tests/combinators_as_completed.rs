@@ -2,8 +2,8 @@
 
 mod common;
 
-use asyncio::{as_completed, sleep, TaskError};
-use common::{after, now, others_pending, DropCount};
+use asyncio::{TaskError, as_completed, sleep};
+use common::{DropCount, after, now, others_pending};
 
 #[asyncio::test(virtual_time)]
 async fn outcomes_come_in_completion_order_at_their_times() {

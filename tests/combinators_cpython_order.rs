@@ -4,7 +4,7 @@
 
 mod common;
 
-use asyncio::{gather, gather_tasks, shield, sleep, try_gather, wait, TaskGroup, FIRST_COMPLETED};
+use asyncio::{FIRST_COMPLETED, TaskGroup, gather, gather_tasks, shield, sleep, try_gather, wait};
 use common::Log;
 
 async fn ticker(log: Log, n: u32) {
@@ -22,11 +22,7 @@ async fn child(log: Log, n: u32, fail: bool, turns: u32, delay: f64) -> Result<u
         sleep(delay).await;
     }
     log.push(format!("child {n}"));
-    if fail {
-        Err(n)
-    } else {
-        Ok(n)
-    }
+    if fail { Err(n) } else { Ok(n) }
 }
 
 async fn program(log: Log) {

@@ -2,8 +2,8 @@
 
 mod common;
 
-use asyncio::{create_eager_task, create_task, current_task, sleep, TaskFactory};
-use common::{now, Log};
+use asyncio::{TaskFactory, create_eager_task, create_task, current_task, sleep};
+use common::{Log, now};
 
 #[asyncio::test(virtual_time)]
 async fn a_task_that_does_not_suspend_is_done_before_create_returns() {

@@ -5,9 +5,9 @@
 
 use asyncio::subprocess::{NO_ARGS, PIPE};
 use asyncio::{
-    create_eager_task, create_subprocess_exec, create_task, gather, open_connection,
-    open_unix_connection, shield, start_server, start_unix_server, timeout, timeout_at, try_gather,
-    wait_for, Server, StreamReader, StreamWriter, TaskGroup, Timeout,
+    Server, StreamReader, StreamWriter, TaskGroup, Timeout, create_eager_task,
+    create_subprocess_exec, create_task, gather, open_connection, open_unix_connection, shield,
+    start_server, start_unix_server, timeout, timeout_at, try_gather, wait_for,
 };
 use std::future::{Future, IntoFuture};
 use std::io;

@@ -3,7 +3,7 @@
 mod common;
 
 use asyncio::{create_task, shield, sleep};
-use common::{now, others_pending, DropCount, Log};
+use common::{DropCount, Log, now, others_pending};
 
 #[asyncio::test(virtual_time)]
 async fn shielded_task_finishes_after_its_waiter_was_cancelled() {

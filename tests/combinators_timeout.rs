@@ -2,8 +2,8 @@
 
 mod common;
 
-use asyncio::{sleep, timeout, timeout_at, Timeout, TimeoutError};
-use common::{after, now, DropCount};
+use asyncio::{Timeout, TimeoutError, sleep, timeout, timeout_at};
+use common::{DropCount, after, now};
 
 #[asyncio::test(virtual_time)]
 async fn a_block_of_awaits_is_cut_at_the_deadline() {
@@ -69,13 +69,14 @@ async fn reschedule_later_extends_the_block() {
 async fn reschedule_earlier_and_into_the_past() {
     let cm = Timeout::new(100.0);
     let inner = cm.clone();
-    assert!(cm
-        .run(async move {
+    assert!(
+        cm.run(async move {
             inner.reschedule(2.0);
             sleep(50.0).await;
         })
         .await
-        .is_err());
+        .is_err()
+    );
     assert_eq!(now(), 2.0);
     assert!(cm.expired());
 

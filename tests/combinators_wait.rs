@@ -2,7 +2,7 @@
 
 mod common;
 
-use asyncio::{create_task, sleep, wait, ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION};
+use asyncio::{ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, create_task, sleep, wait};
 use common::{now, others_pending};
 use std::future::IntoFuture;
 

@@ -2,8 +2,8 @@
 
 mod common;
 
-use asyncio::{create_task, sleep, wait_for, TimeoutError};
-use common::{after, now, others_pending, DropCount, Log};
+use asyncio::{TimeoutError, create_task, sleep, wait_for};
+use common::{DropCount, Log, after, now, others_pending};
 use std::time::Duration;
 
 #[asyncio::test(virtual_time)]

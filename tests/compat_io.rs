@@ -3,7 +3,7 @@
 #![cfg(all(feature = "futures-io", feature = "tokio-io"))]
 
 use asyncio::net::{TcpListener, TcpStream, UnixStream};
-use asyncio::{open_socket, StreamReader};
+use asyncio::{StreamReader, open_socket};
 use futures::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, SinkExt, StreamExt, TryStreamExt};
 use std::io::{ErrorKind, IoSlice};
 use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec};

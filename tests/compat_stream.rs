@@ -2,7 +2,7 @@
 #![cfg(feature = "stream")]
 
 use asyncio::net::{TcpListener, TcpStream, UnixStream};
-use asyncio::{open_socket, Queue, ReadError, StreamReader, TaskError};
+use asyncio::{Queue, ReadError, StreamReader, TaskError, open_socket};
 use futures::{SinkExt, StreamExt};
 use std::future::Future;
 use std::pin::Pin;

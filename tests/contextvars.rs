@@ -3,8 +3,8 @@
 //! their scheduler's; a `Runner` keeps one context for its runs; nothing strands a context as
 //! current after a panic.
 
-use asyncio::contextvars::{copy_context, Context, ContextVar};
-use asyncio::{create_eager_task, create_task, sleep, Runner, TaskGroup};
+use asyncio::contextvars::{Context, ContextVar, copy_context};
+use asyncio::{Runner, TaskGroup, create_eager_task, create_task, sleep};
 use std::cell::RefCell;
 use std::rc::Rc;
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use asyncio::contextvars::{copy_context, ContextVar};
+use asyncio::contextvars::{ContextVar, copy_context};
 use common::Log;
 
 static REQUEST_ID: ContextVar<u64> = ContextVar::with_default("request_id", || 0);

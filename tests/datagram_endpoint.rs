@@ -5,7 +5,7 @@
 mod logs;
 
 use asyncio::net::UdpSocket;
-use asyncio::{wait_for, AddressFamily, DatagramProtocol, DatagramTransport};
+use asyncio::{AddressFamily, DatagramProtocol, DatagramTransport, wait_for};
 use std::cell::RefCell;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;

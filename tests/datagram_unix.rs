@@ -5,7 +5,7 @@
 //! hang on a regression run under `wait_for(.., 10.0)`.
 
 use asyncio::net::UnixDatagram;
-use asyncio::{wait_for, DatagramProtocol, DatagramTransport};
+use asyncio::{DatagramProtocol, DatagramTransport, wait_for};
 use std::cell::RefCell;
 use std::io::{self, ErrorKind};
 use std::os::unix::net::SocketAddr;

@@ -8,14 +8,14 @@ mod logs;
 mod auto_traits;
 
 use asyncio::{
-    create_task, get_running_loop, run, run_coroutine_threadsafe, sleep, wait_for, wrap_future,
-    Future, FutureError, Queue, TaskError,
+    Future, FutureError, Queue, TaskError, create_task, get_running_loop, run,
+    run_coroutine_threadsafe, sleep, wait_for, wrap_future,
 };
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, mpsc};
 
 #[test]
 fn a_future_is_a_clone_handle_bound_to_its_loop() {

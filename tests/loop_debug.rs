@@ -7,7 +7,7 @@
 
 mod logs;
 
-use asyncio::{create_task, get_running_loop, sleep, Runner};
+use asyncio::{Runner, create_task, get_running_loop, sleep};
 use std::time::Duration;
 
 fn block_for(ms: u64) {
@@ -107,23 +107,6 @@ fn debug_mode_can_be_switched_on_while_the_loop_runs() {
             .unwrap();
     });
     assert_eq!(logs::count(&["WARN Executing", "switched-on"]), 1);
-}
-
-#[test]
-fn asyncio_debug_in_the_environment_turns_debug_mode_on() {
-    // The only test here that leaves debug mode to the environment.
-    std::env::set_var(asyncio::DEBUG_ENV, "1");
-    assert!(Runner::new().run(async { get_running_loop().get_debug() }));
-    let lp = asyncio::new_event_loop();
-    assert!(lp.get_debug());
-    lp.close().unwrap();
-    assert!(!Runner::new()
-        .debug(false)
-        .run(async { get_running_loop().get_debug() }));
-    std::env::set_var(asyncio::DEBUG_ENV, "0");
-    assert!(!Runner::new().run(async { get_running_loop().get_debug() }));
-    std::env::remove_var(asyncio::DEBUG_ENV);
-    assert!(!Runner::new().run(async { get_running_loop().get_debug() }));
 }
 
 #[test]

@@ -5,8 +5,8 @@
 mod logs;
 
 use asyncio::{
-    create_task, get_running_loop, sleep, start_server, ExceptionContext, LoopHandle, Protocol,
-    Runner, StreamReader, StreamWriter, Transport,
+    ExceptionContext, LoopHandle, Protocol, Runner, StreamReader, StreamWriter, Transport,
+    create_task, get_running_loop, sleep, start_server,
 };
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -3,7 +3,7 @@
 
 mod logs;
 
-use asyncio::{create_task, get_running_loop, new_event_loop, sleep, EventLoop, RunError};
+use asyncio::{EventLoop, RunError, create_task, get_running_loop, new_event_loop, sleep};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -127,12 +127,14 @@ fn a_running_loop_cannot_be_closed_nor_run_again_and_another_loop_cannot_run_ins
         outcome.2,
         "Cannot run the event loop while another loop is running"
     );
-    assert!(asyncio::try_run(async {
-        let lp = new_event_loop();
-        lp.run_forever().unwrap_err().to_string()
-    })
-    .unwrap()
-    .contains("another loop is running"));
+    assert!(
+        asyncio::try_run(async {
+            let lp = new_event_loop();
+            lp.run_forever().unwrap_err().to_string()
+        })
+        .unwrap()
+        .contains("another loop is running")
+    );
     lp.close().unwrap();
 }
 

@@ -5,7 +5,7 @@
 mod logs;
 mod support;
 
-use asyncio::{create_task, get_running_loop, run, sleep, Runner};
+use asyncio::{Runner, create_task, get_running_loop, run, sleep};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::mpsc;

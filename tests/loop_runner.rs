@@ -4,7 +4,7 @@
 mod logs;
 mod support;
 
-use asyncio::{create_task, get_running_loop, run, sleep, try_run, Runner, TaskError};
+use asyncio::{Runner, TaskError, create_task, get_running_loop, run, sleep, try_run};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use support::DropFlag;
@@ -80,9 +80,11 @@ fn a_cancelled_main_task_raises_cancelled_error() {
         })
     });
     let payload = result.unwrap_err();
-    assert!(payload
-        .downcast_ref::<TaskError>()
-        .is_some_and(TaskError::is_cancelled));
+    assert!(
+        payload
+            .downcast_ref::<TaskError>()
+            .is_some_and(TaskError::is_cancelled)
+    );
 }
 
 #[test]

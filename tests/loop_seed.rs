@@ -2,7 +2,7 @@
 
 mod support;
 
-use asyncio::{create_task, get_running_loop, sleep, Runner};
+use asyncio::{Runner, create_task, get_running_loop, sleep};
 use support::Transcript;
 
 async fn say_after(out: Transcript, delay: f64, what: &'static str) {

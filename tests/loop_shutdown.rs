@@ -3,10 +3,10 @@
 
 mod support;
 
-use asyncio::{get_running_loop, run_coroutine_threadsafe, sleep, Runner, Runtime, TaskError};
+use asyncio::{Runner, Runtime, TaskError, get_running_loop, run_coroutine_threadsafe, sleep};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, mpsc};
 use std::task::Poll;
 use std::time::Duration;
 use support::ends_within;

@@ -2,11 +2,11 @@
 //! `ConcurrentFuture`, `to_thread` and `run_in_executor`.
 
 use asyncio::{
-    create_task, get_running_loop, run, run_coroutine_threadsafe, sleep, to_thread, Runner,
-    TaskError,
+    Runner, TaskError, create_task, get_running_loop, run, run_coroutine_threadsafe, sleep,
+    to_thread,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 /// Waits on the loop, without blocking it, until a thread ends.

@@ -215,8 +215,8 @@ async fn real_clock_timers_fire_not_before_their_time_and_in_order() {
 
 #[asyncio::test]
 async fn other_threads_reach_the_loop_during_precise_waits() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let lp = get_running_loop();
     let calls = Arc::new(AtomicUsize::new(0));
     let (remote, counter) = (lp.clone(), calls.clone());

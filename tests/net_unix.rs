@@ -96,9 +96,10 @@ fn a_kept_waker_polled_from_another_loop_is_refused() {
     let (a, _b) = asyncio::run(async move {
         let (a, b) = UnixStream::pair().unwrap();
         let mut buf = [0u8; 8];
-        assert!(a
-            .poll_read(&mut Context::from_waker(&first), &mut buf)
-            .is_pending());
+        assert!(
+            a.poll_read(&mut Context::from_waker(&first), &mut buf)
+                .is_pending()
+        );
         (a, b)
     });
     let polled = asyncio::run(async move {

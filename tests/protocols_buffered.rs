@@ -4,8 +4,8 @@
 mod logs;
 mod protocols;
 
-use asyncio::{get_running_loop, wait_for, Buffered, BufferedProtocol, Event, Transport};
-use protocols::{has_python, python, python_echo_client, Log};
+use asyncio::{Buffered, BufferedProtocol, Event, Transport, get_running_loop, wait_for};
+use protocols::{Log, has_python, python, python_echo_client};
 
 /// An echo server over a 16-byte buffer of its own: what arrives comes in 16-byte reads.
 struct SmallEcho {

@@ -5,7 +5,7 @@
 mod protocols;
 
 use asyncio::net::TcpStream;
-use asyncio::{get_running_loop, wait_for, Event, Transport};
+use asyncio::{Event, Transport, get_running_loop, wait_for};
 use protocols::{Log, Recorder};
 use std::fs::File;
 use std::io::{Seek, Write};

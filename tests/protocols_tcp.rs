@@ -5,8 +5,8 @@
 mod logs;
 mod protocols;
 
-use asyncio::{get_running_loop, wait_for, Event, Protocol, Transport};
-use protocols::{has_python, python, python_echo_client, Log, Recorder};
+use asyncio::{Event, Protocol, Transport, get_running_loop, wait_for};
+use protocols::{Log, Recorder, has_python, python, python_echo_client};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 

@@ -5,8 +5,8 @@
 mod protocols;
 mod tls_certs;
 
-use asyncio::{get_running_loop, wait_for, Event, Protocol, Transport};
-use protocols::{has_python, python, Log, Recorder};
+use asyncio::{Event, Protocol, Transport, get_running_loop, wait_for};
+use protocols::{Log, Recorder, has_python, python};
 
 struct Echo {
     t: Option<Transport>,

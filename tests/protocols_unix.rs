@@ -3,8 +3,8 @@
 
 mod protocols;
 
-use asyncio::{get_running_loop, wait_for, Event, Protocol, Transport};
-use protocols::{has_python, python, python_echo_client, Log, Recorder};
+use asyncio::{Event, Protocol, Transport, get_running_loop, wait_for};
+use protocols::{Log, Recorder, has_python, python, python_echo_client};
 
 fn socket_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("asyncio-{name}-{}.sock", std::process::id()))

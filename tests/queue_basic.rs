@@ -1,8 +1,8 @@
 //! Queue, LifoQueue, PriorityQueue: order, limits, the nowait forms and blocking put/get.
 
 use asyncio::{
-    create_task, get_running_loop, sleep, GetNowaitError, LifoQueue, PriorityQueue, PutNowaitError,
-    Queue, QueueEmpty,
+    GetNowaitError, LifoQueue, PriorityQueue, PutNowaitError, Queue, QueueEmpty, create_task,
+    get_running_loop, sleep,
 };
 
 async fn settle() {

@@ -1,6 +1,6 @@
 //! Cancelled getters and putters lose no item and swallow no wake-up.
 
-use asyncio::{create_task, sleep, Queue};
+use asyncio::{Queue, create_task, sleep};
 
 async fn settle() {
     for _ in 0..10 {

@@ -3,7 +3,7 @@
 //! duplicated); once the loop has settled no getter sleeps while items wait and no putter
 //! sleeps while there is room.
 
-use asyncio::{create_task, sleep, LifoQueue, PriorityQueue, Queue, Runner, Task};
+use asyncio::{LifoQueue, PriorityQueue, Queue, Runner, Task, create_task, sleep};
 use proptest::prelude::*;
 use std::cell::RefCell;
 use std::future::Future;

@@ -1,6 +1,6 @@
 //! task_done and join.
 
-use asyncio::{create_task, get_running_loop, sleep, Queue};
+use asyncio::{Queue, create_task, get_running_loop, sleep};
 
 #[asyncio::test]
 async fn join_returns_at_once_when_nothing_is_unfinished() {

@@ -1,6 +1,6 @@
 //! shutdown and shutdown(immediate), with Python 3.13's QueueShutDown rules.
 
-use asyncio::{create_task, sleep, GetNowaitError, PutNowaitError, Queue, QueueShutDown};
+use asyncio::{GetNowaitError, PutNowaitError, Queue, QueueShutDown, create_task, sleep};
 
 async fn settle() {
     for _ in 0..10 {

@@ -4,8 +4,8 @@
 
 mod redis_support;
 
-use asyncio::redis::{QueueError, RedisQueue};
 use asyncio::PutNowaitError;
+use asyncio::redis::{QueueError, RedisQueue};
 use redis_support::{prefix, redis};
 
 #[test]

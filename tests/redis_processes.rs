@@ -5,7 +5,7 @@
 mod redis_support;
 
 use asyncio::redis::{QueueError, RedisQueue};
-use redis_support::{own_redis, prefix, redis, Redis};
+use redis_support::{Redis, own_redis, prefix, redis};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

@@ -1,9 +1,9 @@
 //! Many loops, one per thread: placement, isolation, shutdown.
 
-use asyncio::{get_running_loop, sleep, Runtime};
+use asyncio::{Runtime, get_running_loop, sleep};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[test]
 fn each_loop_runs_on_its_own_thread() {

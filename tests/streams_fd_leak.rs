@@ -1,7 +1,7 @@
 //! 10,000 cycles of connect / write / close, or reset mid-write, leave no fd and no task
 //! behind.
 
-use asyncio::{create_task, open_connection, start_server, StreamReader, StreamWriter};
+use asyncio::{StreamReader, StreamWriter, create_task, open_connection, start_server};
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())

@@ -7,8 +7,8 @@ mod logs;
 mod tls_certs;
 
 use asyncio::{
-    open_connection, open_unix_connection, start_server, start_unix_server, StreamReader,
-    StreamWriter,
+    StreamReader, StreamWriter, open_connection, open_unix_connection, start_server,
+    start_unix_server,
 };
 use std::cell::Cell;
 use std::future::Future;

@@ -1,7 +1,7 @@
 //! `start_server(..).hosts([..])`: every address of every host bound once, served by one
 //! server, and nothing left bound when one of them fails (asyncio's `host` as a sequence).
 
-use asyncio::{open_connection, start_server, Server, StreamReader, StreamWriter};
+use asyncio::{Server, StreamReader, StreamWriter, open_connection, start_server};
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 

@@ -3,7 +3,7 @@
 //! read buffer the allocator refuses closes that connection with `OutOfMemory` instead of
 //! aborting the process.
 
-use asyncio::{start_server, StreamReader, StreamWriter};
+use asyncio::{StreamReader, StreamWriter, start_server};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;

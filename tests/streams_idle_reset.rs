@@ -5,7 +5,7 @@
 //! The tests watch the server's own sockets in /proc/self/fd: counting all the process's fds
 //! was flaky on a loaded machine, where the loop and its pool may open one meanwhile.
 
-use asyncio::{open_connection, start_server, StreamReader, StreamWriter};
+use asyncio::{StreamReader, StreamWriter, open_connection, start_server};
 use std::cell::RefCell;
 use std::io::ErrorKind;
 use std::os::fd::RawFd;

@@ -2,7 +2,7 @@
 //! server, and our echo client against the seed's Python echo server. The Python programs
 //! hardcode port 8888; the tests run them with an ephemeral port substituted.
 
-use asyncio::{open_connection, start_server, StreamReader, StreamWriter};
+use asyncio::{StreamReader, StreamWriter, open_connection, start_server};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -1,7 +1,7 @@
 //! StreamReader: read, readline, readuntil, readexactly, limits, EOF, over real sockets and
 //! fed by hand.
 
-use asyncio::{open_socket, ReadError, StreamReader, StreamWriter};
+use asyncio::{ReadError, StreamReader, StreamWriter, open_socket};
 
 fn fed(data: &[u8], eof: bool) -> StreamReader {
     let mut r = StreamReader::new();

@@ -1,6 +1,6 @@
 //! Server: options, close / wait_closed / close_clients / abort_clients, handler isolation.
 
-use asyncio::{open_connection, start_server, Server, StreamReader, StreamWriter};
+use asyncio::{Server, StreamReader, StreamWriter, open_connection, start_server};
 use std::io::ErrorKind;
 
 fn port_of(server: &Server) -> u16 {

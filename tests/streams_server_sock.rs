@@ -1,7 +1,7 @@
 //! Servers on listeners made elsewhere (`sock=`: systemd's socket activation, a hand-over on
 //! restart), `keep_alive`, and the fds of servers and transports.
 
-use asyncio::{get_running_loop, Protocol, StreamWriter, Transport};
+use asyncio::{Protocol, StreamWriter, Transport, get_running_loop};
 use std::cell::RefCell;
 use std::io::ErrorKind;
 use std::os::fd::{BorrowedFd, RawFd};

@@ -5,7 +5,7 @@
 mod tls_certs;
 
 use asyncio::tls::rustls;
-use asyncio::{open_connection, start_server, StreamReader, StreamWriter};
+use asyncio::{StreamReader, StreamWriter, open_connection, start_server};
 use std::io::ErrorKind;
 use std::process::Command;
 use std::sync::Arc;

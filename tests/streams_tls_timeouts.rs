@@ -6,7 +6,7 @@
 mod tls_certs;
 
 use asyncio::tls::rustls;
-use asyncio::{open_connection, open_unix_connection, StreamWriter};
+use asyncio::{StreamWriter, open_connection, open_unix_connection};
 use std::future::IntoFuture;
 use std::io::{ErrorKind, Read};
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Unix-domain streams: open_unix_connection, start_unix_server, socket file cleanup.
 
-use asyncio::{open_unix_connection, start_unix_server, StreamAddr, StreamReader, StreamWriter};
+use asyncio::{StreamAddr, StreamReader, StreamWriter, open_unix_connection, start_unix_server};
 use std::io::ErrorKind;
 
 fn sock_path(name: &str) -> std::path::PathBuf {

@@ -1,7 +1,7 @@
 //! StreamWriter: buffering, drain and its water marks, half-close, close, errors.
 
 use asyncio::{
-    create_task, open_connection, open_socket, start_server, StreamReader, StreamWriter,
+    StreamReader, StreamWriter, create_task, open_connection, open_socket, start_server,
 };
 use std::io::ErrorKind;
 
@@ -134,10 +134,12 @@ async fn half_close_gets_a_full_answer() {
     assert!(!w.is_closing());
     let answer = r.read_to_end().await.unwrap();
     assert_eq!(answer.len(), 1 << 20);
-    assert!(answer
-        .iter()
-        .enumerate()
-        .all(|(i, &b)| b == (i % 256) as u8));
+    assert!(
+        answer
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == (i % 256) as u8)
+    );
     w.close();
     w.wait_closed().await.unwrap();
     server.close();

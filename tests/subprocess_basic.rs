@@ -1,8 +1,8 @@
 //! Starting children: exec and shell, exit codes, signals, stdio choices, cwd and environment,
 //! errors.
 
-use asyncio::subprocess::{Stdio, DEVNULL, NO_ARGS, PIPE, STDOUT};
-use asyncio::{create_subprocess_exec, create_subprocess_shell, ReadError};
+use asyncio::subprocess::{DEVNULL, NO_ARGS, PIPE, STDOUT, Stdio};
+use asyncio::{ReadError, create_subprocess_exec, create_subprocess_shell};
 use std::io::ErrorKind;
 
 #[asyncio::test]
@@ -145,7 +145,9 @@ async fn cwd_env_and_env_clear() {
         .unwrap();
     assert_eq!(bare.communicate(None).await.unwrap().0, b"ONLY=this\n");
 
-    std::env::set_var("ASYNCIO_SP_REMOVED", "x");
+    // SAFETY: std takes its environment lock for this write and for every spawn's read of
+    // the environment, and no test in this binary reads it through libc (getaddrinfo, say).
+    unsafe { std::env::set_var("ASYNCIO_SP_REMOVED", "x") };
     let mut removed = create_subprocess_shell("echo \"[$ASYNCIO_SP_REMOVED]\"")
         .env_remove("ASYNCIO_SP_REMOVED")
         .stdout(PIPE)

@@ -1,8 +1,8 @@
 //! The subprocess protocol form against real children (`cat`, `sh -c`): data, the order of
 //! the callbacks (asyncio's `base_subprocess`), signals, `close`, a panicking callback.
 
-use asyncio::subprocess::{SubprocessProtocol, SubprocessTransport, NO_ARGS};
-use asyncio::{get_running_loop, wait_for, Event};
+use asyncio::subprocess::{NO_ARGS, SubprocessProtocol, SubprocessTransport};
+use asyncio::{Event, get_running_loop, wait_for};
 use std::cell::RefCell;
 use std::rc::Rc;
 

@@ -1,6 +1,6 @@
 //! Barrier: arrival indexes, rounds, reset, abort, n_waiting and cancellation.
 
-use asyncio::{create_task, get_running_loop, sleep, Barrier, BrokenBarrierError};
+use asyncio::{Barrier, BrokenBarrierError, create_task, get_running_loop, sleep};
 
 async fn settle() {
     for _ in 0..10 {

@@ -3,7 +3,7 @@
 //! loop settles, the barrier counts exactly the tasks still waiting, fewer than `parties`, and
 //! a round that fills lets its tasks through.
 
-use asyncio::{create_task, sleep, Barrier, BrokenBarrierError, Runner, Task};
+use asyncio::{Barrier, BrokenBarrierError, Runner, Task, create_task, sleep};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 //! handed the resource. After every step no more than the limit hold it; once the loop has
 //! settled nobody waits while a permit is free; and at the end every permit is back.
 
-use asyncio::{create_task, sleep, BoundedSemaphore, Event, Lock, Runner, Semaphore, Task};
+use asyncio::{BoundedSemaphore, Event, Lock, Runner, Semaphore, Task, create_task, sleep};
 use proptest::prelude::*;
 use std::any::Any;
 use std::cell::Cell;

@@ -1,6 +1,6 @@
 //! Condition: notify(n), notify_all, wait_for, shared locks, and cancellation.
 
-use asyncio::{create_task, get_running_loop, sleep, Condition, Lock};
+use asyncio::{Condition, Lock, create_task, get_running_loop, sleep};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 

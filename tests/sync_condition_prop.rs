@@ -4,7 +4,7 @@
 //! is cancelled must pass it to the next queued task. After the loop settles, exactly the
 //! notified tasks have finished and exactly the queued ones still wait.
 
-use asyncio::{create_task, sleep, Condition, Runner, Task};
+use asyncio::{Condition, Runner, Task, create_task, sleep};
 use proptest::prelude::*;
 use std::collections::VecDeque;
 

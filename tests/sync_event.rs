@@ -1,6 +1,6 @@
 //! Event: set wakes every waiter, clear, and waiters dropped while waiting.
 
-use asyncio::{create_task, get_running_loop, sleep, Event};
+use asyncio::{Event, create_task, get_running_loop, sleep};
 
 async fn settle() {
     for _ in 0..10 {

@@ -1,6 +1,6 @@
 //! Lock: fairness, the explicit style, and cancellation at every point of a wait.
 
-use asyncio::{create_task, get_running_loop, sleep, Lock};
+use asyncio::{Lock, create_task, get_running_loop, sleep};
 use std::cell::RefCell;
 use std::rc::Rc;
 

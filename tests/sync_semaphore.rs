@@ -1,7 +1,7 @@
 //! Semaphore and BoundedSemaphore: limits, fairness, the explicit style, over-release and
 //! cancellation.
 
-use asyncio::{create_task, get_running_loop, sleep, BoundedSemaphore, Semaphore};
+use asyncio::{BoundedSemaphore, Semaphore, create_task, get_running_loop, sleep};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 

@@ -1,7 +1,7 @@
 //! A loop that closes with tasks still waiting on primitives drops them cleanly: the hand-offs
 //! their drops make wake tasks of a closing loop, which must be harmless.
 
-use asyncio::{create_task, sleep, Barrier, Condition, Event, Lock, Queue, Semaphore};
+use asyncio::{Barrier, Condition, Event, Lock, Queue, Semaphore, create_task, sleep};
 
 #[test]
 fn closing_a_loop_with_waiters_everywhere() {

@@ -2,7 +2,7 @@
 //! names through a gather inside a TaskGroup, direct awaits, and a cycle-free walk.
 
 use asyncio::{
-    capture_call_graph, create_task, current_task, format_call_graph, sleep, TaskGroup, TaskRef,
+    TaskGroup, TaskRef, capture_call_graph, create_task, current_task, format_call_graph, sleep,
 };
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -1,11 +1,11 @@
 //! Cancellation of tasks: where the future is dropped, what wins, what it spreads to.
 
-use asyncio::{create_task, current_task, sleep, TaskError};
+use asyncio::{TaskError, create_task, current_task, sleep};
 use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 /// A `!Unpin` future that notes where it was pinned and counts, when dropped, whether it was

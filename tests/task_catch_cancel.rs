@@ -3,8 +3,8 @@
 //! uncancel) and test_timeouts.py; the times are the virtual clock's.
 
 use asyncio::{
-    catch_cancel, create_task, current_task, get_running_loop, on_cancel, sleep, timeout, wait_for,
-    CancelledError, TimeoutError,
+    CancelledError, TimeoutError, catch_cancel, create_task, current_task, get_running_loop,
+    on_cancel, sleep, timeout, wait_for,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,7 +24,7 @@ fn now() -> f64 {
 }
 
 /// `except CancelledError: await cleanup(); raise` with a cleanup that awaits.
-fn goodbye(log: &Log, delay: f64) -> impl std::future::Future<Output = ()> {
+fn goodbye(log: &Log, delay: f64) -> impl std::future::Future<Output = ()> + use<> {
     let log = log.clone();
     async move {
         sleep(delay).await;

@@ -3,7 +3,7 @@
 
 mod support;
 
-use asyncio::{all_tasks, create_task, current_task, get_running_loop, sleep, Runner, TaskError};
+use asyncio::{Runner, TaskError, all_tasks, create_task, current_task, get_running_loop, sleep};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use support::{DropFlag, Transcript};
@@ -50,7 +50,9 @@ async fn sleep_zero_yields_exactly_one_turn() {
     other.await.unwrap();
     assert_eq!(
         log.lines(),
-        ["other 0", "main 0", "other 1", "main 1", "other 2", "main 2"]
+        [
+            "other 0", "main 0", "other 1", "main 1", "other 2", "main 2"
+        ]
     );
 }
 

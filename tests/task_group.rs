@@ -2,8 +2,8 @@
 
 mod common;
 
-use asyncio::{create_task, sleep, TaskGroup};
-use common::{after, now, others_pending, DropCount, Log};
+use asyncio::{TaskGroup, create_task, sleep};
+use common::{DropCount, Log, after, now, others_pending};
 use std::cell::RefCell;
 use std::rc::Rc;
 

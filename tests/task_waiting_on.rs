@@ -2,8 +2,8 @@
 //! event, a condition, a semaphore, a barrier, a future, a timer, under `wait_for`/`timeout`.
 
 use asyncio::{
-    capture_call_graph, create_task, format_call_graph, sleep, Barrier, Condition, Event, Lock,
-    Queue, Semaphore, Task,
+    Barrier, Condition, Event, Lock, Queue, Semaphore, Task, capture_call_graph, create_task,
+    format_call_graph, sleep,
 };
 
 /// What `task` is parked on, as the call graph says.

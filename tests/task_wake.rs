@@ -4,12 +4,12 @@
 //! the loop is doing then. Lost wakes would hang, so the waits are bounded by timeouts on the
 //! virtual clock (which jumps once nothing else can happen) or by `recv_timeout`.
 
-use asyncio::{create_eager_task, create_task, sleep, wait_for, Runner, Task};
+use asyncio::{Runner, Task, create_eager_task, create_task, sleep, wait_for};
 use std::cell::Cell;
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
@@ -368,9 +368,11 @@ async fn sleep_states() {
     assert!(polled.is_pending());
     assert_eq!(lp.stats().timers, 0);
     s.as_mut().await;
-    assert!(poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx)))
-        .await
-        .is_ready());
+    assert!(
+        poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx)))
+            .await
+            .is_ready()
+    );
     // Forever.
     for forever in [sleep(f64::INFINITY), sleep(1e300)] {
         let r = wait_for(forever, 3600.0).await;
@@ -384,9 +386,11 @@ async fn sleep_states() {
     assert_eq!(lp.time(), 7200.0);
     // An armed sleep dropped unfinished removes its timer.
     let mut s = Box::pin(sleep(5.0));
-    assert!(poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx)))
-        .await
-        .is_pending());
+    assert!(
+        poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx)))
+            .await
+            .is_pending()
+    );
     assert_eq!(lp.stats().timers, 1);
     drop(s);
     assert_eq!(lp.stats().timers, 0);
@@ -394,9 +398,11 @@ async fn sleep_states() {
     let mut s = Box::pin(sleep(0.5));
     s.as_mut().await;
     assert_eq!(lp.time(), 7200.5);
-    assert!(poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx)))
-        .await
-        .is_ready());
+    assert!(
+        poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx)))
+            .await
+            .is_ready()
+    );
 }
 
 /// A task queued behind the running one and woken from another thread before its turn comes:

@@ -218,7 +218,7 @@ fn a_named_task_has_a_runtime_spawn_span_with_its_name_id_and_creation_site() {
         .filter(|(_, s)| s.name == "runtime.spawn")
         .collect();
     assert_eq!(spawns.len(), 2, "the main task and the worker");
-    let (&span_id, span) = spawns
+    let &(&span_id, span) = spawns
         .iter()
         .find(|(_, s)| s.fields.get("task.name") == Some(&text("worker")))
         .expect("the worker's span carries the name it was given");
@@ -236,7 +236,7 @@ fn a_named_task_has_a_runtime_spawn_span_with_its_name_id_and_creation_site() {
         .closed_at
         .expect("the span closes when the task completes");
     // The main task's span is named by asyncio's default name.
-    let main = spawns.iter().find(|(&i, _)| i != span_id).unwrap().1;
+    let main = spawns.iter().find(|&&(&i, _)| i != span_id).unwrap().1;
     assert!(matches!(&main.fields["task.name"], Value::Str(n) if n.starts_with("Task-")));
     drop(log);
 

@@ -1,7 +1,7 @@
 //! Waiters are reused once their futures are done with them: a queue's getters and a lock's
 //! waiters, cancelled and timed out among reuses, lose no item, wake-up or lock.
 
-use asyncio::{create_task, sleep, Lock, Queue};
+use asyncio::{Lock, Queue, create_task, sleep};
 use std::time::Duration;
 
 async fn settle() {

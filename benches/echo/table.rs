@@ -47,7 +47,9 @@ fn percent((median, min, max): (f64, f64, f64)) -> String {
 
 impl Table {
     pub fn new(reps: usize) -> Table {
-        println!("| workload | server | client ops/s median (min–max) | ×tokio ct | server CPU µs/op median (min–max) | ×tokio ct | vs raw epoll |");
+        println!(
+            "| workload | server | client ops/s median (min–max) | ×tokio ct | server CPU µs/op median (min–max) | ×tokio ct | vs raw epoll |"
+        );
         println!("|---|---|---|---|---|---|---|");
         Table {
             reps,
@@ -66,11 +68,11 @@ impl Table {
                 (r, c)
             })
             .collect();
-        let (base_rate, base_cpu) = (stats[0].0 .0, stats[0].1 .0);
+        let (base_rate, base_cpu) = (stats[0].0.0, stats[0].1.0);
         let epoll_cpu = servers
             .iter()
             .position(|s| s.name == "raw epoll")
-            .map(|i| stats[i].1 .0);
+            .map(|i| stats[i].1.0);
         let mut ours = Vec::new();
         for (s, ((r, rmin, rmax), (c, cmin, cmax))) in servers.iter().zip(&stats) {
             let vs_epoll =

@@ -9,7 +9,7 @@
 //! multi-thread runtime with 2 workers, one listener, work stealing).
 
 use http_body_util::Full;
-use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
+use hyper::{Request, Response, body::Incoming, server::conn::http1, service::service_fn};
 use std::convert::Infallible;
 
 type Body = Full<bytes::Bytes>;

@@ -306,7 +306,9 @@ const SERVERS: [(&str, &str); 3] = [
 pub fn table(measure: fn(&str) -> Growth) {
     let n = CONNS as f64;
     let (base, bare_heap) = median3(measure, "conn-bare");
-    println!("| server, {CONNS} idle connections, RSS bytes per connection | handler parked in its first read | handler parked before reading |");
+    println!(
+        "| server, {CONNS} idle connections, RSS bytes per connection | handler parked in its first read | handler parked before reading |"
+    );
     println!("|---|---|---|");
     println!(
         "| bare std sockets (the baseline, subtracted below) | {:.0} | |",
@@ -318,7 +320,9 @@ pub fn table(measure: fn(&str) -> Growth) {
         println!("| {name} | {:.0} | {:.0} |", read / n, idle / n);
     }
     println!();
-    println!("| server, {CONNS} idle connections that each sent one byte and got it back | heap bytes per connection | RSS bytes per connection |");
+    println!(
+        "| server, {CONNS} idle connections that each sent one byte and got it back | heap bytes per connection | RSS bytes per connection |"
+    );
     println!("|---|---|---|");
     for (name, kind) in SERVERS {
         let (rss, heap) = median3(measure, &format!("{kind}-ping"));

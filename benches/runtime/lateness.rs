@@ -6,7 +6,7 @@
 //! Two shapes per runtime: many tasks sleeping at once (their timers share ticks and one
 //! wake-up serves many), and one task sleeping in a chain (every wake-up serves one timer).
 
-use super::{ours, smol_rt, tokio_rt, RUNTIMES};
+use super::{RUNTIMES, ours, smol_rt, tokio_rt};
 use std::time::{Duration, Instant};
 
 /// Fewer than the ns/op workloads: one run of a shape takes 0.1–0.5 s.

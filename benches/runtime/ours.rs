@@ -1,7 +1,7 @@
 //! The workloads on asyncio.
 
 use super::timed;
-use asyncio::{create_task, get_running_loop, sleep, Event, Queue};
+use asyncio::{Event, Queue, create_task, get_running_loop, sleep};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -193,7 +193,7 @@ pub fn remote_spawn() -> Duration {
 }
 
 pub fn sleep_lateness(tasks: usize, sleeps: usize) -> Vec<f64> {
-    use super::lateness::{late_us, SLEEP};
+    use super::lateness::{SLEEP, late_us};
     asyncio::run(async move {
         let tasks: Vec<_> = (0..tasks)
             .map(|_| {

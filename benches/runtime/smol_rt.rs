@@ -205,7 +205,7 @@ pub fn remote_spawn() -> Duration {
 }
 
 pub fn sleep_lateness(tasks: usize, sleeps: usize) -> Vec<f64> {
-    use super::lateness::{late_us, SLEEP};
+    use super::lateness::{SLEEP, late_us};
     let ex = ex();
     smol::block_on(ex.run(async {
         let tasks: Vec<_> = (0..tasks)

@@ -208,7 +208,7 @@ macro_rules! tokio_workloads {
         }
 
         pub fn sleep_lateness(tasks: usize, sleeps: usize) -> Vec<f64> {
-            use super::super::lateness::{late_us, SLEEP};
+            use super::super::lateness::{SLEEP, late_us};
             rt().block_on(async move {
                 let tasks: Vec<_> = (0..tasks)
                     .map(|_| {
@@ -234,16 +234,20 @@ macro_rules! tokio_workloads {
 }
 
 pub mod ct {
-    tokio_workloads!(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap());
+    tokio_workloads!(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    );
 }
 
 pub mod mt {
-    tokio_workloads!(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap());
+    tokio_workloads!(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    );
 }

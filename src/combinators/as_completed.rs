@@ -1,10 +1,10 @@
 //! `as_completed`: outcomes in the order they finish, as an iterator of awaitables and as an
 //! async stream.
 
-use super::deadline::{deadline_after, Deadline, IntoTimeout};
-use super::notify::{always, cancel_pending, Watch};
+use super::deadline::{Deadline, IntoTimeout, deadline_after};
+use super::notify::{Watch, always, cancel_pending};
 use crate::error::{TaskError, TimeoutError};
-use crate::task::{create_task, Task};
+use crate::task::{Task, create_task};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;

@@ -1,8 +1,8 @@
 //! `gather`: run futures concurrently as tasks, and collect every outcome in input order.
 
-use super::notify::{cancel_pending, failed, reraise, Watch};
+use super::notify::{Watch, cancel_pending, failed, reraise};
 use crate::error::CancelledError;
-use crate::task::{create_task, CancelScope, Task};
+use crate::task::{CancelScope, Task, create_task};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;

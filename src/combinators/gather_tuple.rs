@@ -1,6 +1,6 @@
 //! `gather!`: [`gather`](crate::gather()) for futures of different output types, giving a tuple.
 
-use super::notify::{failed, reraise, Watch};
+use super::notify::{Watch, failed, reraise};
 use crate::error::{CancelledError, TaskError};
 use crate::task::{CancelScope, Task, TaskRef};
 use std::cell::Cell;

@@ -30,17 +30,17 @@ mod try_gather;
 mod wait;
 mod wait_for;
 
-pub use as_completed::{as_completed, AsCompleted, NextCompleted, NextTask};
+pub use as_completed::{AsCompleted, NextCompleted, NextTask, as_completed};
 pub use deadline::IntoTimeout;
-pub use eager::{create_eager_task, TaskFactory};
+pub use eager::{TaskFactory, create_eager_task};
 pub use exception_group::ExceptionGroup;
-pub use gather::{gather, gather_tasks, Gather};
+pub use gather::{Gather, gather, gather_tasks};
 pub use gather_tuple::{GatherTuple, TaskTuple};
-pub use shield::{shield, Shield};
+pub use shield::{Shield, shield};
 pub use task_group::{TaskGroup, TaskGroupRun};
-pub use timeout::{timeout, timeout_at, Timeout, WithTimeout};
-pub use try_gather::{try_gather, TryGather};
+pub use timeout::{Timeout, WithTimeout, timeout, timeout_at};
+pub use try_gather::{TryGather, try_gather};
 pub use wait::{
-    wait, ReturnWhen, Wait, WaitFuture, ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
+    ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, ReturnWhen, Wait, WaitFuture, wait,
 };
-pub use wait_for::{wait_for, WaitFor};
+pub use wait_for::{WaitFor, wait_for};

@@ -1,8 +1,8 @@
 //! `shield`: work that goes on when its waiter is cancelled.
 
-use super::notify::{always, Watch};
+use super::notify::{Watch, always};
 use crate::error::TaskError;
-use crate::task::{create_task, Task};
+use crate::task::{Task, create_task};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;

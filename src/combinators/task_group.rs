@@ -2,7 +2,7 @@
 
 use super::exception_group::ExceptionGroup;
 use crate::error::{CancelledError, PanicError};
-use crate::task::{create_task, CancelScope, Task, TaskRef};
+use crate::task::{CancelScope, Task, TaskRef, create_task};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::{Future, IntoFuture};

@@ -1,6 +1,6 @@
 //! `timeout` / `timeout_at` and the `Timeout` object: a deadline for a block of awaits.
 
-use super::deadline::{deadline_after, running_core, secs_to_ns, Deadline, IntoTimeout};
+use super::deadline::{Deadline, IntoTimeout, deadline_after, running_core, secs_to_ns};
 use crate::error::TimeoutError;
 use crate::runtime::context;
 use crate::task::expiry::Expiry;

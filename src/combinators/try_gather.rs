@@ -1,8 +1,8 @@
 //! `try_gather`: `gather` that ends at the first `Err`.
 
-use super::notify::{cancel_pending, reraise, Watch};
+use super::notify::{Watch, cancel_pending, reraise};
 use crate::error::CancelledError;
-use crate::task::{create_task, CancelScope, Task};
+use crate::task::{CancelScope, Task, create_task};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;

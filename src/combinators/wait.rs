@@ -1,6 +1,6 @@
 //! `wait`: wait for tasks until the first finishes, the first fails, or all are done.
 
-use super::deadline::{deadline_after, Deadline, IntoTimeout};
+use super::deadline::{Deadline, IntoTimeout, deadline_after};
 use super::notify::Watch;
 use crate::error::TaskError;
 use crate::task::Task;

@@ -1,6 +1,6 @@
 //! `wait_for`: a future with a time limit.
 
-use super::deadline::{deadline_after, running_core, Deadline, IntoTimeout};
+use super::deadline::{Deadline, IntoTimeout, deadline_after, running_core};
 use crate::error::TimeoutError;
 use crate::task::expiry::Expiry;
 use std::fmt;

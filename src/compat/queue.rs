@@ -8,7 +8,7 @@ use futures_sink::Sink;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
 /// A queue's consumer side as a `futures_core::Stream`: each item is a
 /// [`get`](Queue::get); the stream ends once the queue is shut down and empty. Made by

@@ -6,7 +6,7 @@ use crate::{StreamReader, StreamWriter};
 use std::borrow::Borrow;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
 /// The socket impls, for `$ty` (a socket or a reference to one) reaching `$base`.

@@ -2,7 +2,7 @@
 
 use crate::StreamWriter;
 use std::io;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
 fn closed() -> io::Error {
     io::Error::new(io::ErrorKind::BrokenPipe, "the stream writer is closed")

@@ -40,14 +40,14 @@
 
 mod context;
 
+pub use context::{Context, copy_context};
 pub(crate) use context::{bind, capture, enter, entered, leave, snapshot};
-pub use context::{copy_context, Context};
 
 use context::Value;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A context variable (Python's `contextvars.ContextVar`): one value per [`Context`].
 ///

@@ -1,8 +1,8 @@
 //! `LoopHandle::create_future`, kept beside the type it makes.
 
 use super::Future;
-use crate::runtime::context;
 use crate::LoopHandle;
+use crate::runtime::context;
 
 impl LoopHandle {
     /// A new pending [`Future`] on this loop (asyncio's `loop.create_future()`).

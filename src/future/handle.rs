@@ -2,11 +2,11 @@
 
 use super::error::FutureError;
 use super::state::{DoneCallback, Outcome, Shared};
+use crate::LoopHandle;
 use crate::error::{CancelledError, InvalidStateError};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::sync::{Turn, WaitList, Waiter};
-use crate::LoopHandle;
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;

@@ -11,11 +11,11 @@
 //! retried in a loop, costs nothing once it gives up). Done callbacks are kept unbound, holding
 //! no handle: a future that is never completed does not keep itself alive through them.
 
-use super::error::Exception;
 use super::Future;
+use super::error::Exception;
+use crate::LoopHandle;
 use crate::runtime::core::Core;
 use crate::sync::WaitList;
-use crate::LoopHandle;
 use std::cell::{Cell, RefCell};
 use std::rc::Weak;
 
@@ -52,7 +52,7 @@ impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         if let Outcome::Failed(e) = self.outcome.get_mut() {
             if !self.retrieved.get() {
-                use crate::runtime::exception_handler::{report, ExceptionContext};
+                use crate::runtime::exception_handler::{ExceptionContext, report};
                 let line = format!("Future exception was never retrieved: {e}");
                 report(
                     ExceptionContext::new("Future exception was never retrieved").logged_as(line),

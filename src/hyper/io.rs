@@ -6,7 +6,7 @@ use ::hyper::rt::{Read, ReadBufCursor, Write};
 use std::borrow::Borrow;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
 /// The impls for `$ty` (a socket or a reference to one) reaching `$base`.
 macro_rules! hyper_io {

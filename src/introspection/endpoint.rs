@@ -1,8 +1,8 @@
 //! The endpoint: the loops that answer, the socket, and the helper thread that serves it.
 
 use super::snapshot;
-use crate::runtime::core::Core;
 use crate::LoopHandle;
+use crate::runtime::core::Core;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};

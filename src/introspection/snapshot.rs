@@ -1,9 +1,9 @@
 //! A loop's answer to `asyncio-ps`: its tasks as lines of the wire format (see the module
 //! above), taken on the loop's thread between two steps.
 
+use crate::TaskRef;
 use crate::runtime::core::Core;
 use crate::task::call_graph::{awaited_ids, waiting_on};
-use crate::TaskRef;
 use std::fmt::Write as _;
 use std::time::Instant;
 

@@ -2,14 +2,14 @@
 //! tells the protocol it is made, delivers errors, sends the buffer, receives datagrams and,
 //! once, calls `connection_lost`.
 
-use super::datagram_socket::DatagramAddr;
-use super::datagram_transport::{is_retry, DatagramTransport, Endpoint, Lost};
 use super::DatagramProtocol;
+use super::datagram_socket::DatagramAddr;
+use super::datagram_transport::{DatagramTransport, Endpoint, Lost, is_retry};
 use crate::LoopHandle;
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 

@@ -2,8 +2,8 @@
 //! of a sent datagram at once), so these tests fill the buffer as `sendto` does when the
 //! socket says `WouldBlock`.
 
-use super::datagram_transport::{DatagramProtocol, DatagramTransport};
 use super::UdpSocket;
+use super::datagram_transport::{DatagramProtocol, DatagramTransport};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -122,7 +122,7 @@ fn the_protocol_pauses_above_the_high_water_mark_and_resumes_once_drained() {
         assert_eq!(t.get_write_buffer_size(), 8);
         buffer(&t, b"9", to);
         t.sendto(b"", Some(to)); // wakes the driver, as a real buffering sendto does
-                                 // The driver sends the buffer as soon as it runs, and tells the protocol both.
+        // The driver sends the buffer as soon as it runs, and tells the protocol both.
         settle().await;
         assert_eq!(*events.borrow(), ["pause", "resume"]);
         assert_eq!(t.get_write_buffer_size(), 0);

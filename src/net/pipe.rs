@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use crate::runtime::LoopHandle;
-use crate::streams::{pipe_read_stream, pipe_writer, PipeConn};
+use crate::streams::{PipeConn, pipe_read_stream, pipe_writer};
 use crate::subprocess::PipeIo;
 use crate::{StreamReader, StreamWriter};
 use std::fmt;

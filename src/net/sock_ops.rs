@@ -20,8 +20,8 @@
 //! itself (`asyncio::net::TcpStream`, streams) is registered already: use its own methods;
 //! here it fails with `AlreadyExists` when a call would have to wait.
 
-use crate::reactor::watch::Waiter;
 use crate::reactor::Direction;
+use crate::reactor::watch::Waiter;
 use crate::runtime::LoopHandle;
 use socket2::{SockAddr, SockRef, Socket};
 use std::future::poll_fn;

@@ -1,8 +1,8 @@
 //! asyncio's `loop.sock_sendfile`: a file to a socket with `sendfile(2)`, or by reads and
 //! sends where the kernel cannot.
 
-use crate::reactor::watch::Waiter;
 use crate::reactor::Direction;
+use crate::reactor::watch::Waiter;
 use crate::runtime::LoopHandle;
 use std::fs::File;
 use std::future::poll_fn;

@@ -1,7 +1,7 @@
 //! `TcpListener`: a listening TCP socket on the running loop.
 
-use super::sys::{self, BindOptions};
 use super::TcpStream;
+use super::sys::{self, BindOptions};
 use crate::reactor::{Direction, IoSource};
 use std::future::poll_fn;
 use std::io;

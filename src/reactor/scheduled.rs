@@ -342,9 +342,10 @@ mod tests {
         // Another task waiting replaces it, and the old waker is let go.
         let (other, other_waker) = WakeCount::waker();
         io.clear(Direction::Read);
-        assert!(io
-            .poll_ready(Direction::Read, &mut Context::from_waker(&other_waker))
-            .is_pending());
+        assert!(
+            io.poll_ready(Direction::Read, &mut Context::from_waker(&other_waker))
+                .is_pending()
+        );
         assert_eq!(Arc::strong_count(&count), 2);
         io.set(READABLE);
         assert_eq!((count.get(), other.get()), (3, 1));
@@ -391,9 +392,10 @@ mod tests {
     fn forgotten_waiters_are_let_go_and_never_woken() {
         let io = ScheduledIo::new();
         let (count, waker) = WakeCount::waker();
-        assert!(io
-            .poll_ready(Direction::Read, &mut Context::from_waker(&waker))
-            .is_pending());
+        assert!(
+            io.poll_ready(Direction::Read, &mut Context::from_waker(&waker))
+                .is_pending()
+        );
         assert_eq!(Arc::strong_count(&count), 3);
         io.forget_waiters();
         assert_eq!(Arc::strong_count(&count), 2);
@@ -431,9 +433,10 @@ mod tests {
         SOURCE.with(|s| *s.borrow_mut() = Some(io.clone()));
         let me = Arc::new(WaitsAgain(std::sync::atomic::AtomicUsize::new(0)));
         let waker = Waker::from(me.clone());
-        assert!(io
-            .poll_ready(Direction::Read, &mut Context::from_waker(&waker))
-            .is_pending());
+        assert!(
+            io.poll_ready(Direction::Read, &mut Context::from_waker(&waker))
+                .is_pending()
+        );
         io.set(READABLE);
         io.set(READABLE);
         assert_eq!(me.0.load(std::sync::atomic::Ordering::SeqCst), 2);
@@ -456,9 +459,10 @@ mod tests {
         let io = ScheduledIo::new();
         io.watch_errors(std::rc::Rc::downgrade(&owner));
         let (count, waker) = WakeCount::waker();
-        assert!(io
-            .poll_ready(Direction::Read, &mut Context::from_waker(&waker))
-            .is_pending());
+        assert!(
+            io.poll_ready(Direction::Read, &mut Context::from_waker(&waker))
+                .is_pending()
+        );
         io.set(READABLE);
         assert_eq!(
             (count.get(), told.0.get()),

@@ -25,7 +25,7 @@ use super::scheduled::Direction;
 use super::watch::{self, Callback, Watch};
 use std::future::Future;
 use std::os::fd::RawFd;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};

@@ -9,7 +9,7 @@ use super::scripts;
 use crate::{PutNowaitError, QueueFull, QueueShutDown};
 use serde::Serialize;
 use std::cell::RefCell;
-use std::future::{poll_fn, Future, IntoFuture};
+use std::future::{Future, IntoFuture, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
@@ -71,7 +71,7 @@ impl<T: Serialize + 'static> IntoFuture for Put<T> {
                         wait = (wait * 2.0).min(self.shared.opts.poll_interval);
                     }
                     Err(QueueError::Queue(PutNowaitError::ShutDown(e))) => {
-                        return Err(QueueError::Queue(e))
+                        return Err(QueueError::Queue(e));
                     }
                     Err(QueueError::Redis(e)) => return Err(QueueError::Redis(e)),
                 }

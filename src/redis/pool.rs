@@ -3,7 +3,7 @@
 //! its connection until it answers). A broken connection is replaced on the next command,
 //! after a back-off that doubles (50 ms up to 2 s) until the reconnect deadline.
 
-use super::connection::{check, Conn, ConnInfo};
+use super::connection::{Conn, ConnInfo, check};
 use super::errors::RedisError;
 use redis_protocol::resp2::types::OwnedFrame as Frame;
 use std::cell::{Cell, RefCell};

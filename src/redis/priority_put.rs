@@ -70,7 +70,7 @@ impl<T: Serialize + 'static> IntoFuture for PriorityPut<T> {
                         wait = (wait * 2.0).min(self.shared.opts.poll_interval);
                     }
                     Err(QueueError::Queue(PutNowaitError::ShutDown(e))) => {
-                        return Err(QueueError::Queue(e))
+                        return Err(QueueError::Queue(e));
                     }
                     Err(QueueError::Redis(e)) => return Err(QueueError::Redis(e)),
                 }

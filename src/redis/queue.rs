@@ -2,15 +2,15 @@
 
 use super::connection::ConnInfo;
 use super::core::{Keys, Shared};
-use super::delay::{put_once, Put};
+use super::delay::{Put, put_once};
 use super::errors::{QueueError, RedisError};
 use super::options::Connect;
 use super::pool::Pool;
 use super::reply::{self, DeadLetter};
 use super::scripts;
 use crate::{GetNowaitError, PutNowaitError, QueueEmpty, QueueShutDown, ValueError};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;

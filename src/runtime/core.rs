@@ -33,11 +33,11 @@ use crate::util::slab::{Key, Slab};
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::ptr::NonNull;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -740,7 +740,7 @@ fn next_task_id() -> u64 {
 mod tests {
     use super::super::context;
     use super::{READY_KEEP, SHRINK_INTERVAL};
-    use crate::{create_task, get_running_loop, sleep, to_thread, Runner};
+    use crate::{Runner, create_task, get_running_loop, sleep, to_thread};
 
     /// Whether the running loop has made its timerfd.
     fn has_timerfd() -> bool {

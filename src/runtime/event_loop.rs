@@ -188,10 +188,12 @@ impl EventLoop {
     /// lp.run_forever().unwrap();
     /// ```
     pub fn run_forever(&self) -> Result<(), RuntimeError> {
-        self.running(|core| loop {
-            core.turn();
-            if core.shared.stopping.swap(false, Ordering::AcqRel) {
-                break;
+        self.running(|core| {
+            loop {
+                core.turn();
+                if core.shared.stopping.swap(false, Ordering::AcqRel) {
+                    break;
+                }
             }
         })
     }

@@ -4,7 +4,7 @@
 
 use super::context;
 use super::handle::LoopHandle;
-use crate::reactor::{watch_driver, Direction};
+use crate::reactor::{Direction, watch_driver};
 use std::io;
 use std::os::fd::RawFd;
 

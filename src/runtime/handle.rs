@@ -11,8 +11,8 @@ use crate::util::slab::Key;
 use std::cell::Cell;
 use std::fmt;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// A handle to an event loop: `Send + Clone`, usable from any thread for the thread-safe
 /// calls, and from the loop's own thread for the rest.

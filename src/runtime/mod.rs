@@ -22,16 +22,16 @@ mod task_factory;
 mod threadsafe;
 mod tsc;
 
-pub use blocking::{to_thread, ToThread};
+pub use blocking::{ToThread, to_thread};
 pub use debug::DEBUG_ENV;
-pub use event_loop::{new_event_loop, EventLoop};
+pub use event_loop::{EventLoop, new_event_loop};
 pub use exception_handler::{
-    default_exception_handler, ExceptionContext, ExceptionHandler, TaskInfo,
+    ExceptionContext, ExceptionHandler, TaskInfo, default_exception_handler,
 };
 pub use handle::{
-    get_running_loop, try_get_running_loop, Handle, LoopHandle, LoopStats, TimerHandle,
+    Handle, LoopHandle, LoopStats, TimerHandle, get_running_loop, try_get_running_loop,
 };
 pub use multi::{Builder, Runtime};
-pub use runner::{run, try_run, Runner};
+pub use runner::{Runner, run, try_run};
 pub use task_factory::IntoTaskFactory;
-pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};
+pub use threadsafe::{ConcurrentFuture, run_coroutine_threadsafe};

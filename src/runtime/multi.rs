@@ -9,9 +9,9 @@
 
 use super::handle::LoopHandle;
 use super::runner::Runner;
-use super::threadsafe::{spawn_threadsafe, ConcurrentFuture};
+use super::threadsafe::{ConcurrentFuture, spawn_threadsafe};
 use std::future::IntoFuture;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Poll, Waker};
 use std::thread::JoinHandle;
 

@@ -12,7 +12,7 @@
 //! never sees "nothing in flight, nothing queued" while a result is on its way; the virtual
 //! clock relies on that to know when it may jump.
 
-use crate::util::sync::{lock, AtomicBool, Mutex};
+use crate::util::sync::{AtomicBool, Mutex, lock};
 use std::sync::atomic::Ordering;
 
 /// What another thread can ask of the loop.
@@ -144,8 +144,8 @@ mod loom_tests {
 
     use super::*;
     use crate::task::header::State;
-    use loom::sync::atomic::AtomicUsize;
     use loom::sync::Arc;
+    use loom::sync::atomic::AtomicUsize;
     use loom::thread;
 
     /// Stands for the eventfd: counts writes; the loop "sleeps" until one is pending.

@@ -6,12 +6,12 @@
 
 use super::core::Core;
 use super::handle::LoopHandle;
+use crate::TaskFactory;
 use crate::task::cell::RawTask;
 use crate::task::{Task, TaskRef};
-use crate::TaskFactory;
 use std::cell::RefCell;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;

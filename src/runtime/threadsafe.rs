@@ -7,7 +7,7 @@ use crate::error::{CancelledError, InvalidStateError, PanicError, TaskError, Tim
 use crate::time::IntoDelay;
 use crate::util::slab::Key;
 use std::future::{Future, IntoFuture};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -174,7 +174,7 @@ where
             Err(p) => {
                 return self
                     .inner
-                    .finish(Err(TaskError::Panicked(PanicError::new(p))))
+                    .finish(Err(TaskError::Panicked(PanicError::new(p))));
             }
         };
         let task = crate::task::create_lazy_task(future);

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::AsFd;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -230,7 +230,7 @@ pub(crate) async fn accept_loop(
             }
             Some(Err(e)) if is_transient(&e) => {}
             Some(Err(e)) => {
-                use crate::runtime::exception_handler::{report, ExceptionContext};
+                use crate::runtime::exception_handler::{ExceptionContext, report};
                 let (message, line) = if is_resource_limit(&e) {
                     let line = format!(
                         "socket.accept() out of system resource ({e}); \

@@ -17,7 +17,7 @@
 //! reading, or `close_notify`), are not all sent.
 
 use super::addr::StreamAddr;
-use super::buffer::{ReadBuf, READ_CHUNK};
+use super::buffer::{READ_CHUNK, ReadBuf};
 use super::error::SavedError;
 use super::server::ServerLink;
 use super::sock::CanWriteEof;

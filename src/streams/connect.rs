@@ -3,7 +3,7 @@
 use super::conn::{Conn, Sock};
 use super::connect_errors::ConnectErrors;
 use super::happy_eyeballs::staggered;
-use super::reader::{Source, StreamReader, DEFAULT_LIMIT};
+use super::reader::{DEFAULT_LIMIT, Source, StreamReader};
 use super::resolve::{combine, interleave, resolve};
 use super::writer::StreamWriter;
 use crate::net::{TcpStream, UnixStream};

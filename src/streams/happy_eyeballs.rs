@@ -33,32 +33,34 @@ pub(super) async fn staggered(
     if let Some(addr) = pending.next() {
         running.push(start(addr));
     }
-    std::future::poll_fn(|cx| loop {
-        let mut i = 0;
-        let mut failed = false;
-        while i < running.len() {
-            match running[i].as_mut().poll(cx) {
-                Poll::Ready(Ok(stream)) => return Poll::Ready(Ok(stream)),
-                Poll::Ready(Err(e)) => {
-                    errors.push(e);
-                    drop(running.swap_remove(i));
-                    failed = true;
+    std::future::poll_fn(|cx| {
+        loop {
+            let mut i = 0;
+            let mut failed = false;
+            while i < running.len() {
+                match running[i].as_mut().poll(cx) {
+                    Poll::Ready(Ok(stream)) => return Poll::Ready(Ok(stream)),
+                    Poll::Ready(Err(e)) => {
+                        errors.push(e);
+                        drop(running.swap_remove(i));
+                        failed = true;
+                    }
+                    Poll::Pending => i += 1,
                 }
-                Poll::Pending => i += 1,
             }
-        }
-        let due = timer.as_mut().poll(cx).is_ready();
-        if failed || due {
-            if let Some(addr) = pending.next() {
-                running.push(start(addr));
-                timer.set(crate::sleep(delay));
-                continue;
+            let due = timer.as_mut().poll(cx).is_ready();
+            if failed || due {
+                if let Some(addr) = pending.next() {
+                    running.push(start(addr));
+                    timer.set(crate::sleep(delay));
+                    continue;
+                }
             }
+            if running.is_empty() {
+                return Poll::Ready(Err(std::mem::take(&mut errors)));
+            }
+            return Poll::Pending;
         }
-        if running.is_empty() {
-            return Poll::Ready(Err(std::mem::take(&mut errors)));
-        }
-        return Poll::Pending;
     })
     .await
 }

@@ -4,7 +4,7 @@
 
 use super::addr::StreamAddr;
 use super::resolve::resolve;
-use crate::net::sys::{bind_tcp, BindOptions};
+use crate::net::sys::{BindOptions, bind_tcp};
 use std::collections::HashSet;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
@@ -55,7 +55,7 @@ impl Hosts {
                             "error while attempting to bind on address {}: {e}",
                             StreamAddr::Inet(addr)
                         ),
-                    ))
+                    ));
                 }
             }
         }

@@ -29,16 +29,16 @@ mod writer;
 
 pub use addr::StreamAddr;
 pub use connect::{
-    open_connection, open_socket, open_unix_connection, OpenConnection, OpenUnixConnection,
-    StreamSocket, Streams,
+    OpenConnection, OpenUnixConnection, StreamSocket, Streams, open_connection, open_socket,
+    open_unix_connection,
 };
 pub use connect_errors::ConnectErrors;
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
 pub use reader::StreamReader;
 pub use separator::Separators;
 pub use server::Server;
-pub use start::{start_server, HandlerOutput, StartServer};
-pub use start_unix::{start_unix_server, StartUnixServer};
+pub use start::{HandlerOutput, StartServer, start_server};
+pub use start_unix::{StartUnixServer, start_unix_server};
 #[cfg(feature = "tls")]
 pub use writer::StartTls;
 pub use writer::StreamWriter;

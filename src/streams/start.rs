@@ -3,11 +3,11 @@
 #[cfg(feature = "tls")]
 use super::accept::guarded;
 use super::accept::{
-    accept_loop, connection_task, Accept, Handler, Listener, ListenerSock, Serve, StreamsAccept,
+    Accept, Handler, Listener, ListenerSock, Serve, StreamsAccept, accept_loop, connection_task,
 };
 use super::addr::StreamAddr;
 use super::hosts::Hosts;
-use super::reader::{StreamReader, DEFAULT_LIMIT};
+use super::reader::{DEFAULT_LIMIT, StreamReader};
 use super::server::{Server, ServerState};
 use super::writer::StreamWriter;
 use crate::net::sys::BindOptions;
@@ -32,7 +32,7 @@ impl HandlerOutput for () {
 impl<T, E: std::fmt::Debug> HandlerOutput for Result<T, E> {
     fn report(self) {
         if let Err(e) = self {
-            use crate::runtime::exception_handler::{report, ExceptionContext};
+            use crate::runtime::exception_handler::{ExceptionContext, report};
             let line = format!("Unhandled error in client_connected_cb: {e:?}");
             report(
                 ExceptionContext::new("Unhandled error in client_connected_cb")
@@ -77,7 +77,7 @@ where
         r: StreamReader,
         w: StreamWriter,
         kept: StreamWriter,
-    ) -> impl Future<Output = ()> {
+    ) -> impl Future<Output = ()> + use<H, F> {
         connection_task((self.0)(r, w), kept)
     }
 }

@@ -113,7 +113,7 @@ fn check(data: Vec<u8>, cuts: Vec<usize>, ops: Vec<Op>) -> Result<(), TestCaseEr
                             seen.extend(e.partial);
                         }
                         (got, want) => {
-                            return Err(TestCaseError::fail(format!("{got:?} vs {want:?}")))
+                            return Err(TestCaseError::fail(format!("{got:?} vs {want:?}")));
                         }
                     }
                 }

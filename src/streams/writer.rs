@@ -2,9 +2,9 @@
 
 use super::addr::StreamAddr;
 use super::conn::Conn;
-use std::future::poll_fn;
 #[cfg(feature = "tls")]
 use std::future::Future;
+use std::future::poll_fn;
 use std::io;
 #[cfg(feature = "tls")]
 use std::pin::Pin;

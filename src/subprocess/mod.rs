@@ -39,10 +39,10 @@ mod thread_watch;
 
 pub(crate) use pipe::PipeIo;
 
-pub use command::{Command, Spawn, DEFAULT_LIMIT};
+pub use command::{Command, DEFAULT_LIMIT, Spawn};
 pub use process::Process;
 pub use protocol::{SubprocessProtocol, SubprocessSpawn, SubprocessTransport};
-pub use stdio::{Stdio, DEVNULL, PIPE, STDOUT};
+pub use stdio::{DEVNULL, PIPE, STDOUT, Stdio};
 
 use std::ffi::OsStr;
 

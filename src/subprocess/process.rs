@@ -2,7 +2,7 @@
 
 use super::child::{self, ChildState};
 use crate::{StreamReader, StreamWriter};
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::pin::pin;

@@ -9,14 +9,14 @@
 //! Each pipe is read by a task of its own and the child waited for by another; callbacks run
 //! one at a time, never inside one another.
 
-use super::{Command, Process, PIPE};
+use super::{Command, PIPE, Process};
 use crate::runtime::LoopHandle;
 use crate::{StreamReader, StreamWriter};
 use std::cell::{Cell, RefCell};
 use std::ffi::OsStr;
 use std::future::{Future, IntoFuture};
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 

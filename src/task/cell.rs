@@ -33,7 +33,7 @@
 //! `Task.cancel` cancels `_fut_waiter`; merely dropping a `Task` handle cancels nothing.
 
 use super::common::{
-    Common, CANCEL_REQUESTED, DELIVERING, DONE, FORWARDED, IN_CONTEXT, SCOPED, WAS_CANCELLED,
+    CANCEL_REQUESTED, Common, DELIVERING, DONE, FORWARDED, IN_CONTEXT, SCOPED, WAS_CANCELLED,
 };
 use super::header::{Header, PanicPayload, TaskVtable};
 use super::local::LocalRef;
@@ -44,9 +44,9 @@ use crate::runtime::shared::Shared;
 use std::alloc::Layout;
 use std::cell::RefCell;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
-use std::ptr::{addr_of_mut, NonNull};
+use std::ptr::{NonNull, addr_of_mut};
 use std::rc::Weak;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -371,7 +371,7 @@ impl<F: Future + 'static> TaskOutput<F::Output> for TaskCell<F> {
 #[cold]
 fn report_unretrieved(common: &Common, panic: &PanicError) {
     let (shown, message) = (panic.to_string(), panic.message().map(str::to_owned));
-    use crate::runtime::exception_handler::{report, ExceptionContext, TaskInfo};
+    use crate::runtime::exception_handler::{ExceptionContext, TaskInfo, report};
     let task = TaskInfo {
         id: common.id(),
         name: common.name(),

@@ -22,10 +22,10 @@
 use crate::runtime::context;
 use crate::runtime::remote::{Notify, Remote, RemoteItem};
 use crate::runtime::shared::Shared;
-use crate::util::sync::{fence, AtomicBool, AtomicUsize};
+use crate::util::sync::{AtomicBool, AtomicUsize, fence};
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
 /// The task was woken from another thread and its wake is in (or on its way to) its loop's

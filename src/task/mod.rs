@@ -18,9 +18,9 @@ pub(crate) mod waiting;
 #[cfg(feature = "tracing")]
 pub(crate) mod trace;
 
-pub use call_graph::{capture_call_graph, format_call_graph, print_call_graph, FutureCallGraph};
+pub use call_graph::{FutureCallGraph, capture_call_graph, format_call_graph, print_call_graph};
 pub(crate) use catch::Scope as CancelScope;
-pub use catch::{catch_cancel, on_cancel, CatchCancel, OnCancel};
+pub use catch::{CatchCancel, OnCancel, catch_cancel, on_cancel};
 pub use handle::{Task, TaskRef};
 pub use stack::StackFrame;
 

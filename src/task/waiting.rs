@@ -11,8 +11,8 @@
 //! records nothing. Measured with callgrind: about 11 instructions per park, and one store per
 //! task step for the clearing.
 
-use super::header::Header;
 use super::TaskRef;
+use super::header::Header;
 use crate::runtime::context;
 use std::task::Waker;
 

@@ -6,4 +6,4 @@ pub(crate) mod wait;
 pub(crate) mod wheel;
 
 pub use delay::IntoDelay;
-pub use sleep::{sleep, sleep_until, Sleep};
+pub use sleep::{Sleep, sleep, sleep_until};

@@ -1,8 +1,8 @@
 //! The client side: `create_connection`, `create_unix_connection`, `connect_accepted_socket`.
 
-use super::{driver, AnyProtocol, Transport};
-use crate::streams::conn::{Conn, Sock};
+use super::{AnyProtocol, Transport, driver};
 use crate::streams::TlsSetup;
+use crate::streams::conn::{Conn, Sock};
 use crate::{LoopHandle, OpenConnection, OpenUnixConnection, StreamSocket};
 use std::cell::RefCell;
 use std::future::{Future, IntoFuture};

@@ -23,9 +23,9 @@ use super::transport::Shared;
 use super::{AnyProtocol, Transport};
 use crate::streams::conn::Conn;
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 

@@ -2,8 +2,8 @@
 //! work is the connection's (`streams::conn::sendfile`).
 
 use super::Transport;
-use crate::runtime::LoopHandle;
 use crate::StreamWriter;
+use crate::runtime::LoopHandle;
 use std::fs::File;
 use std::io;
 

@@ -2,17 +2,17 @@
 //! machinery (binding, the accept loop, [`Server`]) with a protocol per connection.
 
 use super::connect::check_loop;
-use super::{driver, AnyProtocol};
+use super::{AnyProtocol, driver};
+use crate::streams::TlsSetup;
 use crate::streams::accept::Accept;
 use crate::streams::conn::Conn;
-use crate::streams::start::{server_with, MakeAcceptor, StartServer};
-use crate::streams::start_unix::{unix_server_with, StartUnixServer};
-use crate::streams::TlsSetup;
+use crate::streams::start::{MakeAcceptor, StartServer, server_with};
+use crate::streams::start_unix::{StartUnixServer, unix_server_with};
 use crate::{LoopHandle, Server};
 use std::cell::RefCell;
 use std::future::{Future, IntoFuture};
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::rc::Rc;

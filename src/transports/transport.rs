@@ -1,7 +1,7 @@
 //! `Transport`: the protocol's handle on its connection (asyncio's `Transport`).
 
-use crate::streams::conn::{water_marks, Conn};
 use crate::StreamAddr;
+use crate::streams::conn::{Conn, water_marks};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;

@@ -2,12 +2,12 @@
 //! them when the crate is built with `--cfg asyncio_loom`.
 
 #[cfg(asyncio_loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, fence};
 #[cfg(asyncio_loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 
 #[cfg(not(asyncio_loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, fence};
 #[cfg(not(asyncio_loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 

@@ -1,7 +1,7 @@
 //! A waker that counts its wakes, for unit tests.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Wake, Waker};
 
 pub(crate) struct WakeCount(AtomicUsize);

@@ -36,7 +36,9 @@ fn installed() -> bool {
 
 fn skip(test: &str) -> Option<Redis> {
     if std::env::var("ASYNCIO_REQUIRE_REDIS").as_deref() == Ok("1") {
-        panic!("{test}: redis-server is not installed (apt-get install -y redis-server) and ASYNCIO_REQUIRE_REDIS=1");
+        panic!(
+            "{test}: redis-server is not installed (apt-get install -y redis-server) and ASYNCIO_REQUIRE_REDIS=1"
+        );
     }
     eprintln!("SKIPPED {test}: redis-server is not installed (apt-get install -y redis-server)");
     None

@@ -17,7 +17,7 @@
 //! the socket is closed and the protocol told.
 
 use super::Conn;
-use crate::net::sock_sendfile::{sendfile, unsupported, MAX_CHUNK};
+use crate::net::sock_sendfile::{MAX_CHUNK, sendfile, unsupported};
 use std::fs::File;
 use std::future::poll_fn;
 use std::io::{self, Seek, SeekFrom};

@@ -26,6 +26,93 @@
 //! named after them ([`TimeoutError`], [`CancelledError`], …), and a task's outcome is
 //! `Result<T, TaskError>`.
 //!
+//! # A guide, in the order of asyncio's documentation
+//!
+//! **Coroutines and tasks.** An `async fn` is a coroutine; [`run`] (or `#[asyncio::main]`)
+//! runs one, and [`create_task`] schedules one concurrently, giving a [`Task`] to await,
+//! [`cancel`](Task::cancel) or name. [`sleep`] suspends the current task; [`gather()`] runs
+//! several at once and collects their outputs in order; a [`TaskGroup`] ends with all its
+//! children and cancels the others at the first failure. [`shield`] protects an operation from
+//! its awaiter's cancellation, [`timeout`] and [`wait_for`] bound one in time, and [`wait`] and
+//! [`as_completed`] watch many. A cancelled task's future is dropped, unless it runs inside
+//! [`on_cancel`] or [`catch_cancel`], which see the cancellation as asyncio's `except
+//! CancelledError` does. [`to_thread`] runs blocking code on the pool, and
+//! [`run_coroutine_threadsafe`] submits work to a loop from another thread; [`current_task`],
+//! [`all_tasks`] and [`capture_call_graph`] look inside.
+//!
+//! ```
+//! # asyncio::Runner::new().virtual_time(true).run(async {
+//! use asyncio::{gather, sleep, wait_for};
+//! async fn factorial(n: u64) -> u64 {
+//!     sleep(1.0).await;
+//!     (1..=n).product()
+//! }
+//! assert_eq!(gather(vec![factorial(2), factorial(3), factorial(4)]).await, [2, 6, 24]);
+//! assert!(wait_for(sleep(3600.0), 1.0).await.is_err()); // TimeoutError after 1 s
+//! # });
+//! ```
+//!
+//! **Streams.** [`open_connection`] gives a [`StreamReader`] and a [`StreamWriter`];
+//! [`start_server`] calls a handler with a pair for each client. `write` buffers, `drain`
+//! waits for room, `close` and `wait_closed` end the connection; `.ssl(..)` adds TLS.
+//!
+//! ```
+//! # asyncio::run(async {
+//! use asyncio::{open_connection, start_server, StreamReader, StreamWriter};
+//! async fn echo(mut reader: StreamReader, writer: StreamWriter) -> std::io::Result<()> {
+//!     let line = reader.readline().await?;
+//!     writer.write(&line);
+//!     writer.drain().await?;
+//!     writer.close();
+//!     Ok(())
+//! }
+//! let server = start_server(echo, "127.0.0.1", 0).await.unwrap();
+//! let port = server.sockets()[0].as_inet().unwrap().port();
+//! let (mut reader, writer) = open_connection("127.0.0.1", port).await.unwrap();
+//! writer.write(b"hello\n");
+//! assert_eq!(reader.readline().await.unwrap(), b"hello\n");
+//! # });
+//! ```
+//!
+//! **Synchronization primitives**, as asyncio's (not thread-safe, for tasks of one loop):
+//! [`Lock`], [`Event`], [`Condition`], [`Semaphore`], [`BoundedSemaphore`] and [`Barrier`].
+//!
+//! **Subprocesses.** [`create_subprocess_exec`] and [`create_subprocess_shell`] start a
+//! program with pipes (`.stdout(PIPE)`), and its [`Process`](subprocess::Process) is awaited with `wait` or
+//! `communicate`.
+//!
+//! **Queues.** [`Queue`], [`PriorityQueue`] and [`LifoQueue`] distribute work among tasks:
+//! `put`/`get`, `task_done` and `join`, as asyncio's.
+//!
+//! ```
+//! # asyncio::Runner::new().virtual_time(true).run(async {
+//! let queue = asyncio::Queue::new(0);
+//! for job in [0.5, 0.25, 1.0] {
+//!     queue.put_nowait(job).unwrap();
+//! }
+//! let workers: Vec<_> = (0..2)
+//!     .map(|_| {
+//!         let queue = queue.clone();
+//!         asyncio::create_task(async move {
+//!             while let Ok(seconds) = queue.get().await {
+//!                 asyncio::sleep(seconds).await;
+//!                 queue.task_done().unwrap();
+//!             }
+//!         })
+//!     })
+//!     .collect();
+//! queue.join().await; // every job is done
+//! assert_eq!(asyncio::get_running_loop().time(), 1.25);
+//! # for w in workers { w.cancel(); }
+//! # });
+//! ```
+//!
+//! **Exceptions** are returned, not raised: [`TimeoutError`], [`CancelledError`],
+//! [`InvalidStateError`], [`QueueEmpty`], [`QueueFull`] and the rest are error types.
+//!
+//! **The low-level API** is there too: the loop object ([`new_event_loop`], [`LoopHandle`]),
+//! file descriptors, pipes, UDP, and transports and protocols ([`Protocol`], [`Transport`]).
+//!
 //! # Feature flags
 //! - `tls` (default): TLS on streams and transports with rustls (`.ssl(..)`, `start_tls`).
 //! - `futures-io`, `tokio-io`: the `AsyncRead`/`AsyncWrite` traits of futures-io and of tokio

@@ -154,11 +154,9 @@ impl<T: 'static> Future for Gather<T> {
                 }
             }
         }
-        if this.scope.innermost_delivery() {
+        if this.scope.catch_into(&mut this.cancelled) {
             // As asyncio's gathering future, cancelled: its children are cancelled, and it
             // ends once they all have.
-            let error = this.scope.take();
-            this.cancelled.get_or_insert(error);
             let pending: Vec<_> = this.pending_tasks().collect();
             cancel_pending(pending);
         }

@@ -142,10 +142,8 @@ impl<Out> Future for Join<Out> {
                 (member.watch)(&this.watch, index);
             }
         }
-        if this.scope.innermost_delivery() {
+        if this.scope.catch_into(&mut this.cancelled) {
             // As `gather`'s: the children are cancelled, and it ends once they all have.
-            let error = this.scope.take();
-            this.cancelled.get_or_insert(error);
             this.cancel_pending();
         }
         this.watch.take_ready(&mut this.ready);

@@ -118,9 +118,7 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
                 });
             }
         }
-        if this.scope.innermost_delivery() {
-            let error = this.scope.take();
-            this.cancelled.get_or_insert(error);
+        if this.scope.catch_into(&mut this.cancelled) {
             cancel_pending(this.tasks.iter().cloned());
         }
         this.watch.take_ready(&mut this.ready);

@@ -114,6 +114,17 @@ impl Scope {
         }
     }
 
+    /// For a combinator that waits for its children on a cancel: catches a cancellation that
+    /// reached it (no scope inside), keeping the first one in `caught`. True if one came now.
+    pub(crate) fn catch_into(&self, caught: &mut Option<CancelledError>) -> bool {
+        if !self.innermost_delivery() {
+            return false;
+        }
+        let error = self.take();
+        caught.get_or_insert(error);
+        true
+    }
+
     /// Lets a caught cancellation go on up (asyncio's bare `raise`), and leaves the task's
     /// stack: the caller then stays pending, for an outer scope or the task to take it.
     pub(crate) fn raise_again(&mut self, error: CancelledError) {

@@ -11,7 +11,8 @@ the pass rate per file.
   not touch ours: the column "on ours" counts the tests during which an asyncio_rs loop
   was made.
 
-Each file runs in its own process with a time limit. The failures and skips, with the first
+Each file runs in its own process with a time limit, JOBS files at a time (default: the
+number of CPUs; the files' tests mostly wait on sockets and timers). The failures and skips, with the first
 line of their reason, go to target/asyncio-rs-cpython-suite.txt. The exit status is 1 when
 a file's run crashed or timed out (an interpreter crash is always our bug); single test
 failures are reported, not fatal, as some of these tests are timing-sensitive.
@@ -23,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 FILES = [
     "test_events",
@@ -138,29 +140,40 @@ def run_one(name):
     }
 
 
+def run_file(name):
+    """One file's run in its own process: its result and its wall time."""
+    t0 = time.monotonic()
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", name],
+            capture_output=True, text=True, timeout=TIME_LIMIT,
+        )
+        line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+        res = json.loads(line) if line.startswith("{") else None
+        if res is None:
+            res = {"total": 0, "passed": 0, "skipped": 0, "on_ours": 0, "broken": True,
+                   "failed": [(name, "the run crashed: " + out.stderr.strip()[-300:])], "skips": []}
+    except subprocess.TimeoutExpired:
+        res = {"total": 0, "passed": 0, "skipped": 0, "on_ours": 0, "broken": True,
+               "failed": [(name, f"timed out after {TIME_LIMIT}s")], "skips": []}
+    return res, time.monotonic() - t0
+
+
 def main(files):
     rows, report, broken = [], [], []
     started = time.monotonic()
+    jobs = int(os.environ.get("JOBS") or os.cpu_count() or 1)
+    # The slowest files first, so that the last one to start is a short one.
+    order = sorted(files, key=lambda f: f not in ("test_events", "test_tasks", "test_ssl"))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = dict(zip(order, pool.map(run_file, order)))
     for name in files:
-        t0 = time.monotonic()
-        try:
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", name],
-                capture_output=True, text=True, timeout=TIME_LIMIT,
-            )
-            line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
-            res = json.loads(line) if line.startswith("{") else None
-            if res is None:
-                broken.append(name)
-                res = {"total": 0, "passed": 0, "skipped": 0, "on_ours": 0,
-                       "failed": [(name, "the run crashed: " + out.stderr.strip()[-300:])], "skips": []}
-        except subprocess.TimeoutExpired:
+        res, secs = results[name]
+        if res.get("broken"):
             broken.append(name)
-            res = {"total": 0, "passed": 0, "skipped": 0, "on_ours": 0,
-                   "failed": [(name, f"timed out after {TIME_LIMIT}s")], "skips": []}
         ran = res["total"] - res["skipped"]
         pct = 100.0 * res["passed"] / ran if ran else 0.0
-        rows.append((name, res["passed"], ran, res["skipped"], res["on_ours"], pct, time.monotonic() - t0))
+        rows.append((name, res["passed"], ran, res["skipped"], res["on_ours"], pct, secs))
         report.append(f"## {name}: {res['passed']}/{ran} passed, {res['skipped']} skipped")
         report += [f"FAIL {t}: {r}" for t, r in res["failed"]]
         report += [f"SKIP {t}: {r}" for t, r in res["skips"]]

@@ -2,6 +2,7 @@
 //! CPython's asyncio on this workspace's Rust event loop. See `python/asyncio_rs` for the
 //! Python half and the list of what is native and what delegates to asyncio.
 
+mod child;
 mod handle;
 mod loop_core;
 mod thread_bound;
@@ -15,5 +16,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::Handle>()?;
     m.add_class::<handle::TimerHandle>()?;
     m.add_class::<transport::SocketTransport>()?;
+    m.add_function(wrap_pyfunction!(child::watch_child, m)?)?;
     Ok(())
 }

@@ -167,6 +167,38 @@ impl EmbeddedLoop {
         self.entered(|| self.handle().remove_writer(fd))
     }
 
+    /// Watches `pid`, a child of this process that nobody else waits for, as the crate's own
+    /// subprocesses are watched: a pidfd on the reactor (a thread where there is none) reaps
+    /// it when it exits, then `exited` gets its returncode (the exit code, or minus the
+    /// signal number; 255 when someone else reaped it first, as asyncio reports). If the loop
+    /// closes first, `exited` is dropped uncalled and a thread reaps the child.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = asyncio::embed::EmbeddedLoop::new()?;
+    /// let child = std::process::Command::new("sh").args(["-c", "exit 3"]).spawn()?;
+    /// let code = Rc::new(Cell::new(None));
+    /// let seen = code.clone();
+    /// lp.watch_child(child.id(), move |rc| seen.set(Some(rc)));
+    /// while code.get().is_none() {
+    ///     lp.turn(true, None);
+    /// }
+    /// assert_eq!(code.get(), Some(3));
+    /// lp.close();
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn watch_child(&self, pid: u32, exited: impl FnOnce(i32) + 'static) {
+        self.entered(|| {
+            let child = crate::subprocess::watch_child(pid);
+            let wait = async move {
+                let raw = child.wait().await;
+                exited(crate::subprocess::returncode(raw));
+            };
+            drop(crate::task::create_lazy_task(wait).with_name(format!("exit of pid {pid}")));
+        });
+    }
+
     /// Closes the loop: the loop's own tasks (the fd watches) are cancelled, the blocking
     /// pool is shut down, and the callbacks and timers not run are dropped; other threads are
     /// refused from then on. A second call does nothing.

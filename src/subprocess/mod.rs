@@ -37,7 +37,13 @@ mod sigpipe;
 mod stdio;
 mod thread_watch;
 
+pub(crate) use child::{ChildState, returncode};
 pub(crate) use pipe::PipeIo;
+
+/// Watches a child spawned outside this module (the Python front's subprocesses).
+pub(crate) fn watch_child(pid: u32) -> std::rc::Rc<ChildState> {
+    ChildState::watch(pid)
+}
 
 pub use command::{Command, DEFAULT_LIMIT, Spawn};
 pub use process::Process;

@@ -24,7 +24,9 @@ loop), running on those native pieces:
 - accepting connections, connecting, happy eyeballs, ``Server``; TLS (asyncio's
   ``SSLProtocol``, over asyncio's own transport for ``ssl=`` and over ours for
   ``start_tls``); ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
-- the ``sock_*`` methods, UDP, pipes, subprocesses, signal handlers,
+- subprocesses: asyncio's transport, with the child reaped by the Rust loop's child
+  watcher (a pidfd on the reactor; ``_make_subprocess_transport``), not the policy's;
+- the ``sock_*`` methods, UDP, pipes, signal handlers,
   ``getaddrinfo``, executors, exception handlers: asyncio's own code
   over the native reader/writer hooks.
 """
@@ -101,6 +103,26 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
             if resume_reading:
                 transp.resume_reading()
             self._transports[transp._sock_fd] = transp
+
+    async def _make_subprocess_transport(self, protocol, args, shell, stdin, stdout, stderr,
+                                         bufsize, extra=None, **kwargs):
+        # asyncio's, with the child on the Rust loop's watcher (a pidfd on the reactor per
+        # child) whatever watcher the policy holds, as uvloop ignores them too: no thread per
+        # child, and no SIGCHLD handler.
+        waiter = self.create_future()
+        transp = unix_events._UnixSubprocessTransport(
+            self, protocol, args, shell, stdin, stdout, stderr, bufsize,
+            waiter=waiter, extra=extra, **kwargs)
+        _native.watch_child(self, transp.get_pid(), self._child_watcher_callback, transp)
+        try:
+            await waiter
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException:
+            transp.close()
+            await transp._wait()
+            raise
+        return transp
 
     def _add_callback(self, handle):
         # A signal's handle (asyncio's `_handle_signal`), which asyncio puts in its own

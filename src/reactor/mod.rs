@@ -45,12 +45,15 @@ use std::rc::Rc;
 /// The loop's table of I/O sources. Lives in the loop's core; touched on the loop thread only.
 pub(crate) struct Reactor {
     entries: RefCell<Slab<Rc<ScheduledIo>>>,
+    /// The fds watched for `add_reader` / `add_writer` and the `sock_*` waits.
+    pub(crate) watches: Rc<watch::WatchTable>,
 }
 
 impl Reactor {
     pub(crate) fn new() -> Self {
         Reactor {
             entries: RefCell::new(Slab::new()),
+            watches: Rc::default(),
         }
     }
 

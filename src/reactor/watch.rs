@@ -22,8 +22,10 @@
 //! the poller's `ENOENT` says it was stale.
 //!
 //! # Ownership
-//! The table is per thread, keyed by loop id, and touched on the loop's thread only. Borrows
-//! of it and of a watch's state never span a call into user code (a callback, a drop).
+//! The table is the loop's own (in its reactor), touched only where the loop runs, and no
+//! thread-local keeps a watch: a loop an embedding hands to another thread between runs (the
+//! Python front does, under the GIL) takes its watches with it. Borrows of the table and of
+//! a watch's state never span a call into user code (a callback, a drop).
 
 use super::registration::Registration;
 use super::scheduled::Direction;
@@ -32,15 +34,18 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::RawFd;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 /// A user's callback for an fd; shared so the driver can call it with no borrow held.
 pub(crate) type Callback = Rc<RefCell<Box<dyn FnMut()>>>;
 
-thread_local! {
-    /// (loop id, fd) → its watch.
-    static WATCHES: RefCell<HashMap<(usize, RawFd), Rc<Watch>>> = RefCell::new(HashMap::new());
+/// A loop's watches, by fd.
+pub(crate) type WatchTable = RefCell<HashMap<RawFd, Rc<Watch>>>;
+
+/// The table of loop `loop_id`, which must be running on this thread.
+fn table_of(loop_id: usize) -> Option<Rc<WatchTable>> {
+    context::with_core_of(loop_id, |core| core.reactor.watches.clone())
 }
 
 /// Index of a direction in the per-direction arrays.
@@ -77,7 +82,8 @@ fn identity(fd: RawFd) -> io::Result<Identity> {
 /// One watched fd of one loop.
 pub(crate) struct Watch {
     pub(crate) fd: RawFd,
-    loop_id: usize,
+    /// The table that holds this watch, for its removal on detach.
+    table: Weak<WatchTable>,
     identity: Identity,
     pub(crate) reg: Registration,
     pub(crate) state: RefCell<State>,
@@ -155,7 +161,11 @@ pub(crate) fn refused(fd: RawFd, e: io::Error) -> io::Error {
 
 impl Watch {
     /// Registers `fd` with the running loop for `interest`.
-    fn register(loop_id: usize, fd: RawFd, interest: mio::Interest) -> io::Result<Rc<Watch>> {
+    fn register(
+        table: &Rc<WatchTable>,
+        fd: RawFd,
+        interest: mio::Interest,
+    ) -> io::Result<Rc<Watch>> {
         if fd < 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -171,7 +181,7 @@ impl Watch {
         };
         Ok(Rc::new(Watch {
             fd,
-            loop_id,
+            table: Rc::downgrade(table),
             identity,
             reg,
             state: RefCell::new(state),
@@ -203,13 +213,12 @@ impl Watch {
             state.closed = true;
             state.interest = None;
         }
-        WATCHES.with(|t| {
-            let mut t = t.borrow_mut();
-            let key = (self.loop_id, self.fd);
-            if t.get(&key).is_some_and(|w| std::ptr::eq(&**w, self)) {
-                t.remove(&key);
+        if let Some(table) = self.table.upgrade() {
+            let mut t = table.borrow_mut();
+            if t.get(&self.fd).is_some_and(|w| std::ptr::eq(&**w, self)) {
+                t.remove(&self.fd);
             }
-        });
+        }
         if deregister {
             self.reg.deregister(&mut mio::unix::SourceFd(&self.fd));
         } else {
@@ -298,15 +307,21 @@ pub(crate) fn acquire(
     dir: Direction,
     change: impl FnOnce(&mut State),
 ) -> io::Result<Rc<Watch>> {
-    let existing = WATCHES.with(|t| t.borrow().get(&(loop_id, fd)).cloned());
+    let table = table_of(loop_id).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::Other,
+            "the loop watching the fd is not running here",
+        )
+    })?;
+    let existing = table.borrow().get(&fd).cloned();
     let watch = match existing {
         Some(watch) if watch.is_same_file() && watch.probe(dir).is_ok() => watch,
         stale => {
             if let Some(stale) = stale {
                 stale.forget();
             }
-            let watch = Watch::register(loop_id, fd, interest_of(dir))?;
-            WATCHES.with(|t| t.borrow_mut().insert((loop_id, fd), watch.clone()));
+            let watch = Watch::register(&table, fd, interest_of(dir))?;
+            table.borrow_mut().insert(fd, watch.clone());
             watch
         }
     };
@@ -317,7 +332,7 @@ pub(crate) fn acquire(
 
 /// The watch of `fd` on loop `loop_id`, if there is one.
 pub(crate) fn lookup(loop_id: usize, fd: RawFd) -> Option<Rc<Watch>> {
-    WATCHES.with(|t| t.borrow().get(&(loop_id, fd)).cloned())
+    table_of(loop_id)?.borrow().get(&fd).cloned()
 }
 
 /// A `sock_*` call waiting for one direction of an fd it borrows; stops wanting it on drop.

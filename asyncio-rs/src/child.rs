@@ -20,7 +20,7 @@ pub(crate) fn watch_child(
     args: Bound<'_, PyTuple>,
 ) -> PyResult<()> {
     let core = loop_.cast::<CoreLoop>()?;
-    let local = core.get().local.get()?.clone();
+    let local = CoreLoop::local_of(core)?.clone();
     let loop_ = loop_.clone().unbind();
     let callback = callback.unbind();
     let args = args.unbind();

@@ -38,6 +38,9 @@ pub(crate) struct CoreLoop {
     closed: AtomicBool,
     stopping: AtomicBool,
     debug: AtomicBool,
+    /// Set while a thread is in `_run_once`, which lets the GIL go while it waits: the loop
+    /// cannot change threads then.
+    turning: AtomicBool,
     pub(crate) local: ThreadBound<Rc<Local>>,
 }
 
@@ -98,6 +101,29 @@ mod libc_errno {
 }
 
 impl CoreLoop {
+    /// The loop's state, on this thread. A loop that no thread is running is taken over by
+    /// the thread that asks: asyncio lets a loop made on one thread run on another (a worker
+    /// thread's `run_forever`, say), and be closed from the first again once it stopped.
+    #[inline]
+    pub(crate) fn local_of<'a>(slf: &'a Bound<'_, Self>) -> PyResult<&'a Rc<Local>> {
+        let this = slf.get();
+        match this.local.try_get() {
+            Some(local) => Ok(local),
+            None => Self::adopt(this),
+        }
+    }
+
+    #[cold]
+    fn adopt(&self) -> PyResult<&Rc<Local>> {
+        if self.turning.load(Ordering::Acquire) {
+            return self.local.get(); // its error: the loop runs on another thread
+        }
+        // SAFETY: the caller holds the GIL (it has a `Bound`); the loop's state is touched
+        // only with the GIL held, but in `_run_once`'s wait for I/O, and no thread is in
+        // `_run_once` (`turning`, set and cleared there with the GIL held, is false).
+        Ok(unsafe { self.local.adopt() })
+    }
+
     fn check_open(&self) -> PyResult<()> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(closed_error());
@@ -127,7 +153,7 @@ impl CoreLoop {
     ) -> PyResult<Py<Handle>> {
         let this = slf.get();
         this.check_open()?;
-        let local = this.local.get()?;
+        let local = Self::local_of(slf)?;
         let fd = fileobj_to_fd(fd)?;
         let py = slf.py();
         let cb = Callback::new(
@@ -166,7 +192,7 @@ impl CoreLoop {
         if this.closed.load(Ordering::Relaxed) {
             return Ok(false);
         }
-        let local = this.local.get()?;
+        let local = Self::local_of(slf)?;
         let fd = fileobj_to_fd(fd)?;
         let removed = if write {
             local.lp.remove_writer(fd)
@@ -192,6 +218,7 @@ impl CoreLoop {
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             debug: AtomicBool::new(false),
+            turning: AtomicBool::new(false),
             local: ThreadBound::new(Rc::new(Local {
                 lp,
                 pending: RefCell::new(None),
@@ -259,7 +286,7 @@ impl CoreLoop {
         let this = slf.get();
         this.check_open()?;
         Self::debug_checks(slf, &callback, "call_soon")?;
-        let local = this.local.get()?;
+        let local = Self::local_of(slf)?;
         let py = slf.py();
         let cb = Callback::new(
             py,
@@ -351,16 +378,26 @@ impl CoreLoop {
     /// `while True: self._run_once(); if self._stopping: break`; running that loop here
     /// saves a Python-level call per turn and changes nothing else. A `stop()` before the
     /// run still gets one turn that does not wait, as in asyncio.
-    fn _run_once(&self, py: Python<'_>) -> PyResult<()> {
-        let local = self.local.get()?;
+    fn _run_once(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let local = Self::local_of(slf)?;
+        let this = slf.get();
+        struct Turning<'a>(&'a AtomicBool);
+        impl Drop for Turning<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        this.turning.store(true, Ordering::Release);
+        let _turning = Turning(&this.turning);
         loop {
-            let may_block = !self.stopping.load(Ordering::Relaxed);
+            let may_block = !this.stopping.load(Ordering::Relaxed);
             local.lp.turn(may_block, Some(release_gil));
             if let Some(e) = local.pending.borrow_mut().take() {
                 return Err(e);
             }
             py.check_signals()?;
-            if self.stopping.load(Ordering::Relaxed) {
+            if this.stopping.load(Ordering::Relaxed) {
                 return Ok(());
             }
         }
@@ -395,17 +432,17 @@ impl CoreLoop {
     }
 
     /// Which of `fd`'s directions are watched, as a selectors event mask (1 read, 2 write).
-    fn _watch_mask(&self, fd: RawFd) -> PyResult<u8> {
-        let watchers = self.local.get()?.watchers.borrow();
+    fn _watch_mask(slf: &Bound<'_, Self>, fd: RawFd) -> PyResult<u8> {
+        let watchers = Self::local_of(slf)?.watchers.borrow();
         let read = u8::from(watchers.contains_key(&(fd, false)));
         let write = u8::from(watchers.contains_key(&(fd, true)));
         Ok(read | write << 1)
     }
 
     /// Closes the Rust loop: the callbacks, timers and fd watches not run are dropped.
-    fn _close_native(&self) -> PyResult<()> {
-        self.closed.store(true, Ordering::Relaxed);
-        let local = self.local.get()?;
+    fn _close_native(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let local = Self::local_of(slf)?;
+        slf.get().closed.store(true, Ordering::Relaxed);
         local.closed.set(true);
         let watchers = std::mem::take(&mut *local.watchers.borrow_mut());
         for handle in watchers.into_values() {
@@ -429,7 +466,7 @@ impl CoreLoop {
         let this = slf.get();
         this.check_open()?;
         Self::debug_checks(slf, &callback, what)?;
-        let local = this.local.get()?;
+        let local = Self::local_of(slf)?;
         let py = slf.py();
         let cb = Callback::new(
             py,

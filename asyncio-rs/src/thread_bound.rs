@@ -1,13 +1,19 @@
-//! A value that only the thread that made it may touch.
+//! A value that only one thread at a time may touch: the thread that made it, or the one
+//! that took it over (see [`ThreadBound::adopt`]).
 //!
-//! The loop's core is `Rc`-based and bound to its thread, as every asyncio loop is; a Python
+//! The loop's core is `Rc`-based and bound to a thread, as every asyncio loop is; a Python
 //! object holding it must still be `Send + Sync` for PyO3. [`ThreadBound`] checks the thread
 //! on each access (one thread-local address compare) and refuses other threads with
 //! asyncio's `RuntimeError` instead of touching the value.
+//!
+//! asyncio lets a loop that is not running be used, and run, from any thread: a program may
+//! make a loop on its main thread and run it on a worker. The loop's value then changes hands
+//! under the GIL, with [`adopt`](ThreadBound::adopt).
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::PyResult;
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 thread_local! {
     static MARK: u8 = const { 0 };
@@ -19,14 +25,16 @@ fn this_thread() -> usize {
 }
 
 pub(crate) struct ThreadBound<T> {
-    owner: usize,
+    owner: AtomicUsize,
     value: ManuallyDrop<T>,
 }
 
 // SAFETY: the value is reached only through `get`, which hands it out on the owner thread
-// alone, and dropped there alone (elsewhere it is leaked); so it is never touched by two
-// threads, which is what `Send`/`Sync` would otherwise have to promise. A thread that took
-// the address of an owner which has exited may reach it, but the owner can no longer.
+// alone, and dropped there alone (elsewhere it is leaked); the owner changes only through
+// `adopt`, whose contract orders the old owner's last access before the new owner's first.
+// So it is never touched by two threads at once, which is what `Send`/`Sync` would otherwise
+// have to promise. A thread that took the address of an owner which has exited may reach it,
+// but the owner can no longer.
 unsafe impl<T> Send for ThreadBound<T> {}
 // SAFETY: as for `Send`.
 unsafe impl<T> Sync for ThreadBound<T> {}
@@ -34,7 +42,7 @@ unsafe impl<T> Sync for ThreadBound<T> {}
 impl<T> ThreadBound<T> {
     pub(crate) fn new(value: T) -> Self {
         ThreadBound {
-            owner: this_thread(),
+            owner: AtomicUsize::new(this_thread()),
             value: ManuallyDrop::new(value),
         }
     }
@@ -51,13 +59,25 @@ impl<T> ThreadBound<T> {
 
     #[inline]
     pub(crate) fn try_get(&self) -> Option<&T> {
-        (self.owner == this_thread()).then_some(&*self.value)
+        (self.owner.load(Ordering::Acquire) == this_thread()).then_some(&*self.value)
+    }
+
+    /// Makes this thread the owner, and hands out the value.
+    ///
+    /// # Safety
+    /// The caller holds the GIL; every access to the value, on any thread, is made with the
+    /// GIL held; and the old owner is not inside a call that touches the value and has let
+    /// the GIL go (the loop's turn, which waits without the GIL, must not be running). The
+    /// GIL then orders the old owner's last access before this thread's first.
+    pub(crate) unsafe fn adopt(&self) -> &T {
+        self.owner.store(this_thread(), Ordering::Release);
+        &self.value
     }
 }
 
 impl<T> Drop for ThreadBound<T> {
     fn drop(&mut self) {
-        if self.owner == this_thread() {
+        if *self.owner.get_mut() == this_thread() {
             // SAFETY: dropped once, here, on the owner thread; never used after.
             unsafe { ManuallyDrop::drop(&mut self.value) };
         }

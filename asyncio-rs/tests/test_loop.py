@@ -207,20 +207,6 @@ class BadInput(LoopTestCase):
 
         self.loop.run_until_complete(main())
 
-    def test_a_loop_used_from_another_thread_is_refused(self):
-        out = []
-
-        def other():
-            try:
-                self.loop.call_soon(print)
-            except RuntimeError as e:
-                out.append(str(e))
-
-        t = threading.Thread(target=other)
-        t.start()
-        t.join()
-        self.assertEqual(len(out), 1)
-
 
 CTRL_C_PROGRAM = """
 import asyncio, sys

@@ -307,12 +307,8 @@ pub(crate) fn acquire(
     dir: Direction,
     change: impl FnOnce(&mut State),
 ) -> io::Result<Rc<Watch>> {
-    let table = table_of(loop_id).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::Other,
-            "the loop watching the fd is not running here",
-        )
-    })?;
+    let table = table_of(loop_id)
+        .ok_or_else(|| io::Error::other("the loop watching the fd is not running here"))?;
     let existing = table.borrow().get(&fd).cloned();
     let watch = match existing {
         Some(watch) if watch.is_same_file() && watch.probe(dir).is_ok() => watch,

@@ -13,7 +13,7 @@ the pass rate per file.
 
 Each file runs in its own process with a time limit, JOBS files at a time (default: the
 number of CPUs; the files' tests mostly wait on sockets and timers). The failures and skips, with the first
-line of their reason, go to target/asyncio-rs-cpython-suite.txt. The exit status is 1 when
+line of their reason, go to target/asyncio-rs-cpython-suite-VERSION.md (Markdown). The exit status is 1 when
 a file's run crashed or timed out (an interpreter crash is always our bug); single test
 failures are reported, not fatal, as some of these tests are timing-sensitive.
 Usage: run_cpython_suite.py [FILE...]   (default: every file but the Windows ones)
@@ -42,7 +42,7 @@ def all_files():
 
 TIME_LIMIT = 240
 REPORT = os.path.join(os.path.dirname(__file__), "..", "..", "target",
-                      "asyncio-rs-cpython-suite-%d.%d.txt" % sys.version_info[:2])
+                      "asyncio-rs-cpython-suite-%d.%d.md" % sys.version_info[:2])
 
 
 def _keeps(name):
@@ -179,6 +179,7 @@ def main(files):
     order = sorted(files, key=lambda f: f not in ("test_events", "test_tasks", "test_ssl"))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = dict(zip(order, pool.map(run_file, order)))
+    failures, skips = [], []
     for name in files:
         res, secs = results[name]
         if res.get("broken"):
@@ -186,9 +187,8 @@ def main(files):
         ran = res["total"] - res["skipped"]
         pct = 100.0 * res["passed"] / ran if ran else 0.0
         rows.append((name, res["passed"], ran, res["skipped"], res["on_ours"], pct, secs))
-        report.append(f"## {name}: {res['passed']}/{ran} passed, {res['skipped']} skipped")
-        report += [f"FAIL {t}: {r}" for t, r in res["failed"]]
-        report += [f"SKIP {t}: {r}" for t, r in res["skips"]]
+        failures += [f"- FAIL `{t}`: {r}" for t, r in res["failed"]]
+        skips += [f"- `{t}`: {' '.join(r.split())}" for t, r in res["skips"]]
     print(f"{'file':<22}{'passed':>8}{'ran':>6}{'rate':>8}{'skipped':>9}{'on ours':>9}{'secs':>7}")
     for name, passed, ran, skipped, ours, pct, secs in rows:
         print(f"{name:<22}{passed:>8}{ran:>6}{pct:>7.1f}%{skipped:>9}{ours:>9}{secs:>7.1f}")
@@ -196,12 +196,18 @@ def main(files):
     ran = sum(r[2] for r in rows)
     print(f"{'all':<22}{passed:>8}{ran:>6}{100.0 * passed / max(ran, 1):>7.1f}%"
           f"   ({time.monotonic() - started:.0f} s; failures in {os.path.normpath(REPORT)})")
+    # The same, as Markdown: the table, then every failure and skip with its reason.
+    version = sys.version.split()[0]
+    report = [f"## CPython {version}: {passed}/{ran} passed", "",
+              "| file | passed | ran | rate | skipped | ran on our loop |", "|---|---|---|---|---|---|"]
+    report += [f"| {n} | {p} | {r} | {pct:.1f}% | {sk} | {o} |" for n, p, r, sk, o, pct, _ in rows]
+    report += ["", f"Failures: {len(failures)}.", *failures, "",
+               f"Skipped: {len(skips)}.", *skips]
     os.makedirs(os.path.dirname(REPORT), exist_ok=True)
     with open(REPORT, "w") as f:
         f.write("\n".join(report) + "\n")
-    for line in report:
-        if line.startswith("FAIL"):
-            print(line)
+    for line in failures:
+        print(line)
     if broken:
         print(f"crashed or timed out: {', '.join(broken)}")
         return 1

@@ -12,10 +12,11 @@ the pass rate per file.
   was made.
 
 Each file runs in its own process with a time limit, JOBS files at a time (default: the
-number of CPUs; the files' tests mostly wait on sockets and timers). The failures and skips, with the first
-line of their reason, go to target/asyncio-rs-cpython-suite-VERSION.md (Markdown). The exit status is 1 when
-a file's run crashed or timed out (an interpreter crash is always our bug); single test
-failures are reported, not fatal, as some of these tests are timing-sensitive.
+number of CPUs; the files' tests mostly wait on sockets and timers). The failures and
+skips, with the first line of their reason, go to target/asyncio-rs-cpython-suite-X.Y.md
+(Markdown). The exit status is 1 when a file's run crashed or timed out (an interpreter
+crash is always our bug); single test failures are reported, not fatal, as some of these
+tests are timing-sensitive.
 Usage: run_cpython_suite.py [FILE...]   (default: every file but the Windows ones)
 """
 

@@ -4,6 +4,7 @@
 
 mod handle;
 mod loop_core;
+mod sock;
 mod thread_bound;
 mod transport;
 
@@ -15,5 +16,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::Handle>()?;
     m.add_class::<handle::TimerHandle>()?;
     m.add_class::<transport::SocketTransport>()?;
+    sock::register(m)?;
     Ok(())
 }

@@ -31,12 +31,16 @@ loop), running on those native pieces:
 
 import asyncio
 import selectors
-from asyncio import base_events, unix_events
+import socket
+from asyncio import base_events, futures, unix_events
 
 from . import _native
 from ._transport import _SocketTransport
 
 __all__ = ("EventLoop", "new_event_loop")
+
+# What a waiting sock_* call returns: the future of `create_future()` (C or Python Future).
+_FUTURES = (futures.Future, futures._PyFuture)
 
 
 class _WatchView:
@@ -101,6 +105,51 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
             if resume_reading:
                 transp.resume_reading()
             self._transports[transp._sock_fd] = transp
+
+    # The sock_* methods: the native call returns the result, or a future when the socket
+    # has to be waited for (src/sock).
+
+    async def sock_recv(self, sock, n):
+        r = _native.sock_recv(self, sock, n)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_recv_into(self, sock, buf):
+        r = _native.sock_recv_into(self, sock, buf)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_recvfrom(self, sock, bufsize):
+        r = _native.sock_recvfrom(self, sock, bufsize)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_recvfrom_into(self, sock, buf, nbytes=0):
+        r = _native.sock_recvfrom_into(self, sock, buf, nbytes)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_sendall(self, sock, data):
+        r = _native.sock_sendall(self, sock, data)
+        if r is not None:
+            return await r
+
+    async def sock_sendto(self, sock, data, address):
+        r = _native.sock_sendto(self, sock, data, address)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_connect(self, sock, address):
+        _native.sock_check(self, sock)
+        if sock.family == socket.AF_INET or (
+                base_events._HAS_IPv6 and sock.family == socket.AF_INET6):
+            resolved = await self._ensure_resolved(
+                address, family=sock.family, type=sock.type, proto=sock.proto,
+                loop=self,
+            )
+            _, _, _, _, address = resolved[0]
+        r = _native.sock_connect(self, sock, address)
+        if r is not None:
+            return await r
+
+    async def sock_accept(self, sock):
+        r = _native.sock_accept(self, sock)
+        return (await r) if isinstance(r, _FUTURES) else r
 
     def _add_callback(self, handle):
         # A signal's handle (asyncio's `_handle_signal`), which asyncio puts in its own

@@ -164,6 +164,29 @@ class Methods(SockTestCase):
 
             self.assertEqual(self.wait(main()), b"unix")
 
+    def test_a_socket_class_overriding_its_methods_has_them_called(self):
+        calls = []
+
+        class Traced(socket.socket):
+            def recv(self, n):
+                calls.append(("recv", n))
+                return super().recv(n)
+
+            def send(self, data):
+                calls.append(("send", len(data)))
+                return super().send(data)
+
+        a0, b = self.pair()
+        a = Traced(fileno=a0.detach())
+        self.socks.append(a)
+        a.setblocking(False)
+        self.loop.call_later(0.01, b.send, b"in")
+        self.assertEqual(self.wait(self.loop.sock_recv(a, 5)), b"in")
+        self.wait(self.loop.sock_sendall(a, b"out"))
+        self.assertEqual(b.recv(5), b"out")
+        # asyncio's order: a try, then one more when the socket is readable.
+        self.assertEqual(calls, [("recv", 5), ("recv", 5), ("send", 3)])
+
     def test_sock_sendfile_still_works(self):
         a, b = self.pair()
         data = os.urandom(300_000)
@@ -357,6 +380,20 @@ class Errors(SockTestCase):
         self.loop.set_debug(False)
         self.assertEqual(self.wait(self.loop.sock_sendall(b, b"x")), None)
         self.assertEqual(a.recv(1), b"x")
+
+    def test_bad_arguments_get_the_socket_methods_errors(self):
+        a, b = self.pair()
+        b.send(b"data")
+        with self.assertRaisesRegex(ValueError, "negative buffersize in recv"):
+            self.wait(self.loop.sock_recv(a, -1))
+        with self.assertRaises(TypeError):
+            self.wait(self.loop.sock_recv(a, "10"))
+        with self.assertRaises(TypeError):
+            self.wait(self.loop.sock_recv_into(a, b"read-only"))
+        with self.assertRaises(TypeError):
+            self.wait(self.loop.sock_sendall(a, "text"))
+        self.assertEqual(self.wait(self.loop.sock_recv(a, 0)), b"")
+        self.assertEqual(self.wait(self.loop.sock_recv(a, 10)), b"data")
 
     def test_an_ssl_socket_is_typeerror(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

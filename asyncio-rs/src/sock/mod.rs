@@ -9,6 +9,7 @@
 //! socket must be non-blocking (checked in debug mode).
 
 mod op;
+mod sys;
 
 use crate::loop_core::CoreLoop;
 use op::{attempt, pend, unless_blocked, Kind};
@@ -61,6 +62,28 @@ fn fileno(sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     sock.call_method0(intern!(sock.py(), "fileno"))?.extract()
 }
 
+/// The fd, when `kind`'s socket call may be done by `sys`.
+fn plain_fd(sock: &Bound<'_, PyAny>, kind: &Kind) -> PyResult<Option<RawFd>> {
+    match kind.native() {
+        Some(method) => sys::plain_fd(sock, method),
+        None => Ok(None),
+    }
+}
+
+/// Waits for the socket, on the fd `plain` gave or else `sock.fileno()`.
+fn wait<'py>(
+    lp: &Bound<'py, CoreLoop>,
+    sock: &Bound<'py, PyAny>,
+    kind: Kind,
+    plain: Option<RawFd>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let fd = match plain {
+        Some(fd) => fd,
+        None => fileno(sock)?,
+    };
+    pend(lp, sock, fd, kind, plain)
+}
+
 /// The checks, one try, and the wait when the socket would block.
 fn start<'py>(
     lp: &Bound<'py, CoreLoop>,
@@ -68,9 +91,10 @@ fn start<'py>(
     kind: Kind,
 ) -> PyResult<Bound<'py, PyAny>> {
     sock_check(lp, sock)?;
-    match attempt(sock, &kind)? {
+    let plain = plain_fd(sock, &kind)?;
+    match attempt(sock, &kind, plain)? {
         Some(done) => Ok(done),
-        None => pend(lp, sock, fileno(sock)?, kind),
+        None => wait(lp, sock, kind, plain),
     }
 }
 
@@ -125,9 +149,9 @@ fn sock_recvfrom_into<'py>(
         buf: buf.clone().unbind(),
         nbytes: nbytes.unbind(),
     };
-    match attempt(sock, &kind)? {
+    match attempt(sock, &kind, None)? {
         Some(done) => Ok(done),
-        None => pend(lp, sock, fileno(sock)?, kind),
+        None => wait(lp, sock, kind, None),
     }
 }
 
@@ -141,18 +165,22 @@ fn sock_sendall<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = sock.py();
     sock_check(lp, sock)?;
-    let sent = unless_blocked(py, sock.call_method1(intern!(py, "send"), (data,)))?;
-    let n = match sent {
-        Some(n) => n.extract::<usize>()?,
-        None => 0,
+    let plain = sys::plain_fd(sock, sys::Method::Send)?;
+    let sent = match plain.map(|fd| sys::send(py, fd, data, 0)) {
+        Some(Ok(sent)) => sent,
+        Some(Err(Some(e))) => return Err(e),
+        _ => {
+            let sent = unless_blocked(py, sock.call_method1(intern!(py, "send"), (data,)))?;
+            sent.map(|n| n.extract::<usize>()).transpose()?
+        }
     };
+    let n = sent.unwrap_or(0);
     if n == data.len()? {
         return Ok(py.None().into_bound(py));
     }
-    let fd = fileno(sock)?;
     let view = PyMemoryView::from(data)?.into_any().unbind();
     let pos = Cell::new(n);
-    pend(lp, sock, fd, Kind::SendAll { view, pos })
+    wait(lp, sock, Kind::SendAll { view, pos }, plain)
 }
 
 /// `sock.sendto(data, address)`: the count, or the future of it.
@@ -173,7 +201,7 @@ fn sock_sendto<'py>(
         data: data.clone().unbind(),
         address: address.clone().unbind(),
     };
-    pend(lp, sock, fileno(sock)?, kind)
+    wait(lp, sock, kind, None)
 }
 
 /// `sock.connect(address)` to a resolved address (the Python method resolves it and checks
@@ -191,7 +219,7 @@ fn sock_connect<'py>(
         return Ok(done);
     }
     let address = address.clone().unbind();
-    pend(lp, sock, fd, Kind::Connect { address })
+    pend(lp, sock, fd, Kind::Connect { address }, None)
 }
 
 /// `sock.accept()`: `(conn, address)` with `conn` non-blocking, or the future of it.

@@ -7,14 +7,17 @@
 //! fd replaces it, as in asyncio: the replaced call's future then stays pending until
 //! cancelled, and its end no longer removes the watch.
 
+use super::sys::{self, Method};
 use crate::loop_core::{CoreLoop, Local, Watcher};
 use crate::thread_bound::ThreadBound;
 use pyo3::exceptions::{
-    PyBlockingIOError, PyInterruptedError, PyKeyboardInterrupt, PyOSError, PySystemExit,
+    PyBlockingIOError, PyInterruptedError, PyKeyboardInterrupt, PyOSError, PyRuntimeError,
+    PySystemExit,
 };
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PySlice;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PySlice};
 use std::cell::{Cell, RefCell};
 use std::os::fd::RawFd;
 use std::rc::{Rc, Weak};
@@ -35,6 +38,16 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// The socket method this module may do itself (`sys`), if any.
+    pub(crate) fn native(&self) -> Option<Method> {
+        match self {
+            Kind::Recv { .. } => Some(Method::Recv),
+            Kind::RecvInto { .. } => Some(Method::RecvInto),
+            Kind::SendAll { .. } => Some(Method::Send),
+            _ => None,
+        }
+    }
+
     fn writes(&self) -> bool {
         matches!(
             self,
@@ -61,13 +74,35 @@ pub(crate) fn unless_blocked<'py>(
     }
 }
 
+/// What a call done here (`sys`) gave: `Err(None)` when the Python method must do it.
+fn native<'py>(
+    done: Result<Option<Bound<'py, PyAny>>, Option<PyErr>>,
+) -> Option<PyResult<Option<Bound<'py, PyAny>>>> {
+    match done {
+        Ok(value) => Some(Ok(value)),
+        Err(Some(e)) => Some(Err(e)),
+        Err(None) => None,
+    }
+}
+
 /// One try of the call: `Some(result)` when it is done, `None` to wait for the next
-/// readiness.
+/// readiness. `plain`: the fd, when the socket is one `sys` may call directly.
 pub(crate) fn attempt<'py>(
     sock: &Bound<'py, PyAny>,
     kind: &Kind,
+    plain: Option<RawFd>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = sock.py();
+    if let Some(fd) = plain {
+        let done = match kind {
+            Kind::Recv { n } => native(sys::recv(py, fd, n.bind(py))),
+            Kind::RecvInto { buf } => native(sys::recv_into(py, fd, buf.bind(py))),
+            _ => None,
+        };
+        if let Some(done) = done {
+            return done;
+        }
+    }
     let called = match kind {
         Kind::Recv { n } => sock.call_method1(intern!(py, "recv"), (n,)),
         Kind::RecvInto { buf } => sock.call_method1(intern!(py, "recv_into"), (buf,)),
@@ -75,7 +110,7 @@ pub(crate) fn attempt<'py>(
         Kind::RecvFromInto { buf, nbytes } => {
             sock.call_method1(intern!(py, "recvfrom_into"), (buf, nbytes))
         }
-        Kind::SendAll { view, pos } => return send_rest(sock, view.bind(py), pos),
+        Kind::SendAll { view, pos } => return send_rest(sock, view.bind(py), pos, plain),
         Kind::SendTo { data, address } => {
             sock.call_method1(intern!(py, "sendto"), (data, 0, address))
         }
@@ -90,14 +125,23 @@ fn send_rest<'py>(
     sock: &Bound<'py, PyAny>,
     view: &Bound<'py, PyAny>,
     pos: &Cell<usize>,
+    plain: Option<RawFd>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = sock.py();
     let start = pos.get();
-    let rest = view.get_item(PySlice::new(py, start as isize, isize::MAX, 1))?;
-    let Some(sent) = unless_blocked(py, sock.call_method1(intern!(py, "send"), (rest,)))? else {
+    let sent = match plain.map(|fd| sys::send(py, fd, view, start)) {
+        Some(Ok(sent)) => sent,
+        Some(Err(Some(e))) => return Err(e),
+        _ => {
+            let rest = view.get_item(PySlice::new(py, start as isize, isize::MAX, 1))?;
+            let sent = unless_blocked(py, sock.call_method1(intern!(py, "send"), (rest,)))?;
+            sent.map(|n| n.extract::<usize>()).transpose()?
+        }
+    };
+    let Some(sent) = sent else {
         return Ok(None);
     };
-    let start = start + sent.extract::<usize>()?;
+    let start = start + sent;
     if start == view.len()? {
         return Ok(Some(py.None().into_bound(py)));
     }
@@ -155,6 +199,8 @@ pub(crate) struct Op {
     /// Whether the fd's watch is still this call's (not replaced or removed).
     owns_watch: Cell<bool>,
     kind: Kind,
+    /// The fd, when `sys` may do the call (see `attempt`).
+    plain: Option<RawFd>,
 }
 
 impl Op {
@@ -195,7 +241,7 @@ impl Op {
         if fut.call_method0(intern!(py, "done"))?.is_truthy()? {
             return Ok(());
         }
-        let outcome = match attempt(self.sock.bind(py), &self.kind) {
+        let outcome = match attempt(self.sock.bind(py), &self.kind, self.plain) {
             Ok(None) => return Ok(()),
             Ok(Some(value)) => Ok(value),
             Err(e) if is_exit(py, &e) => return Err(e),
@@ -220,10 +266,11 @@ pub(crate) fn pend<'py>(
     sock: &Bound<'py, PyAny>,
     fd: RawFd,
     kind: Kind,
+    plain: Option<RawFd>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = core.py();
-    let fut = core.call_method0(intern!(py, "create_future"))?;
-    core.call_method1(intern!(py, "_ensure_fd_no_transport"), (fd,))?;
+    let fut = create_future(core)?;
+    ensure_no_transport(core, fd)?;
     let this = core.get();
     this.check_open()?;
     let local = this.local.get()?;
@@ -237,6 +284,7 @@ pub(crate) fn pend<'py>(
         on_done: RefCell::new(None),
         owns_watch: Cell::new(true),
         kind,
+        plain,
     });
     let ready = op.clone();
     local.set_watch(fd, write, move || ready.on_ready(), Watcher::Sock(op.clone()))?;
@@ -251,6 +299,49 @@ pub(crate) fn pend<'py>(
     fut.call_method1(intern!(py, "add_done_callback"), (&on_done,))?;
     *op.on_done.borrow_mut() = Some(on_done.into_any());
     Ok(fut)
+}
+
+/// `loop.create_future()`; asyncio's own (`BaseEventLoop.create_future`, a Python frame
+/// around `Future(loop=loop)`) is inlined, while a class that overrides it gets its call.
+fn create_future<'py>(core: &Bound<'py, CoreLoop>) -> PyResult<Bound<'py, PyAny>> {
+    let py = core.py();
+    static ASYNCIO: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+    let (base, future) = ASYNCIO.get_or_try_init(py, || -> PyResult<_> {
+        let base = py.import("asyncio.base_events")?.getattr("BaseEventLoop")?;
+        let future = py.import("asyncio.futures")?.getattr("Future")?;
+        Ok((base.getattr("create_future")?.unbind(), future.unbind()))
+    })?;
+    let name = intern!(py, "create_future");
+    if !core.get_type().getattr(name)?.is(base) {
+        return core.call_method0(name);
+    }
+    let kwargs = PyDict::new(py);
+    kwargs.set_item(intern!(py, "loop"), core)?;
+    future.bind(py).call((), Some(&kwargs))
+}
+
+/// asyncio's `_ensure_fd_no_transport(fd)`: a `RuntimeError` when a transport not closing
+/// owns the fd. `loop._transports` is a `WeakValueDictionary`, looked up in its `data` dict
+/// (its `__getitem__` would raise and catch a `KeyError` for each fd it does not hold).
+fn ensure_no_transport(core: &Bound<'_, CoreLoop>, fd: RawFd) -> PyResult<()> {
+    let py = core.py();
+    let transports = core.getattr(intern!(py, "_transports"))?;
+    let data = transports.getattr(intern!(py, "data"));
+    let Some(data) = data.ok().and_then(|d| d.cast_into::<PyDict>().ok()) else {
+        core.call_method1(intern!(py, "_ensure_fd_no_transport"), (fd,))?;
+        return Ok(());
+    };
+    let Some(weak) = data.get_item(fd)? else {
+        return Ok(());
+    };
+    let transport = weak.call0()?;
+    if transport.is_none() || transport.call_method0(intern!(py, "is_closing"))?.is_truthy()? {
+        return Ok(());
+    }
+    Err(PyRuntimeError::new_err(format!(
+        "File descriptor {fd} is used by transport {}",
+        transport.repr()?
+    )))
 }
 
 /// The done callback of a waiting call's future: a cancelled call stops watching its fd (as

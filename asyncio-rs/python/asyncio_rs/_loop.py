@@ -12,7 +12,14 @@ queue, timer wheel, reactor and cross-thread door):
 - TCP and Unix socket transports (``_make_socket_transport``, under
   ``create_connection``, ``create_server``, ``connect_accepted_socket``, streams): the
   transport's reads, writes, write buffer and flow control, and its calls of the protocol,
-  run in Rust on the reactor (``_transport.py``).
+  run in Rust on the reactor (``_transport.py``);
+- the ``sock_*`` methods (``sock_recv``, ``sock_recv_into``, ``sock_recvfrom``,
+  ``sock_recvfrom_into``, ``sock_sendall``, ``sock_sendto``, ``sock_connect``,
+  ``sock_accept``; ``src/sock``): the socket call is tried at once and, when the socket
+  would block, the call waits as the fd's reader or writer on the reactor (beside
+  ``add_reader`` / ``add_writer`` ones, as in asyncio) and completes a future from Rust.
+  The ``async def`` methods here only await that future; ``sock_connect`` resolves the
+  address with asyncio's ``_ensure_resolved`` first.
 
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:
@@ -24,9 +31,9 @@ loop), running on those native pieces:
 - accepting connections, connecting, happy eyeballs, ``Server``; TLS (asyncio's
   ``SSLProtocol``, over asyncio's own transport for ``ssl=`` and over ours for
   ``start_tls``); ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
-- the ``sock_*`` methods, UDP, pipes, subprocesses, signal handlers,
-  ``getaddrinfo``, executors, exception handlers: asyncio's own code
-  over the native reader/writer hooks.
+- ``sock_sendfile`` (asyncio's, over ``add_writer``), UDP, pipes, subprocesses, signal
+  handlers, ``getaddrinfo``, executors, exception handlers: asyncio's own code over the
+  native reader/writer hooks.
 """
 
 import asyncio

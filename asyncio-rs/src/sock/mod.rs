@@ -214,8 +214,7 @@ fn sock_connect<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = sock.py();
     let fd = fileno(sock)?;
-    if let Some(done) = unless_blocked(py, sock.call_method1(intern!(py, "connect"), (address,)))?
-    {
+    if let Some(done) = unless_blocked(py, sock.call_method1(intern!(py, "connect"), (address,)))? {
         return Ok(done);
     }
     let address = address.clone().unbind();

@@ -25,15 +25,32 @@ use std::rc::{Rc, Weak};
 /// Which socket call, with its arguments as the caller gave them (the socket's own method
 /// checks them and raises CPython's errors).
 pub(crate) enum Kind {
-    Recv { n: Py<PyAny> },
-    RecvInto { buf: Py<PyAny> },
-    RecvFrom { bufsize: Py<PyAny> },
-    RecvFromInto { buf: Py<PyAny>, nbytes: Py<PyAny> },
+    Recv {
+        n: Py<PyAny>,
+    },
+    RecvInto {
+        buf: Py<PyAny>,
+    },
+    RecvFrom {
+        bufsize: Py<PyAny>,
+    },
+    RecvFromInto {
+        buf: Py<PyAny>,
+        nbytes: Py<PyAny>,
+    },
     /// `view`: a memoryview of the data; `pos`: how much of it was sent.
-    SendAll { view: Py<PyAny>, pos: Cell<usize> },
-    SendTo { data: Py<PyAny>, address: Py<PyAny> },
+    SendAll {
+        view: Py<PyAny>,
+        pos: Cell<usize>,
+    },
+    SendTo {
+        data: Py<PyAny>,
+        address: Py<PyAny>,
+    },
     /// Waiting for a non-blocking `connect` to finish.
-    Connect { address: Py<PyAny> },
+    Connect {
+        address: Py<PyAny>,
+    },
     Accept,
 }
 
@@ -287,7 +304,12 @@ pub(crate) fn pend<'py>(
         plain,
     });
     let ready = op.clone();
-    local.set_watch(fd, write, move || ready.on_ready(), Watcher::Sock(op.clone()))?;
+    local.set_watch(
+        fd,
+        write,
+        move || ready.on_ready(),
+        Watcher::Sock(op.clone()),
+    )?;
     // A weak reference: the future (which the awaiting task keeps) must not keep the call
     // alive once the reactor has let it go.
     let on_done = Py::new(
@@ -335,7 +357,11 @@ fn ensure_no_transport(core: &Bound<'_, CoreLoop>, fd: RawFd) -> PyResult<()> {
         return Ok(());
     };
     let transport = weak.call0()?;
-    if transport.is_none() || transport.call_method0(intern!(py, "is_closing"))?.is_truthy()? {
+    if transport.is_none()
+        || transport
+            .call_method0(intern!(py, "is_closing"))?
+            .is_truthy()?
+    {
         return Ok(());
     }
     Err(PyRuntimeError::new_err(format!(

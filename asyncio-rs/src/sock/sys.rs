@@ -96,7 +96,11 @@ pub(crate) fn recv<'py>(
     fd: RawFd,
     n: &Bound<'py, PyAny>,
 ) -> Result<Option<Bound<'py, PyAny>>, Option<PyErr>> {
-    let n = match n.cast::<PyInt>().ok().and_then(|n| n.extract::<usize>().ok()) {
+    let n = match n
+        .cast::<PyInt>()
+        .ok()
+        .and_then(|n| n.extract::<usize>().ok())
+    {
         Some(n) if n > 0 && n <= isize::MAX as usize => n,
         _ => return Err(None),
     };
@@ -163,7 +167,9 @@ pub(crate) fn send(
     let sent = |bytes: &[u8]| {
         let rest = bytes.get(start..).unwrap_or_default();
         // SAFETY: `rest` is valid for reads of its length for the call's duration.
-        syscall(py, || unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), 0) })
+        syscall(py, || unsafe {
+            libc::send(fd, rest.as_ptr().cast(), rest.len(), 0)
+        })
     };
     if let Ok(bytes) = data.cast::<PyBytes>() {
         return sent(bytes.as_bytes()).map_err(Some);

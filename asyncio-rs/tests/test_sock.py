@@ -9,6 +9,7 @@ import socket
 import ssl
 import struct
 import tempfile
+import tracemalloc
 import unittest
 from asyncio import selector_events
 
@@ -479,6 +480,18 @@ class NoLeaks(SockTestCase):
         gc.collect()
         after = len(gc.get_objects())
         self.assertLess(abs(after - before), 50, (before, after))
+        # Objects gc does not track (the bytes received, memory the calls allocate).
+        tracemalloc.start()
+        try:
+            burst(100)
+            gc.collect()
+            before = tracemalloc.get_traced_memory()[0]
+            burst(2000)
+            gc.collect()
+            after = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        self.assertLess(after - before, 32 * 1024, (before, after))
 
 
 if __name__ == "__main__":

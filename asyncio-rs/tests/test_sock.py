@@ -278,6 +278,42 @@ class OneSocketBothWays(SockTestCase):
             a.close()
             b.close()
 
+    def scenario_add_reader_over_recv(self, loop):
+        """add_reader on a socket whose sock_recv waits: the callback replaces the call's
+        reader (the call stays pending); after remove_reader, cancelling the call is quiet."""
+        a, b = socket.socketpair()
+        for s in (a, b):
+            s.setblocking(False)
+        seen = []
+
+        async def main():
+            recv = loop.create_task(loop.sock_recv(a, 100))
+            await asyncio.sleep(0)
+            loop.add_reader(a.fileno(), lambda: seen.append(a.recv(100)))
+            b.send(b"to the callback")
+            for _ in range(10):
+                await asyncio.sleep(0.001)
+            removed = loop.remove_reader(a.fileno())
+            pending = not recv.done()
+            recv.cancel()
+            await asyncio.sleep(0)
+            return seen, removed, pending, recv.cancelled(), loop.remove_reader(a.fileno())
+
+        try:
+            return loop.run_until_complete(main())
+        finally:
+            a.close()
+            b.close()
+
+    def test_add_reader_replaces_a_waiting_recv_as_in_asyncio(self):
+        cpython = asyncio.SelectorEventLoop()
+        try:
+            want = self.scenario_add_reader_over_recv(cpython)
+        finally:
+            cpython.close()
+        self.assertEqual(want, ([b"to the callback"], True, True, True, False))
+        self.assertEqual(self.scenario_add_reader_over_recv(self.loop), want)
+
     def test_a_second_recv_replaces_the_first_as_in_asyncio(self):
         cpython = asyncio.SelectorEventLoop()
         try:

@@ -5,6 +5,7 @@
 mod child;
 mod handle;
 mod loop_core;
+mod sock;
 mod thread_bound;
 mod transport;
 
@@ -17,5 +18,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::TimerHandle>()?;
     m.add_class::<transport::SocketTransport>()?;
     m.add_function(wrap_pyfunction!(child::watch_child, m)?)?;
+    sock::register(m)?;
     Ok(())
 }

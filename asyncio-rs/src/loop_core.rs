@@ -24,12 +24,69 @@ pub(crate) struct Local {
     /// `run_forever`.
     pub(crate) pending: RefCell<Option<PyErr>>,
     pub(crate) closed: Cell<bool>,
-    /// The handle of each fd's reader (`false`) and writer (`true`), cancelled when replaced
-    /// or removed as asyncio's selector loop does.
-    watchers: RefCell<HashMap<(RawFd, bool), Py<Handle>>>,
+    /// What watches each fd's reading (`false`) and writing (`true`): cancelled when replaced
+    /// or removed as asyncio's selector loop cancels its handles.
+    watchers: RefCell<HashMap<(RawFd, bool), Watcher>>,
     /// The native transports' spare read buffer, a `bytes` nothing else references
     /// (`transport::io::recv_bytes`).
     pub(crate) spare_read: RefCell<Option<Py<PyAny>>>,
+}
+
+/// The owner of one direction of an fd's watch: an `add_reader` / `add_writer` handle, or a
+/// pending `sock_*` call.
+pub(crate) enum Watcher {
+    Handle(Py<Handle>),
+    Sock(Rc<crate::sock::Op>),
+}
+
+impl Watcher {
+    /// Replaced or removed: a handle is cancelled; a `sock_*` call leaves its future pending
+    /// and no longer removes the watch when that future is done, as asyncio's handle does.
+    fn cancel(&self) {
+        match self {
+            Watcher::Handle(handle) => handle.get().cancel(),
+            Watcher::Sock(op) => op.disown(),
+        }
+    }
+}
+
+impl Local {
+    /// Calls `on_ready` at each turn while `fd` is readable (or writable), on the one
+    /// registration the Rust reactor keeps per fd; `owner` replaces (and cancels) the
+    /// direction's previous watcher.
+    pub(crate) fn set_watch(
+        &self,
+        fd: RawFd,
+        write: bool,
+        on_ready: impl FnMut() + 'static,
+        owner: Watcher,
+    ) -> PyResult<()> {
+        if write {
+            self.lp.add_writer(fd, on_ready)
+        } else {
+            self.lp.add_reader(fd, on_ready)
+        }
+        .map_err(os_error)?;
+        let old = self.watchers.borrow_mut().insert((fd, write), owner);
+        if let Some(old) = old {
+            old.cancel();
+        }
+        Ok(())
+    }
+
+    /// Stops watching a direction of `fd`; whether it was watched.
+    pub(crate) fn clear_watch(&self, fd: RawFd, write: bool) -> bool {
+        let removed = if write {
+            self.lp.remove_writer(fd)
+        } else {
+            self.lp.remove_reader(fd)
+        };
+        let old = self.watchers.borrow_mut().remove(&(fd, write));
+        if let Some(old) = old {
+            old.cancel();
+        }
+        removed
+    }
 }
 
 #[pyclass(subclass, frozen, module = "asyncio_rs._native")]
@@ -124,7 +181,7 @@ impl CoreLoop {
         Ok(unsafe { self.local.adopt() })
     }
 
-    fn check_open(&self) -> PyResult<()> {
+    pub(crate) fn check_open(&self) -> PyResult<()> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(closed_error());
         }
@@ -171,19 +228,7 @@ impl CoreLoop {
             let handle = Python::attach(|py| run.clone_ref(py));
             dispatch(&weak, handle);
         };
-        if write {
-            local.lp.add_writer(fd, on_ready)
-        } else {
-            local.lp.add_reader(fd, on_ready)
-        }
-        .map_err(os_error)?;
-        let old = local
-            .watchers
-            .borrow_mut()
-            .insert((fd, write), handle.clone_ref(py));
-        if let Some(old) = old {
-            old.get().cancel();
-        }
+        local.set_watch(fd, write, on_ready, Watcher::Handle(handle.clone_ref(py)))?;
         Ok(handle)
     }
 
@@ -194,16 +239,7 @@ impl CoreLoop {
         }
         let local = Self::local_of(slf)?;
         let fd = fileobj_to_fd(fd)?;
-        let removed = if write {
-            local.lp.remove_writer(fd)
-        } else {
-            local.lp.remove_reader(fd)
-        };
-        let old = local.watchers.borrow_mut().remove(&(fd, write));
-        if let Some(old) = old {
-            old.get().cancel();
-        }
-        Ok(removed)
+        Ok(local.clear_watch(fd, write))
     }
 }
 
@@ -259,7 +295,7 @@ impl CoreLoop {
         self.debug.store(value, Ordering::Relaxed);
     }
 
-    fn get_debug(&self) -> bool {
+    pub(crate) fn get_debug(&self) -> bool {
         self.debug.load(Ordering::Relaxed)
     }
 
@@ -445,8 +481,8 @@ impl CoreLoop {
         slf.get().closed.store(true, Ordering::Relaxed);
         local.closed.set(true);
         let watchers = std::mem::take(&mut *local.watchers.borrow_mut());
-        for handle in watchers.into_values() {
-            handle.get().cancel();
+        for watcher in watchers.into_values() {
+            watcher.cancel();
         }
         local.lp.close();
         local.pending.borrow_mut().take();

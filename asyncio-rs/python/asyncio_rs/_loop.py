@@ -12,7 +12,14 @@ queue, timer wheel, reactor and cross-thread door):
 - TCP and Unix socket transports (``_make_socket_transport``, under
   ``create_connection``, ``create_server``, ``connect_accepted_socket``, streams): the
   transport's reads, writes, write buffer and flow control, and its calls of the protocol,
-  run in Rust on the reactor (``_transport.py``).
+  run in Rust on the reactor (``_transport.py``);
+- the ``sock_*`` methods (``sock_recv``, ``sock_recv_into``, ``sock_recvfrom``,
+  ``sock_recvfrom_into``, ``sock_sendall``, ``sock_sendto``, ``sock_connect``,
+  ``sock_accept``; ``src/sock``): the socket call is tried at once and, when the socket
+  would block, the call waits as the fd's reader or writer on the reactor (beside
+  ``add_reader`` / ``add_writer`` ones, as in asyncio) and completes a future from Rust.
+  The ``async def`` methods here only await that future; ``sock_connect`` resolves the
+  address with asyncio's ``_ensure_resolved`` first.
 
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:
@@ -26,19 +33,23 @@ loop), running on those native pieces:
   ``start_tls``); ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
 - subprocesses: asyncio's transport, with the child reaped by the Rust loop's child
   watcher (a pidfd on the reactor; ``_make_subprocess_transport``), not the policy's;
-- the ``sock_*`` methods, UDP, pipes, signal handlers,
-  ``getaddrinfo``, executors, exception handlers: asyncio's own code
-  over the native reader/writer hooks.
+- ``sock_sendfile`` (asyncio's, over ``add_writer``), UDP, pipes, signal handlers,
+  ``getaddrinfo``, executors, exception handlers: asyncio's own code over the native
+  reader/writer hooks.
 """
 
 import asyncio
 import selectors
-from asyncio import base_events, unix_events
+import socket
+from asyncio import base_events, futures, unix_events
 
 from . import _native
 from ._transport import _SocketTransport
 
 __all__ = ("EventLoop", "new_event_loop")
+
+# What a waiting sock_* call returns: the future of `create_future()` (C or Python Future).
+_FUTURES = (futures.Future, futures._PyFuture)
 
 
 class _WatchView:
@@ -123,6 +134,50 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
             await transp._wait()
             raise
         return transp
+    # The sock_* methods: the native call returns the result, or a future when the socket
+    # has to be waited for (src/sock).
+
+    async def sock_recv(self, sock, n):
+        r = _native.sock_recv(self, sock, n)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_recv_into(self, sock, buf):
+        r = _native.sock_recv_into(self, sock, buf)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_recvfrom(self, sock, bufsize):
+        r = _native.sock_recvfrom(self, sock, bufsize)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_recvfrom_into(self, sock, buf, nbytes=0):
+        r = _native.sock_recvfrom_into(self, sock, buf, nbytes)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_sendall(self, sock, data):
+        r = _native.sock_sendall(self, sock, data)
+        if r is not None:
+            return await r
+
+    async def sock_sendto(self, sock, data, address):
+        r = _native.sock_sendto(self, sock, data, address)
+        return (await r) if isinstance(r, _FUTURES) else r
+
+    async def sock_connect(self, sock, address):
+        _native.sock_check(self, sock)
+        if sock.family == socket.AF_INET or (
+                base_events._HAS_IPv6 and sock.family == socket.AF_INET6):
+            resolved = await self._ensure_resolved(
+                address, family=sock.family, type=sock.type, proto=sock.proto,
+                loop=self,
+            )
+            _, _, _, _, address = resolved[0]
+        r = _native.sock_connect(self, sock, address)
+        if r is not None:
+            return await r
+
+    async def sock_accept(self, sock):
+        r = _native.sock_accept(self, sock)
+        return (await r) if isinstance(r, _FUTURES) else r
 
     def _add_callback(self, handle):
         # A signal's handle (asyncio's `_handle_signal`), which asyncio puts in its own

@@ -290,7 +290,7 @@ pub(crate) fn pend<'py>(
     ensure_no_transport(core, fd)?;
     let this = core.get();
     this.check_open()?;
-    let local = this.local.get()?;
+    let local = CoreLoop::local_of(core)?;
     let write = kind.writes();
     let op = Rc::new(Op {
         local: Rc::downgrade(local),

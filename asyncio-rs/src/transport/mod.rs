@@ -55,7 +55,7 @@ impl SocketTransport {
     ) -> PyResult<Self> {
         let py = loop_.py();
         let core = loop_.cast::<CoreLoop>()?;
-        let local = core.get().local.get()?.clone();
+        let local = CoreLoop::local_of(core)?.clone();
         let fd: RawFd = sock.call_method0(intern!(py, "fileno"))?.extract()?;
         let io = local
             .lp

@@ -35,6 +35,8 @@ from asyncio import base_events, unix_events
 
 from . import _native
 from ._transport import _SocketTransport
+from ._datagram import _DatagramTransport
+from ._pipe import _ReadPipeTransport, _WritePipeTransport
 
 __all__ = ("EventLoop", "new_event_loop")
 
@@ -82,6 +84,16 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
     def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None,
                                server=None):
         return _SocketTransport(self, sock, protocol, waiter, extra, server)
+
+    def _make_datagram_transport(self, sock, protocol, address=None, waiter=None,
+                                 extra=None):
+        return _DatagramTransport(self, sock, protocol, address, waiter, extra)
+
+    def _make_read_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        return _ReadPipeTransport(self, pipe, protocol, waiter, extra)
+
+    def _make_write_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        return _WritePipeTransport(self, pipe, protocol, waiter, extra)
 
     async def _sendfile_native(self, transp, file, offset, count):
         if not isinstance(transp, _SocketTransport):

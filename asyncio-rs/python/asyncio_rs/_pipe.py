@@ -65,10 +65,14 @@ class _PipeTransportBase:
         elif closing:
             info.append("closing")
         info.append(f"fd={self._fileno}")
-        if not lost:
+        if not lost and self._loop.is_closed():
+            info.append("open")
+        elif not lost:
             info.append("polling" if polling else "idle")
             if isinstance(self, transports.WriteTransport):
                 info.append(f"bufsize={size}")
+        else:
+            info.append("closed")
         return "<{}>".format(" ".join(info))
 
     def __del__(self, _warn=warnings.warn):
@@ -76,7 +80,7 @@ class _PipeTransportBase:
             lost = self._lost()
         except RuntimeError:  # collected on another thread than its loop's: leave it be
             return
-        if not lost:
+        if not lost and self._pipe is not None:
             _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
             self._pipe.close()
 

@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import tempfile
+import tty
 import unittest
 
 import asyncio_rs
@@ -213,6 +214,26 @@ class Writing(PipeTestCase):
         peer.close()
         self.until(lambda: "lost" in proto.calls)
         ours.close()
+
+
+class OneFdBothWays(PipeTestCase):
+    def test_a_pty_read_and_written_through_one_fd(self):
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        rproto, wproto = Recorder(), Recorder()
+        rtr, _ = self.run_(self.loop.connect_read_pipe(lambda: rproto, os.fdopen(slave, "rb", 0)))
+        wtr, _ = self.run_(self.loop.connect_write_pipe(
+            lambda: wproto, os.fdopen(slave, "wb", 0, closefd=False)))
+        wtr.write(b"out")
+        self.assertEqual(os.read(master, 100), b"out")
+        os.write(master, b"in")
+        self.until(lambda: rproto.data == b"in")
+        wtr.close()
+        rtr.close()
+        self.turns()
+        self.assertEqual(wproto.calls[-1], "lost")
+        self.assertEqual(rproto.calls[-1], "lost")
+        os.close(master)
 
 
 class Subprocess(unittest.TestCase):

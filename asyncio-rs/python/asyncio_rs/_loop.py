@@ -12,7 +12,15 @@ queue, timer wheel, reactor and cross-thread door):
 - TCP and Unix socket transports (``_make_socket_transport``, under
   ``create_connection``, ``create_server``, ``connect_accepted_socket``, streams): the
   transport's reads, writes, write buffer and flow control, and its calls of the protocol,
-  run in Rust on the reactor (``_transport.py``).
+  run in Rust on the reactor (``_transport.py``);
+- UDP and ``AF_UNIX`` datagram transports (``_make_datagram_transport``, under
+  ``create_datagram_endpoint``, which resolves addresses and sets socket options in
+  asyncio's code): ``sendto`` with its queue and flow control, and the reads that call
+  ``datagram_received`` / ``error_received``, in Rust (``_datagram.py``);
+- pipe transports (``_make_read_pipe_transport`` / ``_make_write_pipe_transport``, under
+  ``connect_read_pipe``, ``connect_write_pipe`` and the subprocess transports' pipes): reads,
+  end of file, the write buffer with flow control and the watch for a closed reader, in
+  Rust (``_pipe.py``).
 
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:
@@ -24,7 +32,7 @@ loop), running on those native pieces:
 - accepting connections, connecting, happy eyeballs, ``Server``; TLS (asyncio's
   ``SSLProtocol``, over asyncio's own transport for ``ssl=`` and over ours for
   ``start_tls``); ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
-- the ``sock_*`` methods, UDP, pipes, subprocesses, signal handlers,
+- the ``sock_*`` methods, subprocesses (asyncio's, over the native pipes), signal handlers,
   ``getaddrinfo``, executors, exception handlers: asyncio's own code
   over the native reader/writer hooks.
 """

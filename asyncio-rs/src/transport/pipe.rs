@@ -18,7 +18,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView};
 use std::cell::RefCell;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 /// The most one read takes (64 KiB, as the socket driver's: asyncio's 256 KiB would make
@@ -36,6 +36,9 @@ pub(crate) struct Pipe {
     watch_read: bool,
     /// The read end's bound `protocol.data_received`.
     data_received: RefCell<Option<Py<PyAny>>>,
+    /// The duplicate of the fd the transport works on, when the fd itself is registered
+    /// already; closed after `conn` deregisters it.
+    dup: RefCell<Option<OwnedFd>>,
 }
 
 impl Pipe {
@@ -230,16 +233,35 @@ impl PipeTransport {
         let py = loop_.py();
         let local = loop_.cast::<CoreLoop>()?.get().local.get()?.clone();
         let fd: RawFd = pipe.call_method0(intern!(py, "fileno"))?.extract()?;
-        let io = local
-            .lp
-            .entered(|| FdReadiness::new(fd))
-            .map_err(os_error)?;
-        let conn = Conn::new(py, fd, io, &local, loop_, pipe, transport)?;
+        let mut dup = None;
+        let io = match local.lp.entered(|| FdReadiness::new(fd)) {
+            Ok(io) => io,
+            // The fd is another transport's already (a pty read and written through one
+            // fd, as asyncio's selector allows): this one works on a duplicate, which
+            // shares the open file, and closes it when done.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // SAFETY: `fd` is the open fd of `pipe` (the reactor just found it
+                // registered), which keeps it open across this call.
+                let own = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+                    .try_clone_to_owned()
+                    .map_err(os_error)?;
+                let io = local
+                    .lp
+                    .entered(|| FdReadiness::new(own.as_raw_fd()))
+                    .map_err(os_error)?;
+                dup = Some(own);
+                io
+            }
+            Err(e) => return Err(os_error(e)),
+        };
+        let io_fd = dup.as_ref().map_or(fd, |d| d.as_raw_fd());
+        let conn = Conn::new(py, io_fd, io, &local, loop_, pipe, transport)?;
         let p = Rc::new(Pipe {
             conn,
             write,
             watch_read,
             data_received: RefCell::new(None),
+            dup: RefCell::new(dup),
         });
         set_protocol(&p, protocol)?;
         local.lp.spawn(Driver { conn: p.clone() });
@@ -402,7 +424,9 @@ impl PipeTransport {
         let none = py.None().into_bound(py);
         let p = self.p()?;
         drop(p.data_received.borrow_mut().take());
-        p.conn.connection_lost(py, exc.unwrap_or(&none))
+        let lost = p.conn.connection_lost(py, exc.unwrap_or(&none));
+        drop(p.dup.borrow_mut().take());
+        lost
     }
 
     /// The references of a transport no longer driven (its loop closed while it was open).

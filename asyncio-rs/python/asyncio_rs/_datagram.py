@@ -5,8 +5,11 @@ whose methods are the native ones, bound in its instance dictionary.
 
 One difference from asyncio's: ``sendto`` after ``close()`` is counted and dropped for every
 transport (asyncio's does it for a connected one; its unconnected one still sends until the
-socket is closed, and fails after)."""
+socket is closed, and fails after). On Python 3.13 and later, empty datagrams are sent and
+``get_write_buffer_size`` counts 8 bytes of header per queued datagram, as 3.13's asyncio
+does; the water marks compare the data bytes alone."""
 
+import sys
 import warnings
 from asyncio import futures, transports, trsock
 
@@ -43,7 +46,8 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
         self._sock_fd = sock.fileno()
         self._address = address
         core = _native.DatagramTransport(
-            loop, sock, protocol, self, address, bool(self._extra["peername"]))
+            loop, sock, protocol, self, address, bool(self._extra["peername"]),
+            sys.version_info >= (3, 13))
         self._core = core
         d = self.__dict__
         for name in _NATIVE:

@@ -54,6 +54,9 @@ pub(crate) struct Dgram {
     inet: bool,
     /// The socket is connected (`peername`): `send` rather than `sendto`.
     connected: bool,
+    /// Python 3.13's transport: empty datagrams are sent, and each queued one counts 8 bytes
+    /// of header in `get_write_buffer_size` (3.11's drops empty ones, counts data only).
+    py313: bool,
     /// `remote_addr`: `sendto` refuses another address.
     address: Option<Py<PyAny>>,
     datagram_received: RefCell<Option<Py<PyAny>>>,
@@ -373,7 +376,8 @@ impl Drive for Dgram {
     }
 
     fn wants_write(&self) -> bool {
-        self.conn.wants_write()
+        // The queue, not the buffer: an empty datagram has no bytes.
+        self.conn.conn_lost.get() == 0 && !self.queue.borrow().is_empty()
     }
 
     fn turn(&self, py: Python<'_>, _local: &Local) -> PyResult<()> {
@@ -410,7 +414,7 @@ impl DatagramTransport {
     /// Registers `sock`'s fd with `loop`'s reactor and starts the transport's driver;
     /// `address` is `remote_addr`, `connected` whether the socket has a peer.
     #[new]
-    #[pyo3(signature = (loop_, sock, protocol, transport, address=None, connected=false))]
+    #[pyo3(signature = (loop_, sock, protocol, transport, address=None, connected=false, py313=false))]
     fn new(
         loop_: &Bound<'_, PyAny>,
         sock: &Bound<'_, PyAny>,
@@ -418,6 +422,7 @@ impl DatagramTransport {
         transport: &Bound<'_, PyAny>,
         address: Option<&Bound<'_, PyAny>>,
         connected: bool,
+        py313: bool,
     ) -> PyResult<Self> {
         let py = loop_.py();
         let local = loop_.cast::<CoreLoop>()?.get().local.get()?.clone();
@@ -433,6 +438,7 @@ impl DatagramTransport {
             queue: RefCell::default(),
             inet: family == libc::AF_INET,
             connected,
+            py313,
             address: address.filter(|a| !a.is_none()).map(|a| a.clone().unbind()),
             datagram_received: RefCell::new(None),
             last_peer: RefCell::new(None),
@@ -463,7 +469,7 @@ impl DatagramTransport {
                 data.get_type().name()?.repr()?
             )));
         };
-        if bytes.as_bytes().is_empty() {
+        if bytes.as_bytes().is_empty() && !d.py313 {
             return Ok(());
         }
         let mut addr = addr.filter(|a| !a.is_none()).cloned();
@@ -543,7 +549,13 @@ impl DatagramTransport {
     }
 
     fn get_write_buffer_size(&self) -> PyResult<usize> {
-        Ok(self.d()?.conn.buffer.borrow().len())
+        let d = self.d()?;
+        let header = if d.py313 {
+            8 * d.queue.borrow().len()
+        } else {
+            0
+        };
+        Ok(d.conn.buffer.borrow().len() + header)
     }
 
     /// `(low, high)`.

@@ -9,9 +9,12 @@
 
 mod conn;
 mod datagram;
+mod dgram;
 mod driver;
+mod inet;
 mod io;
 mod pipe;
+mod pipe_end;
 
 pub(crate) use datagram::DatagramTransport;
 pub(crate) use pipe::PipeTransport;

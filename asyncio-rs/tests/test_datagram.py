@@ -175,6 +175,24 @@ class Basics(DatagramTestCase):
         self.turns()
 
 
+    def test_pause_and_resume_reading(self):
+        tr, proto = self.endpoint(Recorder, local_addr=("127.0.0.1", 0))
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(peer.close)
+        tr.pause_reading()
+        self.assertFalse(tr.is_reading())
+        peer.sendto(b"held", tr.get_extra_info("sockname"))
+        self.turns(5)
+        self.assertEqual(proto.datagrams, [])
+        tr.resume_reading()
+        self.assertTrue(tr.is_reading())
+        self.until(lambda: proto.datagrams)
+        self.assertEqual(proto.datagrams, [(b"held", ("127.0.0.1", peer.getsockname()[1]))])
+        tr.close()
+        self.assertFalse(tr.is_reading())
+        self.turns()
+
+
 class Errors(DatagramTestCase):
     def test_connected_udp_to_a_closed_port_gets_connection_refused(self):
         closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -17,7 +17,8 @@ from . import _native
 
 # The native methods each transport binds in its instance dictionary.
 _NATIVE = (
-    "sendto", "close", "abort", "is_closing", "get_write_buffer_size",
+    "sendto", "close", "abort", "is_closing", "is_reading", "pause_reading", "resume_reading",
+    "get_write_buffer_size",
     "get_write_buffer_limits", "set_write_buffer_limits", "set_protocol", "get_protocol",
     "_force_close", "_fatal_error", "_call_connection_lost",
 )

@@ -167,6 +167,31 @@ impl DatagramTransport {
         Ok(self.d()?.conn.closing.get())
     }
 
+    fn is_reading(&self) -> PyResult<bool> {
+        let conn = &self.d()?.conn;
+        Ok(!conn.closing.get() && !conn.paused.get())
+    }
+
+    /// No datagram is read (the kernel queues them, and drops what does not fit) until
+    /// `resume_reading`.
+    fn pause_reading(&self) -> PyResult<()> {
+        let conn = &self.d()?.conn;
+        if !conn.closing.get() && !conn.paused.get() {
+            conn.paused.set(true);
+        }
+        Ok(())
+    }
+
+    fn resume_reading(&self) -> PyResult<()> {
+        let conn = &self.d()?.conn;
+        if conn.closing.get() || !conn.paused.get() {
+            return Ok(());
+        }
+        conn.paused.set(false);
+        conn.wake();
+        Ok(())
+    }
+
     fn get_write_buffer_size(&self) -> PyResult<usize> {
         let d = self.d()?;
         let header = if d.py313 {

@@ -3,6 +3,7 @@
 writer, subprocesses over them, and bad input, as asyncio's own pipe transports do them."""
 
 import asyncio
+import gc
 import os
 import socket
 import sys
@@ -269,6 +270,34 @@ class Subprocess(unittest.TestCase):
             return lines, err, proc.returncode
 
         self.assertEqual(asyncio_rs.run(main()), ([b"ONE\n", b"TWO\n"], b"done\n", 0))
+
+
+class NoLeaks(unittest.TestCase):
+    def test_pipes_leave_no_objects_behind(self):
+        loop = asyncio_rs.new_event_loop()
+
+        async def many(n):
+            for _ in range(n):
+                r, w = os.pipe()
+                rproto, wproto = Recorder(), Recorder()
+                await loop.connect_read_pipe(lambda: rproto, os.fdopen(r, "rb", 0))
+                wtr, _ = await loop.connect_write_pipe(lambda: wproto, os.fdopen(w, "wb", 0))
+                for _ in range(10):
+                    wtr.write(b"x" * 100)
+                wtr.close()
+                while "lost" not in rproto.calls:
+                    await asyncio.sleep(0)
+            await asyncio.sleep(0)
+
+        try:
+            loop.run_until_complete(many(20))
+            gc.collect()
+            before = len(gc.get_objects())
+            loop.run_until_complete(many(300))
+            gc.collect()
+            self.assertLess(len(gc.get_objects()) - before, 100)
+        finally:
+            loop.close()
 
 
 if __name__ == "__main__":

@@ -19,5 +19,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<transport::SocketTransport>()?;
     m.add_function(wrap_pyfunction!(child::watch_child, m)?)?;
     sock::register(m)?;
+    m.add_class::<transport::DatagramTransport>()?;
+    m.add_class::<transport::PipeTransport>()?;
     Ok(())
 }

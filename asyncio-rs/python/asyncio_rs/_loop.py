@@ -20,6 +20,14 @@ queue, timer wheel, reactor and cross-thread door):
   ``add_reader`` / ``add_writer`` ones, as in asyncio) and completes a future from Rust.
   The ``async def`` methods here only await that future; ``sock_connect`` resolves the
   address with asyncio's ``_ensure_resolved`` first.
+- UDP and ``AF_UNIX`` datagram transports (``_make_datagram_transport``, under
+  ``create_datagram_endpoint``, which resolves addresses and sets socket options in
+  asyncio's code): ``sendto`` with its queue and flow control, and the reads that call
+  ``datagram_received`` / ``error_received``, in Rust (``_datagram.py``);
+- pipe transports (``_make_read_pipe_transport`` / ``_make_write_pipe_transport``, under
+  ``connect_read_pipe``, ``connect_write_pipe`` and the subprocess transports' pipes): reads,
+  end of file, the write buffer with flow control and the watch for a closed reader, in
+  Rust (``_pipe.py``).
 
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:
@@ -31,11 +39,11 @@ loop), running on those native pieces:
 - accepting connections, connecting, happy eyeballs, ``Server``; TLS (asyncio's
   ``SSLProtocol``, over asyncio's own transport for ``ssl=`` and over ours for
   ``start_tls``); ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
-- subprocesses: asyncio's transport, with the child reaped by the Rust loop's child
-  watcher (a pidfd on the reactor; ``_make_subprocess_transport``), not the policy's;
-- ``sock_sendfile`` (asyncio's, over ``add_writer``), UDP, pipes, signal handlers,
-  ``getaddrinfo``, executors, exception handlers: asyncio's own code over the native
-  reader/writer hooks.
+- subprocesses: asyncio's transport, over the native pipes, with the child reaped by the
+  Rust loop's child watcher (a pidfd on the reactor; ``_make_subprocess_transport``), not
+  the policy's;
+- ``sock_sendfile`` (asyncio's, over ``add_writer``), signal handlers, ``getaddrinfo``,
+  executors, exception handlers: asyncio's own code over the native reader/writer hooks.
 """
 
 import asyncio
@@ -45,6 +53,8 @@ from asyncio import base_events, futures, unix_events
 
 from . import _native
 from ._transport import _SocketTransport
+from ._datagram import _DatagramTransport
+from ._pipe import _ReadPipeTransport, _WritePipeTransport
 
 __all__ = ("EventLoop", "new_event_loop")
 
@@ -95,6 +105,16 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
     def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None,
                                server=None):
         return _SocketTransport(self, sock, protocol, waiter, extra, server)
+
+    def _make_datagram_transport(self, sock, protocol, address=None, waiter=None,
+                                 extra=None):
+        return _DatagramTransport(self, sock, protocol, address, waiter, extra)
+
+    def _make_read_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        return _ReadPipeTransport(self, pipe, protocol, waiter, extra)
+
+    def _make_write_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        return _WritePipeTransport(self, pipe, protocol, waiter, extra)
 
     async def _sendfile_native(self, transp, file, offset, count):
         if not isinstance(transp, _SocketTransport):

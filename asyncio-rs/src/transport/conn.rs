@@ -4,6 +4,7 @@
 
 use crate::loop_core::Local;
 use crate::transport::io::WriteBuffer;
+use crate::transport::DEFAULT_HIGH_WATER;
 use asyncio::embed::FdReadiness;
 use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
 use pyo3::intern;
@@ -71,6 +72,46 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// A connection on `fd`, registered as `io`, in its initial state (not reading yet, no
+    /// protocol, asyncio's default water marks); `file` is what `connection_lost` closes.
+    pub(crate) fn new(
+        py: Python<'_>,
+        fd: RawFd,
+        io: FdReadiness,
+        local: &std::rc::Rc<Local>,
+        loop_: &Bound<'_, PyAny>,
+        file: &Bound<'_, PyAny>,
+        transport: &Bound<'_, PyAny>,
+    ) -> PyResult<Conn> {
+        Ok(Conn {
+            fd,
+            io: RefCell::new(Some(io)),
+            local: std::rc::Rc::downgrade(local),
+            loop_: loop_.clone().unbind(),
+            context: crate::handle::copy_context(py)?,
+            sock: RefCell::new(Some(file.clone().unbind())),
+            transport: RefCell::new(Some(transport.clone().unbind())),
+            protocol: RefCell::new(None),
+            reader: RefCell::new(None),
+            server: RefCell::new(None),
+            buffer: RefCell::default(),
+            high_water: Cell::new(DEFAULT_HIGH_WATER),
+            low_water: Cell::new(DEFAULT_HIGH_WATER / 4),
+            protocol_paused: Cell::new(false),
+            started: Cell::new(false),
+            paused: Cell::new(false),
+            closing: Cell::new(false),
+            eof: Cell::new(false),
+            read_done: Cell::new(false),
+            conn_lost: Cell::new(0),
+            finished: Cell::new(false),
+            driven: Cell::new(true),
+            waker: RefCell::new(None),
+            empty_waiter: RefCell::new(None),
+            detach_with_transport: false,
+        })
+    }
+
     pub(crate) fn wants_read(&self) -> bool {
         self.started.get()
             && !self.paused.get()
@@ -138,6 +179,32 @@ impl Conn {
             Err(e) => {
                 self.fatal_error(py, e, message).map_err(Some)?;
                 Err(None)
+            }
+        }
+    }
+
+    /// Calls `f` inside the transport's context as asyncio's reader handle would: an
+    /// exception goes to the loop's exception handler (`Exception in callback {what}`) and the
+    /// transport stays open; `KeyboardInterrupt` and `SystemExit` are returned.
+    pub(crate) fn call_reported(
+        &self,
+        py: Python<'_>,
+        what: &str,
+        f: impl FnOnce() -> PyResult<()>,
+    ) -> PyResult<()> {
+        match crate::handle::in_context(py, &self.context, f) {
+            Ok(()) => Ok(()),
+            Err(e) if is_exit(py, &e) => Err(e),
+            Err(e) => {
+                let context = PyDict::new(py);
+                context.set_item("message", format!("Exception in callback {what}"))?;
+                context.set_item("exception", e.value(py))?;
+                context.set_item("transport", self.transport(py))?;
+                context.set_item("protocol", self.protocol(py))?;
+                self.loop_
+                    .bind(py)
+                    .call_method1(intern!(py, "call_exception_handler"), (context,))?;
+                Ok(())
             }
         }
     }
@@ -235,6 +302,29 @@ impl Conn {
         }
         self.conn_lost.set(self.conn_lost.get() + 1);
         Ok(())
+    }
+
+    /// `_FlowControlMixin.set_write_buffer_limits`.
+    pub(crate) fn set_write_buffer_limits(
+        &self,
+        py: Python<'_>,
+        high: Option<i64>,
+        low: Option<i64>,
+    ) -> PyResult<()> {
+        let high = match (high, low) {
+            (Some(h), _) => h,
+            (None, None) => DEFAULT_HIGH_WATER as i64,
+            (None, Some(l)) => 4 * l,
+        };
+        let low = low.unwrap_or(high / 4);
+        if !(high >= low && low >= 0) {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "high ({high}) must be >= low ({low}) must be >= 0"
+            )));
+        }
+        self.high_water.set(high as usize);
+        self.low_water.set(low as usize);
+        self.maybe_pause_protocol(py)
     }
 
     /// `_FlowControlMixin._maybe_pause_protocol`, from `write()`: `pause_writing` runs in

@@ -25,21 +25,50 @@ use std::task::{Context, Poll};
 /// read an `mmap`, `mremap` and `munmap`.
 const MAX_SIZE: usize = 64 * 1024;
 
-pub(crate) struct Driver {
-    pub(crate) conn: Rc<Conn>,
+/// A transport a [`Driver`] drives: its connection state, what it waits for, and one turn of
+/// its I/O (the stream socket's is `turn`; datagrams and pipes have their own).
+pub(crate) trait Drive {
+    fn conn(&self) -> &Conn;
+    fn wants_read(&self) -> bool;
+    fn wants_write(&self) -> bool;
+    /// `Err`: a `KeyboardInterrupt` or `SystemExit` for `run_forever` to raise.
+    fn turn(&self, py: Python<'_>, local: &Local) -> PyResult<()>;
 }
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        self.conn.driven.set(false);
+impl Drive for Conn {
+    fn conn(&self) -> &Conn {
+        self
+    }
+
+    fn wants_read(&self) -> bool {
+        Conn::wants_read(self)
+    }
+
+    fn wants_write(&self) -> bool {
+        Conn::wants_write(self)
+    }
+
+    fn turn(&self, py: Python<'_>, local: &Local) -> PyResult<()> {
+        turn(py, self, local)
     }
 }
 
-impl Future for Driver {
+pub(crate) struct Driver<T: Drive = Conn> {
+    pub(crate) conn: Rc<T>,
+}
+
+impl<T: Drive> Drop for Driver<T> {
+    fn drop(&mut self) {
+        self.conn.conn().driven.set(false);
+    }
+}
+
+impl<T: Drive> Future for Driver<T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let conn = &*self.conn;
+        let this = &*self.conn;
+        let conn = this.conn();
         if conn.finished.get() {
             return Poll::Ready(());
         }
@@ -62,7 +91,7 @@ impl Future for Driver {
                 cx.waker().wake_by_ref();
                 return;
             }
-            let outcome = turn(py, conn, &local);
+            let outcome = this.turn(py, &local);
             if let Err(e) = outcome {
                 *local.pending.borrow_mut() = Some(e);
             }
@@ -72,10 +101,10 @@ impl Future for Driver {
         }
         let mut again = false;
         if let Some(io) = conn.io.borrow().as_ref() {
-            if conn.wants_write() && io.poll_ready(true, cx).is_ready() {
+            if this.wants_write() && io.poll_ready(true, cx).is_ready() {
                 again = true;
             }
-            if conn.wants_read() && io.poll_ready(false, cx).is_ready() {
+            if this.wants_read() && io.poll_ready(false, cx).is_ready() {
                 again = true;
             }
         }
@@ -104,7 +133,7 @@ fn turn(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
     Ok(())
 }
 
-fn clear(conn: &Conn, write: bool) {
+pub(crate) fn clear(conn: &Conn, write: bool) {
     if let Some(io) = conn.io.borrow().as_ref() {
         io.clear(write);
     }

@@ -86,6 +86,29 @@ pub(crate) fn recv_bytes<'py>(
     cap: usize,
     spare: &RefCell<Option<Py<PyAny>>>,
 ) -> Result<(Bound<'py, PyBytes>, usize), RecvError> {
+    fill_bytes(py, fd, cap, spare, recv_raw)
+}
+
+/// [`recv_bytes`] with `read(2)`, for pipes and character devices.
+pub(crate) fn read_bytes<'py>(
+    py: Python<'py>,
+    fd: RawFd,
+    cap: usize,
+    spare: &RefCell<Option<Py<PyAny>>>,
+) -> Result<(Bound<'py, PyBytes>, usize), RecvError> {
+    fill_bytes(py, fd, cap, spare, read_raw)
+}
+
+/// A system call reading into raw memory: `recv_raw` or `read_raw`.
+type RawRead = unsafe fn(RawFd, *mut u8, usize) -> io::Result<usize>;
+
+fn fill_bytes<'py>(
+    py: Python<'py>,
+    fd: RawFd,
+    cap: usize,
+    spare: &RefCell<Option<Py<PyAny>>>,
+    read_raw: RawRead,
+) -> Result<(Bound<'py, PyBytes>, usize), RecvError> {
     let mut obj = match spare.borrow_mut().take() {
         Some(obj) => obj.into_ptr(),
         None => {
@@ -104,7 +127,7 @@ pub(crate) fn recv_bytes<'py>(
     // a bytes object) may be written until it is shared.
     let buf: *mut u8 = unsafe { ffi::PyBytes_AsString(obj) }.cast();
     // SAFETY: `buf` is valid for writes of `cap` bytes, as said above.
-    let read = unsafe { recv_raw(fd, buf, cap) };
+    let read = unsafe { read_raw(fd, buf, cap) };
     let keep = |obj| {
         // SAFETY: `obj` is our owned reference, handed to the `Py` that keeps it.
         *spare.borrow_mut() = Some(unsafe { Bound::from_owned_ptr(py, obj) }.unbind());
@@ -142,6 +165,22 @@ pub(crate) fn recv_bytes<'py>(
 pub(crate) unsafe fn recv_raw(fd: RawFd, ptr: *mut u8, len: usize) -> io::Result<usize> {
     // SAFETY: the caller's promise.
     retry(|| check(unsafe { libc::recv(fd, ptr.cast(), len, 0) }))
+}
+
+/// `read(2)` into raw memory.
+///
+/// # Safety
+/// `ptr` must be valid for writes of `len` bytes for the call's duration.
+pub(crate) unsafe fn read_raw(fd: RawFd, ptr: *mut u8, len: usize) -> io::Result<usize> {
+    // SAFETY: the caller's promise.
+    retry(|| check(unsafe { libc::read(fd, ptr.cast(), len) }))
+}
+
+/// `write(2)` of `data` (a pipe's; `EPIPE` rather than `SIGPIPE` as Python ignores the
+/// signal); `EINTR` is retried.
+pub(crate) fn write(fd: RawFd, data: &[u8]) -> io::Result<usize> {
+    // SAFETY: `data` is valid for reads of `data.len()` bytes for the call's duration.
+    retry(|| check(unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) }))
 }
 
 /// `send(2)` of `data`, without `SIGPIPE`; `EINTR` is retried.

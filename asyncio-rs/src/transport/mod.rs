@@ -8,15 +8,23 @@
 //! connection is lost.
 
 mod conn;
+mod datagram;
+mod dgram;
 mod driver;
+mod inet;
 mod io;
+mod pipe;
+mod pipe_end;
+
+pub(crate) use datagram::DatagramTransport;
+pub(crate) use pipe::PipeTransport;
 
 use crate::loop_core::{os_error, CoreLoop};
 use crate::thread_bound::ThreadBound;
 use asyncio::embed::FdReadiness;
 use conn::Conn;
 use driver::Driver;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
@@ -25,7 +33,7 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 
 /// `_FlowControlMixin`'s default high-water mark.
-const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
 #[pyclass(frozen, module = "asyncio_rs._native")]
 pub(crate) struct SocketTransport {
@@ -207,21 +215,7 @@ impl SocketTransport {
         high: Option<i64>,
         low: Option<i64>,
     ) -> PyResult<()> {
-        let conn = self.conn()?;
-        let high = match (high, low) {
-            (Some(h), _) => h,
-            (None, None) => DEFAULT_HIGH_WATER as i64,
-            (None, Some(l)) => 4 * l,
-        };
-        let low = low.unwrap_or(high / 4);
-        if !(high >= low && low >= 0) {
-            return Err(PyValueError::new_err(format!(
-                "high ({high}) must be >= low ({low}) must be >= 0"
-            )));
-        }
-        conn.high_water.set(high as usize);
-        conn.low_water.set(low as usize);
-        conn.maybe_pause_protocol(py)
+        self.conn()?.set_write_buffer_limits(py, high, low)
     }
 
     fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {

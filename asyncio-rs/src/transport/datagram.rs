@@ -44,7 +44,7 @@ impl DatagramTransport {
         py313: bool,
     ) -> PyResult<Self> {
         let py = loop_.py();
-        let local = loop_.cast::<CoreLoop>()?.get().local.get()?.clone();
+        let local = CoreLoop::local_of(loop_.cast::<CoreLoop>()?)?.clone();
         let fd: RawFd = sock.call_method0(intern!(py, "fileno"))?.extract()?;
         let family: i32 = sock.getattr(intern!(py, "family"))?.extract()?;
         let io = local

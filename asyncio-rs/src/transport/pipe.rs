@@ -44,7 +44,7 @@ impl PipeTransport {
         watch_read: bool,
     ) -> PyResult<Self> {
         let py = loop_.py();
-        let local = loop_.cast::<CoreLoop>()?.get().local.get()?.clone();
+        let local = CoreLoop::local_of(loop_.cast::<CoreLoop>()?)?.clone();
         let fd: RawFd = pipe.call_method0(intern!(py, "fileno"))?.extract()?;
         let mut dup = None;
         let io = match local.lp.entered(|| FdReadiness::new(fd)) {

@@ -2,6 +2,7 @@
 //! CPython's asyncio on this workspace's Rust event loop. See `python/asyncio_rs` for the
 //! Python half and the list of what is native and what delegates to asyncio.
 
+mod fast_methods;
 mod handle;
 mod loop_core;
 mod thread_bound;
@@ -12,6 +13,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<loop_core::CoreLoop>()?;
+    fast_methods::install(m.py())?;
     m.add_class::<handle::Handle>()?;
     m.add_class::<handle::TimerHandle>()?;
     m.add_class::<transport::SocketTransport>()?;

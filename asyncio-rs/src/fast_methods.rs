@@ -17,6 +17,7 @@ use pyo3::types::PyTuple;
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 type Object = *mut ffi::PyObject;
 
@@ -59,6 +60,7 @@ impl<'a, 'py> Args<'a, 'py> {
     /// # Safety
     /// `args`, `nargs` and `kwnames` as CPython passes them to a `METH_FASTCALL |
     /// METH_KEYWORDS` method, valid for `'a`.
+    #[inline]
     unsafe fn parse(
         py: Python<'py>,
         name: &str,
@@ -76,20 +78,22 @@ impl<'a, 'py> Args<'a, 'py> {
         };
         let mut context = None;
         if !kwnames.is_null() {
-            // SAFETY: `kwnames` is a tuple of the keyword names, whose values follow the
+            // SAFETY: `kwnames` is the tuple of the keyword names, whose values follow the
             // positional arguments at `args`.
-            let names =
-                unsafe { pyo3::Borrowed::from_ptr(py, kwnames).cast_unchecked::<PyTuple>() };
-            for (i, key) in names.iter().enumerate() {
-                if key.eq("context")? {
-                    // SAFETY: as above: value `i` of the keywords.
-                    let value = unsafe { pyo3::Borrowed::from_ptr(py, *args.add(nargs + i)) };
-                    context = Some(value.to_owned());
-                } else {
+            let n = unsafe { ffi::PyTuple_GET_SIZE(kwnames) };
+            for i in 0..n {
+                // SAFETY: as above, `i` is within the tuple.
+                let key = unsafe { ffi::PyTuple_GET_ITEM(kwnames, i) };
+                if !is_context(key) {
+                    // SAFETY: a live str of the tuple.
+                    let key = unsafe { pyo3::Borrowed::from_ptr(py, key) }.to_owned();
                     return Err(PyTypeError::new_err(format!(
                         "{name}() got an unexpected keyword argument '{key}'"
                     )));
                 }
+                // SAFETY: as above: value `i` of the keywords.
+                let value = unsafe { pyo3::Borrowed::from_ptr(py, *args.add(nargs + i as usize)) };
+                context = Some(value.to_owned());
             }
         }
         if positional.len() < required.len() {
@@ -134,6 +138,40 @@ impl<'a, 'py> Args<'a, 'py> {
         }
         Ok(tuple.cast_into::<PyTuple>()?)
     }
+}
+
+/// The `str` objects seen spelling the keyword `context` (ours, CPython's C `Task`'s): one
+/// reference to each is kept forever, so an address here is never another object's.
+static CONTEXT_KEYS: [AtomicPtr<ffi::PyObject>; 2] =
+    [AtomicPtr::new(null_mut()), AtomicPtr::new(null_mut())];
+
+/// Whether the keyword name `key` (a `str`) is `context`. Keyword names are interned, so
+/// this is a pointer compare but for the first call from each kind of caller.
+#[inline]
+fn is_context(key: Object) -> bool {
+    CONTEXT_KEYS
+        .iter()
+        .any(|known| known.load(Ordering::Relaxed) == key)
+        || is_context_slow(key)
+}
+
+#[cold]
+fn is_context_slow(key: Object) -> bool {
+    // SAFETY: `key` is a live str and the GIL is held.
+    let equal = unsafe { ffi::PyUnicode_CompareWithASCIIString(key, c"context".as_ptr()) } == 0;
+    if equal {
+        for known in &CONTEXT_KEYS {
+            if known
+                .compare_exchange(null_mut(), key, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                // SAFETY: as above; the reference kept is the slot's.
+                unsafe { ffi::Py_INCREF(key) };
+                break;
+            }
+        }
+    }
+    equal
 }
 
 unsafe extern "C" fn call_soon(

@@ -203,15 +203,19 @@ where
         local.lp.call_soon(move || dispatch(&weak, handle));
         return;
     }
-    let bound = handle.bind(py).as_any();
-    let outcome = if local.debug.load(Ordering::Relaxed) {
-        run_timed(py, cb, bound)
-    } else {
-        cb.run(py, bound)
+    let outcome = {
+        let bound = handle.bind(py).as_any();
+        if local.debug.load(Ordering::Relaxed) {
+            run_timed(py, cb, bound)
+        } else {
+            cb.run(py, bound)
+        }
     };
     if let Err(e) = outcome {
         *local.pending.borrow_mut() = Some(e);
     }
+    // Dropped as a `Bound`, which needs no look at whether this thread is attached.
+    drop(handle.into_bound(py));
 }
 
 /// Debug mode's run of a callback: as asyncio's `_run_once`, the loop's `_current_handle` is

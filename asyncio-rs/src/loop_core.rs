@@ -112,7 +112,7 @@ impl CoreLoop {
     }
 
     /// asyncio's debug-mode checks of a scheduling call, done by asyncio's own methods.
-    #[inline]
+    #[inline(always)]
     fn debug_checks(
         slf: &Bound<'_, Self>,
         callback: &Bound<'_, PyAny>,

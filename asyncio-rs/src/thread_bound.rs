@@ -2,20 +2,20 @@
 //!
 //! The loop's core is `Rc`-based and bound to its thread, as every asyncio loop is; a Python
 //! object holding it must still be `Send + Sync` for PyO3. [`ThreadBound`] checks the thread
-//! on each access (one thread-local address compare) and refuses other threads with
+//! on each access (one compare of the thread id) and refuses other threads with
 //! asyncio's `RuntimeError` instead of touching the value.
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::PyResult;
 use std::mem::ManuallyDrop;
 
-thread_local! {
-    static MARK: u8 = const { 0 };
-}
-
-/// This thread's mark: the address of a thread-local, unique among the threads alive.
+/// This thread's mark, unique among the threads alive: its pthread id, which is read from
+/// the thread's own control block (a thread-local of this library would cost a call to
+/// `__tls_get_addr` at each use, as the library is loaded at run time).
+#[inline]
 fn this_thread() -> usize {
-    MARK.with(|m| m as *const u8 as usize)
+    // SAFETY: `pthread_self` has no preconditions and cannot fail.
+    unsafe { libc::pthread_self() as usize }
 }
 
 pub(crate) struct ThreadBound<T> {
@@ -26,7 +26,7 @@ pub(crate) struct ThreadBound<T> {
 // SAFETY: the value is reached only through `get`, which hands it out on the owner thread
 // alone, and dropped there alone (elsewhere it is leaked); so it is never touched by two
 // threads, which is what `Send`/`Sync` would otherwise have to promise. A thread that took
-// the address of an owner which has exited may reach it, but the owner can no longer.
+// the id of an owner which has exited may reach it, but the owner can no longer.
 unsafe impl<T> Send for ThreadBound<T> {}
 // SAFETY: as for `Send`.
 unsafe impl<T> Sync for ThreadBound<T> {}

@@ -12,9 +12,9 @@ ir() {
     | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 loops=$("$PY" -c 'import loop_bench; print(" ".join(loop_bench.LOOPS))')
-printf '%-12s' case; for l in $loops; do printf '%14s' "$l"; done; echo "   (instructions per operation)"
+printf '%-18s' case; for l in $loops; do printf '%14s' "$l"; done; echo "   (instructions per operation)"
 for case in call_soon call_later+cancel sleep"(0)"; do
-  printf '%-12s' "$case"
+  printf '%-18s' "$case"
   for l in $loops; do
     a=$(ir "$l" "$case" "$N"); b=$(ir "$l" "$case" $((2 * N)))
     printf '%14d' $(((b - a) / N))

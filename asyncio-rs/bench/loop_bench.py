@@ -1,4 +1,4 @@
-"""Hot paths of an event loop, on asyncio's own loop, asyncio_rs and uvloop (when installed),
+"""Hot paths of an event loop, on asyncio's own loop, asyncio_rs, uvloop and rloop (when installed),
 in one run: each case alternates the loops round after round and keeps each loop's best
 round, then prints the time per operation and the ratio to asyncio_rs.
 
@@ -21,6 +21,12 @@ try:
     import uvloop
 
     LOOPS["uvloop"] = uvloop.new_event_loop
+except ImportError:
+    pass
+try:
+    import rloop
+
+    LOOPS["rloop"] = rloop.new_event_loop
 except ImportError:
     pass
 

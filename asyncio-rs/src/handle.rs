@@ -100,9 +100,7 @@ impl Callback {
     /// `Handle._run` does, except `KeyboardInterrupt` and `SystemExit`, which are returned
     /// to stop the loop.
     pub(crate) fn run(&self, py: Python<'_>, handle: &Bound<'_, PyAny>) -> PyResult<()> {
-        let outcome = in_context(py, &self.context, || {
-            self.callback.bind(py).call1(self.args.bind(py)).map(drop)
-        });
+        let outcome = in_context(py, &self.context, || self.call(py));
         match outcome {
             Ok(()) => Ok(()),
             Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => Err(e),
@@ -114,6 +112,24 @@ impl Callback {
                 Ok(())
             }
         }
+    }
+
+    /// `callback(*args)`, through vectorcall on the tuple's items (as `Context.run` does).
+    fn call(&self, py: Python<'_>) -> PyResult<()> {
+        let args = self.args.bind(py);
+        let tuple = args.as_ptr().cast::<ffi::PyTupleObject>();
+        // SAFETY: the GIL is held; `tuple` is a live tuple that `self` keeps, so its `len()`
+        // items stay alive for the call, which borrows them.
+        let returned = unsafe {
+            ffi::PyObject_Vectorcall(
+                self.callback.as_ptr(),
+                (*tuple).ob_item.as_ptr(),
+                args.len(),
+                std::ptr::null_mut(),
+            )
+        };
+        // SAFETY: a new reference, or NULL with an exception set.
+        unsafe { Bound::from_owned_ptr_or_err(py, returned) }.map(drop)
     }
 
     fn report(&self, py: Python<'_>, handle: &Bound<'_, PyAny>, exc: PyErr) -> PyResult<()> {
@@ -173,21 +189,74 @@ pub(crate) fn dispatch<T>(local: &Weak<Local>, handle: Py<T>)
 where
     T: HasCallback<Frozen = pyo3::pyclass::boolean_struct::True>,
 {
-    Python::attach(|py| {
-        let Some(local) = local.upgrade() else { return };
-        if local.closed.get() || handle.get().callback().is_cancelled() {
-            return;
-        }
-        if local.pending.borrow().is_some() {
-            let weak = Rc::downgrade(&local);
-            local.lp.call_soon(move || dispatch(&weak, handle));
-            return;
-        }
+    // SAFETY: the loop runs its ready callbacks in its turns alone, and those run inside
+    // `_run_once` and `_close_native`, which hold the GIL (released around the wait for I/O
+    // only, where no callback runs).
+    let py = unsafe { Python::assume_attached() };
+    let Some(local) = local.upgrade() else { return };
+    let cb = handle.get().callback();
+    if local.closed.get() || cb.is_cancelled() {
+        return;
+    }
+    if local.pending.borrow().is_some() {
+        let weak = Rc::downgrade(&local);
+        local.lp.call_soon(move || dispatch(&weak, handle));
+        return;
+    }
+    let outcome = {
         let bound = handle.bind(py).as_any();
-        if let Err(e) = handle.get().callback().run(py, bound) {
-            *local.pending.borrow_mut() = Some(e);
+        if local.debug.load(Ordering::Relaxed) {
+            run_timed(py, cb, bound)
+        } else {
+            cb.run(py, bound)
         }
-    });
+    };
+    if let Err(e) = outcome {
+        *local.pending.borrow_mut() = Some(e);
+    }
+    // Dropped as a `Bound`, which needs no look at whether this thread is attached.
+    drop(handle.into_bound(py));
+}
+
+/// Debug mode's run of a callback: as asyncio's `_run_once`, the loop's `_current_handle` is
+/// the handle meanwhile, and a callback that took `slow_callback_duration` seconds or more is
+/// logged as `Executing <Handle ...> took 0.123 seconds`.
+#[cold]
+fn run_timed(py: Python<'_>, cb: &Callback, handle: &Bound<'_, PyAny>) -> PyResult<()> {
+    let loop_ = cb.loop_.bind(py);
+    let started = std::time::Instant::now();
+    let noted = loop_.setattr("_current_handle", handle);
+    let outcome = cb.run(py, handle);
+    let took = started.elapsed().as_secs_f64();
+    let logged = noted
+        .and_then(|()| loop_.setattr("_current_handle", py.None()))
+        .and_then(|()| match outcome {
+            Ok(()) => warn_if_slow(py, loop_, handle, took),
+            Err(_) => Ok(()),
+        });
+    if let Err(e) = logged {
+        e.write_unraisable(py, Some(handle));
+    }
+    outcome
+}
+
+fn warn_if_slow(
+    py: Python<'_>,
+    loop_: &Bound<'_, PyAny>,
+    handle: &Bound<'_, PyAny>,
+    took: f64,
+) -> PyResult<()> {
+    let limit: f64 = loop_.getattr("slow_callback_duration")?.extract()?;
+    if took < limit {
+        return Ok(());
+    }
+    // Looked up at each use, as asyncio's own code does (tests patch it).
+    let base_events = py.import("asyncio.base_events")?;
+    let shown = base_events.call_method1("_format_handle", (handle,))?;
+    base_events
+        .getattr("logger")?
+        .call_method1("warning", ("Executing %s took %.3f seconds", shown, took))?;
+    Ok(())
 }
 
 /// asyncio's `Handle`: made by `call_soon` and `add_reader`.
@@ -225,6 +294,16 @@ impl Handle {
     #[getter]
     fn _source_traceback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         self.cb.source_traceback.as_ref().map(|tb| tb.clone_ref(py))
+    }
+
+    #[getter]
+    fn _callback(&self, py: Python<'_>) -> Py<PyAny> {
+        self.cb.callback.clone_ref(py)
+    }
+
+    #[getter]
+    fn _args(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.cb.args.clone_ref(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -283,6 +362,16 @@ impl TimerHandle {
     #[getter]
     fn _source_traceback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         self.cb.source_traceback.as_ref().map(|tb| tb.clone_ref(py))
+    }
+
+    #[getter]
+    fn _callback(&self, py: Python<'_>) -> Py<PyAny> {
+        self.cb.callback.clone_ref(py)
+    }
+
+    #[getter]
+    fn _args(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.cb.args.clone_ref(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -3,6 +3,7 @@
 //! Python half and the list of what is native and what delegates to asyncio.
 
 mod child;
+mod fast_methods;
 mod handle;
 mod loop_core;
 mod sock;
@@ -14,6 +15,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<loop_core::CoreLoop>()?;
+    fast_methods::install(m.py())?;
     m.add_class::<handle::Handle>()?;
     m.add_class::<handle::TimerHandle>()?;
     m.add_class::<transport::SocketTransport>()?;

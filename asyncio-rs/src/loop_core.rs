@@ -16,6 +16,10 @@ use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Busy turns (which did not wait for I/O) between looks at pending signals.
+const SIGNAL_CHECK_INTERVAL: u32 = 64;
 
 /// The loop's thread-bound state.
 pub(crate) struct Local {
@@ -24,6 +28,8 @@ pub(crate) struct Local {
     /// `run_forever`.
     pub(crate) pending: RefCell<Option<PyErr>>,
     pub(crate) closed: Cell<bool>,
+    /// asyncio's debug mode (the loop's `get_debug()`): callbacks are timed.
+    pub(crate) debug: Arc<AtomicBool>,
     /// What watches each fd's reading (`false`) and writing (`true`): cancelled when replaced
     /// or removed as asyncio's selector loop cancels its handles.
     watchers: RefCell<HashMap<(RawFd, bool), Watcher>>,
@@ -94,7 +100,7 @@ pub(crate) struct CoreLoop {
     remote: LoopHandle,
     closed: AtomicBool,
     stopping: AtomicBool,
-    debug: AtomicBool,
+    debug: Arc<AtomicBool>,
     /// Set while a thread is in `_run_once`, which lets the GIL go while it waits: the loop
     /// cannot change threads then.
     turning: AtomicBool,
@@ -189,6 +195,7 @@ impl CoreLoop {
     }
 
     /// asyncio's debug-mode checks of a scheduling call, done by asyncio's own methods.
+    #[inline(always)]
     fn debug_checks(
         slf: &Bound<'_, Self>,
         callback: &Bound<'_, PyAny>,
@@ -249,16 +256,18 @@ impl CoreLoop {
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let lp = EmbeddedLoop::new().map_err(os_error)?;
+        let debug = Arc::new(AtomicBool::new(false));
         Ok(CoreLoop {
             remote: lp.handle(),
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
-            debug: AtomicBool::new(false),
+            debug: debug.clone(),
             turning: AtomicBool::new(false),
             local: ThreadBound::new(Rc::new(Local {
                 lp,
                 pending: RefCell::new(None),
                 closed: Cell::new(false),
+                debug,
                 watchers: RefCell::new(HashMap::new()),
                 spare_read: RefCell::new(None),
             })),
@@ -295,73 +304,12 @@ impl CoreLoop {
         self.debug.store(value, Ordering::Relaxed);
     }
 
-    pub(crate) fn get_debug(&self) -> bool {
-        self.debug.load(Ordering::Relaxed)
-    }
-
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
     }
 
     fn stop(&self) {
         self.stopping.store(true, Ordering::Relaxed);
-    }
-
-    /// The loop's monotonic clock, in seconds.
-    fn time(&self) -> f64 {
-        self.remote.time()
-    }
-
-    #[pyo3(signature = (callback, *args, context=None))]
-    fn call_soon(
-        slf: &Bound<'_, Self>,
-        callback: Bound<'_, PyAny>,
-        args: Bound<'_, PyTuple>,
-        context: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Py<Handle>> {
-        let this = slf.get();
-        this.check_open()?;
-        Self::debug_checks(slf, &callback, "call_soon")?;
-        let local = Self::local_of(slf)?;
-        let py = slf.py();
-        let cb = Callback::new(
-            py,
-            slf.as_any(),
-            callback,
-            args,
-            context,
-            this.debug.load(Ordering::Relaxed),
-        )?;
-        let handle = Py::new(py, Handle { cb })?;
-        let queued = handle.clone_ref(py);
-        let weak = Rc::downgrade(local);
-        local.lp.call_soon(move || dispatch(&weak, queued));
-        Ok(handle)
-    }
-
-    #[pyo3(signature = (delay, callback, *args, context=None))]
-    fn call_later(
-        slf: &Bound<'_, Self>,
-        delay: Option<f64>,
-        callback: Bound<'_, PyAny>,
-        args: Bound<'_, PyTuple>,
-        context: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Py<TimerHandle>> {
-        let delay = delay.ok_or_else(|| PyTypeError::new_err("delay must not be None"))?;
-        let when = slf.get().remote.time() + delay;
-        Self::schedule_at(slf, when, callback, args, context, "call_later")
-    }
-
-    #[pyo3(signature = (when, callback, *args, context=None))]
-    fn call_at(
-        slf: &Bound<'_, Self>,
-        when: Option<f64>,
-        callback: Bound<'_, PyAny>,
-        args: Bound<'_, PyTuple>,
-        context: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Py<TimerHandle>> {
-        let when = when.ok_or_else(|| PyTypeError::new_err("when cannot be None"))?;
-        Self::schedule_at(slf, when, callback, args, context, "call_at")
     }
 
     #[pyo3(signature = (callback, *args, context=None))]
@@ -426,17 +374,32 @@ impl CoreLoop {
         }
         this.turning.store(true, Ordering::Release);
         let _turning = Turning(&this.turning);
-        loop {
-            let may_block = !this.stopping.load(Ordering::Relaxed);
-            local.lp.turn(may_block, Some(release_gil));
-            if let Some(e) = local.pending.borrow_mut().take() {
-                return Err(e);
+        let mut first = true;
+        let mut turns = 0u32;
+        let mut signalled = Ok(());
+        local.lp.run(Some(release_gil), |waited| {
+            if !first {
+                if local.pending.borrow().is_some() {
+                    return None;
+                }
+                // A signal that came while Python code ran was handled there, by the
+                // interpreter; one that interrupted the wait is looked at here. Busy turns
+                // that run native work only look every so often.
+                if waited || turns % SIGNAL_CHECK_INTERVAL == 0 {
+                    signalled = py.check_signals();
+                }
+                if signalled.is_err() || this.stopping.load(Ordering::Relaxed) {
+                    return None;
+                }
             }
-            py.check_signals()?;
-            if this.stopping.load(Ordering::Relaxed) {
-                return Ok(());
-            }
+            first = false;
+            turns = turns.wrapping_add(1);
+            Some(!this.stopping.load(Ordering::Relaxed))
+        });
+        if let Some(e) = local.pending.borrow_mut().take() {
+            return Err(e);
         }
+        signalled
     }
 
     #[pyo3(signature = (fd, callback, *args))]
@@ -491,6 +454,68 @@ impl CoreLoop {
 }
 
 impl CoreLoop {
+    /// Whether the loop is in debug mode (`get_debug()`, installed by `fast_methods`).
+    pub(crate) fn get_debug(&self) -> bool {
+        self.debug.load(Ordering::Relaxed)
+    }
+
+    /// The loop's monotonic clock, in seconds (`time()`).
+    pub(crate) fn time(&self) -> f64 {
+        self.remote.time()
+    }
+
+    /// `call_soon(callback, *args, context=None)` (installed by `fast_methods`).
+    pub(crate) fn call_soon_impl(
+        slf: &Bound<'_, Self>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<Handle>> {
+        let this = slf.get();
+        this.check_open()?;
+        Self::debug_checks(slf, &callback, "call_soon")?;
+        let local = Self::local_of(slf)?;
+        let py = slf.py();
+        let cb = Callback::new(
+            py,
+            slf.as_any(),
+            callback,
+            args,
+            context,
+            this.debug.load(Ordering::Relaxed),
+        )?;
+        let handle = Py::new(py, Handle { cb })?;
+        let queued = handle.clone_ref(py);
+        let weak = Rc::downgrade(local);
+        local.lp.call_soon(move || dispatch(&weak, queued));
+        Ok(handle)
+    }
+
+    /// `call_later(delay, callback, *args, context=None)`.
+    pub(crate) fn call_later_impl(
+        slf: &Bound<'_, Self>,
+        delay: Option<f64>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let delay = delay.ok_or_else(|| PyTypeError::new_err("delay must not be None"))?;
+        let when = slf.get().remote.time() + delay;
+        Self::schedule_at(slf, when, callback, args, context, "call_later")
+    }
+
+    /// `call_at(when, callback, *args, context=None)`.
+    pub(crate) fn call_at_impl(
+        slf: &Bound<'_, Self>,
+        when: Option<f64>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let when = when.ok_or_else(|| PyTypeError::new_err("when cannot be None"))?;
+        Self::schedule_at(slf, when, callback, args, context, "call_at")
+    }
+
     fn schedule_at(
         slf: &Bound<'_, Self>,
         when: f64,

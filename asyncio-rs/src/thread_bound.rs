@@ -3,7 +3,7 @@
 //!
 //! The loop's core is `Rc`-based and bound to a thread, as every asyncio loop is; a Python
 //! object holding it must still be `Send + Sync` for PyO3. [`ThreadBound`] checks the thread
-//! on each access (one thread-local address compare) and refuses other threads with
+//! on each access (one compare of the thread id) and refuses other threads with
 //! asyncio's `RuntimeError` instead of touching the value.
 //!
 //! asyncio lets a loop that is not running be used, and run, from any thread: a program may
@@ -15,13 +15,13 @@ use pyo3::PyResult;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-thread_local! {
-    static MARK: u8 = const { 0 };
-}
-
-/// This thread's mark: the address of a thread-local, unique among the threads alive.
+/// This thread's mark, unique among the threads alive: its pthread id, which is read from
+/// the thread's own control block (a thread-local of this library would cost a call to
+/// `__tls_get_addr` at each use, as the library is loaded at run time).
+#[inline]
 fn this_thread() -> usize {
-    MARK.with(|m| m as *const u8 as usize)
+    // SAFETY: `pthread_self` has no preconditions and cannot fail.
+    unsafe { libc::pthread_self() as usize }
 }
 
 pub(crate) struct ThreadBound<T> {
@@ -33,8 +33,8 @@ pub(crate) struct ThreadBound<T> {
 // alone, and dropped there alone (elsewhere it is leaked); the owner changes only through
 // `adopt`, whose contract orders the old owner's last access before the new owner's first.
 // So it is never touched by two threads at once, which is what `Send`/`Sync` would otherwise
-// have to promise. A thread that took the address of an owner which has exited may reach it,
-// but the owner can no longer.
+// have to promise. A thread that took the id of an owner which has exited may reach it, but
+// the owner can no longer.
 unsafe impl<T> Send for ThreadBound<T> {}
 // SAFETY: as for `Send`.
 unsafe impl<T> Sync for ThreadBound<T> {}

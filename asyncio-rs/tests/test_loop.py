@@ -13,6 +13,8 @@ import threading
 import time
 import unittest
 import warnings
+import weakref
+from unittest import mock
 
 import asyncio_rs
 
@@ -133,8 +135,19 @@ class BadInput(LoopTestCase):
             self.loop.run_forever()
         self.assertEqual(seen, [])
         self.assertFalse(self.loop.is_running())
+        self.assertIsNone(asyncio._get_running_loop())
         self.loop.run_until_complete(asyncio.sleep(0))
         self.assertEqual(seen, ["later"])
+
+    def test_keyboard_interrupt_in_a_timer_escapes_and_the_loop_runs_again(self):
+        def interrupt():
+            raise KeyboardInterrupt
+
+        self.loop.call_later(0.001, interrupt)
+        with self.assertRaises(KeyboardInterrupt):
+            self.loop.run_until_complete(asyncio.sleep(3600))
+        self.assertFalse(self.loop.is_running())
+        self.assertEqual(self.loop.run_until_complete(asyncio.sleep(0, "again")), "again")
 
     def test_system_exit_escapes_run_until_complete(self):
         async def main():
@@ -187,12 +200,37 @@ class BadInput(LoopTestCase):
             warnings.simplefilter("always")
             del task
             gc.collect()
+        # CPython's report of the task, through the loop's exception handler.
+        messages = [ctx["message"] for ctx in self.errors]
+        self.assertIn("Task was destroyed but it is pending!", messages)
+
+    def test_callbacks_pending_at_close_are_dropped_not_run(self):
+        class Callback:
+            calls = 0
+
+            def __call__(self):
+                Callback.calls += 1
+
+        cb = Callback()
+        gone = weakref.ref(cb)
+        self.loop.call_soon(cb)
+        self.loop.call_later(0.001, cb)
+        later = self.loop.call_later(0.001, Callback())
+        del cb
+        self.loop.close()
+        gc.collect()
+        # The loop let go of what it held: only the handles kept hold their callbacks.
+        self.assertIsNone(gone())
+        self.assertEqual(Callback.calls, 0)
+        later.cancel()
+        self.assertTrue(later.cancelled())
 
     def test_a_callback_after_close_is_cpythons_runtime_error(self):
         self.loop.close()
         for call in (
             lambda: self.loop.call_soon(print),
             lambda: self.loop.call_later(1, print),
+            lambda: self.loop.call_at(0, print),
             lambda: self.loop.call_soon_threadsafe(print),
             lambda: self.loop.run_forever(),
         ):
@@ -243,6 +281,64 @@ class CtrlC(unittest.TestCase):
         want = self.run_interrupted("cpython")
         self.assertEqual(want[1:], ("main cancelled\n", ["KeyboardInterrupt"]))
         self.assertEqual(self.run_interrupted("ours"), want)
+
+
+class SlowCallbacks(LoopTestCase):
+    def test_a_slow_callback_is_logged_in_debug_mode(self):
+        def slow():
+            time.sleep(0.1)
+
+        self.loop.set_debug(True)
+        self.loop.slow_callback_duration = 0.05
+        with self.assertLogs("asyncio", "WARNING") as logs:
+            self.loop.call_soon(slow)
+            self.loop.run_until_complete(asyncio.sleep(0))
+        slow_ones = [r.getMessage() for r in logs.records if "slow" in r.getMessage()]
+        self.assertEqual(len(slow_ones), 1, slow_ones)
+        self.assertRegex(slow_ones[0], r"^Executing <Handle .*slow\(\) at .*> took \d+\.\d{3} seconds$")
+        took = float(slow_ones[0].split(" took ")[1].split()[0])
+        self.assertGreaterEqual(took, 0.1)
+
+    def test_nothing_is_timed_or_logged_out_of_debug_mode(self):
+        self.loop.slow_callback_duration = 0.0
+        with self.assertNoLogs("asyncio", "WARNING"):
+            self.loop.call_soon(time.sleep, 0.01)
+            self.loop.run_until_complete(asyncio.sleep(0))
+
+    @mock.patch("asyncio.base_events.logger")
+    def test_slow_callbacks_and_tasks_as_cpythons_test_base_events(self, m_logger):
+        # CPython's test_log_slow_callbacks, on our loop.
+        def stop_loop_cb(loop):
+            loop.stop()
+
+        async def stop_loop_coro(loop):
+            loop.stop()
+
+        self.loop.set_debug(True)
+        self.loop.slow_callback_duration = 0.0
+        self.loop.call_soon(stop_loop_cb, self.loop)
+        self.loop.run_forever()
+        fmt, *args = m_logger.warning.call_args[0]
+        self.assertRegex(fmt % tuple(args), "^Executing <Handle.*stop_loop_cb.*> took .* seconds$")
+        asyncio.ensure_future(stop_loop_coro(self.loop), loop=self.loop)
+        self.loop.run_forever()
+        fmt, *args = m_logger.warning.call_args[0]
+        self.assertRegex(fmt % tuple(args), "^Executing <Task.*stop_loop_coro.*> took .* seconds$")
+
+    def test_the_current_handle_is_known_to_the_exception_handler_in_debug_mode(self):
+        seen = []
+
+        def fail():
+            seen.append(self.loop._current_handle)
+            raise ValueError("boom")
+
+        self.loop.set_debug(True)
+        handle = self.loop.call_soon(fail)
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.assertEqual(seen, [handle])
+        self.assertIsNone(self.loop._current_handle)
+        self.assertIsInstance(self.errors[0]["exception"], ValueError)
+        self.assertIn("source_traceback", self.errors[0])
 
 
 class NoLeaks(LoopTestCase):

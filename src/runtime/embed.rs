@@ -55,6 +55,21 @@ pub(crate) fn around_wait<R>(timeout: Option<Duration>, wait: impl FnOnce() -> R
     }
 }
 
+/// Installs a wait hook on this thread until dropped, putting back the one it replaced.
+struct HookSet(Option<WaitHook>);
+
+impl HookSet {
+    fn new(hook: Option<WaitHook>) -> HookSet {
+        HookSet(WAIT_HOOK.with(|h| h.replace(hook)))
+    }
+}
+
+impl Drop for HookSet {
+    fn drop(&mut self) {
+        WAIT_HOOK.with(|h| h.set(self.0));
+    }
+}
+
 /// A loop turned by its owner, one turn at a time.
 ///
 /// # Examples
@@ -109,19 +124,59 @@ impl EmbeddedLoop {
     /// is always ready, every turn polls, as asyncio's `_run_once` selects at each
     /// iteration: Python code relies on a turn seeing the I/O that is there.
     pub fn turn(&self, may_block: bool, hook: Option<WaitHook>) {
-        if self.core.has_ready() {
-            self.entered(|| self.core.poll_io(Some(std::time::Duration::ZERO)));
+        let _hook = HookSet::new(hook);
+        self.entered(|| self.turn_entered(may_block));
+    }
+
+    /// Turns the loop as [`turn`](Self::turn) does while `next` says so: before each turn
+    /// `next` answers `Some(may_block)` to turn, or `None` to return; it is told whether the
+    /// turn before it may have waited for I/O (where a signal interrupts the wait). The loop
+    /// is entered, and `hook` installed, once for the whole run instead of at each turn (that
+    /// costs as much as the turn itself when one callback is ready): asyncio's
+    /// `run_forever` is this.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = asyncio::embed::EmbeddedLoop::new()?;
+    /// let calls = Rc::new(Cell::new(0));
+    /// let count = calls.clone();
+    /// lp.call_soon(move || count.set(count.get() + 1));
+    /// let mut turns = 0;
+    /// lp.run(None, |_waited| {
+    ///     turns += 1;
+    ///     (turns <= 3).then_some(false)
+    /// });
+    /// assert_eq!((calls.get(), turns), (1, 4));
+    /// lp.close();
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn run(&self, hook: Option<WaitHook>, mut next: impl FnMut(bool) -> Option<bool>) {
+        let _hook = HookSet::new(hook);
+        self.entered(|| {
+            let mut waited = false;
+            while let Some(may_block) = next(waited) {
+                waited = self.turn_entered(may_block);
+            }
+        });
+    }
+
+    /// One turn, in the loop; whether it may have waited for I/O.
+    fn turn_entered(&self, may_block: bool) -> bool {
+        let may_wait = if self.core.has_ready() {
+            self.core.poll_io(Some(std::time::Duration::ZERO));
+            false
         } else if !may_block {
             // Something ready makes the turn poll without waiting.
             self.core.call_soon(Box::new(|| {}), None);
-        }
-        let previous = WAIT_HOOK.with(|h| h.replace(hook));
-        self.entered(|| {
-            self.core.shared.running.store(true, Ordering::Release);
-            self.core.turn();
-            self.core.shared.running.store(false, Ordering::Release);
-        });
-        WAIT_HOOK.with(|h| h.set(previous));
+            false
+        } else {
+            true
+        };
+        self.core.shared.running.store(true, Ordering::Release);
+        self.core.turn();
+        self.core.shared.running.store(false, Ordering::Release);
+        may_wait
     }
 
     /// Queues `callback` for the next turn, after what other threads sent before (as

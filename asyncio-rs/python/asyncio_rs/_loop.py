@@ -4,9 +4,12 @@ What is native (``asyncio_rs._native.CoreLoop``, over the Rust crate's loop: its
 queue, timer wheel, reactor and cross-thread door):
 
 - ``time``, ``call_soon``, ``call_later``, ``call_at``, ``call_soon_threadsafe`` and their
-  ``Handle`` / ``TimerHandle``;
-- one turn of the loop (``_run_once``), which releases the GIL while it waits in
-  ``epoll_wait``; ``stop``, ``is_closed``, ``get_debug``;
+  ``Handle`` / ``TimerHandle`` (the first three and ``get_debug`` as plain C methods,
+  without PyO3's argument handling);
+- the turns of ``run_forever`` (``_run_once`` turns until ``stop()``), which release the GIL
+  while they wait in ``epoll_wait``; debug mode's ``Executing <Handle ...> took 0.123
+  seconds`` warning for a callback slower than ``slow_callback_duration``; ``stop``,
+  ``is_closed``, ``get_debug``;
 - the selector hooks ``_add_reader`` / ``_remove_reader`` / ``_add_writer`` /
   ``_remove_writer``, on the Rust reactor;
 - TCP and Unix socket transports (``_make_socket_transport``, under
@@ -32,8 +35,8 @@ queue, timer wheel, reactor and cross-thread door):
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:
 
-- ``run_forever`` / ``run_until_complete`` / ``close`` / ``is_running`` (a loop over the
-  native turn);
+- ``run_forever`` / ``run_until_complete`` / ``close`` / ``is_running`` (the set-up around
+  the native turns: the running loop, async generator hooks, ``_check_running``);
 - ``create_future`` / ``create_task`` (CPython's C ``Future`` and ``Task``);
 - ``add_reader`` / ``add_writer`` (asyncio's checks, then the native hooks);
 - accepting connections, connecting, happy eyeballs, ``Server``; TLS (asyncio's

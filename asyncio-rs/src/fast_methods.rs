@@ -1,0 +1,326 @@
+//! The loop's hottest methods as plain CPython methods, installed on `CoreLoop` in place of
+//! PyO3's.
+//!
+//! Every task step calls `loop.call_soon(step, context=ctx)`, every future asks
+//! `loop.get_debug()`, and every `sleep(d)` calls `call_later`. PyO3's generic argument
+//! handling (a new tuple for `*args`, a keyword scan building its own view of `context=`)
+//! and its call trampoline cost about as much as the method itself. These entry points take
+//! CPython's vectorcall arguments as they come (`METH_FASTCALL | METH_KEYWORDS`), with
+//! `context` the one keyword, and hand them to the same code (`CoreLoop::call_soon_impl` and
+//! the like).
+
+use crate::loop_core::CoreLoop;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use std::ffi::CStr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+type Object = *mut ffi::PyObject;
+
+/// Runs `body` as the method's call: its error becomes the raised exception, and a panic
+/// (a bug) a `RuntimeError` instead of unwinding into the interpreter.
+///
+/// # Safety
+/// `slf` must be the method's `self`, called from CPython (so with the GIL held).
+unsafe fn method(
+    slf: Object,
+    body: impl for<'py> FnOnce(Python<'py>, &Bound<'py, CoreLoop>) -> PyResult<Object>,
+) -> Object {
+    // SAFETY: CPython calls a method with the GIL held; the method descriptor has checked
+    // that `self` is a `CoreLoop` (or a subclass's instance), which it keeps alive.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: as above.
+    let slf = unsafe { pyo3::Borrowed::from_ptr(py, slf).cast_unchecked::<CoreLoop>() };
+    match catch_unwind(AssertUnwindSafe(|| body(py, &slf))) {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            e.restore(py);
+            null_mut()
+        }
+        Err(_) => {
+            PyRuntimeError::new_err("asyncio_rs: internal error (a panic) in a loop method")
+                .restore(py);
+            null_mut()
+        }
+    }
+}
+
+/// A call's arguments: the positional ones and `context=`.
+struct Args<'a, 'py> {
+    py: Python<'py>,
+    positional: &'a [Object],
+    context: Option<Bound<'py, PyAny>>,
+}
+
+impl<'a, 'py> Args<'a, 'py> {
+    /// # Safety
+    /// `args`, `nargs` and `kwnames` as CPython passes them to a `METH_FASTCALL |
+    /// METH_KEYWORDS` method, valid for `'a`.
+    #[inline]
+    unsafe fn parse(
+        py: Python<'py>,
+        name: &str,
+        required: &[&str],
+        args: *const Object,
+        nargs: ffi::Py_ssize_t,
+        kwnames: Object,
+    ) -> PyResult<Args<'a, 'py>> {
+        let nargs = usize::try_from(nargs).unwrap_or(0);
+        let positional: &[Object] = if nargs == 0 {
+            &[]
+        } else {
+            // SAFETY: CPython passes `nargs` positional arguments at `args`.
+            unsafe { std::slice::from_raw_parts(args, nargs) }
+        };
+        let mut context = None;
+        if !kwnames.is_null() {
+            // SAFETY: `kwnames` is the tuple of the keyword names, whose values follow the
+            // positional arguments at `args`.
+            let n = unsafe { ffi::PyTuple_GET_SIZE(kwnames) };
+            for i in 0..n {
+                // SAFETY: as above, `i` is within the tuple.
+                let key = unsafe { ffi::PyTuple_GET_ITEM(kwnames, i) };
+                if !is_context(key) {
+                    // SAFETY: a live str of the tuple.
+                    let key = unsafe { pyo3::Borrowed::from_ptr(py, key) }.to_owned();
+                    return Err(PyTypeError::new_err(format!(
+                        "{name}() got an unexpected keyword argument '{key}'"
+                    )));
+                }
+                // SAFETY: as above: value `i` of the keywords.
+                let value = unsafe { pyo3::Borrowed::from_ptr(py, *args.add(nargs + i as usize)) };
+                context = Some(value.to_owned());
+            }
+        }
+        if positional.len() < required.len() {
+            let missing = &required[positional.len()..];
+            let names: Vec<String> = missing.iter().map(|n| format!("'{n}'")).collect();
+            return Err(PyTypeError::new_err(format!(
+                "{name}() missing {} required positional argument{}: {}",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                names.join(" and ")
+            )));
+        }
+        Ok(Args {
+            py,
+            positional,
+            context,
+        })
+    }
+
+    fn at(&self, i: usize) -> Bound<'py, PyAny> {
+        // SAFETY: a positional argument, alive for the call.
+        unsafe { pyo3::Borrowed::from_ptr(self.py, self.positional[i]) }.to_owned()
+    }
+
+    /// The positional arguments from `from` on, as the tuple `*args`.
+    fn rest(&self, from: usize) -> PyResult<Bound<'py, PyTuple>> {
+        let items = &self.positional[from..];
+        if items.is_empty() {
+            return Ok(PyTuple::empty(self.py));
+        }
+        let n = ffi::Py_ssize_t::try_from(items.len()).unwrap_or(ffi::Py_ssize_t::MAX);
+        // SAFETY: a new tuple of `n` items (the shared empty one when `n` is 0), or NULL with
+        // an exception set.
+        let tuple = unsafe { Bound::from_owned_ptr_or_err(self.py, ffi::PyTuple_New(n))? };
+        for (i, &item) in items.iter().enumerate() {
+            // SAFETY: `item` is alive for the call; the new tuple takes a reference to it, in
+            // its slot `i`, which is empty and within its length.
+            unsafe {
+                ffi::Py_INCREF(item);
+                ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as ffi::Py_ssize_t, item);
+            }
+        }
+        Ok(tuple.cast_into::<PyTuple>()?)
+    }
+}
+
+/// The `str` objects seen spelling the keyword `context` (ours, CPython's C `Task`'s): one
+/// reference to each is kept forever, so an address here is never another object's.
+static CONTEXT_KEYS: [AtomicPtr<ffi::PyObject>; 2] =
+    [AtomicPtr::new(null_mut()), AtomicPtr::new(null_mut())];
+
+/// Whether the keyword name `key` (a `str`) is `context`. Keyword names are interned, so
+/// this is a pointer compare but for the first call from each kind of caller.
+#[inline]
+fn is_context(key: Object) -> bool {
+    CONTEXT_KEYS
+        .iter()
+        .any(|known| known.load(Ordering::Relaxed) == key)
+        || is_context_slow(key)
+}
+
+#[cold]
+fn is_context_slow(key: Object) -> bool {
+    // SAFETY: `key` is a live str and the GIL is held.
+    let equal = unsafe { ffi::PyUnicode_CompareWithASCIIString(key, c"context".as_ptr()) } == 0;
+    if equal {
+        for known in &CONTEXT_KEYS {
+            if known
+                .compare_exchange(null_mut(), key, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                // SAFETY: as above; the reference kept is the slot's.
+                unsafe { ffi::Py_INCREF(key) };
+                break;
+            }
+        }
+    }
+    equal
+}
+
+unsafe extern "C" fn call_soon(
+    slf: Object,
+    args: *const Object,
+    nargs: ffi::Py_ssize_t,
+    kwnames: Object,
+) -> Object {
+    // SAFETY: called by CPython as a method, with its vectorcall arguments.
+    unsafe {
+        method(slf, |py, slf| {
+            let a = Args::parse(py, "call_soon", &["callback"], args, nargs, kwnames)?;
+            let handle = CoreLoop::call_soon_impl(slf, a.at(0), a.rest(1)?, a.context)?;
+            Ok(handle.into_ptr())
+        })
+    }
+}
+
+unsafe extern "C" fn call_later(
+    slf: Object,
+    args: *const Object,
+    nargs: ffi::Py_ssize_t,
+    kwnames: Object,
+) -> Object {
+    // SAFETY: called by CPython as a method, with its vectorcall arguments.
+    unsafe {
+        method(slf, |py, slf| {
+            let required = ["delay", "callback"];
+            let a = Args::parse(py, "call_later", &required, args, nargs, kwnames)?;
+            let delay = a.at(0).extract()?;
+            let handle = CoreLoop::call_later_impl(slf, delay, a.at(1), a.rest(2)?, a.context)?;
+            Ok(handle.into_ptr())
+        })
+    }
+}
+
+unsafe extern "C" fn call_at(
+    slf: Object,
+    args: *const Object,
+    nargs: ffi::Py_ssize_t,
+    kwnames: Object,
+) -> Object {
+    // SAFETY: called by CPython as a method, with its vectorcall arguments.
+    unsafe {
+        method(slf, |py, slf| {
+            let required = ["when", "callback"];
+            let a = Args::parse(py, "call_at", &required, args, nargs, kwnames)?;
+            let when = a.at(0).extract()?;
+            let handle = CoreLoop::call_at_impl(slf, when, a.at(1), a.rest(2)?, a.context)?;
+            Ok(handle.into_ptr())
+        })
+    }
+}
+
+unsafe extern "C" fn get_debug(slf: Object, _: Object) -> Object {
+    // SAFETY: called by CPython as a method.
+    unsafe {
+        method(slf, |py, slf| {
+            Ok(pyo3::types::PyBool::new(py, slf.get().get_debug())
+                .to_owned()
+                .into_ptr())
+        })
+    }
+}
+
+unsafe extern "C" fn time(slf: Object, _: Object) -> Object {
+    // SAFETY: called by CPython as a method.
+    unsafe {
+        method(slf, |py, slf| {
+            // SAFETY: a new float, or NULL with an exception set.
+            let t = ffi::PyFloat_FromDouble(slf.get().time());
+            Ok(Bound::from_owned_ptr_or_err(py, t)?.into_ptr())
+        })
+    }
+}
+
+type Fast = unsafe extern "C" fn(Object, *const Object, ffi::Py_ssize_t, Object) -> Object;
+
+/// Installs the methods on `CoreLoop`, replacing PyO3's of the same names.
+pub(crate) fn install(py: Python<'_>) -> PyResult<()> {
+    let fast: [(&CStr, Fast, &CStr); 3] = [
+        (
+            c"call_soon",
+            call_soon,
+            c"call_soon($self, callback, /, *args, context=None)\n--\n\n\
+              Calls callback(*args) at the next turn of the loop, in context.",
+        ),
+        (
+            c"call_later",
+            call_later,
+            c"call_later($self, delay, callback, /, *args, context=None)\n--\n\n\
+              Calls callback(*args) after delay seconds.",
+        ),
+        (
+            c"call_at",
+            call_at,
+            c"call_at($self, when, callback, /, *args, context=None)\n--\n\n\
+              Calls callback(*args) at the loop time when.",
+        ),
+    ];
+    for (name, meth, doc) in fast {
+        let def = ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: meth,
+            },
+            ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+            ml_doc: doc.as_ptr(),
+        };
+        add(py, name, def)?;
+    }
+    let noargs: [(&CStr, ffi::PyCFunction, &CStr); 2] = [
+        (
+            c"get_debug",
+            get_debug,
+            c"get_debug($self, /)\n--\n\nWhether the loop is in debug mode.",
+        ),
+        (
+            c"time",
+            time,
+            c"time($self, /)\n--\n\nThe loop's monotonic clock, in seconds.",
+        ),
+    ];
+    for (name, meth, doc) in noargs {
+        let def = ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: doc.as_ptr(),
+        };
+        add(py, name, def)?;
+    }
+    Ok(())
+}
+
+/// Sets `CoreLoop.<name>` to a method descriptor of `def`.
+fn add(py: Python<'_>, name: &CStr, def: ffi::PyMethodDef) -> PyResult<()> {
+    let ty = py.get_type::<CoreLoop>();
+    // The descriptor points at its definition for as long as the type lives: the type is
+    // made once per process, so the few bytes are leaked on purpose.
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(def));
+    // SAFETY: the GIL is held, `ty` is a type object and `def` a complete method definition
+    // that outlives it; a new reference or NULL with an exception set comes back.
+    let descr = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyDescr_NewMethod(ty.as_ptr().cast::<ffi::PyTypeObject>(), def),
+        )?
+    };
+    ty.setattr(name.to_str().unwrap_or_default(), descr)?;
+    Ok(())
+}

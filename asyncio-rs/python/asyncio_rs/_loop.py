@@ -33,7 +33,7 @@ import asyncio
 import selectors
 from asyncio import base_events, unix_events
 
-from . import _native
+from . import _native, _server
 from ._transport import _SocketTransport
 
 __all__ = ("EventLoop", "new_event_loop")
@@ -82,6 +82,9 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
     def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None,
                                server=None):
         return _SocketTransport(self, sock, protocol, waiter, extra, server)
+
+    _start_serving = _server.start_serving
+    _make_ssl_transport = _server.make_ssl_transport
 
     async def _sendfile_native(self, transp, file, offset, count):
         if not isinstance(transp, _SocketTransport):

@@ -7,6 +7,7 @@
 //! socket stays Python's: the transport keeps it, uses its fd and closes it when the
 //! connection is lost.
 
+mod accept;
 mod conn;
 mod driver;
 mod io;
@@ -14,6 +15,7 @@ mod io;
 use crate::loop_core::{os_error, CoreLoop};
 use crate::thread_bound::ThreadBound;
 use asyncio::embed::FdReadiness;
+pub(crate) use accept::Acceptor;
 use conn::Conn;
 use driver::Driver;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};

@@ -1,0 +1,383 @@
+"""asyncio_rs's servers: the native accept loop (bursts, closing, out of file descriptors, a
+protocol factory that raises, no leaks) and TLS over the native transport, against
+CPython's own loop in the other role."""
+
+import asyncio
+import gc
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import threading
+import unittest
+
+import asyncio_rs
+import test as _cpython_tests
+from asyncio_rs._transport import _SocketTransport
+
+
+def _cert(name):
+    here = os.path.dirname(_cpython_tests.__file__)
+    for path in (os.path.join(here, "certdata", name), os.path.join(here, name)):
+        if os.path.exists(path):
+            return path
+    raise unittest.SkipTest(f"CPython's test certificate {name} is not installed")
+
+
+class Counting(asyncio.Protocol):
+    made = 0
+    lost = 0
+
+    def connection_made(self, transport):
+        type(self).made += 1
+        self.transport = transport
+
+    def data_received(self, data):
+        self.transport.write(data)
+
+    def connection_lost(self, exc):
+        type(self).lost += 1
+
+
+class ServerTestCase(unittest.TestCase):
+    def setUp(self):
+        self.loop = asyncio_rs.new_event_loop()
+        self.errors = []
+        self.loop.set_exception_handler(lambda loop, ctx: self.errors.append(ctx))
+
+    def tearDown(self):
+        # The server ends of the connections see their clients' end of file, and close.
+        self.run_until(lambda: not any(isinstance(t, _SocketTransport) and not t.is_closing()
+                                       for t in self.loop._transports.values()))
+        self.run_until(lambda: not self.loop._transports)
+        self.loop.close()
+
+    def run_until(self, predicate, timeout=5.0):
+        async def wait():
+            deadline = self.loop.time() + timeout
+            while not predicate():
+                if self.loop.time() > deadline:
+                    raise AssertionError("timed out")
+                await asyncio.sleep(0.001)
+        self.loop.run_until_complete(wait())
+
+
+class Accept(ServerTestCase):
+    def test_a_burst_beyond_the_backlog_is_accepted_at_most_backlog_per_readiness(self):
+        class P(Counting):
+            made = 0
+        listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        clients = [socket.create_connection(listener.getsockname()) for _ in range(40)]
+        for c in clients:
+            self.addCleanup(c.close)
+        server = self.loop.run_until_complete(
+            self.loop.create_server(P, sock=listener, backlog=4))
+        def accepted():
+            return [t for t in self.loop._transports.values()
+                    if isinstance(t, _SocketTransport)]
+        counts = [len(accepted())]
+        while counts[-1] < 40:
+            self.loop.call_soon(self.loop.stop)
+            self.loop.run_forever()  # one turn: one readiness of the listening socket
+            counts.append(len(accepted()))
+            self.assertLess(len(counts), 100)
+        steps = [b - a for a, b in zip(counts, counts[1:])]
+        self.assertLessEqual(max(steps), 4, steps)
+        self.assertGreater(len(steps), 5, steps)
+        self.run_until(lambda: P.made == 40)
+        for c in clients:
+            c.sendall(b"x")
+            c.setblocking(False)
+
+        async def echoed():
+            return await asyncio.gather(*(self.loop.sock_recv(c, 1) for c in clients))
+        self.assertEqual(self.loop.run_until_complete(echoed()), [b"x"] * 40)
+        for c in clients:
+            c.close()
+        server.close()
+        self.loop.run_until_complete(server.wait_closed())
+        self.run_until(lambda: P.lost == 40)
+        self.assertEqual(self.errors, [])
+
+    def test_close_stops_accepting_and_accepted_connections_keep_working(self):
+        async def main():
+            server = await asyncio.start_server(echo, "127.0.0.1", 0)
+            fd = server.sockets[0].fileno()
+            self.assertEqual(self.loop._selector.get_key(fd).events, 1)
+            addr = server.sockets[0].getsockname()
+            r, w = await asyncio.open_connection(*addr)
+            w.write(b"one")
+            self.assertEqual(await r.readexactly(3), b"one")
+            server.close()
+            with self.assertRaises(KeyError):
+                self.loop._selector.get_key(fd)
+            with self.assertRaises(OSError):
+                await asyncio.open_connection(*addr)
+            w.write(b"two")
+            self.assertEqual(await r.readexactly(3), b"two")
+            w.close()
+            await w.wait_closed()
+            await server.wait_closed()
+
+        async def echo(r, w):
+            while data := await r.read(100):
+                w.write(data)
+            w.close()
+
+        self.loop.run_until_complete(main())
+        self.assertEqual(self.errors, [])
+
+    def test_start_serving_false_accepts_only_once_started(self):
+        async def main():
+            server = await self.loop.create_server(Counting, "127.0.0.1", 0,
+                                                   start_serving=False)
+            self.assertFalse(server.is_serving())
+            fd = server.sockets[0].fileno()
+            with self.assertRaises(KeyError):
+                self.loop._selector.get_key(fd)
+            made = Counting.made
+            await server.start_serving()
+            self.assertTrue(server.is_serving())
+            self.assertEqual(self.loop._selector.get_key(fd).events, 1)
+            client = socket.create_connection(server.sockets[0].getsockname())
+            while Counting.made == made:
+                await asyncio.sleep(0.001)
+            client.sendall(b"ok")
+            client.setblocking(False)
+            self.assertEqual(await self.loop.sock_recv(client, 2), b"ok")
+            client.close()
+            server.close()
+            await server.wait_closed()
+
+        self.loop.run_until_complete(main())
+
+    def test_a_raising_protocol_factory_goes_to_the_handler_and_closes_that_connection(self):
+        calls = []
+
+        def factory():
+            calls.append(1)
+            if len(calls) == 1:
+                raise ZeroDivisionError("no protocol")
+            return Counting()
+
+        async def main():
+            server = await self.loop.create_server(factory, "127.0.0.1", 0)
+            addr = server.sockets[0].getsockname()
+            r, w = await asyncio.open_connection(*addr)
+            self.assertEqual(await r.read(), b"", "the connection is closed")
+            w.close()
+            r, w = await asyncio.open_connection(*addr)
+            w.write(b"echo")
+            self.assertEqual(await r.readexactly(4), b"echo", "the server goes on")
+            w.close()
+            server.close()
+            await server.wait_closed()
+
+        self.loop.run_until_complete(main())
+        self.assertEqual(len(self.errors), 1)
+        self.assertEqual(self.errors[0]["message"],
+                         "Error on transport creation for incoming connection")
+        self.assertIsInstance(self.errors[0]["exception"], ZeroDivisionError)
+
+    def test_peername_and_unix_servers(self):
+        async def main(path):
+            got = self.loop.create_future()
+
+            class P(asyncio.Protocol):
+                def connection_made(self, transport):
+                    got.set_result(transport.get_extra_info("peername"))
+                    transport.close()
+
+            server = await self.loop.create_server(P, "127.0.0.1", 0)
+            client = socket.create_connection(server.sockets[0].getsockname())
+            self.assertEqual(await got, client.getsockname())
+            client.close()
+            server.close()
+            got = self.loop.create_future()
+            server = await self.loop.create_unix_server(P, path)
+            client = socket.socket(socket.AF_UNIX)
+            client.connect(path)
+            self.assertEqual(await got, "")
+            client.close()
+            server.close()
+            await server.wait_closed()
+
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            self.loop.run_until_complete(main(os.path.join(d, "s")))
+        self.assertEqual(self.errors, [])
+
+
+_EMFILE = textwrap.dedent("""
+    import asyncio, errno, os, resource, socket, asyncio_rs
+    asyncio.constants.ACCEPT_RETRY_DELAY = 0.05
+    loop = asyncio_rs.new_event_loop()
+    errors, made = [], []
+    loop.set_exception_handler(lambda loop, ctx: errors.append(ctx))
+    class P(asyncio.Protocol):
+        def connection_made(self, tr):
+            made.append(tr)
+    server = loop.run_until_complete(loop.create_server(P, "127.0.0.1", 0))
+    fd = server.sockets[0].fileno()
+    client = socket.socket()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowest_free = os.dup(0); os.close(lowest_free)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+    client.connect(server.sockets[0].getsockname())
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert not made, made
+    assert len(errors) == 1, errors
+    assert errors[0]["message"] == "socket.accept() out of system resource", errors
+    assert errors[0]["exception"].errno == errno.EMFILE, errors
+    try:
+        loop._selector.get_key(fd)
+        raise AssertionError("the listening socket is still watched")
+    except KeyError:
+        pass
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    loop.run_until_complete(asyncio.sleep(0.2))
+    assert len(made) == 1 and len(errors) == 1, (made, errors)
+    assert loop._selector.get_key(fd).events == 1
+    made[0].close(); client.close(); server.close()
+    loop.run_until_complete(server.wait_closed())
+    loop.close()
+    print("ok")
+""")
+
+
+class OutOfFiles(unittest.TestCase):
+    def test_emfile_is_reported_then_accepting_pauses_and_resumes(self):
+        out = subprocess.run([sys.executable, "-c", _EMFILE], capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.stdout.strip(), "ok", out.stderr)
+
+
+def _contexts():
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(_cert("keycert.pem"))
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+    return server, client
+
+
+async def _tls_echo_server(server_ctx):
+    async def echo(r, w):
+        while data := await r.read(65536):
+            w.write(data)
+            await w.drain()
+        w.close()
+    return await asyncio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+
+
+async def _tls_client(port, client_ctx, payloads):
+    r, w = await asyncio.open_connection("127.0.0.1", port, ssl=client_ctx)
+    got = []
+    for p in payloads:
+        w.write(p)
+        got.append(await r.readexactly(len(p)))
+    raw = w.transport._ssl_protocol._transport
+    w.close()
+    await w.wait_closed()
+    return got, type(raw)
+
+
+class _OtherLoop:
+    """CPython's own loop, in a thread."""
+
+    def __enter__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever)
+        self.thread.start()
+        return self
+
+    def run(self, coro, timeout=10):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def __exit__(self, *exc):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+PAYLOADS = [b"hello", b"x" * 100_000, b"bye"]
+
+
+class TLS(ServerTestCase):
+    def test_tls_echo_on_our_loop_both_ends_over_native_transports(self):
+        server_ctx, client_ctx = _contexts()
+
+        async def main():
+            server = await _tls_echo_server(server_ctx)
+            got, raw = await _tls_client(server.sockets[0].getsockname()[1], client_ctx,
+                                         PAYLOADS)
+            server.close()
+            await server.wait_closed()
+            return got, raw
+
+        got, raw = self.loop.run_until_complete(main())
+        self.assertEqual(got, PAYLOADS)
+        self.assertIs(raw, _SocketTransport)
+        self.assertEqual(self.errors, [])
+
+    def test_our_tls_server_with_cpythons_client(self):
+        server_ctx, client_ctx = _contexts()
+        server = self.loop.run_until_complete(_tls_echo_server(server_ctx))
+        port = server.sockets[0].getsockname()[1]
+        with _OtherLoop() as other:
+            fut = asyncio.run_coroutine_threadsafe(
+                _tls_client(port, client_ctx, PAYLOADS), other.loop)
+            self.run_until(fut.done)
+            got, _ = fut.result()
+        self.assertEqual(got, PAYLOADS)
+        server.close()
+        self.loop.run_until_complete(server.wait_closed())
+        self.assertEqual(self.errors, [])
+
+    def test_our_tls_client_with_cpythons_server(self):
+        server_ctx, client_ctx = _contexts()
+        with _OtherLoop() as other:
+            server = other.run(_tls_echo_server(server_ctx))
+            port = server.sockets[0].getsockname()[1]
+            got, raw = self.loop.run_until_complete(_tls_client(port, client_ctx, PAYLOADS))
+            other.loop.call_soon_threadsafe(server.close)
+        self.assertEqual(got, PAYLOADS)
+        self.assertIs(raw, _SocketTransport)
+        self.assertEqual(self.errors, [])
+
+
+class NoLeaks(unittest.TestCase):
+    def test_accepted_connections_leave_no_objects_behind(self):
+        loop = asyncio_rs.new_event_loop()
+
+        async def connect_many(n):
+            class P(Counting):
+                lost = 0
+            server = await loop.create_server(P, "127.0.0.1", 0)
+            addr = server.sockets[0].getsockname()
+            for _ in range(n):
+                c = socket.create_connection(addr)
+                c.setblocking(False)
+                await loop.sock_sendall(c, b"ping")
+                self.assertEqual(await loop.sock_recv(c, 4), b"ping")
+                c.close()
+            while P.lost < n:
+                await asyncio.sleep(0.001)
+            server.close()
+            await server.wait_closed()
+
+        try:
+            loop.run_until_complete(connect_many(20))
+            gc.collect()
+            before = len(gc.get_objects())
+            loop.run_until_complete(connect_many(300))
+            gc.collect()
+            self.assertLess(len(gc.get_objects()) - before, 100)
+        finally:
+            loop.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -12,7 +12,12 @@ queue, timer wheel, reactor and cross-thread door):
 - TCP and Unix socket transports (``_make_socket_transport``, under
   ``create_connection``, ``create_server``, ``connect_accepted_socket``, streams): the
   transport's reads, writes, write buffer and flow control, and its calls of the protocol,
-  run in Rust on the reactor (``_transport.py``).
+  run in Rust on the reactor (``_transport.py``);
+- accepting connections for a plain TCP or Unix server (``_start_serving``): ``accept4``
+  in Rust on the reactor, up to ``backlog`` per readiness, and the protocol and transport
+  made at once, without asyncio's task per connection (``_server.py``,
+  ``_native.Acceptor``); ``ssl=`` and ``start_tls`` put asyncio's ``SSLProtocol`` over the
+  native transport (``_make_ssl_transport``).
 
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:
@@ -21,9 +26,9 @@ loop), running on those native pieces:
   native turn);
 - ``create_future`` / ``create_task`` (CPython's C ``Future`` and ``Task``);
 - ``add_reader`` / ``add_writer`` (asyncio's checks, then the native hooks);
-- accepting connections, connecting, happy eyeballs, ``Server``; TLS (asyncio's
-  ``SSLProtocol``, over asyncio's own transport for ``ssl=`` and over ours for
-  ``start_tls``); ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
+- connecting, happy eyeballs, ``Server``, accepting for a TLS server (asyncio's
+  ``_accept_connection``, making our transports); TLS itself (asyncio's ``SSLProtocol``);
+  ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
 - the ``sock_*`` methods, UDP, pipes, subprocesses, signal handlers,
   ``getaddrinfo``, executors, exception handlers: asyncio's own code
   over the native reader/writer hooks.

@@ -74,7 +74,9 @@ fn peer_address<'py>(py: Python<'py>, a: &Accepted) -> PyResult<Option<Bound<'py
             // SAFETY: the family says the storage holds a `sockaddr_in`, which it can hold.
             let sin = unsafe { &*storage.cast::<libc::sockaddr_in>() };
             let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
-            (ip.to_string(), u16::from_be(sin.sin_port)).into_pyobject(py)?.into_any()
+            (ip.to_string(), u16::from_be(sin.sin_port))
+                .into_pyobject(py)?
+                .into_any()
         }
         libc::AF_INET6 => {
             // SAFETY: as above, for `sockaddr_in6`.
@@ -82,13 +84,17 @@ fn peer_address<'py>(py: Python<'py>, a: &Accepted) -> PyResult<Option<Bound<'py
             let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
             let port = u16::from_be(sin6.sin6_port);
             let flow = u32::from_be(sin6.sin6_flowinfo);
-            (ip.to_string(), port, flow, sin6.sin6_scope_id).into_pyobject(py)?.into_any()
+            (ip.to_string(), port, flow, sin6.sin6_scope_id)
+                .into_pyobject(py)?
+                .into_any()
         }
         libc::AF_UNIX => {
             // SAFETY: as above, for `sockaddr_un`.
             let sun = unsafe { &*storage.cast::<libc::sockaddr_un>() };
             let start = size_of::<libc::sa_family_t>();
-            let n = (a.len as usize).saturating_sub(start).min(sun.sun_path.len());
+            let n = (a.len as usize)
+                .saturating_sub(start)
+                .min(sun.sun_path.len());
             let path: Vec<u8> = sun.sun_path[..n].iter().map(|&c| c as u8).collect();
             if path.first() == Some(&0) {
                 // Linux's abstract namespace: bytes, as CPython gives them.
@@ -174,8 +180,18 @@ impl Acceptor {
     fn _resume(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
-        let fd: RawFd = this.sock.bind(py).call_method0(intern!(py, "fileno"))?.extract()?;
-        if fd < 0 || this.loop_.bind(py).call_method0(intern!(py, "is_closed"))?.is_truthy()? {
+        let fd: RawFd = this
+            .sock
+            .bind(py)
+            .call_method0(intern!(py, "fileno"))?
+            .extract()?;
+        if fd < 0
+            || this
+                .loop_
+                .bind(py)
+                .call_method0(intern!(py, "is_closed"))?
+                .is_truthy()?
+        {
             return Ok(());
         }
         this.loop_
@@ -218,7 +234,12 @@ impl Acceptor {
                     .getattr(intern!(py, "logger"))?
                     .call_method1(
                         intern!(py, "debug"),
-                        ("%r got a new connection from %r: %r", &self.server, &peer, &sock),
+                        (
+                            "%r got a new connection from %r: %r",
+                            &self.server,
+                            &peer,
+                            &sock,
+                        ),
                     )?;
             }
             let extra = PyDict::new(py);

@@ -14,8 +14,8 @@ mod io;
 
 use crate::loop_core::{os_error, CoreLoop};
 use crate::thread_bound::ThreadBound;
-use asyncio::embed::FdReadiness;
 pub(crate) use accept::Acceptor;
+use asyncio::embed::FdReadiness;
 use conn::Conn;
 use driver::Driver;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};

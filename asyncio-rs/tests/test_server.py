@@ -181,25 +181,30 @@ class Accept(ServerTestCase):
                          "Error on transport creation for incoming connection")
         self.assertIsInstance(self.errors[0]["exception"], ZeroDivisionError)
 
-    def test_peername_and_unix_servers(self):
+    def test_addresses_nodelay_and_unix_servers(self):
         async def main(path):
             got = self.loop.create_future()
 
             class P(asyncio.Protocol):
                 def connection_made(self, transport):
-                    got.set_result(transport.get_extra_info("peername"))
+                    sock = transport.get_extra_info("socket")
+                    nodelay = (sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                               if sock.family == socket.AF_INET else None)
+                    got.set_result((transport.get_extra_info("peername"),
+                                    transport.get_extra_info("sockname"), nodelay,
+                                    sock.gettimeout()))
                     transport.close()
 
             server = await self.loop.create_server(P, "127.0.0.1", 0)
             client = socket.create_connection(server.sockets[0].getsockname())
-            self.assertEqual(await got, client.getsockname())
+            self.assertEqual(await got, (client.getsockname(), client.getpeername(), 1, 0.0))
             client.close()
             server.close()
             got = self.loop.create_future()
             server = await self.loop.create_unix_server(P, path)
             client = socket.socket(socket.AF_UNIX)
             client.connect(path)
-            self.assertEqual(await got, "")
+            self.assertEqual(await got, ("", path, None, 0.0))
             client.close()
             server.close()
             await server.wait_closed()

@@ -65,9 +65,42 @@ fn accept(listener: RawFd) -> io::Result<Accepted> {
     Ok(Accepted { fd, addr, len })
 }
 
-/// The peer's address as CPython's `socket.accept()` gives it, or `None` for a family it
-/// does not know here (the transport then asks `getpeername()`).
-fn peer_address<'py>(py: Python<'py>, a: &Accepted) -> PyResult<Option<Bound<'py, PyAny>>> {
+/// The accepted socket's own address (`getsockname()`), if the call succeeds.
+fn local_address(fd: RawFd) -> Option<Accepted> {
+    let mut addr = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: as in `accept`: `addr` is valid for writes of `len` bytes.
+    if unsafe { libc::getsockname(fd, addr.as_mut_ptr().cast(), &mut len) } < 0 {
+        return None;
+    }
+    // SAFETY: zeroed storage is a valid `sockaddr_storage`; the kernel filled its start.
+    let addr = unsafe { addr.assume_init() };
+    Some(Accepted { fd, addr, len })
+}
+
+/// asyncio's `_set_nodelay`, for a connection accepted from `listener`'s kind of socket.
+fn set_nodelay(listener: &Acceptor, fd: RawFd) {
+    let tcp = matches!(listener.family, libc::AF_INET | libc::AF_INET6)
+        && listener.kind == libc::SOCK_STREAM
+        && listener.proto == libc::IPPROTO_TCP;
+    if tcp {
+        let one: libc::c_int = 1;
+        // SAFETY: `one` is valid for reads of its size for the call's duration.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&one as *const libc::c_int).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+    }
+}
+
+/// An address as CPython's `socket` methods give it, or `None` for a family it does not
+/// know here (the transport then asks the socket itself).
+fn py_address<'py>(py: Python<'py>, a: &Accepted) -> PyResult<Option<Bound<'py, PyAny>>> {
     let storage: *const libc::sockaddr_storage = &a.addr;
     Ok(Some(match i32::from(a.addr.ss_family) {
         libc::AF_INET => {
@@ -132,8 +165,9 @@ fn ends_the_batch(e: &io::Error) -> bool {
 #[pymethods]
 impl Acceptor {
     /// The reader of `sock` (a listening stream socket, non-blocking) that makes a
-    /// `transport_class(loop, conn, protocol_factory(), None, {"peername": addr}, server)`
-    /// for each connection accepted.
+    /// `transport_class(loop, conn, protocol_factory(), None, extra, server, False)` for
+    /// each connection accepted (`extra`: its `peername` and `sockname`; `False`: the
+    /// transport need not set `TCP_NODELAY`, done here).
     #[new]
     fn new(
         loop_: &Bound<'_, PyAny>,
@@ -226,9 +260,10 @@ impl Acceptor {
                 return self.report(py, e, None);
             }
         };
+        set_nodelay(self, conn.fd);
         let mut protocol = None;
         let made = (|| {
-            let peer = peer_address(py, &conn)?;
+            let peer = py_address(py, &conn)?;
             if loop_.call_method0(intern!(py, "get_debug"))?.is_truthy()? {
                 py.import(intern!(py, "asyncio.log"))?
                     .getattr(intern!(py, "logger"))?
@@ -246,12 +281,17 @@ impl Acceptor {
             if let Some(peer) = peer {
                 extra.set_item(intern!(py, "peername"), peer)?;
             }
+            if let Some(local) = local_address(conn.fd) {
+                if let Some(local) = py_address(py, &local)? {
+                    extra.set_item(intern!(py, "sockname"), local)?;
+                }
+            }
             in_context(py, &copy_context(py)?, || {
                 let p = self.protocol_factory.bind(py).call0()?;
                 protocol = Some(p.clone());
                 self.transport_class
                     .bind(py)
-                    .call1((loop_, &sock, p, py.None(), extra, &self.server))
+                    .call1((loop_, &sock, p, py.None(), extra, &self.server, false))
                     .map(drop)
             })
         })();

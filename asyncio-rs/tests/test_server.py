@@ -51,7 +51,8 @@ class ServerTestCase(unittest.TestCase):
         # The server ends of the connections see their clients' end of file, and close.
         self.run_until(lambda: not any(isinstance(t, _SocketTransport) and not t.is_closing()
                                        for t in self.loop._transports.values()))
-        self.run_until(lambda: not self.loop._transports)
+        self.run_until(lambda: all(t._core._state()[0] for t in self.loop._transports.values()
+                                   if isinstance(t, _SocketTransport)))
         self.loop.close()
 
     def run_until(self, predicate, timeout=5.0):
@@ -351,6 +352,97 @@ class TLS(ServerTestCase):
         self.assertEqual(got, PAYLOADS)
         self.assertIs(raw, _SocketTransport)
         self.assertEqual(self.errors, [])
+
+
+class StreamsFastPath(ServerTestCase):
+    def serve(self, handler, **kwargs):
+        server = self.loop.run_until_complete(
+            asyncio.start_server(handler, "127.0.0.1", 0, **kwargs))
+        self.servers.append(server)
+        return server.sockets[0].getsockname()
+
+    def setUp(self):
+        super().setUp()
+        self.servers = []
+
+    def tearDown(self):
+        for server in self.servers:
+            server.close()
+            self.loop.run_until_complete(server.wait_closed())
+        super().tearDown()
+
+    def test_the_transport_feeds_asyncios_stream_reader_itself(self):
+        got = []
+
+        async def handler(r, w):
+            got.append(await r.readexactly(5))
+            got.append(await r.readuntil(b"!"))
+            got.append(await r.read())
+            w.close()
+
+        addr = self.serve(handler)
+        calls = []
+        original = asyncio.StreamReaderProtocol.data_received
+
+        def counting(self, data):
+            calls.append(data)
+            return original(self, data)
+        asyncio.StreamReaderProtocol.data_received = counting
+        try:
+            async def client():
+                r, w = await asyncio.open_connection(*addr)
+                for part in (b"he", b"llo wor", b"ld!", b"rest"):
+                    w.write(part)
+                    await asyncio.sleep(0.01)
+                w.write_eof()
+                await r.read()
+                w.close()
+            self.loop.run_until_complete(client())
+        finally:
+            asyncio.StreamReaderProtocol.data_received = original
+        self.assertEqual(got, [b"hello", b" world!", b"rest"])
+        self.assertEqual(calls, [], "asyncio's own protocol is fed natively")
+
+    def test_a_full_buffer_pauses_reading_and_reading_it_resumes(self):
+        state = {}
+
+        async def handler(r, w):
+            while len(r._buffer) <= 2 * r._limit:
+                await asyncio.sleep(0.001)
+            state["paused"] = not w.transport.is_reading()
+            state["data"] = await r.readexactly(3000)
+            state["resumed"] = w.transport.is_reading()
+            w.close()
+
+        addr = self.serve(handler, limit=1000)
+        with socket.create_connection(addr) as c:
+            c.sendall(b"x" * 3000)
+            self.run_until(lambda: "resumed" in state)
+        self.assertEqual(state, {"paused": True, "data": b"x" * 3000, "resumed": True})
+
+    def test_a_subclass_of_the_protocol_gets_its_data_received(self):
+        seen = []
+
+        class Mine(asyncio.StreamReaderProtocol):
+            def data_received(self, data):
+                seen.append(data)
+                super().data_received(data)
+
+        async def main():
+            reader = asyncio.StreamReader()
+            server = await self.loop.create_server(lambda: Mine(reader), "127.0.0.1", 0)
+            c = socket.create_connection(server.sockets[0].getsockname())
+            c.sendall(b"abc")
+            self.assertEqual(await reader.readexactly(3), b"abc")
+            c.close()
+            await reader.read()
+            for t in list(self.loop._transports.values()):
+                t.close()
+            server.close()
+            await server.wait_closed()
+
+        self.loop.run_until_complete(main())
+        self.assertEqual(b"".join(seen), b"abc")
 
 
 class NoLeaks(unittest.TestCase):

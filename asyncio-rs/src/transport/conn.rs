@@ -4,6 +4,7 @@
 
 use crate::loop_core::Local;
 use crate::transport::io::WriteBuffer;
+use crate::transport::stream_feed::StreamFeed;
 use asyncio::embed::FdReadiness;
 use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
 use pyo3::intern;
@@ -19,8 +20,9 @@ const LOG_THRESHOLD_FOR_CONNLOST_WRITES: u32 = 5;
 
 /// What reading calls on the protocol, looked up once per `set_protocol`.
 pub(crate) enum Reader {
-    /// A `Protocol`: its bound `data_received`.
-    Data(Py<PyAny>),
+    /// A `Protocol`: its bound `data_received`, and the streams fast path for asyncio's
+    /// `StreamReaderProtocol`.
+    Data(Py<PyAny>, Option<StreamFeed>),
     /// A `BufferedProtocol`: its bound `get_buffer` and `buffer_updated`.
     Buffered(Py<PyAny>, Py<PyAny>),
 }
@@ -115,7 +117,10 @@ impl Conn {
                 protocol.getattr(intern!(py, "buffer_updated"))?.unbind(),
             )
         } else {
-            Reader::Data(protocol.getattr(intern!(py, "data_received"))?.unbind())
+            Reader::Data(
+                protocol.getattr(intern!(py, "data_received"))?.unbind(),
+                StreamFeed::detect(protocol)?,
+            )
         };
         *self.reader.borrow_mut() = Some(reader);
         *self.protocol.borrow_mut() = Some(protocol.clone().unbind());
@@ -344,7 +349,12 @@ impl Conn {
         }
         if let Ok(reader) = self.reader.try_borrow() {
             match &*reader {
-                Some(Reader::Data(f)) => visit.call(f)?,
+                Some(Reader::Data(f, feed)) => {
+                    visit.call(f)?;
+                    if let Some(feed) = feed {
+                        feed.traverse(visit)?;
+                    }
+                }
                 Some(Reader::Buffered(g, u)) => {
                     visit.call(g)?;
                     visit.call(u)?;

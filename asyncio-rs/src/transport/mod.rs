@@ -11,6 +11,7 @@ mod accept;
 mod conn;
 mod driver;
 mod io;
+mod stream_feed;
 
 use crate::loop_core::{os_error, CoreLoop};
 use crate::thread_bound::ThreadBound;

@@ -382,26 +382,49 @@ class StreamsFastPath(ServerTestCase):
 
         addr = self.serve(handler)
         calls = []
+
+        def profile(frame, event, arg):
+            if event == "call" and frame.f_code.co_name in ("data_received", "feed_data"):
+                calls.append(frame.f_code.co_name)
+
+        async def client():
+            r, w = await asyncio.open_connection(*addr)
+            for part in (b"he", b"llo wor", b"ld!", b"rest"):
+                w.write(part)
+                await asyncio.sleep(0.01)
+            w.write_eof()
+            await r.read()
+            w.close()
+
+        sys.setprofile(profile)
+        try:
+            self.loop.run_until_complete(client())
+        finally:
+            sys.setprofile(None)
+        self.assertEqual(got, [b"hello", b" world!", b"rest"])
+        self.assertEqual(calls, [], "asyncio's own protocol is fed natively")
+
+    def test_a_replaced_data_received_is_called(self):
+        calls = []
         original = asyncio.StreamReaderProtocol.data_received
 
         def counting(self, data):
             calls.append(data)
             return original(self, data)
+
+        async def handler(r, w):
+            calls.append(await r.readexactly(2))
+            w.close()
+
         asyncio.StreamReaderProtocol.data_received = counting
         try:
-            async def client():
-                r, w = await asyncio.open_connection(*addr)
-                for part in (b"he", b"llo wor", b"ld!", b"rest"):
-                    w.write(part)
-                    await asyncio.sleep(0.01)
-                w.write_eof()
-                await r.read()
-                w.close()
-            self.loop.run_until_complete(client())
+            addr = self.serve(handler)
+            with socket.create_connection(addr) as c:
+                c.sendall(b"ok")
+                self.run_until(lambda: len(calls) == 2)
         finally:
             asyncio.StreamReaderProtocol.data_received = original
-        self.assertEqual(got, [b"hello", b" world!", b"rest"])
-        self.assertEqual(calls, [], "asyncio's own protocol is fed natively")
+        self.assertEqual(calls, [b"ok", b"ok"])
 
     def test_a_full_buffer_pauses_reading_and_reading_it_resumes(self):
         state = {}

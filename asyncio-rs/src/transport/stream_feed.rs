@@ -4,7 +4,7 @@
 //! pause reading past twice the limit) in Rust, on the objects' own attributes, instead of
 //! running those three Python functions per read. Anything else (a subclass, a reader at
 //! end of file, no reader) goes through `data_received` as before, so asyncio's streams
-//! behave as they do on asyncio's loop.
+//! behave as they do on asyncio's loop; so does a program that replaced either method.
 
 use pyo3::exceptions::PyNotImplementedError;
 use pyo3::intern;
@@ -26,9 +26,20 @@ impl StreamFeed {
         if !protocol.get_type().is(&protocol_type) {
             return Ok(None);
         }
+        let reader_type = streams.getattr(intern!(py, "StreamReader"))?;
+        // A program that replaced either method (to instrument it) gets it called.
+        for (class, name) in [
+            (&protocol_type, intern!(py, "data_received")),
+            (&reader_type, intern!(py, "feed_data")),
+        ] {
+            let module = class.getattr(name)?.getattr(intern!(py, "__module__"))?;
+            if !module.eq(intern!(py, "asyncio.streams"))? {
+                return Ok(None);
+            }
+        }
         Ok(Some(StreamFeed {
             protocol: protocol.clone().unbind(),
-            reader_type: streams.getattr(intern!(py, "StreamReader"))?.unbind(),
+            reader_type: reader_type.unbind(),
         }))
     }
 

@@ -17,7 +17,10 @@ queue, timer wheel, reactor and cross-thread door):
   in Rust on the reactor, up to ``backlog`` per readiness, and the protocol and transport
   made at once, without asyncio's task per connection (``_server.py``,
   ``_native.Acceptor``); ``ssl=`` and ``start_tls`` put asyncio's ``SSLProtocol`` over the
-  native transport (``_make_ssl_transport``).
+  native transport (``_make_ssl_transport``);
+- for asyncio's own ``StreamReaderProtocol``, the transport feeds its ``StreamReader``
+  itself (``feed_data``'s append, wake-up and pause), without the Python calls; the streams
+  classes users see are asyncio's, unchanged.
 
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:

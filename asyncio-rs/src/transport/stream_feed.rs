@@ -9,7 +9,8 @@
 use pyo3::exceptions::PyNotImplementedError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyType};
 
 pub(crate) struct StreamFeed {
     protocol: Py<PyAny>,
@@ -20,17 +21,18 @@ pub(crate) struct StreamFeed {
 impl StreamFeed {
     /// The fast path for `protocol`, when its type is exactly `StreamReaderProtocol`.
     pub(crate) fn detect(protocol: &Bound<'_, PyAny>) -> PyResult<Option<StreamFeed>> {
+        static PROTOCOL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+        static READER: PyOnceLock<Py<PyType>> = PyOnceLock::new();
         let py = protocol.py();
-        let streams = py.import(intern!(py, "asyncio.streams"))?;
-        let protocol_type = streams.getattr(intern!(py, "StreamReaderProtocol"))?;
-        if !protocol.get_type().is(&protocol_type) {
+        let protocol_type = PROTOCOL.import(py, "asyncio.streams", "StreamReaderProtocol")?;
+        if !protocol.get_type().is(protocol_type) {
             return Ok(None);
         }
-        let reader_type = streams.getattr(intern!(py, "StreamReader"))?;
+        let reader_type = READER.import(py, "asyncio.streams", "StreamReader")?;
         // A program that replaced either method (to instrument it) gets it called.
         for (class, name) in [
-            (&protocol_type, intern!(py, "data_received")),
-            (&reader_type, intern!(py, "feed_data")),
+            (protocol_type, intern!(py, "data_received")),
+            (reader_type, intern!(py, "feed_data")),
         ] {
             let module = class.getattr(name)?.getattr(intern!(py, "__module__"))?;
             if !module.eq(intern!(py, "asyncio.streams"))? {
@@ -39,7 +41,7 @@ impl StreamFeed {
         }
         Ok(Some(StreamFeed {
             protocol: protocol.clone().unbind(),
-            reader_type: reader_type.unbind(),
+            reader_type: reader_type.clone().into_any().unbind(),
         }))
     }
 

@@ -9,7 +9,8 @@ use asyncio::embed::FdReadiness;
 use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyType};
 use std::cell::{Cell, RefCell};
 use std::os::fd::RawFd;
 use std::rc::Weak;
@@ -108,10 +109,9 @@ impl Conn {
 
     pub(crate) fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = protocol.py();
-        let buffered = py
-            .import(intern!(py, "asyncio.protocols"))?
-            .getattr(intern!(py, "BufferedProtocol"))?;
-        let reader = if protocol.is_instance(&buffered)? {
+        static BUFFERED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+        let buffered = BUFFERED.import(py, "asyncio.protocols", "BufferedProtocol")?;
+        let reader = if protocol.is_instance(buffered)? {
             Reader::Buffered(
                 protocol.getattr(intern!(py, "get_buffer"))?.unbind(),
                 protocol.getattr(intern!(py, "buffer_updated"))?.unbind(),

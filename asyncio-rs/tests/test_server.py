@@ -404,6 +404,28 @@ class StreamsFastPath(ServerTestCase):
         self.assertEqual(got, [b"hello", b" world!", b"rest"])
         self.assertEqual(calls, [], "asyncio's own protocol is fed natively")
 
+    def test_a_cancelled_waiter_is_left_alone(self):
+        state = {}
+
+        async def handler(r, w):
+            waiter = self.loop.create_future()
+            waiter.cancel()
+            r._waiter = waiter  # as when data comes in the turn its read() was cancelled
+            state["ready"] = True
+            while not r._buffer:
+                await asyncio.sleep(0.001)
+            state["data"] = await r.read(10)
+            state["waiter"] = r._waiter
+            w.close()
+
+        addr = self.serve(handler)
+        with socket.create_connection(addr) as c:
+            self.run_until(lambda: "ready" in state)
+            c.sendall(b"late")
+            self.run_until(lambda: "data" in state)
+        self.assertEqual(state, {"ready": True, "data": b"late", "waiter": None})
+        self.assertEqual(self.errors, [])
+
     def test_a_replaced_data_received_is_called(self):
         calls = []
         original = asyncio.StreamReaderProtocol.data_received

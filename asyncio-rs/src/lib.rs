@@ -23,5 +23,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sock::register(m)?;
     m.add_class::<transport::DatagramTransport>()?;
     m.add_class::<transport::PipeTransport>()?;
+    m.add_class::<transport::Acceptor>()?;
     Ok(())
 }

@@ -31,6 +31,14 @@ queue, timer wheel, reactor and cross-thread door):
   ``connect_read_pipe``, ``connect_write_pipe`` and the subprocess transports' pipes): reads,
   end of file, the write buffer with flow control and the watch for a closed reader, in
   Rust (``_pipe.py``).
+- accepting connections for a plain TCP or Unix server (``_start_serving``): ``accept4``
+  in Rust on the reactor, up to ``backlog`` per readiness, and the protocol and transport
+  made at once, without asyncio's task per connection (``_server.py``,
+  ``_native.Acceptor``); ``ssl=`` and ``start_tls`` put asyncio's ``SSLProtocol`` over the
+  native transport (``_make_ssl_transport``);
+- for asyncio's own ``StreamReaderProtocol``, the transport feeds its ``StreamReader``
+  itself (``feed_data``'s append, wake-up and pause), without the Python calls; the streams
+  classes users see are asyncio's, unchanged.
 
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:
@@ -39,9 +47,9 @@ loop), running on those native pieces:
   the native turns: the running loop, async generator hooks, ``_check_running``);
 - ``create_future`` / ``create_task`` (CPython's C ``Future`` and ``Task``);
 - ``add_reader`` / ``add_writer`` (asyncio's checks, then the native hooks);
-- accepting connections, connecting, happy eyeballs, ``Server``; TLS (asyncio's
-  ``SSLProtocol``, over asyncio's own transport for ``ssl=`` and over ours for
-  ``start_tls``); ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
+- connecting, happy eyeballs, ``Server``, accepting for a TLS server (asyncio's
+  ``_accept_connection``, making our transports); TLS itself (asyncio's ``SSLProtocol``);
+  ``sendfile`` (asyncio's ``sock_sendfile`` on the transport's socket);
 - subprocesses: asyncio's transport, over the native pipes, with the child reaped by the
   Rust loop's child watcher (a pidfd on the reactor; ``_make_subprocess_transport``), not
   the policy's;
@@ -54,7 +62,7 @@ import selectors
 import socket
 from asyncio import base_events, futures, unix_events
 
-from . import _native
+from . import _native, _server
 from ._transport import _SocketTransport
 from ._datagram import _DatagramTransport
 from ._pipe import _ReadPipeTransport, _WritePipeTransport
@@ -118,6 +126,8 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
 
     def _make_write_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
         return _WritePipeTransport(self, pipe, protocol, waiter, extra)
+    _start_serving = _server.start_serving
+    _make_ssl_transport = _server.make_ssl_transport
 
     async def _sendfile_native(self, transp, file, offset, count):
         if not isinstance(transp, _SocketTransport):

@@ -5,11 +5,13 @@
 use crate::loop_core::Local;
 use crate::transport::io::WriteBuffer;
 use crate::transport::DEFAULT_HIGH_WATER;
+use crate::transport::stream_feed::StreamFeed;
 use asyncio::embed::FdReadiness;
 use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyType};
 use std::cell::{Cell, RefCell};
 use std::os::fd::RawFd;
 use std::rc::Weak;
@@ -20,8 +22,9 @@ const LOG_THRESHOLD_FOR_CONNLOST_WRITES: u32 = 5;
 
 /// What reading calls on the protocol, looked up once per `set_protocol`.
 pub(crate) enum Reader {
-    /// A `Protocol`: its bound `data_received`.
-    Data(Py<PyAny>),
+    /// A `Protocol`: its bound `data_received`, and the streams fast path for asyncio's
+    /// `StreamReaderProtocol`.
+    Data(Py<PyAny>, Option<StreamFeed>),
     /// A `BufferedProtocol`: its bound `get_buffer` and `buffer_updated`.
     Buffered(Py<PyAny>, Py<PyAny>),
 }
@@ -147,16 +150,18 @@ impl Conn {
 
     pub(crate) fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = protocol.py();
-        let buffered = py
-            .import(intern!(py, "asyncio.protocols"))?
-            .getattr(intern!(py, "BufferedProtocol"))?;
-        let reader = if protocol.is_instance(&buffered)? {
+        static BUFFERED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+        let buffered = BUFFERED.import(py, "asyncio.protocols", "BufferedProtocol")?;
+        let reader = if protocol.is_instance(buffered)? {
             Reader::Buffered(
                 protocol.getattr(intern!(py, "get_buffer"))?.unbind(),
                 protocol.getattr(intern!(py, "buffer_updated"))?.unbind(),
             )
         } else {
-            Reader::Data(protocol.getattr(intern!(py, "data_received"))?.unbind())
+            Reader::Data(
+                protocol.getattr(intern!(py, "data_received"))?.unbind(),
+                StreamFeed::detect(protocol)?,
+            )
         };
         *self.reader.borrow_mut() = Some(reader);
         *self.protocol.borrow_mut() = Some(protocol.clone().unbind());
@@ -434,7 +439,12 @@ impl Conn {
         }
         if let Ok(reader) = self.reader.try_borrow() {
             match &*reader {
-                Some(Reader::Data(f)) => visit.call(f)?,
+                Some(Reader::Data(f, feed)) => {
+                    visit.call(f)?;
+                    if let Some(feed) = feed {
+                        feed.traverse(visit)?;
+                    }
+                }
                 Some(Reader::Buffered(g, u)) => {
                     visit.call(g)?;
                     visit.call(u)?;

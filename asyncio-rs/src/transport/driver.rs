@@ -163,14 +163,16 @@ fn called<R>(outcome: Result<R, Option<PyErr>>) -> PyResult<Option<R>> {
 /// asyncio's `_read_ready__data_received` / `_read_ready__get_buffer`.
 fn read_ready(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
     let reader = match &*conn.reader.borrow() {
-        Some(Reader::Data(f)) => Reader::Data(f.clone_ref(py)),
+        Some(Reader::Data(f, feed)) => {
+            Reader::Data(f.clone_ref(py), feed.as_ref().map(|s| s.clone_ref(py)))
+        }
         Some(Reader::Buffered(get, updated)) => {
             Reader::Buffered(get.clone_ref(py), updated.clone_ref(py))
         }
         None => return Ok(()),
     };
     match reader {
-        Reader::Data(data_received) => {
+        Reader::Data(data_received, feed) => {
             let (data, n) = match io::recv_bytes(py, conn.fd, MAX_SIZE, &local.spare_read) {
                 Ok(got) => got,
                 Err(io::RecvError::Os(e)) if would_block(&e) => {
@@ -198,7 +200,14 @@ fn read_ready(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
             let outcome = conn.call_protocol(
                 py,
                 "Fatal error: protocol.data_received() call failed.",
-                || data_received.bind(py).call1((data,)).map(drop),
+                || {
+                    if let Some(feed) = &feed {
+                        if feed.feed(py, &data)? {
+                            return Ok(());
+                        }
+                    }
+                    data_received.bind(py).call1((data,)).map(drop)
+                },
             );
             called(outcome).map(drop)
         }

@@ -7,6 +7,7 @@
 //! socket stays Python's: the transport keeps it, uses its fd and closes it when the
 //! connection is lost.
 
+mod accept;
 mod conn;
 mod datagram;
 mod dgram;
@@ -15,12 +16,14 @@ mod inet;
 mod io;
 mod pipe;
 mod pipe_end;
+mod stream_feed;
 
 pub(crate) use datagram::DatagramTransport;
 pub(crate) use pipe::PipeTransport;
 
 use crate::loop_core::{os_error, CoreLoop};
 use crate::thread_bound::ThreadBound;
+pub(crate) use accept::Acceptor;
 use asyncio::embed::FdReadiness;
 use conn::Conn;
 use driver::Driver;

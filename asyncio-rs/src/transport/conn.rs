@@ -4,8 +4,8 @@
 
 use crate::loop_core::Local;
 use crate::transport::io::WriteBuffer;
-use crate::transport::DEFAULT_HIGH_WATER;
 use crate::transport::stream_feed::StreamFeed;
+use crate::transport::DEFAULT_HIGH_WATER;
 use asyncio::embed::FdReadiness;
 use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
 use pyo3::intern;

@@ -101,9 +101,6 @@ pub(crate) struct CoreLoop {
     closed: AtomicBool,
     stopping: AtomicBool,
     debug: Arc<AtomicBool>,
-    /// Set while a thread is in `_run_once`, which lets the GIL go while it waits: the loop
-    /// cannot change threads then.
-    turning: AtomicBool,
     pub(crate) local: ThreadBound<Rc<Local>>,
 }
 
@@ -169,22 +166,7 @@ impl CoreLoop {
     /// thread's `run_forever`, say), and be closed from the first again once it stopped.
     #[inline]
     pub(crate) fn local_of<'a>(slf: &'a Bound<'_, Self>) -> PyResult<&'a Rc<Local>> {
-        let this = slf.get();
-        match this.local.try_get() {
-            Some(local) => Ok(local),
-            None => Self::adopt(this),
-        }
-    }
-
-    #[cold]
-    fn adopt(&self) -> PyResult<&Rc<Local>> {
-        if self.turning.load(Ordering::Acquire) {
-            return self.local.get(); // its error: the loop runs on another thread
-        }
-        // SAFETY: the caller holds the GIL (it has a `Bound`); the loop's state is touched
-        // only with the GIL held, but in `_run_once`'s wait for I/O, and no thread is in
-        // `_run_once` (`turning`, set and cleared there with the GIL held, is false).
-        Ok(unsafe { self.local.adopt() })
+        slf.get().local.get()
     }
 
     pub(crate) fn check_open(&self) -> PyResult<()> {
@@ -262,7 +244,6 @@ impl CoreLoop {
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             debug: debug.clone(),
-            turning: AtomicBool::new(false),
             local: ThreadBound::new(Rc::new(Local {
                 lp,
                 pending: RefCell::new(None),
@@ -366,14 +347,7 @@ impl CoreLoop {
         let py = slf.py();
         let local = Self::local_of(slf)?;
         let this = slf.get();
-        struct Turning<'a>(&'a AtomicBool);
-        impl Drop for Turning<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::Release);
-            }
-        }
-        this.turning.store(true, Ordering::Release);
-        let _turning = Turning(&this.turning);
+        let _turning = this.local.turning();
         let mut first = true;
         let mut turns = 0u32;
         let mut signalled = Ok(());
@@ -542,7 +516,7 @@ impl CoreLoop {
             TimerHandle {
                 cb,
                 when,
-                timer: ThreadBound::new(RefCell::new(None)),
+                timer: ThreadBound::follow(&this.local, RefCell::new(None)),
             },
         )?;
         let queued = handle.clone_ref(py);

@@ -43,6 +43,65 @@ class LoopOnAnotherThread(unittest.TestCase):
         loop.close()
         self.assertTrue(loop.is_closed())
 
+    def test_transports_and_waiting_calls_move_with_the_loop(self):
+        loop = asyncio_rs.new_event_loop()
+        errors = []
+        loop.set_exception_handler(lambda lp, ctx: errors.append(ctx))
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        c, d = socket.socketpair()
+        # Made on this thread: a waiting sock_recv and a streams connection.
+        waiting = loop.create_task(loop.sock_recv(a, 100))
+        reader, writer = loop.run_until_complete(asyncio.open_connection(sock=c))
+        loop.run_until_complete(asyncio.sleep(0.01))
+        out = {}
+
+        def worker():
+            async def main():
+                waiting.cancel()
+                await asyncio.sleep(0.01)
+                out["mask"] = loop._watch_mask(a.fileno())
+                b.send(b"after")
+                out["recv"] = await asyncio.wait_for(loop.sock_recv(a, 100), 5)
+                writer.write(b"from the worker")
+                await writer.drain()
+                out["peer"] = d.recv(100)
+                d.send(b"to the worker")
+                out["read"] = await reader.read(100)
+
+            loop.run_until_complete(main())
+
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join(10)
+        try:
+            self.assertEqual(out, {"mask": 0, "recv": b"after", "peer": b"from the worker",
+                                   "read": b"to the worker"})
+            self.assertEqual(errors, [])
+        finally:
+            writer.close()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+            for s in (a, b, d):
+                s.close()
+
+    def test_a_transport_used_while_its_loop_runs_elsewhere_is_refused(self):
+        loop = asyncio_rs.new_event_loop()
+        c, d = socket.socketpair()
+        _, writer = loop.run_until_complete(asyncio.open_connection(sock=c))
+        worker = threading.Thread(target=loop.run_forever)
+        worker.start()
+        try:
+            with self.assertRaisesRegex(RuntimeError, "Non-thread-safe operation"):
+                writer.write(b"x")
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            worker.join(10)
+            writer.close()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+            d.close()
+
     def test_made_on_a_worker_run_on_main(self):
         made = []
         t = threading.Thread(target=lambda: made.append(asyncio_rs.new_event_loop()))

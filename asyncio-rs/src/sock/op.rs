@@ -315,7 +315,7 @@ pub(crate) fn pend<'py>(
     let on_done = Py::new(
         py,
         SockDone {
-            op: ThreadBound::new(Rc::downgrade(&op)),
+            op: ThreadBound::follow(&core.get().local, Rc::downgrade(&op)),
         },
     )?;
     fut.call_method1(intern!(py, "add_done_callback"), (&on_done,))?;

@@ -65,7 +65,7 @@ impl DatagramTransport {
         set_protocol(&d, protocol)?;
         local.lp.spawn(Driver { conn: d.clone() });
         Ok(DatagramTransport {
-            d: ThreadBound::new(d),
+            d: ThreadBound::follow(&loop_.cast::<CoreLoop>()?.get().local, d),
         })
     }
 

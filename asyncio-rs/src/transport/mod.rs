@@ -102,7 +102,7 @@ impl SocketTransport {
         conn.set_protocol(protocol)?;
         local.lp.spawn(Driver { conn: conn.clone() });
         Ok(SocketTransport {
-            conn: ThreadBound::new(conn),
+            conn: ThreadBound::follow(&core.get().local, conn),
         })
     }
 

@@ -79,7 +79,7 @@ impl PipeTransport {
         set_protocol(&p, protocol)?;
         local.lp.spawn(Driver { conn: p.clone() });
         Ok(PipeTransport {
-            p: ThreadBound::new(p),
+            p: ThreadBound::follow(&loop_.cast::<CoreLoop>()?.get().local, p),
         })
     }
 

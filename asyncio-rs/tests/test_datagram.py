@@ -243,6 +243,19 @@ class Errors(DatagramTestCase):
         server.close()
         self.turns()
 
+    def test_an_unconnected_transport_still_sends_between_close_and_connection_lost(self):
+        server, sproto = self.endpoint(Recorder, local_addr=("127.0.0.1", 0))
+        client, cproto = self.endpoint(Recorder, local_addr=("127.0.0.1", 0))
+        addr = server.get_extra_info("sockname")
+        client.sendto(b"before", addr)
+        client.close()
+        client.sendto(b"after close", addr)  # asyncio sends it: its socket is still open
+        self.turns()
+        self.assertEqual(cproto.lost, None)
+        self.assertEqual([d for d, _ in sproto.datagrams], [b"before", b"after close"])
+        server.close()
+        self.turns()
+
 
 class FlowControl(DatagramTestCase):
     def unix_pair(self):

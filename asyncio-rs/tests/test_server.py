@@ -182,6 +182,33 @@ class Accept(ServerTestCase):
                          "Error on transport creation for incoming connection")
         self.assertIsInstance(self.errors[0]["exception"], ZeroDivisionError)
 
+    def test_a_factory_that_closes_the_server_ends_accepting_not_the_batch(self):
+        made = []
+        server = None
+
+        def factory():
+            made.append(1)
+            if len(made) == 1:
+                server.close()  # a one-shot server
+            return Counting()
+
+        async def main():
+            nonlocal server
+            server = await self.loop.create_server(factory, "127.0.0.1", 0)
+            addr = server.sockets[0].getsockname()
+            clients = [socket.create_connection(addr) for _ in range(3)]
+            # The three were queued before the listener became readable: asyncio accepts the
+            # whole batch, then makes their protocols.
+            await asyncio.sleep(0.05)
+            for c in clients:
+                c.close()
+            await server.wait_closed()
+
+        self.loop.run_until_complete(main())
+        self.assertEqual(len(made), 3)
+        # No accept on the closed listener (EBADF), only the closed server's refusals.
+        self.assertFalse([e for e in self.errors if isinstance(e.get("exception"), OSError)])
+
     def test_addresses_nodelay_and_unix_servers(self):
         async def main(path):
             got = self.loop.create_future()

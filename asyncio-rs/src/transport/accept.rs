@@ -114,6 +114,10 @@ fn py_address<'py>(py: Python<'py>, a: &Accepted) -> PyResult<Option<Bound<'py, 
         libc::AF_INET6 => {
             // SAFETY: as above, for `sockaddr_in6`.
             let sin6 = unsafe { &*storage.cast::<libc::sockaddr_in6>() };
+            if sin6.sin6_scope_id != 0 {
+                // CPython writes the scope into the host (`fe80::1%eth0`): the socket says it.
+                return Ok(None);
+            }
             let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
             let port = u16::from_be(sin6.sin6_port);
             let flow = u32::from_be(sin6.sin6_flowinfo);
@@ -199,15 +203,36 @@ impl Acceptor {
     fn __call__(slf: &Bound<'_, Self>) -> PyResult<()> {
         let this = slf.get();
         let py = slf.py();
+        // The whole batch is accepted before any protocol is made, as asyncio accepts it
+        // before its tasks make them: a factory that closes the server must not leave this
+        // loop calling accept4 on a closed fd, whose number may be reused already.
+        let mut batch = Vec::new();
+        let mut failed = None;
         for _ in 0..this.backlog {
             match accept(this.fd) {
-                Ok(conn) => this.connection(py, conn)?,
-                Err(e) if ends_the_batch(&e) => return Ok(()),
-                Err(e) if is_out_of_resources(&e) => return Self::out_of_resources(slf, e),
-                Err(e) => return Err(os_error(e)),
+                Ok(conn) => batch.push(conn),
+                Err(e) if ends_the_batch(&e) => break,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
         }
-        Ok(())
+        let mut batch = batch.into_iter();
+        for conn in batch.by_ref() {
+            if let Err(e) = this.connection(py, conn) {
+                for unmade in batch {
+                    // SAFETY: the fd is ours alone: no Python socket took it.
+                    unsafe { libc::close(unmade.fd) };
+                }
+                return Err(e);
+            }
+        }
+        match failed {
+            None => Ok(()),
+            Some(e) if is_out_of_resources(&e) => Self::out_of_resources(slf, e),
+            Some(e) => Err(os_error(e)),
+        }
     }
 
     /// After `ACCEPT_RETRY_DELAY`: accepting again, unless the server closed the socket.

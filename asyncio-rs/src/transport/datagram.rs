@@ -105,9 +105,10 @@ impl DatagramTransport {
             addr = Some(address.clone());
         }
         // After `close()` or a fatal error: counted and dropped, as asyncio does for a
-        // connected transport (its unconnected one still sends until the socket is closed,
-        // and then fails on it).
-        if conn.conn_lost.get() != 0 {
+        // connected transport. Its unconnected one still sends while the socket is open (until
+        // `connection_lost`), and so does this one; after that, asyncio fails on the closed
+        // socket (`AttributeError`), and this one counts and drops.
+        if conn.conn_lost.get() != 0 && (d.address.is_some() || conn.finished.get()) {
             return conn.write_after_lost(py);
         }
         if d.queue.borrow().is_empty() {

@@ -59,3 +59,19 @@ async fn an_async_fd_and_add_reader_cannot_share_an_fd() {
     assert!(e.is_ok(), "a dup is another fd: {e:?}");
     assert!(lp.remove_reader(a.as_raw_fd()));
 }
+
+#[asyncio::test]
+async fn an_fd_a_removed_reader_let_go_of_goes_to_an_async_fd_in_the_same_turn() {
+    // remove_reader keeps the fd registered until the end of the next turn, in case it is
+    // wanted again; the loop's own registration of it must not wait for that.
+    let lp = get_running_loop();
+    let (a, b) = pair();
+    lp.add_reader(a.as_raw_fd(), || {}).unwrap();
+    assert!(lp.remove_reader(a.as_raw_fd()));
+    let a = AsyncFd::new(a).unwrap();
+    (&b).write_all(b"x").unwrap();
+    let mut guard = a.readable().await.unwrap();
+    let mut buf = [0; 4];
+    let n = guard.try_io(|s| (&*s).read(&mut buf)).unwrap();
+    assert_eq!(&buf[..n], b"x");
+}

@@ -29,6 +29,7 @@ mod source;
 mod timerfd;
 pub(crate) mod watch;
 pub(crate) mod watch_driver;
+pub(crate) mod watch_idle;
 
 #[allow(unused_imports)] // for the pipes and pidfds of subprocesses
 pub(crate) use fd::FdSource;
@@ -47,6 +48,8 @@ pub(crate) struct Reactor {
     entries: RefCell<Slab<Rc<ScheduledIo>>>,
     /// The fds watched for `add_reader` / `add_writer` and the `sock_*` waits.
     pub(crate) watches: Rc<watch::WatchTable>,
+    /// The watches nothing wants, deregistered at the end of the next turn.
+    pub(crate) idle_watches: Rc<watch_idle::IdleWatches>,
 }
 
 impl Reactor {
@@ -54,6 +57,7 @@ impl Reactor {
         Reactor {
             entries: RefCell::new(Slab::new()),
             watches: Rc::default(),
+            idle_watches: Rc::default(),
         }
     }
 

@@ -32,7 +32,17 @@ impl Registration {
     ) -> io::Result<Registration> {
         let core = context::current_core().ok_or_else(no_loop)?;
         let (token, io) = core.reactor.insert();
-        if let Err(e) = core.registry.register(source, token, interest) {
+        let mut registered = core.registry.register(source, token, interest);
+        if registered
+            .as_ref()
+            .is_err_and(|e| e.raw_os_error() == Some(libc::EEXIST))
+            && !core.reactor.idle_watches.is_empty()
+        {
+            // An idle fd watch may still hold the fd (reactor::watch_idle): it goes first.
+            core.reactor.idle_watches.close_all();
+            registered = core.registry.register(source, token, interest);
+        }
+        if let Err(e) = registered {
             core.reactor.remove(token);
             return Err(e);
         }

@@ -6,7 +6,9 @@
 //! interest is the union of what is wanted (a reader callback or a waiting `sock_*` call
 //! wants reading; a writer callback or waiting call wants writing). It is re-registered when
 //! that union changes and deregistered when it empties, so a reader and a writer on one fd
-//! share it, as they share one `epoll` entry in asyncio's selector.
+//! share it, as they share one `epoll` entry in asyncio's selector. A watch nothing wants
+//! stays registered until the end of the next turn, in case it is wanted again by then (see
+//! [`watch_idle`](super::watch_idle)).
 //!
 //! Callbacks are run by one hidden task per fd, the [driver](super::watch_driver). Waiting
 //! `sock_*` calls wait on the registration's readiness directly, as the crate's sockets do.
@@ -29,6 +31,7 @@
 
 use super::registration::Registration;
 use super::scheduled::Direction;
+use super::watch_idle::IdleWatches;
 use crate::runtime::context;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -43,9 +46,14 @@ pub(crate) type Callback = Rc<RefCell<Box<dyn FnMut()>>>;
 /// A loop's watches, by fd.
 pub(crate) type WatchTable = RefCell<HashMap<RawFd, Rc<Watch>>>;
 
-/// The table of loop `loop_id`, which must be running on this thread.
-fn table_of(loop_id: usize) -> Option<Rc<WatchTable>> {
-    context::with_core_of(loop_id, |core| core.reactor.watches.clone())
+/// The table and idle list of loop `loop_id`, which must be running on this thread.
+fn table_of(loop_id: usize) -> Option<(Rc<WatchTable>, Rc<IdleWatches>)> {
+    context::with_core_of(loop_id, |core| {
+        (
+            core.reactor.watches.clone(),
+            core.reactor.idle_watches.clone(),
+        )
+    })
 }
 
 /// Index of a direction in the per-direction arrays.
@@ -61,6 +69,9 @@ pub(crate) fn index(dir: Direction) -> usize {
 struct Identity {
     dev: libc::dev_t,
     ino: libc::ino_t,
+    /// A socket: its inode is its own (sockfs numbers each socket), so the identity tells
+    /// two sockets apart.
+    socket: bool,
 }
 
 fn identity(fd: RawFd) -> io::Result<Identity> {
@@ -76,6 +87,7 @@ fn identity(fd: RawFd) -> io::Result<Identity> {
     Ok(Identity {
         dev: stat.st_dev,
         ino: stat.st_ino,
+        socket: stat.st_mode & libc::S_IFMT == libc::S_IFSOCK,
     })
 }
 
@@ -84,6 +96,8 @@ pub(crate) struct Watch {
     pub(crate) fd: RawFd,
     /// The table that holds this watch, for its removal on detach.
     table: Weak<WatchTable>,
+    /// The loop's idle list, which this watch joins when nothing wants it.
+    idle: Weak<IdleWatches>,
     identity: Identity,
     pub(crate) reg: Registration,
     pub(crate) state: RefCell<State>,
@@ -100,6 +114,8 @@ pub(crate) struct State {
     /// The driver task's waker, woken when callbacks change; `None` when no driver runs.
     pub(crate) driver: Option<Waker>,
     pub(crate) has_driver: bool,
+    /// Listed in the loop's idle watches (to be deregistered unless wanted again).
+    idle_listed: bool,
     /// Deregistered (or forgotten): nothing may use the registration any more.
     pub(crate) closed: bool,
 }
@@ -163,6 +179,7 @@ impl Watch {
     /// Registers `fd` with the running loop for `interest`.
     fn register(
         table: &Rc<WatchTable>,
+        idle: &Rc<IdleWatches>,
         fd: RawFd,
         interest: mio::Interest,
     ) -> io::Result<Rc<Watch>> {
@@ -182,6 +199,7 @@ impl Watch {
         Ok(Rc::new(Watch {
             fd,
             table: Rc::downgrade(table),
+            idle: Rc::downgrade(idle),
             identity,
             reg,
             state: RefCell::new(state),
@@ -197,6 +215,18 @@ impl Watch {
     /// see the module doc); waiting `sock_*` calls wake and retry their call.
     fn close(&self) {
         self.detach(self.is_same_file());
+    }
+
+    /// Deregisters the watch if nothing wants it (the end of its idle time).
+    pub(crate) fn close_if_idle(&self) {
+        let idle = {
+            let mut state = self.state.borrow_mut();
+            state.idle_listed = false;
+            !state.closed && state.wanted().is_none()
+        };
+        if idle {
+            self.close();
+        }
     }
 
     /// Forgets a watch whose fd was closed under it, without touching the poller.
@@ -232,6 +262,17 @@ impl Watch {
         self.state.borrow().closed
     }
 
+    /// Whether the entry of a watch whose fd still names its file is live for `dir`. A
+    /// socket's identity is its own, and its entry lives as long as the file: already
+    /// registered for `dir`, it needs no poller call. Others are probed.
+    fn is_live_for(&self, dir: Direction) -> bool {
+        let registered = self.state.borrow().interest.is_some_and(|i| match dir {
+            Direction::Read => i.is_readable(),
+            Direction::Write => i.is_writable(),
+        });
+        (self.identity.socket && registered) || self.probe(dir).is_ok()
+    }
+
     /// Re-registers with `dir` added to the interest: the poller's answer tells whether the
     /// entry is still live (`ENOENT` or `EBADF` when its file was closed).
     fn probe(&self, dir: Direction) -> io::Result<()> {
@@ -245,11 +286,12 @@ impl Watch {
     }
 
     /// Brings the registration in line with what is wanted; `force` re-registers even when
-    /// nothing changed (which also tells whether the entry went stale).
+    /// nothing changed (which also tells whether the entry went stale). A watch nothing
+    /// wants keeps its registration and joins the idle list.
     ///
     /// # Errors
     /// When the poller refuses the new interest; the watch is then closed.
-    pub(crate) fn update(&self, force: bool) -> io::Result<()> {
+    pub(crate) fn update(self: &Rc<Self>, force: bool) -> io::Result<()> {
         let (wanted, current) = {
             let state = self.state.borrow();
             if state.closed {
@@ -258,7 +300,12 @@ impl Watch {
             (state.wanted(), state.interest)
         };
         let Some(wanted) = wanted else {
-            self.close();
+            let list = !std::mem::replace(&mut self.state.borrow_mut().idle_listed, true);
+            match self.idle.upgrade() {
+                Some(idle) if list => idle.push(self.clone()),
+                Some(_) => {}
+                None => self.close(),
+            }
             return Ok(());
         };
         if !force && Some(wanted) == current {
@@ -307,16 +354,16 @@ pub(crate) fn acquire(
     dir: Direction,
     change: impl FnOnce(&mut State),
 ) -> io::Result<Rc<Watch>> {
-    let table = table_of(loop_id)
+    let (table, idle) = table_of(loop_id)
         .ok_or_else(|| io::Error::other("the loop watching the fd is not running here"))?;
     let existing = table.borrow().get(&fd).cloned();
     let watch = match existing {
-        Some(watch) if watch.is_same_file() && watch.probe(dir).is_ok() => watch,
+        Some(watch) if watch.is_same_file() && watch.is_live_for(dir) => watch,
         stale => {
             if let Some(stale) = stale {
                 stale.forget();
             }
-            let watch = Watch::register(&table, fd, interest_of(dir))?;
+            let watch = Watch::register(&table, &idle, fd, interest_of(dir))?;
             table.borrow_mut().insert(fd, watch.clone());
             watch
         }
@@ -328,7 +375,7 @@ pub(crate) fn acquire(
 
 /// The watch of `fd` on loop `loop_id`, if there is one.
 pub(crate) fn lookup(loop_id: usize, fd: RawFd) -> Option<Rc<Watch>> {
-    table_of(loop_id)?.borrow().get(&fd).cloned()
+    table_of(loop_id)?.0.borrow().get(&fd).cloned()
 }
 
 /// A `sock_*` call waiting for one direction of an fd it borrows; stops wanting it on drop.

@@ -11,7 +11,15 @@
 //! remembered readiness is cleared and the driver waits for the next edge.
 //!
 //! That costs one `poll(2)` per callback run plus one when the fd stops being ready, and
-//! nothing while it is idle. It is race-free for the reason the reactor's `clear` is: edges
+//! nothing while it is idle.
+//!
+//! One case needs no `poll(2)`: a direction the driver last saw not ready, ready now. Its
+//! readiness was then set by an event of this turn's `epoll_wait` (the event woke the
+//! driver, which runs in the same turn), and the kernel reports an edge-triggered event
+//! only if the fd is ready when `epoll_wait` returns: as fresh as asyncio's `select`, whose
+//! callbacks also run after earlier callbacks of the same turn may have drained the fd. The
+//! callback runs at once; the level-triggered check after it is a `poll(2)` again. So a
+//! reader called once per edge (a `sock_recv`'s wait) costs no `poll(2)` for its call. It is race-free for the reason the reactor's `clear` is: edges
 //! are dispatched only while the loop polls, never while the driver runs, so data that
 //! arrives after the `poll(2)` makes a new edge. It also never calls a callback on a stale
 //! edge (one for data a callback already took), which re-arming the registration (an
@@ -83,7 +91,11 @@ pub(crate) fn set_callback(
     let start = !std::mem::replace(&mut watch.state.borrow_mut().has_driver, true);
     if start {
         let name = format!("watcher of fd {fd}");
-        drop(crate::task::create_lazy_task(Driver { watch }).with_name(name));
+        let driver = Driver {
+            watch,
+            armed: [false; 2],
+        };
+        drop(crate::task::create_lazy_task(driver).with_name(name));
     } else {
         // The running driver waits on the directions it had callbacks for: it must look at
         // the new one too, or a reader added beside a writer is never called.
@@ -113,6 +125,9 @@ pub(crate) fn remove_callback(loop_id: usize, fd: RawFd, dir: Direction) -> bool
 /// cancelled) it removes them.
 struct Driver {
     watch: Rc<Watch>,
+    /// Per direction: the last look found it not ready, so readiness seen now is an edge of
+    /// this turn (see the module doc).
+    armed: [bool; 2],
 }
 
 impl Driver {
@@ -143,40 +158,65 @@ impl Future for Driver {
                     state.driver = Some(cx.waker().clone());
                 }
             }
-            let mut events = 0;
+            // Per direction: ready on a fresh edge; ready as remembered, to ask the kernel.
+            let mut ready = [false; 2];
+            let mut ask = [false; 2];
             for dir in DIRECTIONS {
-                if this.callback(dir).is_some() && watch.reg.poll_ready(dir, cx).is_ready() {
-                    events |= ready_events(dir);
+                let i = watch::index(dir);
+                if this.callback(dir).is_none() {
+                    this.armed[i] = false;
+                } else if !watch.reg.poll_ready(dir, cx).is_ready() {
+                    this.armed[i] = true;
+                } else if this.armed[i] {
+                    ready[i] = true;
+                } else {
+                    ask[i] = true;
                 }
             }
-            if events == 0 {
+            let events = DIRECTIONS
+                .iter()
+                .filter(|&&dir| ask[watch::index(dir)])
+                .fold(0, |events, &dir| events | ready_events(dir));
+            if events == 0 && ready == [false; 2] {
                 return Poll::Pending;
             }
-            let revents = match poll_now(fd, events) {
-                Ok(revents) => revents,
-                Err(e) => {
-                    log::error!("poll of fd {fd} watched by add_reader/add_writer failed: {e}");
+            if events != 0 {
+                let revents = match poll_now(fd, events) {
+                    Ok(revents) => revents,
+                    Err(e) => {
+                        log::error!("poll of fd {fd} watched by add_reader/add_writer failed: {e}");
+                        watch.forget();
+                        return Poll::Ready(());
+                    }
+                };
+                if revents & libc::POLLNVAL != 0 {
+                    log::error!(
+                        "fd {fd} was closed while add_reader/add_writer watched it (call \
+                         remove_reader/remove_writer before closing it); no longer watching it"
+                    );
                     watch.forget();
                     return Poll::Ready(());
                 }
-            };
-            if revents & libc::POLLNVAL != 0 {
-                log::error!(
-                    "fd {fd} was closed while add_reader/add_writer watched it (call \
-                     remove_reader/remove_writer before closing it); no longer watching it"
-                );
-                watch.forget();
-                return Poll::Ready(());
+                for dir in DIRECTIONS {
+                    let i = watch::index(dir);
+                    if !ask[i] {
+                        continue;
+                    }
+                    if revents & ready_events(dir) == 0 {
+                        watch.reg.clear(dir);
+                    } else {
+                        ready[i] = true;
+                    }
+                }
             }
             let mut ran = false;
             for dir in DIRECTIONS {
-                if events & ready_events(dir) == 0 {
+                let i = watch::index(dir);
+                if !ready[i] {
                     continue;
                 }
-                if revents & ready_events(dir) == 0 {
-                    watch.reg.clear(dir);
-                    continue;
-                }
+                // The edge is used: what follows is the level-triggered check.
+                this.armed[i] = false;
                 // Fetched again: the reader's callback may have removed the writer's.
                 if let Some(callback) = this.callback(dir) {
                     ran = true;

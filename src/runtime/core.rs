@@ -351,6 +351,9 @@ impl Core {
         }
         self.fire_timers();
         self.run_ready();
+        if !self.reactor.idle_watches.is_empty() {
+            self.reactor.idle_watches.end_turn();
+        }
         if turn % SHRINK_INTERVAL == 0 {
             self.shrink_ready();
         }

@@ -434,9 +434,13 @@ class NativeFutures(LoopTestCase):
     @unittest.skipUnless(hasattr(asyncio, "eager_task_factory"), "3.12+")
     def test_eager_task_factory_starts_the_task_at_once(self):
         self.loop.set_task_factory(asyncio.eager_task_factory)
-        task = self.loop.create_task(noop_coro(), name="eager")
-        self.assertTrue(task.done())
-        self.assertEqual(task.get_name(), "eager")
+
+        async def main():
+            task = self.loop.create_task(noop_coro(), name="eager")
+            return task.done(), task.get_name()
+
+        # A task of a running loop runs to its first suspension inside create_task.
+        self.assertEqual(self.loop.run_until_complete(main()), (True, "eager"))
 
     def test_closed_loop_raises_runtime_error(self):
         self.loop.close()

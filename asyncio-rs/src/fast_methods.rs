@@ -19,14 +19,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-type Object = *mut ffi::PyObject;
+pub(crate) type Object = *mut ffi::PyObject;
 
 /// Runs `body` as the method's call: its error becomes the raised exception, and a panic
 /// (a bug) a `RuntimeError` instead of unwinding into the interpreter.
 ///
 /// # Safety
 /// `slf` must be the method's `self`, called from CPython (so with the GIL held).
-unsafe fn method(
+pub(crate) unsafe fn method(
     slf: Object,
     body: impl for<'py> FnOnce(Python<'py>, &Bound<'py, CoreLoop>) -> PyResult<Object>,
 ) -> Object {
@@ -308,7 +308,7 @@ pub(crate) fn install(py: Python<'_>) -> PyResult<()> {
 }
 
 /// Sets `CoreLoop.<name>` to a method descriptor of `def`.
-fn add(py: Python<'_>, name: &CStr, def: ffi::PyMethodDef) -> PyResult<()> {
+pub(crate) fn add(py: Python<'_>, name: &CStr, def: ffi::PyMethodDef) -> PyResult<()> {
     let ty = py.get_type::<CoreLoop>();
     // The descriptor points at its definition for as long as the type lives: the type is
     // made once per process, so the few bytes are leaked on purpose.

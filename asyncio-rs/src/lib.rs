@@ -4,6 +4,7 @@
 
 mod child;
 mod fast_methods;
+mod fast_tasks;
 mod handle;
 mod loop_core;
 mod sock;
@@ -16,6 +17,7 @@ use pyo3::prelude::*;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<loop_core::CoreLoop>()?;
     fast_methods::install(m.py())?;
+    fast_tasks::install(m.py())?;
     m.add_class::<handle::Handle>()?;
     m.add_class::<handle::TimerHandle>()?;
     m.add_class::<transport::SocketTransport>()?;

@@ -4,6 +4,7 @@ CPython's error or warning, never a crash."""
 import asyncio
 import contextvars
 import gc
+import inspect
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import unittest
 import warnings
 import weakref
@@ -363,6 +365,119 @@ class NoLeaks(LoopTestCase):
 
 def noop(*args):
     pass
+
+
+class NativeFutures(LoopTestCase):
+    """create_future() and create_task(), C methods of the loop, keep asyncio's behaviour."""
+
+    def test_create_future_is_a_c_future_of_the_loop(self):
+        self.assertIsInstance(
+            inspect.getattr_static(type(self.loop), "create_future"), types.MethodDescriptorType
+        )
+        fut = self.loop.create_future()
+        self.assertIs(type(fut), asyncio.futures.Future)
+        self.assertIs(fut.get_loop(), self.loop)
+        self.loop.call_soon(fut.set_result, 42)
+        self.assertEqual(self.loop.run_until_complete(fut), 42)
+        with self.assertRaises(TypeError):
+            self.loop.create_future(1)
+
+    def test_create_task_with_name_and_context(self):
+        self.assertIsInstance(
+            inspect.getattr_static(type(self.loop), "create_task"), types.MethodDescriptorType
+        )
+        var = contextvars.ContextVar("var", default="outside")
+        ctx = contextvars.copy_context()
+        ctx.run(var.set, "inside")
+
+        async def read():
+            return var.get()
+
+        named = self.loop.create_task(read(), name="reader", context=ctx)
+        self.assertIs(type(named), asyncio.tasks.Task)
+        self.assertIs(named.get_loop(), self.loop)
+        self.assertEqual(named.get_name(), "reader")
+        plain = self.loop.create_task(read())
+        self.assertRegex(plain.get_name(), r"^Task-\d+$")
+        by_keyword = self.loop.create_task(coro=read(), context=ctx, name=None)
+        self.assertRegex(by_keyword.get_name(), r"^Task-\d+$")
+        results = self.loop.run_until_complete(asyncio.gather(named, plain, by_keyword))
+        self.assertEqual(results, ["inside", "outside", "inside"])
+
+    def test_bad_arguments_raise_type_error(self):
+        with self.assertRaises(TypeError):
+            self.loop.create_task()
+        coro = noop_coro()
+        with self.assertRaises(TypeError):
+            self.loop.create_task(coro, bogus=1)
+        with self.assertRaises(TypeError):
+            self.loop.create_task(coro, None)
+        coro.close()
+        with self.assertRaises(TypeError):
+            self.loop.create_task(42)
+
+    def test_task_factory_is_honoured(self):
+        calls = []
+
+        def factory(loop, coro, **kwargs):
+            calls.append((loop, kwargs))
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        self.loop.set_task_factory(factory)
+        ctx = contextvars.copy_context()
+        first = self.loop.create_task(noop_coro(), name="first")
+        second = self.loop.create_task(noop_coro(), context=ctx)
+        self.assertEqual(calls, [(self.loop, {}), (self.loop, {"context": ctx})])
+        self.assertEqual(first.get_name(), "first")
+        self.loop.run_until_complete(asyncio.gather(first, second))
+
+    @unittest.skipUnless(hasattr(asyncio, "eager_task_factory"), "3.12+")
+    def test_eager_task_factory_starts_the_task_at_once(self):
+        self.loop.set_task_factory(asyncio.eager_task_factory)
+
+        async def main():
+            task = self.loop.create_task(noop_coro(), name="eager")
+            return task.done(), task.get_name()
+
+        # A task of a running loop runs to its first suspension inside create_task.
+        self.assertEqual(self.loop.run_until_complete(main()), (True, "eager"))
+
+    def test_closed_loop_raises_runtime_error(self):
+        self.loop.close()
+        coro = noop_coro()
+        with self.assertRaisesRegex(RuntimeError, "Event loop is closed"):
+            self.loop.create_task(coro)
+        coro.close()
+
+    def test_debug_mode_source_traceback_ends_at_the_caller(self):
+        self.loop.set_debug(True)
+        task = self.loop.create_task(noop_coro())
+        frame = task._source_traceback[-1]
+        self.assertEqual(frame.filename, __file__)
+        self.assertEqual(frame.name, "test_debug_mode_source_traceback_ends_at_the_caller")
+        self.loop.run_until_complete(task)
+        self.loop.set_debug(False)
+        self.assertIsNone(self.loop.create_future()._source_traceback)
+        self.loop.run_until_complete(self.loop.create_task(noop_coro()))
+
+    def test_no_leak(self):
+        def burst():
+            for _ in range(500):
+                self.loop.create_future().cancel()
+                self.loop.create_task(noop_coro(), name="t", context=None)
+            self.loop.run_until_complete(asyncio.sleep(0))
+
+        burst()
+        gc.collect()
+        before = len(gc.get_objects())
+        burst()
+        gc.collect()
+        after = len(gc.get_objects())
+        self.assertLess(abs(after - before), 50, (before, after))
+
+
+async def noop_coro():
+    return None
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ queue, timer wheel, reactor and cross-thread door):
 - ``time``, ``call_soon``, ``call_later``, ``call_at``, ``call_soon_threadsafe`` and their
   ``Handle`` / ``TimerHandle`` (the first three and ``get_debug`` as plain C methods,
   without PyO3's argument handling);
+- ``create_future`` (CPython's C ``Future(loop=self)``, called from C) and ``create_task``
+  (the C ``Task``, made from C for an open loop without a task factory outside debug mode;
+  every other case calls ``BaseEventLoop.create_task``), as plain C methods;
 - the turns of ``run_forever`` (``_run_once`` turns until ``stop()``), which release the GIL
   while they wait in ``epoll_wait``; debug mode's ``Executing <Handle ...> took 0.123
   seconds`` warning for a callback slower than ``slow_callback_duration``; ``stop``,
@@ -45,7 +48,7 @@ loop), running on those native pieces:
 
 - ``run_forever`` / ``run_until_complete`` / ``close`` / ``is_running`` (the set-up around
   the native turns: the running loop, async generator hooks, ``_check_running``);
-- ``create_future`` / ``create_task`` (CPython's C ``Future`` and ``Task``);
+- ``create_task`` with a task factory, in debug mode or on a closed loop;
 - ``add_reader`` / ``add_writer`` (asyncio's checks, then the native hooks);
 - connecting, happy eyeballs, ``Server``, accepting for a TLS server (asyncio's
   ``_accept_connection``, making our transports); TLS itself (asyncio's ``SSLProtocol``);

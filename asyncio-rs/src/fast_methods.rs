@@ -49,11 +49,41 @@ pub(crate) unsafe fn method(
     }
 }
 
-/// A call's arguments: the positional ones and `context=`.
+/// A call's arguments: the positional ones (with the required ones given by keyword, as
+/// `call_soon(callback=f)`, put in their places) and `context=`.
 struct Args<'a, 'py> {
     py: Python<'py>,
-    positional: &'a [Object],
+    positional: std::borrow::Cow<'a, [Object]>,
     context: Option<Bound<'py, PyAny>>,
+}
+
+/// A required argument given by keyword (`call_later(delay=1, callback=f)`), put in its
+/// place among the positional ones (null where none is given yet); asyncio's errors for a
+/// keyword it does not know or a value given twice.
+#[cold]
+fn by_keyword(
+    name: &str,
+    required: &[&str],
+    positional: &mut std::borrow::Cow<'_, [Object]>,
+    key: &pyo3::Borrowed<'_, '_, PyAny>,
+    value: Object,
+) -> PyResult<()> {
+    let key = key.to_string();
+    let Some(at) = required.iter().position(|r| *r == key) else {
+        return Err(PyTypeError::new_err(format!(
+            "{name}() got an unexpected keyword argument '{key}'"
+        )));
+    };
+    let slots = positional.to_mut();
+    if slots.len() <= at {
+        slots.resize(at + 1, std::ptr::null_mut());
+    } else if !slots[at].is_null() {
+        return Err(PyTypeError::new_err(format!(
+            "{name}() got multiple values for argument '{key}'"
+        )));
+    }
+    slots[at] = value;
+    Ok(())
 }
 
 impl<'a, 'py> Args<'a, 'py> {
@@ -76,6 +106,7 @@ impl<'a, 'py> Args<'a, 'py> {
             // SAFETY: CPython passes `nargs` positional arguments at `args`.
             unsafe { std::slice::from_raw_parts(args, nargs) }
         };
+        let mut positional = std::borrow::Cow::Borrowed(positional);
         let mut context = None;
         if !kwnames.is_null() {
             // SAFETY: `kwnames` is the tuple of the keyword names, whose values follow the
@@ -84,25 +115,32 @@ impl<'a, 'py> Args<'a, 'py> {
             for i in 0..n {
                 // SAFETY: as above, `i` is within the tuple.
                 let key = unsafe { ffi::PyTuple_GET_ITEM(kwnames, i) };
-                if !is_context(key) {
+                // SAFETY: as above: value `i` of the keywords, alive for the call.
+                let value = unsafe { *args.add(nargs + i as usize) };
+                if is_context(key) {
+                    // SAFETY: as above.
+                    context = Some(unsafe { pyo3::Borrowed::from_ptr(py, value) }.to_owned());
+                } else {
                     // SAFETY: a live str of the tuple.
-                    let key = unsafe { pyo3::Borrowed::from_ptr(py, key) }.to_owned();
-                    return Err(PyTypeError::new_err(format!(
-                        "{name}() got an unexpected keyword argument '{key}'"
-                    )));
+                    let key = unsafe { pyo3::Borrowed::from_ptr(py, key) };
+                    by_keyword(name, required, &mut positional, &key, value)?;
                 }
-                // SAFETY: as above: value `i` of the keywords.
-                let value = unsafe { pyo3::Borrowed::from_ptr(py, *args.add(nargs + i as usize)) };
-                context = Some(value.to_owned());
             }
         }
-        if positional.len() < required.len() {
-            let missing = &required[positional.len()..];
-            let names: Vec<String> = missing.iter().map(|n| format!("'{n}'")).collect();
+        // Only the keywords' cold path leaves holes (nulls) in the positional arguments.
+        let given = |i: usize| positional.get(i).is_some_and(|o| !o.is_null());
+        let complete = positional.len() >= required.len()
+            && (matches!(positional, std::borrow::Cow::Borrowed(_))
+                || (0..required.len()).all(given));
+        if !complete {
+            let names: Vec<String> = (0..required.len())
+                .filter(|&i| !given(i))
+                .map(|i| format!("'{}'", required[i]))
+                .collect();
             return Err(PyTypeError::new_err(format!(
                 "{name}() missing {} required positional argument{}: {}",
-                missing.len(),
-                if missing.len() == 1 { "" } else { "s" },
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
                 names.join(" and ")
             )));
         }
@@ -256,19 +294,19 @@ pub(crate) fn install(py: Python<'_>) -> PyResult<()> {
         (
             c"call_soon",
             call_soon,
-            c"call_soon($self, callback, /, *args, context=None)\n--\n\n\
+            c"call_soon($self, callback, *args, context=None)\n--\n\n\
               Calls callback(*args) at the next turn of the loop, in context.",
         ),
         (
             c"call_later",
             call_later,
-            c"call_later($self, delay, callback, /, *args, context=None)\n--\n\n\
+            c"call_later($self, delay, callback, *args, context=None)\n--\n\n\
               Calls callback(*args) after delay seconds.",
         ),
         (
             c"call_at",
             call_at,
-            c"call_at($self, when, callback, /, *args, context=None)\n--\n\n\
+            c"call_at($self, when, callback, *args, context=None)\n--\n\n\
               Calls callback(*args) at the loop time when.",
         ),
     ];

@@ -84,6 +84,19 @@ unsafe fn vectorcall(
     }
 }
 
+/// `Future(loop=lp)`, as `create_future` makes it (for the native callers of
+/// `loop.create_future()`).
+pub(crate) fn new_future<'py>(lp: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = lp.py();
+    let a = asyncio(py)?;
+    let loop_kw = a.task_kwnames[0].as_ptr();
+    // SAFETY: the GIL is held; `lp` is alive for the call and `loop_kw` is a tuple of one str.
+    unsafe {
+        let out = vectorcall(py, &a.future, &[lp.as_ptr()], 0, loop_kw)?;
+        Ok(Bound::from_owned_ptr(py, out))
+    }
+}
+
 unsafe extern "C" fn create_future(slf: Object, _: Object) -> Object {
     // SAFETY: called by CPython as a method.
     unsafe {

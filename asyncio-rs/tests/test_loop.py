@@ -68,6 +68,33 @@ class Scheduling(LoopTestCase):
         with self.assertRaises(TypeError):
             self.loop.call_later(None, print)
 
+    def test_arguments_by_keyword_as_asyncios_loop_takes_them(self):
+        def outcome(loop):
+            seen = []
+            calls = [
+                lambda: loop.call_soon(callback=seen.append),
+                lambda: loop.call_later(delay=0, callback=seen.append),
+                lambda: loop.call_later(0, callback=lambda: seen.append("later")),
+                lambda: loop.call_at(when=loop.time(), callback=lambda: seen.append("at")),
+                lambda: loop.call_soon(seen.append, 1, callback=seen.append),
+                lambda: loop.call_later(callback=seen.append),
+                lambda: loop.call_soon(seen.append, 2, nope=1),
+            ]
+            out = []
+            for call in calls:
+                try:
+                    call()
+                    out.append("ok")
+                except TypeError as e:
+                    out.append(str(e).split("()")[1])  # the message after the method's name
+            loop.run_until_complete(asyncio.sleep(0.01))
+            loop.close()
+            return out, seen
+
+        want = outcome(asyncio.new_event_loop())
+        self.assertEqual(want[0][:4], ["ok"] * 4)
+        self.assertEqual(outcome(asyncio_rs.new_event_loop()), want)
+
     def test_call_soon_threadsafe_wakes_a_waiting_loop(self):
         fut = self.loop.create_future()
 

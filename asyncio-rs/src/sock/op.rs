@@ -327,19 +327,19 @@ pub(crate) fn pend<'py>(
 /// around `Future(loop=loop)`) is inlined, while a class that overrides it gets its call.
 fn create_future<'py>(core: &Bound<'py, CoreLoop>) -> PyResult<Bound<'py, PyAny>> {
     let py = core.py();
-    static ASYNCIO: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
-    let (base, future) = ASYNCIO.get_or_try_init(py, || -> PyResult<_> {
-        let base = py.import("asyncio.base_events")?.getattr("BaseEventLoop")?;
-        let future = py.import("asyncio.futures")?.getattr("Future")?;
-        Ok((base.getattr("create_future")?.unbind(), future.unbind()))
+    // The loop's own `create_future`, unless a subclass replaced it.
+    static OURS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let ours = OURS.get_or_try_init(py, || -> PyResult<_> {
+        Ok(py
+            .get_type::<CoreLoop>()
+            .getattr(intern!(py, "create_future"))?
+            .unbind())
     })?;
     let name = intern!(py, "create_future");
-    if !core.get_type().getattr(name)?.is(base) {
+    if !core.get_type().getattr(name)?.is(ours) {
         return core.call_method0(name);
     }
-    let kwargs = PyDict::new(py);
-    kwargs.set_item(intern!(py, "loop"), core)?;
-    future.bind(py).call((), Some(&kwargs))
+    crate::fast_tasks::new_future(core.as_any())
 }
 
 /// asyncio's `_ensure_fd_no_transport(fd)`: a `RuntimeError` when a transport not closing

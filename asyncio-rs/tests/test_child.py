@@ -80,7 +80,12 @@ class ChildWatcher(unittest.TestCase):
             os.kill(proc.pid, signal.SIGKILL)
             # Reap it behind the watcher's back, as a stray waitpid(-1) would, before the
             # loop turns again.
-            os.waitpid(proc.pid, 0)
+            try:
+                os.waitpid(proc.pid, 0)
+            except ChildProcessError:
+                # Where pidfds are refused (under valgrind, say), a thread of the watcher
+                # reaps at once and may come first.
+                self.skipTest("the watcher's thread reaped the child first")
             return await proc.wait()
 
         self.assertEqual(self.run_on_ours(main()), 255)

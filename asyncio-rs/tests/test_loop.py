@@ -71,14 +71,18 @@ class Scheduling(LoopTestCase):
     def test_arguments_by_keyword_as_asyncios_loop_takes_them(self):
         def outcome(loop):
             seen = []
+
+            def note(*args):
+                seen.append(args)
+
             calls = [
-                lambda: loop.call_soon(callback=seen.append),
-                lambda: loop.call_later(delay=0, callback=seen.append),
-                lambda: loop.call_later(0, callback=lambda: seen.append("later")),
-                lambda: loop.call_at(when=loop.time(), callback=lambda: seen.append("at")),
-                lambda: loop.call_soon(seen.append, 1, callback=seen.append),
-                lambda: loop.call_later(callback=seen.append),
-                lambda: loop.call_soon(seen.append, 2, nope=1),
+                lambda: loop.call_soon(callback=note),
+                lambda: loop.call_later(delay=0, callback=note),
+                lambda: loop.call_later(0, callback=lambda: note("later")),
+                lambda: loop.call_at(when=loop.time(), callback=lambda: note("at")),
+                lambda: loop.call_soon(note, 1, callback=note),
+                lambda: loop.call_later(callback=note),
+                lambda: loop.call_soon(note, 2, nope=1),
             ]
             out = []
             for call in calls:

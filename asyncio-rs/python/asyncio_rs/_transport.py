@@ -62,16 +62,24 @@ class _SocketTransport(transports._FlowControlMixin, transports.Transport):
         self._sock_fd = sock.fileno()
         if nodelay:  # false from the native accept loop, which did it
             base_events._set_nodelay(sock)
-        core = _native.SocketTransport(loop, sock, protocol, self, server, _SERVER_KEEPS_CLIENTS)
-        self._core = core
-        d = self.__dict__
-        for name in _NATIVE:
-            d[name] = getattr(core, name)
+        # The server first: a closed one refuses (an AssertionError, as asyncio's transport
+        # gets), and then no native half was made, to be driven or collected.
         if server is not None:
             if _SERVER_KEEPS_CLIENTS:
                 server._attach(self)
             else:
                 server._attach()
+        try:
+            core = _native.SocketTransport(loop, sock, protocol, self, server,
+                                           _SERVER_KEEPS_CLIENTS)
+        except BaseException:
+            if server is not None:
+                server._detach(self) if _SERVER_KEEPS_CLIENTS else server._detach()
+            raise
+        self._core = core
+        d = self.__dict__
+        for name in _NATIVE:
+            d[name] = getattr(core, name)
         loop._transports[self._sock_fd] = self
         loop.call_soon(protocol.connection_made, self)
         # Reading starts once connection_made() has been called.

@@ -1,6 +1,7 @@
 """Runs the seed's Python programs (../shared/seed/programs) on asyncio_rs and on CPython's
 own loop, and checks they print the same. Clock times (HH:MM:SS) and ephemeral ports are
-masked. The echo client and server run as a pair, ours against ours.
+masked. The echo client and server run as a pair, ours against ours. The programs mostly
+sleep, so they all run at once (the two echo pairs one after the other, on one port).
 Exit status 1 when a program prints something else on our loop."""
 
 import os
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.environ.get(
@@ -53,17 +55,18 @@ def main():
         return 0
     bad = 0
     programs = sorted(p for p in os.listdir(SEED) if p.endswith(".py") and not p.startswith("echo_"))
-    for name in programs:
-        path = os.path.join(SEED, name)
-        want, want_rc = run(ON_CPYTHON, path)
-        got, got_rc = run(ON_OURS, path)
-        same = want == got and want_rc == got_rc
-        bad += not same
-        print(f"{'same' if same else 'DIFFERENT':<10} {name}")
-        if not same:
-            print(f"  CPython (exit {want_rc}):\n{want}  asyncio_rs (exit {got_rc}):\n{got}")
-    want = echo_pair(ON_CPYTHON)
-    got = echo_pair(ON_OURS)
+    with ThreadPoolExecutor(max_workers=2 * len(programs) + 1) as pool:
+        echo = pool.submit(lambda: (echo_pair(ON_CPYTHON), echo_pair(ON_OURS)))
+        runs = [(name, pool.submit(run, ON_CPYTHON, os.path.join(SEED, name)),
+                 pool.submit(run, ON_OURS, os.path.join(SEED, name))) for name in programs]
+        for name, cpython, ours in runs:
+            (want, want_rc), (got, got_rc) = cpython.result(), ours.result()
+            same = want == got and want_rc == got_rc
+            bad += not same
+            print(f"{'same' if same else 'DIFFERENT':<10} {name}")
+            if not same:
+                print(f"  CPython (exit {want_rc}):\n{want}  asyncio_rs (exit {got_rc}):\n{got}")
+        want, got = echo.result()
     same = want == got
     bad += not same
     print(f"{'same' if same else 'DIFFERENT':<10} echo_server.py + echo_client.py")

@@ -59,7 +59,9 @@ class _PipeTransportBase:
     def __repr__(self):
         info = [self.__class__.__name__]
         core = self._core
-        lost, closing, polling, size = core._state() if core else (True, False, False, 0)
+        lost, closing, reading, writing, size = (
+            core._state() if core else (True, False, False, False, 0))
+        polling = writing if isinstance(self, transports.WriteTransport) else reading
         if lost:
             info.append("closed")
         elif closing:

@@ -4,11 +4,9 @@
 //! binds them in its instance dictionary.
 
 use crate::loop_core::{os_error, CoreLoop};
-use crate::thread_bound::ThreadBound;
 use crate::transport::conn::{is_exit, Conn};
-use crate::transport::dgram::{set_protocol, Dgram, Outcome, Queued};
-use crate::transport::driver::{Drive, Driver};
-use asyncio::embed::FdReadiness;
+use crate::transport::dgram::{Dgram, Outcome, Queued};
+use crate::transport::shell::{register, shell_methods, Shell, Transport};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -19,14 +17,10 @@ use std::rc::Rc;
 
 #[pyclass(frozen, module = "asyncio_rs._native")]
 pub(crate) struct DatagramTransport {
-    d: ThreadBound<Rc<Dgram>>,
+    shell: Shell<Dgram>,
 }
 
-impl DatagramTransport {
-    fn d(&self) -> PyResult<&Rc<Dgram>> {
-        self.d.get()
-    }
-}
+shell_methods!(DatagramTransport);
 
 #[pymethods]
 impl DatagramTransport {
@@ -44,13 +38,11 @@ impl DatagramTransport {
         py313: bool,
     ) -> PyResult<Self> {
         let py = loop_.py();
-        let local = CoreLoop::local_of(loop_.cast::<CoreLoop>()?)?.clone();
+        let core = loop_.cast::<CoreLoop>()?;
+        let local = CoreLoop::local_of(core)?.clone();
         let fd: RawFd = sock.call_method0(intern!(py, "fileno"))?.extract()?;
         let family: i32 = sock.getattr(intern!(py, "family"))?.extract()?;
-        let io = local
-            .lp
-            .entered(|| FdReadiness::new(fd))
-            .map_err(os_error)?;
+        let io = register(&local, fd).map_err(os_error)?;
         let conn = Conn::new(py, fd, io, &local, loop_, sock, transport)?;
         let d = Rc::new(Dgram {
             conn,
@@ -62,10 +54,9 @@ impl DatagramTransport {
             datagram_received: RefCell::new(None),
             last_peer: RefCell::new(None),
         });
-        set_protocol(&d, protocol)?;
-        local.lp.spawn(Driver { conn: d.clone() });
+        d.set_protocol(protocol)?;
         Ok(DatagramTransport {
-            d: ThreadBound::follow(&loop_.cast::<CoreLoop>()?.get().local, d),
+            shell: Shell::start(core, &local, d),
         })
     }
 
@@ -74,7 +65,7 @@ impl DatagramTransport {
     #[pyo3(signature = (data, addr=None))]
     fn sendto(&self, data: &Bound<'_, PyAny>, addr: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let py = data.py();
-        let d = self.d()?;
+        let d = self.shell.get()?;
         let conn = &d.conn;
         let bytes = if let Ok(b) = data.cast::<PyBytes>() {
             b.clone()
@@ -137,20 +128,15 @@ impl DatagramTransport {
         conn.maybe_pause_protocol(py)
     }
 
-    /// Stops reading; `connection_lost(None)` once the queue is sent.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.d()?.conn.close(py)
-    }
-
     /// Closes at once: the queue is dropped; `connection_lost(None)` at the next turn.
     fn abort(&self, py: Python<'_>) -> PyResult<()> {
-        self.d()?.clear_queue();
-        self.d()?.conn.force_close(py, None)
+        self.shell.get()?.clear_queue();
+        self.shell.get()?.conn.force_close(py, None)
     }
 
     #[pyo3(signature = (exc=None))]
     fn _force_close(&self, exc: Option<&Bound<'_, PyAny>>, py: Python<'_>) -> PyResult<()> {
-        let d = self.d()?;
+        let d = self.shell.get()?;
         d.clear_queue();
         d.conn
             .force_close(py, exc.filter(|e| !e.is_none()).cloned())
@@ -158,134 +144,9 @@ impl DatagramTransport {
 
     #[pyo3(signature = (exc, message="Fatal error on transport"))]
     fn _fatal_error(&self, exc: &Bound<'_, PyAny>, message: &str) -> PyResult<()> {
-        let d = self.d()?;
+        let d = self.shell.get()?;
         d.clear_queue();
         d.conn
             .fatal_error(exc.py(), PyErr::from_value(exc.clone()), message)
-    }
-
-    fn is_closing(&self) -> PyResult<bool> {
-        Ok(self.d()?.conn.closing.get())
-    }
-
-    fn is_reading(&self) -> PyResult<bool> {
-        let conn = &self.d()?.conn;
-        Ok(!conn.closing.get() && !conn.paused.get())
-    }
-
-    /// No datagram is read (the kernel queues them, and drops what does not fit) until
-    /// `resume_reading`.
-    fn pause_reading(&self) -> PyResult<()> {
-        let conn = &self.d()?.conn;
-        if !conn.closing.get() && !conn.paused.get() {
-            conn.paused.set(true);
-        }
-        Ok(())
-    }
-
-    fn resume_reading(&self) -> PyResult<()> {
-        let conn = &self.d()?.conn;
-        if conn.closing.get() || !conn.paused.get() {
-            return Ok(());
-        }
-        conn.paused.set(false);
-        conn.wake();
-        Ok(())
-    }
-
-    fn get_write_buffer_size(&self) -> PyResult<usize> {
-        let d = self.d()?;
-        let header = if d.py313 {
-            8 * d.queue.borrow().len()
-        } else {
-            0
-        };
-        Ok(d.conn.buffer.borrow().len() + header)
-    }
-
-    /// `(low, high)`.
-    fn get_write_buffer_limits(&self) -> PyResult<(usize, usize)> {
-        let conn = &self.d()?.conn;
-        Ok((conn.low_water.get(), conn.high_water.get()))
-    }
-
-    #[pyo3(signature = (high=None, low=None))]
-    fn set_write_buffer_limits(
-        &self,
-        py: Python<'_>,
-        high: Option<i64>,
-        low: Option<i64>,
-    ) -> PyResult<()> {
-        self.d()?.conn.set_write_buffer_limits(py, high, low)
-    }
-
-    fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
-        set_protocol(self.d()?, protocol)
-    }
-
-    fn get_protocol(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(self.d()?.conn.protocol(py))
-    }
-
-    #[getter]
-    fn _protocol_paused(&self) -> PyResult<bool> {
-        Ok(self.d()?.conn.protocol_paused.get())
-    }
-
-    /// After `connection_made`: reading starts.
-    fn _start_reading(&self) -> PyResult<()> {
-        let conn = &self.d()?.conn;
-        conn.started.set(true);
-        conn.wake();
-        Ok(())
-    }
-
-    #[pyo3(signature = (exc=None))]
-    fn _call_connection_lost(
-        &self,
-        py: Python<'_>,
-        exc: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let none = py.None().into_bound(py);
-        let d = self.d()?;
-        d.clear_queue();
-        drop(d.datagram_received.borrow_mut().take());
-        d.conn.connection_lost(py, exc.unwrap_or(&none))
-    }
-
-    /// The references of a transport no longer driven (its loop closed while it was open).
-    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        let Some(d) = self.d.try_get() else {
-            return Ok(());
-        };
-        if d.conn.driven.get() {
-            return Ok(());
-        }
-        d.conn.traverse(&visit)?;
-        if let Ok(f) = d.datagram_received.try_borrow() {
-            visit.call(&*f)?;
-        }
-        Ok(())
-    }
-
-    fn __clear__(&self) {
-        if let Some(d) = self.d.try_get() {
-            d.conn.clear();
-            if let Ok(mut f) = d.datagram_received.try_borrow_mut() {
-                drop(f.take());
-            }
-        }
-    }
-
-    /// For `__repr__`: (lost, closing, reading, writing, buffer size).
-    fn _state(&self) -> PyResult<(bool, bool, bool, bool, usize)> {
-        let d = self.d()?;
-        Ok((
-            d.conn.finished.get(),
-            d.conn.closing.get(),
-            d.wants_read(),
-            d.wants_write(),
-            d.conn.buffer.borrow().len(),
-        ))
     }
 }

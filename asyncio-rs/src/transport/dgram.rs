@@ -11,6 +11,7 @@ use crate::transport::conn::{is_exit, Conn};
 use crate::transport::driver::{self, Drive};
 use crate::transport::inet::{inet_target, recvfrom, sendto};
 use crate::transport::io::{self, would_block};
+use crate::transport::shell::Transport;
 use pyo3::exceptions::{PyBlockingIOError, PyInterruptedError, PyOSError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -293,17 +294,10 @@ impl Drive for Dgram {
     }
 
     fn turn(&self, py: Python<'_>, _local: &Local) -> PyResult<()> {
-        let ready = |write| {
-            self.conn
-                .io
-                .borrow()
-                .as_ref()
-                .is_some_and(|io| io.is_ready(write))
-        };
-        if self.wants_write() && ready(true) {
+        if self.wants_write() && driver::ready(&self.conn, true) {
             self.sendto_ready(py)?;
         }
-        if self.wants_read() && ready(false) {
+        if self.wants_read() && driver::ready(&self.conn, false) {
             self.read_ready(py)?;
         }
         Ok(())
@@ -318,10 +312,32 @@ impl Dgram {
     }
 }
 
-pub(crate) fn set_protocol(d: &Dgram, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
-    let py = protocol.py();
-    let received = protocol.getattr(intern!(py, "datagram_received"))?;
-    *d.datagram_received.borrow_mut() = Some(received.unbind());
-    *d.conn.protocol.borrow_mut() = Some(protocol.clone().unbind());
-    Ok(())
+impl Transport for Dgram {
+    fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = protocol.py();
+        let received = protocol.getattr(intern!(py, "datagram_received"))?;
+        *self.datagram_received.borrow_mut() = Some(received.unbind());
+        *self.conn.protocol.borrow_mut() = Some(protocol.clone().unbind());
+        Ok(())
+    }
+
+    fn received(&self) -> Option<&RefCell<Option<Py<PyAny>>>> {
+        Some(&self.datagram_received)
+    }
+
+    /// Python 3.13's counts 8 bytes of header per queued datagram.
+    fn write_buffer_size(&self) -> usize {
+        let header = if self.py313 {
+            8 * self.queue.borrow().len()
+        } else {
+            0
+        };
+        self.conn.buffer.borrow().len() + header
+    }
+
+    fn connection_lost(&self, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.clear_queue();
+        drop(self.datagram_received.borrow_mut().take());
+        self.conn.connection_lost(py, exc)
+    }
 }

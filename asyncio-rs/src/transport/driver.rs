@@ -118,19 +118,21 @@ impl<T: Drive> Future for Driver<T> {
 /// One turn's I/O: a flush of the write buffer, then one read. `Err` is a `KeyboardInterrupt`
 /// or `SystemExit` for `run_forever` to raise.
 fn turn(py: Python<'_>, conn: &Conn, local: &Local) -> PyResult<()> {
-    let ready = |write: bool| {
-        conn.io
-            .borrow()
-            .as_ref()
-            .is_some_and(|io| io.is_ready(write))
-    };
-    if conn.wants_write() && ready(true) {
+    if conn.wants_write() && ready(conn, true) {
         write_ready(py, conn)?;
     }
-    if conn.wants_read() && ready(false) {
+    if conn.wants_read() && ready(conn, false) {
         read_ready(py, conn, local)?;
     }
     Ok(())
+}
+
+/// The reactor saw the fd ready for writing (`write`) or reading, since the last `clear`.
+pub(crate) fn ready(conn: &Conn, write: bool) -> bool {
+    conn.io
+        .borrow()
+        .as_ref()
+        .is_some_and(|io| io.is_ready(write))
 }
 
 pub(crate) fn clear(conn: &Conn, write: bool) {

@@ -16,22 +16,20 @@ mod inet;
 mod io;
 mod pipe;
 mod pipe_end;
+mod shell;
 mod stream_feed;
 
 pub(crate) use datagram::DatagramTransport;
 pub(crate) use pipe::PipeTransport;
 
 use crate::loop_core::{os_error, CoreLoop};
-use crate::thread_bound::ThreadBound;
 pub(crate) use accept::Acceptor;
-use asyncio::embed::FdReadiness;
 use conn::Conn;
-use driver::Driver;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
-use std::cell::{Cell, RefCell};
+use shell::{register, shell_methods, Shell, Transport};
 use std::os::fd::RawFd;
 use std::rc::Rc;
 
@@ -40,14 +38,16 @@ pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
 #[pyclass(frozen, module = "asyncio_rs._native")]
 pub(crate) struct SocketTransport {
-    conn: ThreadBound<Rc<Conn>>,
+    shell: Shell<Conn>,
 }
 
-impl SocketTransport {
-    fn conn(&self) -> PyResult<&Rc<Conn>> {
-        self.conn.get()
+impl Transport for Conn {
+    fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
+        Conn::set_protocol(self, protocol)
     }
 }
+
+shell_methods!(SocketTransport);
 
 #[pymethods]
 impl SocketTransport {
@@ -68,41 +68,14 @@ impl SocketTransport {
         let core = loop_.cast::<CoreLoop>()?;
         let local = CoreLoop::local_of(core)?.clone();
         let fd: RawFd = sock.call_method0(intern!(py, "fileno"))?.extract()?;
-        let io = local
-            .lp
-            .entered(|| FdReadiness::new(fd))
-            .map_err(os_error)?;
-        let conn = Rc::new(Conn {
-            fd,
-            io: RefCell::new(Some(io)),
-            local: Rc::downgrade(&local),
-            loop_: loop_.clone().unbind(),
-            context: crate::handle::copy_context(py)?,
-            sock: RefCell::new(Some(sock.clone().unbind())),
-            transport: RefCell::new(Some(transport.clone().unbind())),
-            protocol: RefCell::new(None),
-            reader: RefCell::new(None),
-            server: RefCell::new(server.filter(|s| !s.is_none()).map(|s| s.clone().unbind())),
-            buffer: RefCell::default(),
-            high_water: Cell::new(DEFAULT_HIGH_WATER),
-            low_water: Cell::new(DEFAULT_HIGH_WATER / 4),
-            protocol_paused: Cell::new(false),
-            started: Cell::new(false),
-            paused: Cell::new(false),
-            closing: Cell::new(false),
-            eof: Cell::new(false),
-            read_done: Cell::new(false),
-            conn_lost: Cell::new(0),
-            finished: Cell::new(false),
-            driven: Cell::new(true),
-            waker: RefCell::new(None),
-            empty_waiter: RefCell::new(None),
-            detach_with_transport,
-        });
+        let io = register(&local, fd).map_err(os_error)?;
+        let mut conn = Conn::new(py, fd, io, &local, loop_, sock, transport)?;
+        *conn.server.get_mut() = server.filter(|s| !s.is_none()).map(|s| s.clone().unbind());
+        conn.detach_with_transport = detach_with_transport;
+        let conn = Rc::new(conn);
         conn.set_protocol(protocol)?;
-        local.lp.spawn(Driver { conn: conn.clone() });
         Ok(SocketTransport {
-            conn: ThreadBound::follow(&core.get().local, conn),
+            shell: Shell::start(core, &local, conn),
         })
     }
 
@@ -110,7 +83,7 @@ impl SocketTransport {
     /// and sent when it becomes writable (asyncio's `write`).
     fn write(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = data.py();
-        let conn = self.conn()?;
+        let conn = self.shell.conn()?;
         let owned;
         let bytes: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
             b.as_bytes()
@@ -129,14 +102,14 @@ impl SocketTransport {
     /// `write(b"".join(list_of_data))`, as asyncio's `Transport.writelines`.
     fn writelines(&self, list_of_data: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = list_of_data.py();
-        let conn = self.conn()?;
+        let conn = self.shell.conn()?;
         let joined = PyBytes::new(py, b"").call_method1(intern!(py, "join"), (list_of_data,))?;
         self.write_bytes(py, conn, joined.cast::<PyBytes>()?.as_bytes(), "writelines")
     }
 
     /// Closes the write half once the buffer is flushed.
     fn write_eof(&self) -> PyResult<()> {
-        let conn = self.conn()?;
+        let conn = self.shell.conn()?;
         if conn.closing.get() || conn.eof.get() {
             return Ok(());
         }
@@ -151,111 +124,30 @@ impl SocketTransport {
         true
     }
 
-    /// Stops reading; `connection_lost(None)` once the buffer is flushed.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.conn()?.close(py)
-    }
-
     /// Closes at once: the buffer is dropped; `connection_lost(None)` at the next turn.
     fn abort(&self, py: Python<'_>) -> PyResult<()> {
-        self.conn()?.force_close(py, None)
+        self.shell.conn()?.force_close(py, None)
     }
 
     #[pyo3(signature = (exc=None))]
     fn _force_close(&self, exc: Option<&Bound<'_, PyAny>>, py: Python<'_>) -> PyResult<()> {
-        self.conn()?
+        self.shell
+            .conn()?
             .force_close(py, exc.filter(|e| !e.is_none()).cloned())
     }
 
     #[pyo3(signature = (exc, message="Fatal error on transport"))]
     fn _fatal_error(&self, exc: &Bound<'_, PyAny>, message: &str) -> PyResult<()> {
         let py = exc.py();
-        self.conn()?
+        self.shell
+            .conn()?
             .fatal_error(py, PyErr::from_value(exc.clone()), message)
-    }
-
-    fn is_closing(&self) -> PyResult<bool> {
-        Ok(self.conn()?.closing.get())
-    }
-
-    fn is_reading(&self) -> PyResult<bool> {
-        let conn = self.conn()?;
-        Ok(!conn.closing.get() && !conn.paused.get())
-    }
-
-    fn pause_reading(&self) -> PyResult<()> {
-        let conn = self.conn()?;
-        if !conn.closing.get() && !conn.paused.get() {
-            conn.paused.set(true);
-        }
-        Ok(())
-    }
-
-    fn resume_reading(&self) -> PyResult<()> {
-        let conn = self.conn()?;
-        if conn.closing.get() || !conn.paused.get() {
-            return Ok(());
-        }
-        conn.paused.set(false);
-        conn.wake();
-        Ok(())
-    }
-
-    fn get_write_buffer_size(&self) -> PyResult<usize> {
-        Ok(self.conn()?.buffer.borrow().len())
-    }
-
-    /// `(low, high)`.
-    fn get_write_buffer_limits(&self) -> PyResult<(usize, usize)> {
-        let conn = self.conn()?;
-        Ok((conn.low_water.get(), conn.high_water.get()))
-    }
-
-    #[pyo3(signature = (high=None, low=None))]
-    fn set_write_buffer_limits(
-        &self,
-        py: Python<'_>,
-        high: Option<i64>,
-        low: Option<i64>,
-    ) -> PyResult<()> {
-        self.conn()?.set_write_buffer_limits(py, high, low)
-    }
-
-    fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.conn()?.set_protocol(protocol)
-    }
-
-    fn get_protocol(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(self.conn()?.protocol(py))
-    }
-
-    #[getter]
-    fn _protocol_paused(&self) -> PyResult<bool> {
-        Ok(self.conn()?.protocol_paused.get())
-    }
-
-    /// After `connection_made`: reading starts.
-    fn _start_reading(&self) -> PyResult<()> {
-        let conn = self.conn()?;
-        conn.started.set(true);
-        conn.wake();
-        Ok(())
-    }
-
-    #[pyo3(signature = (exc=None))]
-    fn _call_connection_lost(
-        &self,
-        py: Python<'_>,
-        exc: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let none = py.None().into_bound(py);
-        self.conn()?.connection_lost(py, exc.unwrap_or(&none))
     }
 
     /// A future done when the write buffer is empty, for `loop.sendfile`; `write()` is
     /// refused until `_reset_empty_waiter`.
     fn _make_empty_waiter(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let conn = self.conn()?;
+        let conn = self.shell.conn()?;
         if conn.empty_waiter.borrow().is_some() {
             return Err(PyRuntimeError::new_err("Empty waiter is already set"));
         }
@@ -271,61 +163,30 @@ impl SocketTransport {
     }
 
     fn _reset_empty_waiter(&self) -> PyResult<()> {
-        self.conn()?.empty_waiter.borrow_mut().take();
+        self.shell.conn()?.empty_waiter.borrow_mut().take();
         Ok(())
     }
 
     /// Takes the fd off the reactor, for `loop.sock_sendfile`'s own watch of it; the write
     /// buffer is empty and reading paused meanwhile.
     fn _detach(&self) -> PyResult<()> {
-        drop(self.conn()?.io.borrow_mut().take());
+        drop(self.shell.conn()?.io.borrow_mut().take());
         Ok(())
     }
 
     /// Puts the fd back on the reactor after `_detach`.
     fn _attach(&self) -> PyResult<()> {
-        let conn = self.conn()?;
+        let conn = self.shell.conn()?;
         if conn.finished.get() || conn.io.borrow().is_some() {
             return Ok(());
         }
         let Some(local) = conn.local.upgrade() else {
             return Ok(());
         };
-        let io = local
-            .lp
-            .entered(|| FdReadiness::new(conn.fd))
-            .map_err(os_error)?;
+        let io = register(&local, conn.fd).map_err(os_error)?;
         *conn.io.borrow_mut() = Some(io);
         conn.wake();
         Ok(())
-    }
-
-    /// The references of a connection no longer driven (its loop closed while it was open),
-    /// so that an abandoned transport is collected (and warned of, by the Python class);
-    /// while the driver runs, the loop keeps them.
-    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        match self.conn.try_get() {
-            Some(conn) if !conn.driven.get() => conn.traverse(&visit),
-            _ => Ok(()),
-        }
-    }
-
-    fn __clear__(&self) {
-        if let Some(conn) = self.conn.try_get() {
-            conn.clear();
-        }
-    }
-
-    /// For `__repr__`: (lost, closing, reading, writing, buffer size).
-    fn _state(&self) -> PyResult<(bool, bool, bool, bool, usize)> {
-        let conn = self.conn()?;
-        Ok((
-            conn.finished.get(),
-            conn.closing.get(),
-            conn.wants_read(),
-            conn.wants_write(),
-            conn.buffer.borrow().len(),
-        ))
     }
 }
 

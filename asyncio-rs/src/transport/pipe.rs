@@ -4,12 +4,10 @@
 //! Python classes the protocol sees are in `asyncio_rs._pipe`.
 
 use crate::loop_core::{os_error, CoreLoop};
-use crate::thread_bound::ThreadBound;
 use crate::transport::conn::Conn;
-use crate::transport::driver::{Drive, Driver};
 use crate::transport::io::{self, would_block};
-use crate::transport::pipe_end::{set_protocol, Pipe, LOG_THRESHOLD_FOR_CONNLOST_WRITES};
-use asyncio::embed::FdReadiness;
+use crate::transport::pipe_end::{Pipe, LOG_THRESHOLD_FOR_CONNLOST_WRITES};
+use crate::transport::shell::{register, shell_methods, Shell, Transport};
 use pyo3::exceptions::PyAssertionError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -20,14 +18,10 @@ use std::rc::Rc;
 
 #[pyclass(frozen, module = "asyncio_rs._native")]
 pub(crate) struct PipeTransport {
-    p: ThreadBound<Rc<Pipe>>,
+    shell: Shell<Pipe>,
 }
 
-impl PipeTransport {
-    fn p(&self) -> PyResult<&Rc<Pipe>> {
-        self.p.get()
-    }
-}
+shell_methods!(PipeTransport);
 
 #[pymethods]
 impl PipeTransport {
@@ -44,10 +38,11 @@ impl PipeTransport {
         watch_read: bool,
     ) -> PyResult<Self> {
         let py = loop_.py();
-        let local = CoreLoop::local_of(loop_.cast::<CoreLoop>()?)?.clone();
+        let core = loop_.cast::<CoreLoop>()?;
+        let local = CoreLoop::local_of(core)?.clone();
         let fd: RawFd = pipe.call_method0(intern!(py, "fileno"))?.extract()?;
         let mut dup = None;
-        let io = match local.lp.entered(|| FdReadiness::new(fd)) {
+        let io = match register(&local, fd) {
             Ok(io) => io,
             // The fd is another transport's already (a pty read and written through one
             // fd, as asyncio's selector allows): this one works on a duplicate, which
@@ -58,10 +53,7 @@ impl PipeTransport {
                 let own = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
                     .try_clone_to_owned()
                     .map_err(os_error)?;
-                let io = local
-                    .lp
-                    .entered(|| FdReadiness::new(own.as_raw_fd()))
-                    .map_err(os_error)?;
+                let io = register(&local, own.as_raw_fd()).map_err(os_error)?;
                 dup = Some(own);
                 io
             }
@@ -76,10 +68,9 @@ impl PipeTransport {
             data_received: RefCell::new(None),
             dup: RefCell::new(dup),
         });
-        set_protocol(&p, protocol)?;
-        local.lp.spawn(Driver { conn: p.clone() });
+        p.set_protocol(protocol)?;
         Ok(PipeTransport {
-            p: ThreadBound::follow(&loop_.cast::<CoreLoop>()?.get().local, p),
+            shell: Shell::start(core, &local, p),
         })
     }
 
@@ -87,7 +78,7 @@ impl PipeTransport {
     /// buffered until the pipe is writable.
     fn write(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = data.py();
-        let p = self.p()?;
+        let p = self.shell.get()?;
         let conn = &p.conn;
         let bytes = if let Ok(b) = data.cast::<PyBytes>() {
             b.clone()
@@ -137,148 +128,20 @@ impl PipeTransport {
         true
     }
 
-    /// Write end: `connection_lost(None)` once the buffer is flushed (asyncio's `write_eof`
-    /// and `close`). Read end: stops reading; `connection_lost(None)` at the next turn.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.p()?.conn.close(py)
-    }
-
     /// Closes at once, dropping the buffer; `connection_lost(None)` at the next turn.
     fn abort(&self, py: Python<'_>) -> PyResult<()> {
-        self.p()?.conn.force_close(py, None)
+        self.shell.get()?.conn.force_close(py, None)
     }
 
     #[pyo3(signature = (exc, message="Fatal error on pipe transport"))]
     fn _fatal_error(&self, exc: &Bound<'_, PyAny>, message: &str) -> PyResult<()> {
         let py = exc.py();
-        let p = self.p()?;
+        let p = self.shell.get()?;
         let exc = PyErr::from_value(exc.clone());
         if p.write {
             p.conn.fatal_error(py, exc, message)
         } else {
             p.read_fatal(py, exc, message)
         }
-    }
-
-    fn is_closing(&self) -> PyResult<bool> {
-        Ok(self.p()?.conn.closing.get())
-    }
-
-    fn is_reading(&self) -> PyResult<bool> {
-        let conn = &self.p()?.conn;
-        Ok(!conn.paused.get() && !conn.closing.get())
-    }
-
-    fn pause_reading(&self) -> PyResult<()> {
-        let conn = &self.p()?.conn;
-        if !conn.closing.get() && !conn.paused.get() {
-            conn.paused.set(true);
-        }
-        Ok(())
-    }
-
-    fn resume_reading(&self) -> PyResult<()> {
-        let conn = &self.p()?.conn;
-        if conn.closing.get() || !conn.paused.get() {
-            return Ok(());
-        }
-        conn.paused.set(false);
-        conn.wake();
-        Ok(())
-    }
-
-    fn get_write_buffer_size(&self) -> PyResult<usize> {
-        Ok(self.p()?.conn.buffer.borrow().len())
-    }
-
-    /// `(low, high)`.
-    fn get_write_buffer_limits(&self) -> PyResult<(usize, usize)> {
-        let conn = &self.p()?.conn;
-        Ok((conn.low_water.get(), conn.high_water.get()))
-    }
-
-    #[pyo3(signature = (high=None, low=None))]
-    fn set_write_buffer_limits(
-        &self,
-        py: Python<'_>,
-        high: Option<i64>,
-        low: Option<i64>,
-    ) -> PyResult<()> {
-        self.p()?.conn.set_write_buffer_limits(py, high, low)
-    }
-
-    fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
-        set_protocol(self.p()?, protocol)
-    }
-
-    fn get_protocol(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(self.p()?.conn.protocol(py))
-    }
-
-    #[getter]
-    fn _protocol_paused(&self) -> PyResult<bool> {
-        Ok(self.p()?.conn.protocol_paused.get())
-    }
-
-    /// After `connection_made`: reading (or the watch of the reader) starts.
-    fn _start_reading(&self) -> PyResult<()> {
-        let conn = &self.p()?.conn;
-        conn.started.set(true);
-        conn.wake();
-        Ok(())
-    }
-
-    #[pyo3(signature = (exc=None))]
-    fn _call_connection_lost(
-        &self,
-        py: Python<'_>,
-        exc: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let none = py.None().into_bound(py);
-        let p = self.p()?;
-        drop(p.data_received.borrow_mut().take());
-        let lost = p.conn.connection_lost(py, exc.unwrap_or(&none));
-        drop(p.dup.borrow_mut().take());
-        lost
-    }
-
-    /// The references of a transport no longer driven (its loop closed while it was open).
-    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        let Some(p) = self.p.try_get() else {
-            return Ok(());
-        };
-        if p.conn.driven.get() {
-            return Ok(());
-        }
-        p.conn.traverse(&visit)?;
-        if let Ok(f) = p.data_received.try_borrow() {
-            visit.call(&*f)?;
-        }
-        Ok(())
-    }
-
-    fn __clear__(&self) {
-        if let Some(p) = self.p.try_get() {
-            p.conn.clear();
-            if let Ok(mut f) = p.data_received.try_borrow_mut() {
-                drop(f.take());
-            }
-        }
-    }
-
-    /// For `__repr__`: (lost, closing, polling, buffer size).
-    fn _state(&self) -> PyResult<(bool, bool, bool, usize)> {
-        let p = self.p()?;
-        let polling = if p.write {
-            p.wants_write()
-        } else {
-            p.wants_read()
-        };
-        Ok((
-            p.conn.finished.get(),
-            p.conn.closing.get(),
-            polling,
-            p.conn.buffer.borrow().len(),
-        ))
     }
 }

@@ -12,6 +12,7 @@ use crate::loop_core::{os_error, Local};
 use crate::transport::conn::Conn;
 use crate::transport::driver::{self, Drive};
 use crate::transport::io::{self, would_block};
+use crate::transport::shell::Transport;
 use pyo3::exceptions::{PyBrokenPipeError, PyOSError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -172,14 +173,7 @@ impl Drive for Pipe {
     }
 
     fn turn(&self, py: Python<'_>, local: &Local) -> PyResult<()> {
-        let ready = |write| {
-            self.conn
-                .io
-                .borrow()
-                .as_ref()
-                .is_some_and(|io| io.is_ready(write))
-        };
-        if self.wants_read() && ready(false) {
+        if self.wants_read() && driver::ready(&self.conn, false) {
             let outcome = if self.write {
                 self.peer_closed(py)
             } else {
@@ -187,7 +181,7 @@ impl Drive for Pipe {
             };
             outcome.or_else(|e| report(py, e))?;
         }
-        if self.wants_write() && ready(true) {
+        if self.wants_write() && driver::ready(&self.conn, true) {
             self.write_ready(py).or_else(|e| report(py, e))?;
         }
         Ok(())
@@ -203,12 +197,26 @@ fn report(py: Python<'_>, e: PyErr) -> PyResult<()> {
     Ok(())
 }
 
-pub(crate) fn set_protocol(p: &Pipe, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
-    let py = protocol.py();
-    if !p.write {
-        let received = protocol.getattr(intern!(py, "data_received"))?;
-        *p.data_received.borrow_mut() = Some(received.unbind());
+impl Transport for Pipe {
+    fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = protocol.py();
+        if !self.write {
+            let received = protocol.getattr(intern!(py, "data_received"))?;
+            *self.data_received.borrow_mut() = Some(received.unbind());
+        }
+        *self.conn.protocol.borrow_mut() = Some(protocol.clone().unbind());
+        Ok(())
     }
-    *p.conn.protocol.borrow_mut() = Some(protocol.clone().unbind());
-    Ok(())
+
+    fn received(&self) -> Option<&RefCell<Option<Py<PyAny>>>> {
+        Some(&self.data_received)
+    }
+
+    /// The duplicate fd, if any, is closed once the connection has deregistered it.
+    fn connection_lost(&self, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<()> {
+        drop(self.data_received.borrow_mut().take());
+        let lost = self.conn.connection_lost(py, exc);
+        drop(self.dup.borrow_mut().take());
+        lost
+    }
 }

@@ -4,10 +4,10 @@ calls the protocol from Rust; this class is what the protocol sees, an
 transport), whose hot methods are the native ones, bound in its instance dictionary."""
 
 import inspect
-import warnings
-from asyncio import base_events, constants, futures, transports, trsock
+from asyncio import base_events, constants, transports
 
 from . import _native
+from ._base import _NativeFlowControl, _NativeTransport, _socket_extra
 
 # Python 3.13's Server keeps its transports: _attach and _detach take the transport.
 _SERVER_KEEPS_CLIENTS = len(inspect.signature(base_events.Server._attach).parameters) > 1
@@ -34,7 +34,7 @@ def _forward(name):
     return method
 
 
-class _SocketTransport(transports._FlowControlMixin, transports.Transport):
+class _SocketTransport(_NativeTransport, _NativeFlowControl, transports.Transport):
     """A connected stream socket's transport, driven by the Rust loop."""
 
     _start_tls_compatible = True
@@ -45,17 +45,7 @@ class _SocketTransport(transports._FlowControlMixin, transports.Transport):
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None,
                  nodelay=True):
         transports.BaseTransport.__init__(self, extra)
-        self._extra["socket"] = trsock.TransportSocket(sock)
-        if "sockname" not in self._extra:
-            try:
-                self._extra["sockname"] = sock.getsockname()
-            except OSError:
-                self._extra["sockname"] = None
-        if "peername" not in self._extra:
-            try:
-                self._extra["peername"] = sock.getpeername()
-            except OSError:
-                self._extra["peername"] = None
+        _socket_extra(self._extra, sock)
         self._loop = loop
         self._server = server
         self._sock = sock
@@ -76,56 +66,14 @@ class _SocketTransport(transports._FlowControlMixin, transports.Transport):
             if server is not None:
                 server._detach(self) if _SERVER_KEEPS_CLIENTS else server._detach()
             raise
-        self._core = core
-        d = self.__dict__
-        for name in _NATIVE:
-            d[name] = getattr(core, name)
         loop._transports[self._sock_fd] = self
-        loop.call_soon(protocol.connection_made, self)
-        # Reading starts once connection_made() has been called.
-        loop.call_soon(core._start_reading)
-        if waiter is not None:
-            loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
+        self._start(core, protocol, waiter, _NATIVE)
 
-    @property
-    def _protocol(self):
-        return self._core.get_protocol()
-
-    @property
-    def _protocol_paused(self):
-        return self._core._protocol_paused
-
-    def _maybe_pause_protocol(self):
-        pass  # the native write does it
-
-    def _maybe_resume_protocol(self):
-        pass  # the native flush does it
-
-    def __repr__(self):
-        lost, closing, reading, writing, size = self._core._state()
-        info = [self.__class__.__name__]
-        if lost:
-            info.append("closed")
-        elif closing:
-            info.append("closing")
-        info.append(f"fd={self._sock_fd}")
-        if not lost and self._loop is not None and not self._loop.is_closed():
-            info.append("read=polling" if reading else "read=idle")
-            info.append(f"write=<{'polling' if writing else 'idle'}, bufsize={size}>")
-        return "<{}>".format(" ".join(info))
-
-    def __del__(self, _warn=warnings.warn):
-        core = getattr(self, "_core", None)
-        try:
-            lost = core is None or core._state()[0]
-        except RuntimeError:  # collected on another thread than its loop's: leave it be
-            return
-        if not lost:
-            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
-            self._sock.close()
-            server = self._server
-            if server is not None and _SERVER_KEEPS_CLIENTS:
-                server._detach(self)
+    def _close_abandoned(self):
+        self._sock.close()
+        server = self._server
+        if server is not None and _SERVER_KEEPS_CLIENTS:
+            server._detach(self)
 
 
 for _name in _FORWARDED:

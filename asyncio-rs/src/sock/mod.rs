@@ -91,6 +91,15 @@ fn start<'py>(
     kind: Kind,
 ) -> PyResult<Bound<'py, PyAny>> {
     sock_check(lp, sock)?;
+    try_or_wait(lp, sock, kind)
+}
+
+/// One try of the call, and the wait when the socket would block.
+fn try_or_wait<'py>(
+    lp: &Bound<'py, CoreLoop>,
+    sock: &Bound<'py, PyAny>,
+    kind: Kind,
+) -> PyResult<Bound<'py, PyAny>> {
     let plain = plain_fd(sock, &kind)?;
     match attempt(sock, &kind, plain)? {
         Some(done) => Ok(done),
@@ -98,37 +107,31 @@ fn start<'py>(
     }
 }
 
-/// `sock.recv(n)`: the bytes, or the future of them.
-#[pyfunction]
-fn sock_recv<'py>(
-    lp: &Bound<'py, CoreLoop>,
-    sock: &Bound<'py, PyAny>,
-    n: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let n = n.clone().unbind();
-    start(lp, sock, Kind::Recv { n })
+/// The entry points that are [`start`] with their arguments as the socket method takes
+/// them: `name(args) => Kind`, one a line.
+macro_rules! started {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident),*) => $kind:ident;)*) => {$(
+        $(#[$doc])*
+        #[pyfunction]
+        fn $name<'py>(
+            lp: &Bound<'py, CoreLoop>,
+            sock: &Bound<'py, PyAny>,
+            $($arg: Py<PyAny>,)*
+        ) -> PyResult<Bound<'py, PyAny>> {
+            start(lp, sock, Kind::$kind { $($arg),* })
+        }
+    )*};
 }
 
-/// `sock.recv_into(buf)`: the count, or the future of it.
-#[pyfunction]
-fn sock_recv_into<'py>(
-    lp: &Bound<'py, CoreLoop>,
-    sock: &Bound<'py, PyAny>,
-    buf: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let buf = buf.clone().unbind();
-    start(lp, sock, Kind::RecvInto { buf })
-}
-
-/// `sock.recvfrom(bufsize)`: `(bytes, address)`, or the future of it.
-#[pyfunction]
-fn sock_recvfrom<'py>(
-    lp: &Bound<'py, CoreLoop>,
-    sock: &Bound<'py, PyAny>,
-    bufsize: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let bufsize = bufsize.clone().unbind();
-    start(lp, sock, Kind::RecvFrom { bufsize })
+started! {
+    /// `sock.recv(n)`: the bytes, or the future of them.
+    sock_recv(n) => Recv;
+    /// `sock.recv_into(buf)`: the count, or the future of it.
+    sock_recv_into(buf) => RecvInto;
+    /// `sock.recvfrom(bufsize)`: `(bytes, address)`, or the future of it.
+    sock_recvfrom(bufsize) => RecvFrom;
+    /// `sock.accept()`: `(conn, address)` with `conn` non-blocking, or the future of it.
+    sock_accept() => Accept;
 }
 
 /// `sock.recvfrom_into(buf, nbytes or len(buf))`: `(count, address)`, or the future of it.
@@ -149,10 +152,7 @@ fn sock_recvfrom_into<'py>(
         buf: buf.clone().unbind(),
         nbytes: nbytes.unbind(),
     };
-    match attempt(sock, &kind, None)? {
-        Some(done) => Ok(done),
-        None => wait(lp, sock, kind, None),
-    }
+    try_or_wait(lp, sock, kind)
 }
 
 /// Sends all of `data`: `None` when the first `send` took it all, else the future of
@@ -219,13 +219,4 @@ fn sock_connect<'py>(
     }
     let address = address.clone().unbind();
     pend(lp, sock, fd, Kind::Connect { address }, None)
-}
-
-/// `sock.accept()`: `(conn, address)` with `conn` non-blocking, or the future of it.
-#[pyfunction]
-fn sock_accept<'py>(
-    lp: &Bound<'py, CoreLoop>,
-    sock: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    start(lp, sock, Kind::Accept)
 }

@@ -4,7 +4,6 @@ error_received, close and abort) and bad input (a protocol that raises, sendto a
 wrong data or address), as asyncio's own datagram transport does them."""
 
 import asyncio
-import gc
 import os
 import socket
 import sys
@@ -13,33 +12,20 @@ import unittest
 
 import asyncio_rs
 
+from _support import LoopTestCase, Recording, assert_no_leaks
 
-class Recorder(asyncio.DatagramProtocol):
+
+class Recorder(Recording, asyncio.DatagramProtocol):
     def __init__(self):
-        self.calls = []
+        super().__init__()
         self.datagrams = []
         self.errors = []
-        self.lost = "not lost"
-
-    def connection_made(self, transport):
-        self.transport = transport
-        self.calls.append("made")
 
     def datagram_received(self, data, addr):
         self.datagrams.append((data, addr))
 
     def error_received(self, exc):
         self.errors.append(exc)
-
-    def pause_writing(self):
-        self.calls.append("pause")
-
-    def resume_writing(self):
-        self.calls.append("resume")
-
-    def connection_lost(self, exc):
-        self.calls.append("lost")
-        self.lost = exc
 
 
 class Echo(Recorder):
@@ -48,33 +34,9 @@ class Echo(Recorder):
         self.transport.sendto(data.upper(), addr)
 
 
-class DatagramTestCase(unittest.TestCase):
-    def setUp(self):
-        self.loop = asyncio_rs.new_event_loop()
-        self.handled = []
-        self.loop.set_exception_handler(lambda loop, ctx: self.handled.append(ctx))
-
-    def tearDown(self):
-        self.loop.close()
-
-    def run_(self, coro):
-        return self.loop.run_until_complete(coro)
-
+class DatagramTestCase(LoopTestCase):
     def endpoint(self, factory, **kw):
         return self.run_(self.loop.create_datagram_endpoint(factory, **kw))
-
-    def until(self, predicate, timeout=5.0):
-        async def wait():
-            deadline = self.loop.time() + timeout
-            while not predicate():
-                if self.loop.time() > deadline:
-                    raise AssertionError("timed out")
-                await asyncio.sleep(0.001)
-        self.run_(wait())
-
-    def turns(self, n=3):
-        for _ in range(n):
-            self.run_(asyncio.sleep(0))
 
 
 class Basics(DatagramTestCase):
@@ -220,9 +182,9 @@ class Errors(DatagramTestCase):
         peer.sendto(b"boom", addr)
         peer.sendto(b"after", addr)
         self.until(lambda: len(proto.datagrams) == 2)
-        self.assertEqual(len(self.handled), 1)
-        self.assertIsInstance(self.handled[0]["exception"], ZeroDivisionError)
-        self.assertIs(self.handled[0]["transport"], tr)
+        self.assertEqual(len(self.errors), 1)
+        self.assertIsInstance(self.errors[0]["exception"], ZeroDivisionError)
+        self.assertIs(self.errors[0]["transport"], tr)
         self.assertFalse(tr.is_closing())
         peer.close()
         tr.close()
@@ -346,15 +308,7 @@ class NoLeaks(unittest.TestCase):
             server.close()
             await asyncio.sleep(0)
 
-        try:
-            loop.run_until_complete(echo_many(100))
-            gc.collect()
-            before = len(gc.get_objects())
-            loop.run_until_complete(echo_many(5000))  # 10,000 datagrams, there and back
-            gc.collect()
-            self.assertLess(len(gc.get_objects()) - before, 100)
-        finally:
-            loop.close()
+        assert_no_leaks(self, loop, echo_many, 100, 5000)  # 10,000 datagrams, there and back
 
 
 if __name__ == "__main__":

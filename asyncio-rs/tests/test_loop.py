@@ -20,15 +20,7 @@ from unittest import mock
 
 import asyncio_rs
 
-
-class LoopTestCase(unittest.TestCase):
-    def setUp(self):
-        self.loop = asyncio_rs.new_event_loop()
-        self.errors = []
-        self.loop.set_exception_handler(lambda loop, ctx: self.errors.append(ctx))
-
-    def tearDown(self):
-        self.loop.close()
+from _support import LoopTestCase
 
 
 class Scheduling(LoopTestCase):

@@ -3,7 +3,6 @@
 writer, subprocesses over them, and bad input, as asyncio's own pipe transports do them."""
 
 import asyncio
-import gc
 import os
 import socket
 import sys
@@ -13,16 +12,13 @@ import unittest
 
 import asyncio_rs
 
+from _support import LoopTestCase, Recording, assert_no_leaks
 
-class Recorder(asyncio.Protocol):
+
+class Recorder(Recording, asyncio.Protocol):
     def __init__(self):
-        self.calls = []
+        super().__init__()
         self.data = bytearray()
-        self.lost = "not lost"
-
-    def connection_made(self, transport):
-        self.transport = transport
-        self.calls.append("made")
 
     def data_received(self, data):
         self.calls.append("data")
@@ -31,22 +27,10 @@ class Recorder(asyncio.Protocol):
     def eof_received(self):
         self.calls.append("eof")
 
-    def pause_writing(self):
-        self.calls.append("pause")
 
-    def resume_writing(self):
-        self.calls.append("resume")
-
-    def connection_lost(self, exc):
-        self.calls.append("lost")
-        self.lost = exc
-
-
-class PipeTestCase(unittest.TestCase):
+class PipeTestCase(LoopTestCase):
     def setUp(self):
-        self.loop = asyncio_rs.new_event_loop()
-        self.handled = []
-        self.loop.set_exception_handler(lambda loop, ctx: self.handled.append(ctx))
+        super().setUp()
         self.r, self.w = os.pipe()
 
     def tearDown(self):
@@ -55,23 +39,7 @@ class PipeTestCase(unittest.TestCase):
                 os.close(fd)
             except OSError:
                 pass
-        self.loop.close()
-
-    def run_(self, coro):
-        return self.loop.run_until_complete(coro)
-
-    def until(self, predicate, timeout=5.0):
-        async def wait():
-            deadline = self.loop.time() + timeout
-            while not predicate():
-                if self.loop.time() > deadline:
-                    raise AssertionError("timed out")
-                await asyncio.sleep(0.001)
-        self.run_(wait())
-
-    def turns(self, n=3):
-        for _ in range(n):
-            self.run_(asyncio.sleep(0))
+        super().tearDown()
 
     def read_end(self, proto):
         pipe = os.fdopen(self.r, "rb", 0)
@@ -127,10 +95,10 @@ class Reading(PipeTestCase):
         proto = Raises()
         tr = self.read_end(proto)
         os.write(self.w, b"boom")
-        self.until(lambda: self.handled)
+        self.until(lambda: self.errors)
         os.write(self.w, b"after")
         self.until(lambda: proto.data == b"boomafter")
-        self.assertIsInstance(self.handled[0]["exception"], ZeroDivisionError)
+        self.assertIsInstance(self.errors[0]["exception"], ZeroDivisionError)
         self.assertFalse(tr.is_closing())
         tr.close()
         self.turns()
@@ -289,15 +257,7 @@ class NoLeaks(unittest.TestCase):
                     await asyncio.sleep(0)
             await asyncio.sleep(0)
 
-        try:
-            loop.run_until_complete(many(20))
-            gc.collect()
-            before = len(gc.get_objects())
-            loop.run_until_complete(many(300))
-            gc.collect()
-            self.assertLess(len(gc.get_objects()) - before, 100)
-        finally:
-            loop.close()
+        assert_no_leaks(self, loop, many, 20, 300)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ protocol factory that raises, no leaks) and TLS over the native transport, again
 CPython's own loop in the other role."""
 
 import asyncio
-import gc
 import os
 import socket
 import ssl
@@ -16,6 +15,8 @@ import unittest
 import asyncio_rs
 import test as _cpython_tests
 from asyncio_rs._transport import _SocketTransport
+
+from _support import LoopTestCase, assert_no_leaks
 
 
 def _cert(name):
@@ -41,28 +42,14 @@ class Counting(asyncio.Protocol):
         type(self).lost += 1
 
 
-class ServerTestCase(unittest.TestCase):
-    def setUp(self):
-        self.loop = asyncio_rs.new_event_loop()
-        self.errors = []
-        self.loop.set_exception_handler(lambda loop, ctx: self.errors.append(ctx))
-
+class ServerTestCase(LoopTestCase):
     def tearDown(self):
         # The server ends of the connections see their clients' end of file, and close.
-        self.run_until(lambda: not any(isinstance(t, _SocketTransport) and not t.is_closing()
-                                       for t in self.loop._transports.values()))
-        self.run_until(lambda: all(t._core._state()[0] for t in self.loop._transports.values()
-                                   if isinstance(t, _SocketTransport)))
-        self.loop.close()
-
-    def run_until(self, predicate, timeout=5.0):
-        async def wait():
-            deadline = self.loop.time() + timeout
-            while not predicate():
-                if self.loop.time() > deadline:
-                    raise AssertionError("timed out")
-                await asyncio.sleep(0.001)
-        self.loop.run_until_complete(wait())
+        self.until(lambda: not any(isinstance(t, _SocketTransport) and not t.is_closing()
+                                   for t in self.loop._transports.values()))
+        self.until(lambda: all(t._core._state()[0] for t in self.loop._transports.values()
+                               if isinstance(t, _SocketTransport)))
+        super().tearDown()
 
 
 class Accept(ServerTestCase):
@@ -87,7 +74,7 @@ class Accept(ServerTestCase):
         steps = [b - a for a, b in zip(counts, counts[1:])]
         self.assertLessEqual(max(steps), 4, steps)
         self.assertGreater(len(steps), 5, steps)
-        self.run_until(lambda: P.made == 40)
+        self.until(lambda: P.made == 40)
         for c in clients:
             c.sendall(b"x")
             c.setblocking(False)
@@ -99,7 +86,7 @@ class Accept(ServerTestCase):
             c.close()
         server.close()
         self.loop.run_until_complete(server.wait_closed())
-        self.run_until(lambda: P.lost == 40)
+        self.until(lambda: P.lost == 40)
         self.assertEqual(self.errors, [])
 
     def test_close_stops_accepting_and_accepted_connections_keep_working(self):
@@ -362,7 +349,7 @@ class TLS(ServerTestCase):
         with _OtherLoop() as other:
             fut = asyncio.run_coroutine_threadsafe(
                 _tls_client(port, client_ctx, PAYLOADS), other.loop)
-            self.run_until(fut.done)
+            self.until(fut.done)
             got, _ = fut.result()
         self.assertEqual(got, PAYLOADS)
         server.close()
@@ -447,9 +434,9 @@ class StreamsFastPath(ServerTestCase):
 
         addr = self.serve(handler)
         with socket.create_connection(addr) as c:
-            self.run_until(lambda: "ready" in state)
+            self.until(lambda: "ready" in state)
             c.sendall(b"late")
-            self.run_until(lambda: "data" in state)
+            self.until(lambda: "data" in state)
         self.assertEqual(state, {"ready": True, "data": b"late", "waiter": None})
         self.assertEqual(self.errors, [])
 
@@ -470,7 +457,7 @@ class StreamsFastPath(ServerTestCase):
             addr = self.serve(handler)
             with socket.create_connection(addr) as c:
                 c.sendall(b"ok")
-                self.run_until(lambda: len(calls) == 2)
+                self.until(lambda: len(calls) == 2)
         finally:
             asyncio.StreamReaderProtocol.data_received = original
         self.assertEqual(calls, [b"ok", b"ok"])
@@ -489,7 +476,7 @@ class StreamsFastPath(ServerTestCase):
         addr = self.serve(handler, limit=1000)
         with socket.create_connection(addr) as c:
             c.sendall(b"x" * 3000)
-            self.run_until(lambda: "resumed" in state)
+            self.until(lambda: "resumed" in state)
         self.assertEqual(state, {"paused": True, "data": b"x" * 3000, "resumed": True})
 
     def test_a_subclass_of_the_protocol_gets_its_data_received(self):
@@ -537,15 +524,7 @@ class NoLeaks(unittest.TestCase):
             server.close()
             await server.wait_closed()
 
-        try:
-            loop.run_until_complete(connect_many(20))
-            gc.collect()
-            before = len(gc.get_objects())
-            loop.run_until_complete(connect_many(300))
-            gc.collect()
-            self.assertLess(len(gc.get_objects()) - before, 100)
-        finally:
-            loop.close()
+        assert_no_leaks(self, loop, connect_many, 20, 300)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,17 @@ import unittest
 
 import asyncio_rs
 
+from _support import LoopTestCase, Recording, assert_no_leaks
 
-class Recorder(asyncio.Protocol):
+
+class Recorder(Recording, asyncio.Protocol):
     """Records its calls; ``eof`` is what ``eof_received`` returns."""
 
     def __init__(self, eof=None):
-        self.calls = []
+        super().__init__()
         self.data = bytearray()
         self.eof = eof
         self.lost = None
-
-    def connection_made(self, transport):
-        self.transport = transport
-        self.calls.append("made")
 
     def data_received(self, data):
         self.calls.append("data")
@@ -32,47 +30,22 @@ class Recorder(asyncio.Protocol):
         self.calls.append("eof")
         return self.eof
 
-    def pause_writing(self):
-        self.calls.append("pause")
 
-    def resume_writing(self):
-        self.calls.append("resume")
-
-    def connection_lost(self, exc):
-        self.calls.append("lost")
-        self.lost = exc
-
-
-class TransportTestCase(unittest.TestCase):
+class TransportTestCase(LoopTestCase):
     def setUp(self):
-        self.loop = asyncio_rs.new_event_loop()
-        self.errors = []
-        self.loop.set_exception_handler(lambda loop, ctx: self.errors.append(ctx))
+        super().setUp()
         self.ours, self.peer = socket.socketpair()
         self.peer.setblocking(False)
 
     def tearDown(self):
         self.peer.close()
-        self.loop.close()
+        super().tearDown()
 
     def connect(self, protocol):
         """Our transport over one end of a socket pair; ``self.peer`` is the other."""
         tr, proto = self.loop.run_until_complete(
             self.loop.create_connection(lambda: protocol, sock=self.ours))
         return tr
-
-    def turns(self, n=3):
-        for _ in range(n):
-            self.loop.run_until_complete(asyncio.sleep(0))
-
-    def until(self, predicate, timeout=5.0):
-        async def wait():
-            deadline = self.loop.time() + timeout
-            while not predicate():
-                if self.loop.time() > deadline:
-                    raise AssertionError("timed out")
-                await asyncio.sleep(0.001)
-        self.loop.run_until_complete(wait())
 
     def read_peer(self, n):
         async def read():
@@ -431,15 +404,7 @@ class NoLeaks(unittest.TestCase):
             srv.close()
             await srv.wait_closed()
 
-        try:
-            loop.run_until_complete(echo_many(20))
-            gc.collect()
-            before = len(gc.get_objects())
-            loop.run_until_complete(echo_many(200))
-            gc.collect()
-            self.assertLess(len(gc.get_objects()) - before, 100)
-        finally:
-            loop.close()
+        assert_no_leaks(self, loop, echo_many, 20, 200)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,10 @@
 use crate::loop_core::{os_error, CoreLoop};
 use crate::transport::conn::{is_exit, Conn};
 use crate::transport::dgram::{Dgram, Outcome, Queued};
-use crate::transport::shell::{register, shell_methods, Shell, Transport};
+use crate::transport::shell::{bytes_of, register, shell_methods, Shell, Transport};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
 use std::cell::RefCell;
 use std::os::fd::RawFd;
 use std::rc::Rc;
@@ -67,13 +66,7 @@ impl DatagramTransport {
         let py = data.py();
         let d = self.shell.get()?;
         let conn = &d.conn;
-        let bytes = if let Ok(b) = data.cast::<PyBytes>() {
-            b.clone()
-        } else if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
-            py.get_type::<PyBytes>()
-                .call1((data,))?
-                .cast_into::<PyBytes>()?
-        } else {
+        let Some(bytes) = bytes_of(data)? else {
             return Err(PyTypeError::new_err(format!(
                 "data argument must be a bytes-like object, not {}",
                 data.get_type().name()?.repr()?

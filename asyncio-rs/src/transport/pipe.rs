@@ -7,11 +7,10 @@ use crate::loop_core::{os_error, CoreLoop};
 use crate::transport::conn::Conn;
 use crate::transport::io::{self, would_block};
 use crate::transport::pipe_end::{Pipe, LOG_THRESHOLD_FOR_CONNLOST_WRITES};
-use crate::transport::shell::{register, shell_methods, Shell, Transport};
+use crate::transport::shell::{bytes_of, register, shell_methods, Shell, Transport};
 use pyo3::exceptions::PyAssertionError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
 use std::cell::RefCell;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
@@ -80,13 +79,7 @@ impl PipeTransport {
         let py = data.py();
         let p = self.shell.get()?;
         let conn = &p.conn;
-        let bytes = if let Ok(b) = data.cast::<PyBytes>() {
-            b.clone()
-        } else if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
-            py.get_type::<PyBytes>()
-                .call1((data,))?
-                .cast_into::<PyBytes>()?
-        } else {
+        let Some(bytes) = bytes_of(data)? else {
             return Err(PyAssertionError::new_err(data.repr()?.to_string()));
         };
         let bytes = bytes.as_bytes();

@@ -11,6 +11,7 @@ use crate::transport::conn::Conn;
 use crate::transport::driver::{Drive, Driver};
 use asyncio::embed::FdReadiness;
 use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
 use pyo3::{PyTraverseError, PyVisit};
 use std::cell::RefCell;
 use std::os::fd::RawFd;
@@ -42,6 +43,20 @@ pub(crate) trait Transport: Drive + 'static {
 /// Registers `fd` with `local`'s reactor.
 pub(crate) fn register(local: &Local, fd: RawFd) -> std::io::Result<FdReadiness> {
     local.lp.entered(|| FdReadiness::new(fd))
+}
+
+/// `data` as `bytes`: itself, or a copy of a `bytearray` or `memoryview`; `None` for
+/// anything else (each transport raises asyncio's error for it).
+#[inline]
+pub(crate) fn bytes_of<'py>(data: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    if let Ok(b) = data.cast::<PyBytes>() {
+        return Ok(Some(b.clone()));
+    }
+    if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
+        let copy = data.py().get_type::<PyBytes>().call1((data,))?;
+        return Ok(Some(copy.cast_into::<PyBytes>()?));
+    }
+    Ok(None)
 }
 
 /// The state of one transport's Python object, on the thread of its loop (which it follows

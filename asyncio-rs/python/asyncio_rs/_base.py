@@ -33,10 +33,6 @@ class _NativeTransport:
         if waiter is not None:
             loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
 
-    def _native_state(self):
-        core = self._core
-        return core._state() if core is not None else _NO_CORE
-
     @property
     def _protocol(self):
         core = self._core
@@ -46,7 +42,8 @@ class _NativeTransport:
         return self._sock_fd
 
     def __repr__(self):
-        lost, closing, reading, writing, size = self._native_state()
+        core = self._core
+        lost, closing, reading, writing, size = core._state() if core is not None else _NO_CORE
         info = [self.__class__.__name__]
         if lost:
             info.append("closed")
@@ -64,8 +61,9 @@ class _NativeTransport:
                 f"write=<{'polling' if writing else 'idle'}, bufsize={size}>"]
 
     def __del__(self, _warn=warnings.warn):
+        core = self._core
         try:
-            lost = self._native_state()[0]
+            lost = core is None or core._state()[0]
         except RuntimeError:  # collected on another thread than its loop's: leave it be
             return
         if not lost:

@@ -29,6 +29,15 @@ pub(crate) trait Transport: Drive + 'static {
         None
     }
 
+    /// `_start_reading`, after `connection_made`: reading (or a pipe's watch of its reader)
+    /// starts.
+    fn start_reading(&self, _py: Python<'_>) -> PyResult<()> {
+        let conn = self.conn();
+        conn.started.set(true);
+        conn.wake();
+        Ok(())
+    }
+
     /// `get_write_buffer_size`.
     fn write_buffer_size(&self) -> usize {
         self.conn().buffer.borrow().len()
@@ -106,14 +115,6 @@ impl<T: Transport> Shell<T> {
             return Ok(());
         }
         conn.paused.set(false);
-        conn.wake();
-        Ok(())
-    }
-
-    /// After `connection_made`: reading (or a pipe's watch of its reader) starts.
-    pub(crate) fn start_reading(&self) -> PyResult<()> {
-        let conn = self.conn()?;
-        conn.started.set(true);
         conn.wake();
         Ok(())
     }
@@ -233,8 +234,8 @@ macro_rules! shell_methods {
             }
 
             /// After `connection_made`: reading (or a pipe's watch of its reader) starts.
-            fn _start_reading(&self) -> PyResult<()> {
-                self.shell.start_reading()
+            fn _start_reading(&self, py: Python<'_>) -> PyResult<()> {
+                $crate::transport::shell::Transport::start_reading(&**self.shell.get()?, py)
             }
 
             fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {

@@ -448,19 +448,31 @@ class NativeFutures(LoopTestCase):
             self.loop.create_task(42)
 
     def test_task_factory_is_honoured(self):
-        calls = []
-
-        def factory(loop, coro, **kwargs):
-            calls.append((loop, kwargs))
-            return asyncio.Task(coro, loop=loop, **kwargs)
-
-        self.loop.set_task_factory(factory)
         ctx = contextvars.copy_context()
-        first = self.loop.create_task(noop_coro(), name="first")
-        second = self.loop.create_task(noop_coro(), context=ctx)
-        self.assertEqual(calls, [(self.loop, {}), (self.loop, {"context": ctx})])
-        self.assertEqual(first.get_name(), "first")
-        self.loop.run_until_complete(asyncio.gather(first, second))
+
+        def factory_calls(loop):
+            calls = []
+
+            def factory(loop, coro, **kwargs):
+                calls.append((loop, kwargs))
+                return asyncio.Task(coro, loop=loop, **kwargs)
+
+            loop.set_task_factory(factory)
+            first = loop.create_task(noop_coro(), name="first")
+            second = loop.create_task(noop_coro(), context=ctx)
+            self.assertEqual(first.get_name(), "first")
+            loop.run_until_complete(asyncio.gather(first, second))
+            return [(called is loop, kwargs) for called, kwargs in calls]
+
+        # The factory gets what asyncio's loop gives it: the context alone up to 3.13, every
+        # keyword (the name too) from 3.14.
+        theirs = asyncio.new_event_loop()
+        try:
+            expected = factory_calls(theirs)
+        finally:
+            theirs.close()
+        self.assertEqual(expected[1], (True, {"context": ctx}))
+        self.assertEqual(factory_calls(self.loop), expected)
 
     @unittest.skipUnless(hasattr(asyncio, "eager_task_factory"), "3.12+")
     def test_eager_task_factory_starts_the_task_at_once(self):

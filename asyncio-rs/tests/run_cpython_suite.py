@@ -67,6 +67,12 @@ DEVIATIONS = {
         "(3.14) reads _SelectorSocketTransport's _read_ready_cb and swaps its _sock for a "
         "wrapper whose send() it fakes; the native transport has neither (it writes the fd "
         "from Rust), so the test's mocked write raises and its server waits forever",
+    "SslProtoHandshakeTests.test_connection_lost_when_busy":
+        "(3.14) makes a socket transport over a mock socket (fileno() 12345, a mocked "
+        "send()); the native transport reads and writes the real fd from Rust",
+    "SubprocessThreadedWatcherTests.test_pid_not_reaped_before_exit_published":
+        "(3.14) looks for the thread of asyncio's ThreadedChildWatcher (loop._watcher."
+        "_threads); asyncio_rs reaps children on the Rust loop's pidfd watcher, with no thread",
 }
 
 

@@ -225,7 +225,12 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
             _, _, _, _, address = resolved[0]
         r = _native.sock_connect(self, sock, address)
         if r is not None:
-            return await r
+            try:
+                return await r
+            finally:
+                # As asyncio: the failed future, kept by this frame in the error's
+                # traceback, would keep the error (happy eyeballs' refcycles).
+                r = None
 
     async def sock_accept(self, sock):
         r = _native.sock_accept(self, sock)

@@ -296,6 +296,16 @@ else:
 """
 
 
+class Import(unittest.TestCase):
+    def test_importing_does_not_warn(self):
+        # 3.14 deprecates asyncio.DefaultEventLoopPolicy: EventLoopPolicy must not touch it.
+        done = subprocess.run(
+            [sys.executable, "-W", "error::DeprecationWarning", "-c", "import asyncio_rs"],
+            capture_output=True, text=True,
+        )
+        self.assertEqual((done.returncode, done.stderr), (0, ""))
+
+
 class CtrlC(unittest.TestCase):
     def run_interrupted(self, which):
         child = subprocess.Popen(

@@ -7,6 +7,7 @@ import gc
 import inspect
 import os
 import signal
+import re
 import socket
 import subprocess
 import sys
@@ -143,6 +144,24 @@ class Scheduling(LoopTestCase):
 
         self.assertTrue(asyncio_rs.run(main(), debug=True))
         self.assertFalse(asyncio_rs.run(main(), debug=False))
+
+    def test_handle_repr_as_asyncio_in_and_out_of_debug_mode(self):
+        # asyncio's: the arguments (3.14: in debug mode only) and, in debug mode, where the
+        # handle was made; the clocks differ, so TimerHandle's when= is left out.
+        def reprs(loop, debug):
+            loop.set_debug(debug)
+            try:
+                h = loop.call_soon(print, 1, 2)
+                t = loop.call_later(10, print, 3)
+                t.cancel()
+                h.cancel()
+                return [repr(h), re.sub(r" when=[^ >]+", "", repr(t))]
+            finally:
+                loop.close()
+
+        for debug in (False, True):
+            self.assertEqual(reprs(asyncio_rs.new_event_loop(), debug),
+                             reprs(asyncio.new_event_loop(), debug))
 
 
 class BadInput(LoopTestCase):

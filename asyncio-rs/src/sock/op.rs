@@ -325,12 +325,7 @@ pub(crate) fn pend<'py>(
         plain,
     });
     let ready = op.clone();
-    local.set_watch(
-        fd,
-        write,
-        move || ready.queue(),
-        Watcher::Sock(op.clone()),
-    )?;
+    local.set_watch(fd, write, move || ready.queue(), Watcher::Sock(op.clone()))?;
     // A weak reference: the future (which the awaiting task keeps) must not keep the call
     // alive once the reactor has let it go.
     let on_done = Py::new(

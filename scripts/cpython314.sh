@@ -18,6 +18,11 @@ if [ -x "$python" ] && "$python" -c 'import ssl, sqlite3, ctypes, ensurepip, tes
   echo "$python"
   exit 0
 fi
+# The prefix is replaced whole: never a folder this script did not fill.
+if [ -e "$prefix" ] && [ -n "$(ls -A "$prefix")" ] && [ ! -e "$prefix/usr/bin/python3.14" ]; then
+  echo "cpython314.sh: $prefix holds something else; give an empty or new folder" >&2
+  exit 1
+fi
 command -v patchelf >/dev/null || { echo "cpython314.sh: needs patchelf (apt-get install patchelf)" >&2; exit 1; }
 # The interpreter, its standard library, the test suite (test.test_asyncio), headers and
 # venv's wheels; then what their Depends fields name, from the same suite.

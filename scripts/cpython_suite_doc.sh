@@ -14,9 +14,10 @@ out=asyncio-rs/CPYTHON_SUITE.md
   echo "\`asyncio_rs.EventLoop\`, every other class runs with \`asyncio_rs.EventLoopPolicy\` set."
   echo "\"ran on our loop\" counts the tests during which an \`asyncio_rs\` loop was made; the others"
   echo "test asyncio's pure-Python classes or its test loop and touch ours only through the policy."
-  echo "The skips are CPython's own (their reasons are its decorators'), but for the one marked"
-  echo "\`asyncio_rs\`: a deliberate difference. Regenerate with \`scripts/test.sh\` then"
-  echo "\`scripts/cpython_suite_doc.sh\`."
+  echo "The skips are CPython's own (their reasons are its decorators'), but for those whose"
+  echo "reason names \`asyncio_rs\`: deliberate differences (the runner's DEVIATIONS). Regenerate"
+  echo "with \`ASYNCIO_RS_ALL_PYTHONS=1 scripts/test.sh\` then \`scripts/cpython_suite_doc.sh\`"
+  echo "(3.14 from \`scripts/cpython314.sh\` on a machine without one)."
   for report in target/asyncio-rs-cpython-suite-*.md; do
     echo
     cat "$report"

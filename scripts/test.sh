@@ -18,7 +18,10 @@ if [ $# -eq 0 ] && [ -z "${ASYNCIO_RS_SKIP_PYTHON:-}" ]; then
   others=()
   for py in $(pythons); do
     v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-    [ "$v" = "$default" ] || others+=("$v=$py")
+    [ "$v" = "$default" ] && continue
+    # scripts/cpython314.sh's interpreter: only when asked for every version (not in CI).
+    [ -z "${ASYNCIO_RS_ALL_PYTHONS:-}" ] && [[ $py == "$cpython314_prefix"/* ]] && continue
+    others+=("$v=$py")
   done
   if [ -z "${ASYNCIO_RS_ALL_PYTHONS:-}" ] && [ "${#others[@]}" -gt 1 ]; then
     others=("${others[-1]}")

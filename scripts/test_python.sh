@@ -12,18 +12,19 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q ./asyncio-rs
+# An absolute path: 3.14's site warns about a venv's python run through a relative one.
+case $VENV in
+  /*) python=$VENV/bin/python ;;
+  *) python=$PWD/$VENV/bin/python ;;
+esac
 cd asyncio-rs/tests
 echo "== [${SECONDS}s] asyncio-rs: own tests (PYTHONMALLOC=debug)"
-PYTHONMALLOC=debug "../../$VENV/bin/python" -m unittest -q test_loop test_transport test_child test_threads test_sock test_datagram test_pipe test_server
+PYTHONMALLOC=debug "$python" -m unittest -q test_loop test_transport test_child test_threads test_sock test_datagram test_pipe test_server
 echo "== [${SECONDS}s] asyncio-rs: the seed's programs, our loop against CPython's"
-"../../$VENV/bin/python" run_seed_programs.py
+"$python" run_seed_programs.py
 echo "== [${SECONDS}s] asyncio-rs: CPython's test.test_asyncio on our loop"
 # In a scratch folder: CPython's tests leave their @test_* files in the working directory.
 tests=$PWD
-case $VENV in
-  /*) python=$VENV/bin/python ;;
-  *) python=$(cd ../.. && pwd)/$VENV/bin/python ;;
-esac
 scratch=$(mktemp -d)
 (cd "$scratch" && "$python" "$tests/run_cpython_suite.py")
 rm -rf "$scratch"

@@ -17,20 +17,23 @@
 
 use crate::fast_methods::{add, method, Object};
 use crate::loop_core::CoreLoop;
+use pyo3::exceptions::PyAttributeError;
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 use std::ffi::CStr;
 use std::ptr::null_mut;
 
-/// What the methods call, looked up once (asyncio's classes are not replaced at run time).
+/// What the methods call, looked up once.
 struct Asyncio {
-    /// `asyncio.futures.Future`: `_asyncio.Future`, or the Python class without `_asyncio`.
-    future: Py<PyAny>,
-    /// `asyncio.tasks.Task`, likewise.
-    task: Py<PyAny>,
+    /// The globals of `asyncio.futures` and `asyncio.tasks`, whose `Future` and `Task`
+    /// (`_asyncio`'s C classes, or the Python ones without `_asyncio`) are read at each call,
+    /// as `BaseEventLoop` reads them: a program or a test (3.14's test_free_threading) may
+    /// replace them with the Python classes.
+    futures: Py<PyDict>,
+    tasks: Py<PyDict>,
     /// `BaseEventLoop.create_task`, for the cases not done here.
     base_create_task: Py<PyAny>,
     /// The keyword names `name` and `context`, as interned strs.
@@ -39,6 +42,29 @@ struct Asyncio {
     /// `Task(...)`'s keyword names: `loop`, then `name` (bit 0) and `context` (bit 1) when
     /// given.
     task_kwnames: [Py<PyTuple>; 4],
+}
+
+impl Asyncio {
+    /// `asyncio.futures.Future` now.
+    fn future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        current(py, &self.futures, intern!(py, "Future"))
+    }
+
+    /// `asyncio.tasks.Task` now.
+    fn task(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        current(py, &self.tasks, intern!(py, "Task"))
+    }
+}
+
+fn current(
+    py: Python<'_>,
+    globals: &Py<PyDict>,
+    name: &Bound<'_, PyString>,
+) -> PyResult<Py<PyAny>> {
+    match globals.bind(py).get_item(name)? {
+        Some(value) => Ok(value.unbind()),
+        None => Err(PyAttributeError::new_err(format!("asyncio has no {name}"))),
+    }
 }
 
 fn asyncio(py: Python<'_>) -> PyResult<&Asyncio> {
@@ -50,8 +76,8 @@ fn asyncio(py: Python<'_>) -> PyResult<&Asyncio> {
             Ok(PyTuple::new(py, names)?.unbind())
         };
         Ok(Asyncio {
-            future: py.import("asyncio.futures")?.getattr("Future")?.unbind(),
-            task: py.import("asyncio.tasks")?.getattr("Task")?.unbind(),
+            futures: py.import("asyncio.futures")?.dict().unbind(),
+            tasks: py.import("asyncio.tasks")?.dict().unbind(),
             base_create_task: base.getattr("create_task")?.unbind(),
             name: PyString::intern(py, "name").unbind(),
             context: PyString::intern(py, "context").unbind(),
@@ -92,7 +118,7 @@ pub(crate) fn new_future<'py>(lp: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyA
     let loop_kw = a.task_kwnames[0].as_ptr();
     // SAFETY: the GIL is held; `lp` is alive for the call and `loop_kw` is a tuple of one str.
     unsafe {
-        let out = vectorcall(py, &a.future, &[lp.as_ptr()], 0, loop_kw)?;
+        let out = vectorcall(py, &a.future(py)?, &[lp.as_ptr()], 0, loop_kw)?;
         Ok(Bound::from_owned_ptr(py, out))
     }
 }
@@ -104,7 +130,7 @@ unsafe extern "C" fn create_future(slf: Object, _: Object) -> Object {
             let a = asyncio(py)?;
             // `Future(loop=self)`.
             let loop_kw = a.task_kwnames[0].as_ptr();
-            vectorcall(py, &a.future, &[slf.as_ptr()], 0, loop_kw)
+            vectorcall(py, &a.future(py)?, &[slf.as_ptr()], 0, loop_kw)
         })
     }
 }
@@ -162,7 +188,7 @@ unsafe fn plain_task(
     let kwnames = a.task_kwnames[given].as_ptr();
     // SAFETY: the GIL is held; `values` is the coroutine, then the values of `kwnames`,
     // each alive for the call (arguments of ours, or `self`).
-    unsafe { vectorcall(py, &a.task, &values[..len], 1, kwnames) }.map(Some)
+    unsafe { vectorcall(py, &a.task(py)?, &values[..len], 1, kwnames) }.map(Some)
 }
 
 unsafe extern "C" fn create_task(

@@ -4,6 +4,7 @@ use crate::loop_core::Local;
 use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 use std::cell::RefCell;
 use std::os::raw::c_int;
@@ -147,23 +148,52 @@ impl Callback {
         Ok(())
     }
 
-    /// `cb(args)` as asyncio prints a callback.
+    /// `cb(args)` as asyncio prints a callback: from 3.14 on, the arguments only in debug
+    /// mode (`_format_callback_source(..., debug=loop.get_debug())`).
     fn source(&self, py: Python<'_>) -> PyResult<String> {
-        py.import("asyncio.format_helpers")?
-            .call_method1(
-                "_format_callback_source",
-                (self.callback.bind(py), self.args.bind(py)),
-            )?
-            .extract()
+        static TAKES_DEBUG: PyOnceLock<bool> = PyOnceLock::new();
+        let format = py
+            .import("asyncio.format_helpers")?
+            .getattr("_format_callback_source")?;
+        let takes_debug = *TAKES_DEBUG.get_or_try_init(py, || -> PyResult<bool> {
+            let signature = py
+                .import("inspect")?
+                .call_method1("signature", (&format,))?;
+            signature.getattr("parameters")?.contains("debug")
+        })?;
+        let args = (self.callback.bind(py), self.args.bind(py));
+        if takes_debug {
+            let kwargs = PyDict::new(py);
+            let debug = self.loop_.bind(py).call_method0("get_debug")?;
+            kwargs.set_item("debug", debug)?;
+            format.call(args, Some(&kwargs))?.extract()
+        } else {
+            format.call1(args)?.extract()
+        }
     }
 
+    /// asyncio's `<Handle cb(args) created at file:line>`. asyncio's `cancel()` drops the
+    /// callback, so a cancelled handle shows none (`<Handle cancelled>`), but in debug mode,
+    /// where it keeps its repr of that moment (`<Handle cancelled cb(args) ...>`).
     fn repr(&self, py: Python<'_>, kind: &str, extra: &str) -> PyResult<String> {
-        let state = if self.is_cancelled() {
-            " cancelled"
+        let cancelled = self.is_cancelled();
+        let state = if cancelled { " cancelled" } else { "" };
+        let debug = self.loop_.bind(py).call_method0("get_debug")?.is_truthy()?;
+        let source = if !cancelled || debug {
+            format!(" {}", self.source(py)?)
         } else {
-            ""
+            String::new()
         };
-        Ok(format!("<{kind}{state}{extra} {}>", self.source(py)?))
+        let mut created = String::new();
+        if let Some(tb) = &self.source_traceback {
+            let tb = tb.bind(py);
+            if tb.len()? > 0 {
+                let frame = tb.get_item(-1)?;
+                let (file, line) = (frame.get_item(0)?, frame.get_item(1)?);
+                created = format!(" created at {file}:{line}");
+            }
+        }
+        Ok(format!("<{kind}{state}{extra}{source}{created}>"))
     }
 
     fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {

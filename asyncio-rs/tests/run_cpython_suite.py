@@ -60,6 +60,20 @@ DEVIATIONS = {
     "GenericWatcherTests.test_create_subprocess_fails_with_inactive_watcher":
         "asyncio_rs reaps children on the Rust loop's pidfd watcher and, as uvloop, does not "
         "use the policy's child watcher",
+    "PidfdChildWatcherTests.test_pidfd_closed_when_waitpid_raises":
+        "(3.14) mocks os.waitpid for asyncio's pidfd watcher's _do_wait and waits until it is "
+        "called; asyncio_rs reaps in Rust, never through os.waitpid, so the test would spin",
+    "TestSSL.test_remote_shutdown_receives_trailing_data_on_slow_socket":
+        "(3.14) reads _SelectorSocketTransport's _read_ready_cb and swaps its _sock for a "
+        "wrapper whose send() it fakes; asyncio_rs's native transport has neither (it "
+        "writes the fd from Rust), so the test's mocked write raises and its server waits "
+        "forever",
+    "SslProtoHandshakeTests.test_connection_lost_when_busy":
+        "(3.14) makes a socket transport over a mock socket (fileno() 12345, a mocked "
+        "send()); asyncio_rs's native transport reads and writes the real fd from Rust",
+    "SubprocessThreadedWatcherTests.test_pid_not_reaped_before_exit_published":
+        "(3.14) looks for the thread of asyncio's ThreadedChildWatcher (loop._watcher."
+        "_threads); asyncio_rs reaps children on the Rust loop's pidfd watcher, with no thread",
 }
 
 

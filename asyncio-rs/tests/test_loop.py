@@ -7,6 +7,7 @@ import gc
 import inspect
 import os
 import signal
+import re
 import socket
 import subprocess
 import sys
@@ -135,6 +136,24 @@ class Scheduling(LoopTestCase):
 
         self.assertTrue(asyncio_rs.run(main(), debug=True))
         self.assertFalse(asyncio_rs.run(main(), debug=False))
+
+    def test_handle_repr_as_asyncio_in_and_out_of_debug_mode(self):
+        # asyncio's: the arguments (3.14: in debug mode only) and, in debug mode, where the
+        # handle was made; the clocks differ, so TimerHandle's when= is left out.
+        def reprs(loop, debug):
+            loop.set_debug(debug)
+            try:
+                h = loop.call_soon(print, 1, 2)
+                t = loop.call_later(10, print, 3)
+                t.cancel()
+                h.cancel()
+                return [repr(h), re.sub(r" when=[^ >]+", "", repr(t))]
+            finally:
+                loop.close()
+
+        for debug in (False, True):
+            self.assertEqual(reprs(asyncio_rs.new_event_loop(), debug),
+                             reprs(asyncio.new_event_loop(), debug))
 
 
 class BadInput(LoopTestCase):
@@ -286,6 +305,16 @@ if sys.argv[1] == "ours":
 else:
     asyncio.run(main())
 """
+
+
+class Import(unittest.TestCase):
+    def test_importing_does_not_warn(self):
+        # 3.14 deprecates asyncio.DefaultEventLoopPolicy: EventLoopPolicy must not touch it.
+        done = subprocess.run(
+            [sys.executable, "-W", "error::DeprecationWarning", "-c", "import asyncio_rs"],
+            capture_output=True, text=True,
+        )
+        self.assertEqual((done.returncode, done.stderr), (0, ""))
 
 
 class CtrlC(unittest.TestCase):
@@ -440,19 +469,31 @@ class NativeFutures(LoopTestCase):
             self.loop.create_task(42)
 
     def test_task_factory_is_honoured(self):
-        calls = []
-
-        def factory(loop, coro, **kwargs):
-            calls.append((loop, kwargs))
-            return asyncio.Task(coro, loop=loop, **kwargs)
-
-        self.loop.set_task_factory(factory)
         ctx = contextvars.copy_context()
-        first = self.loop.create_task(noop_coro(), name="first")
-        second = self.loop.create_task(noop_coro(), context=ctx)
-        self.assertEqual(calls, [(self.loop, {}), (self.loop, {"context": ctx})])
-        self.assertEqual(first.get_name(), "first")
-        self.loop.run_until_complete(asyncio.gather(first, second))
+
+        def factory_calls(loop):
+            calls = []
+
+            def factory(loop, coro, **kwargs):
+                calls.append((loop, kwargs))
+                return asyncio.Task(coro, loop=loop, **kwargs)
+
+            loop.set_task_factory(factory)
+            first = loop.create_task(noop_coro(), name="first")
+            second = loop.create_task(noop_coro(), context=ctx)
+            self.assertEqual(first.get_name(), "first")
+            loop.run_until_complete(asyncio.gather(first, second))
+            return [(called is loop, kwargs) for called, kwargs in calls]
+
+        # The factory gets what asyncio's loop gives it: the context alone up to 3.13, every
+        # keyword (the name too) from 3.14.
+        theirs = asyncio.new_event_loop()
+        try:
+            expected = factory_calls(theirs)
+        finally:
+            theirs.close()
+        self.assertEqual(expected[1], (True, {"context": ctx}))
+        self.assertEqual(factory_calls(self.loop), expected)
 
     @unittest.skipUnless(hasattr(asyncio, "eager_task_factory"), "3.12+")
     def test_eager_task_factory_starts_the_task_at_once(self):

@@ -4,6 +4,7 @@ and a writer on one socket, cancellation, CPython's errors, and no leaks."""
 import asyncio
 import errno
 import gc
+import inspect
 import os
 import socket
 import ssl
@@ -58,7 +59,7 @@ class Methods(SockTestCase):
                      "sock_sendall", "sock_sendto", "sock_connect", "sock_accept"):
             ours = getattr(asyncio_rs.EventLoop, name)
             self.assertIsNot(ours, getattr(selector_events.BaseSelectorEventLoop, name), name)
-            self.assertTrue(asyncio.iscoroutinefunction(ours), name)
+            self.assertTrue(inspect.iscoroutinefunction(ours), name)
 
     def test_recv_at_once_and_after_waiting(self):
         a, b = self.pair()

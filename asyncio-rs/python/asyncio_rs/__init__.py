@@ -8,6 +8,7 @@ event loop.
 """
 
 import asyncio
+from asyncio import unix_events
 
 from ._loop import EventLoop, new_event_loop
 
@@ -15,7 +16,9 @@ __all__ = ("EventLoop", "EventLoopPolicy", "new_event_loop", "run", "install")
 __version__ = "0.1.0"
 
 
-class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+# asyncio.DefaultEventLoopPolicy on Unix, under its own name: 3.14 deprecates the public one
+# (its access warns), and importing asyncio_rs must not warn.
+class EventLoopPolicy(unix_events._UnixDefaultEventLoopPolicy):
     """asyncio's default (Unix) policy, making ``asyncio_rs.EventLoop`` loops; for code
     that still sets a policy: ``asyncio.set_event_loop_policy(asyncio_rs.EventLoopPolicy())``.
     """

@@ -5,7 +5,8 @@ queue, timer wheel, reactor and cross-thread door):
 
 - ``time``, ``call_soon``, ``call_later``, ``call_at``, ``call_soon_threadsafe`` and their
   ``Handle`` / ``TimerHandle`` (the first three and ``get_debug`` as plain C methods,
-  without PyO3's argument handling);
+  without PyO3's argument handling); where asyncio has ``events._ThreadSafeHandle`` (3.14,
+  3.13.1, 3.12.8), ``call_soon_threadsafe`` returns one, run through the native door;
 - ``create_future`` (CPython's C ``Future(loop=self)``, called from C) and ``create_task``
   (the C ``Task``, made from C for an open loop without a task factory outside debug mode;
   every other case calls ``BaseEventLoop.create_task``), as plain C methods;
@@ -63,7 +64,7 @@ loop), running on those native pieces:
 import asyncio
 import selectors
 import socket
-from asyncio import base_events, futures, unix_events
+from asyncio import base_events, events, futures, unix_events
 
 from . import _native, _server
 from ._transport import _SocketTransport
@@ -131,6 +132,21 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
         return _WritePipeTransport(self, pipe, protocol, waiter, extra)
     _start_serving = _server.start_serving
     _make_ssl_transport = _server.make_ssl_transport
+
+    if hasattr(events, "_ThreadSafeHandle"):
+        def call_soon_threadsafe(self, callback, *args, context=None):
+            # asyncio 3.14 (and 3.13.1, 3.12.8): the handle is an events._ThreadSafeHandle,
+            # whose lock makes a cancel() from another thread wait for its running callback
+            # (and a callback cancelled meanwhile not run); the native door runs its _run.
+            self._check_closed()
+            if self._debug:
+                self._check_callback(callback, "call_soon_threadsafe")
+            handle = events._ThreadSafeHandle(callback, args, self, context)
+            if handle._source_traceback:
+                # The frames of _ThreadSafeHandle.__init__ and of this method, as asyncio.
+                del handle._source_traceback[-2:]
+            _native.CoreLoop.call_soon_threadsafe(self, handle._run)
+            return handle
 
     async def _sendfile_native(self, transp, file, offset, count):
         if not isinstance(transp, _SocketTransport):
@@ -209,7 +225,12 @@ class EventLoop(_native.CoreLoop, unix_events._UnixSelectorEventLoop):
             _, _, _, _, address = resolved[0]
         r = _native.sock_connect(self, sock, address)
         if r is not None:
-            return await r
+            try:
+                return await r
+            finally:
+                # As asyncio: the failed future, kept by this frame in the error's
+                # traceback, would keep the error (happy eyeballs' refcycles).
+                r = None
 
     async def sock_accept(self, sock):
         r = _native.sock_accept(self, sock)

@@ -215,6 +215,8 @@ pub(crate) struct Op {
     on_done: RefCell<Option<Py<PyAny>>>,
     /// Whether the fd's watch is still this call's (not replaced or removed).
     owns_watch: Cell<bool>,
+    /// Whether a retry is in the loop's ready queue (see `queue`).
+    queued: Cell<bool>,
     kind: Kind,
     /// The fd, when `sys` may do the call (see `attempt`).
     plain: Option<RawFd>,
@@ -233,7 +235,25 @@ impl Op {
         }
     }
 
-    /// The reactor's call, while the fd is ready.
+    /// The reactor's call, while the fd is ready: the retry goes to the back of the loop's
+    /// ready queue, behind the callbacks already there, as asyncio's selector appends the
+    /// reader's handle to `_ready` after what was ready before the poll. A `task.cancel()`
+    /// queued before then cancels the call before it accepts a connection (or reads bytes)
+    /// that its cancelled future would lose (3.14's test_sock_accept_racing).
+    fn queue(self: &Rc<Self>) {
+        let Some(local) = self.local.upgrade() else {
+            return;
+        };
+        if self.queued.replace(true) {
+            return;
+        }
+        let op = self.clone();
+        local.lp.call_soon(move || {
+            op.queued.set(false);
+            op.on_ready();
+        });
+    }
+
     fn on_ready(&self) {
         Python::attach(|py| {
             let Some(local) = self.local.upgrade() else {
@@ -300,16 +320,12 @@ pub(crate) fn pend<'py>(
         fut: fut.clone().unbind(),
         on_done: RefCell::new(None),
         owns_watch: Cell::new(true),
+        queued: Cell::new(false),
         kind,
         plain,
     });
     let ready = op.clone();
-    local.set_watch(
-        fd,
-        write,
-        move || ready.on_ready(),
-        Watcher::Sock(op.clone()),
-    )?;
+    local.set_watch(fd, write, move || ready.queue(), Watcher::Sock(op.clone()))?;
     // A weak reference: the future (which the awaiting task keeps) must not keep the call
     // alive once the reactor has let it go.
     let on_done = Py::new(

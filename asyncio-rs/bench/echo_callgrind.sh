@@ -27,7 +27,7 @@ ir() { # LOOP KIND SIZE REQUESTS
 }
 printf '%-9s %6s' server size; for l in $LOOPS; do printf '%12s' "$l"; done
 echo "   (instructions per request; × ours)"
-for kind in streams protocol; do
+for kind in ${KINDS:-streams protocol}; do
   for size in $SIZES; do
     printf '%-9s %6s' "$kind" "$size"
     base=

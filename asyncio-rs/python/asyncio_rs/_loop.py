@@ -66,6 +66,7 @@ import socket
 from asyncio import base_events, futures, unix_events
 
 from . import _native, _server
+from . import _streams  # noqa: F401 (installs the streams fast path)
 from ._transport import _SocketTransport
 from ._datagram import _DatagramTransport
 from ._pipe import _ReadPipeTransport, _WritePipeTransport

@@ -235,11 +235,11 @@ impl SocketTransport {
     }
 
     /// After `connection_made`: reading starts.
-    fn _start_reading(&self) -> PyResult<()> {
+    fn _start_reading(&self, py: Python<'_>) -> PyResult<()> {
         let conn = self.conn()?;
         conn.started.set(true);
         conn.wake();
-        Ok(())
+        stream_feed::connection_made(py, conn)
     }
 
     #[pyo3(signature = (exc=None))]

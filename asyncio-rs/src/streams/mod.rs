@@ -89,6 +89,47 @@ pub(crate) fn swap_writer(writer: &Bound<'_, PyAny>) -> PyResult<()> {
     Ok(())
 }
 
+/// The `StreamWriter` a server's `StreamReaderProtocol` made in `connection_made`: its
+/// `_stream_writer` up to Python 3.12; from 3.13, which no longer keeps it there, the one
+/// the handler's coroutine (the protocol's `_task`, not started yet) was given.
+pub(crate) fn server_writer<'py>(
+    protocol: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = protocol.py();
+    let attrs = Attrs::of(protocol);
+    if let Some(writer) = attrs.get_own(intern!(py, "_stream_writer"))? {
+        return Ok((!writer.is_none()).then_some(writer));
+    }
+    let Some(c) = classes(py) else {
+        return Ok(None);
+    };
+    let Some(task) = attrs
+        .get_own(intern!(py, "_task"))?
+        .filter(|t| !t.is_none())
+    else {
+        return Ok(None);
+    };
+    let coro = task.call_method0(intern!(py, "get_coro"))?;
+    let Ok(frame) = coro.getattr(intern!(py, "cr_frame")) else {
+        return Ok(None); // not a coroutine
+    };
+    if frame.is_none() {
+        return Ok(None);
+    }
+    let locals = frame.getattr(intern!(py, "f_locals"))?;
+    for value in locals.call_method0(intern!(py, "values"))?.try_iter()? {
+        let value = value?;
+        if value.get_type().is(c.asyncio_writer.bind(py))
+            && Attrs::of(&value)
+                .get(intern!(py, "_protocol"))?
+                .is(protocol)
+        {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
 /// Installs the native methods on `reader` and `writer` (`asyncio_rs._streams`' classes)
 /// and enables the swap. asyncio's methods are taken as they are now: if a program already
 /// replaced one, nothing is swapped.

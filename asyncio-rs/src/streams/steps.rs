@@ -44,6 +44,18 @@ impl<'a, 'py> Attrs<'a, 'py> {
         self.obj.getattr(name)
     }
 
+    /// The attribute if the instance dictionary has it (`None` when it has not, without
+    /// looking at the class).
+    pub(crate) fn get_own(
+        &self,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match &self.dict {
+            Some(dict) => dict.get_item(name),
+            None => Ok(None),
+        }
+    }
+
     pub(crate) fn set(
         &self,
         name: &Bound<'py, PyString>,

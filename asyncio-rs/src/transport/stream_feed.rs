@@ -134,15 +134,15 @@ fn reader_of<'py>(protocol: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, Py
 }
 
 /// After `connection_made`: a server's `StreamReaderProtocol` has made its `StreamWriter`,
-/// which gets the native `write` and `drain`.
+/// which gets the native `write` and `drain`. (A client's is made by `open_connection`
+/// after the transport: it stays asyncio's.)
 pub(crate) fn connection_made(py: Python<'_>, conn: &Conn) -> PyResult<()> {
     let protocol = match &*conn.reader.borrow() {
         Some(Reader::Data(_, Some(feed))) => feed.protocol.clone_ref(py),
         _ => return Ok(()),
     };
-    let writer = protocol.bind(py).getattr(intern!(py, "_stream_writer"))?;
-    if writer.is_none() {
-        return Ok(());
+    match crate::streams::server_writer(protocol.bind(py))? {
+        Some(writer) => crate::streams::swap_writer(&writer),
+        None => Ok(()),
     }
-    crate::streams::swap_writer(&writer)
 }

@@ -11,6 +11,7 @@
 //! replaced one of the methods they stand for; subclasses are left alone.
 
 mod awaitable;
+mod slots;
 mod steps;
 
 use crate::fast_methods::{add_to, guarded, Object};
@@ -347,6 +348,6 @@ unsafe extern "C" fn drain_method(slf: Object, _: Object) -> Object {
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<StreamAwaitable>()?;
-    awaitable::install_slots(m.py());
+    slots::install_slots(m.py());
     m.add_function(wrap_pyfunction!(install_streams, m)?)
 }

@@ -4,6 +4,7 @@
 # CONNS client connections of N (then 2N) requests each have ended; Ir(2N) - Ir(N), divided by
 # CONNS*N, so start-up, imports and connection set-up cancel out.
 # Usage: asyncio-rs/bench/echo_callgrind.sh [PYTHON] [N] [CONNS] [SIZES] [LOOPS]
+# (KINDS="streams" or "protocol" runs one of the two servers; both by default)
 set -euo pipefail
 PY=$(realpath -s "${1:-$(dirname "$0")/../../target/pyvenv/bin/python}")
 cd "$(dirname "$0")"

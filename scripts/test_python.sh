@@ -19,7 +19,7 @@ case $VENV in
 esac
 cd asyncio-rs/tests
 echo "== [${SECONDS}s] asyncio-rs: own tests (PYTHONMALLOC=debug)"
-PYTHONMALLOC=debug "$python" -m unittest -q test_loop test_transport test_child test_threads test_sock test_datagram test_pipe test_server
+PYTHONMALLOC=debug "$python" -m unittest -q test_loop test_transport test_child test_threads test_sock test_datagram test_pipe test_server test_streams_native
 echo "== [${SECONDS}s] asyncio-rs: the seed's programs, our loop against CPython's"
 "$python" run_seed_programs.py
 echo "== [${SECONDS}s] asyncio-rs: CPython's test.test_asyncio on our loop"

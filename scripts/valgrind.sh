@@ -25,7 +25,8 @@ done
 if [ -x target/pyvenv/bin/python ]; then
   python=$PWD/target/pyvenv/bin/python
   (cd asyncio-rs/tests && PYTHONMALLOC=malloc valgrind --error-exitcode=1 --undef-value-errors=no \
-    --leak-check=no --quiet "$python" -m unittest -q test_loop test_transport test_child test_threads test_sock test_datagram test_pipe test_server)
+    --leak-check=no --quiet "$python" -m unittest -q test_loop test_transport test_child test_threads test_sock test_datagram test_pipe test_server \
+    test_streams_native)
 else
   echo "valgrind: target/pyvenv is not built (scripts/test_python.sh): the Python front was not checked"
 fi

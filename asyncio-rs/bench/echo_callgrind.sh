@@ -4,6 +4,7 @@
 # CONNS client connections of N (then 2N) requests each have ended; Ir(2N) - Ir(N), divided by
 # CONNS*N, so start-up, imports and connection set-up cancel out.
 # Usage: asyncio-rs/bench/echo_callgrind.sh [PYTHON] [N] [CONNS] [SIZES] [LOOPS]
+# (KINDS="streams" or "protocol" runs one of the two servers; both by default)
 set -euo pipefail
 PY=$(realpath -s "${1:-$(dirname "$0")/../../target/pyvenv/bin/python}")
 cd "$(dirname "$0")"
@@ -27,7 +28,7 @@ ir() { # LOOP KIND SIZE REQUESTS
 }
 printf '%-9s %6s' server size; for l in $LOOPS; do printf '%12s' "$l"; done
 echo "   (instructions per request; × ours)"
-for kind in streams protocol; do
+for kind in ${KINDS:-streams protocol}; do
   for size in $SIZES; do
     printf '%-9s %6s' "$kind" "$size"
     base=

@@ -30,19 +30,35 @@ pub(crate) unsafe fn method(
     slf: Object,
     body: impl for<'py> FnOnce(Python<'py>, &Bound<'py, CoreLoop>) -> PyResult<Object>,
 ) -> Object {
-    // SAFETY: CPython calls a method with the GIL held; the method descriptor has checked
-    // that `self` is a `CoreLoop` (or a subclass's instance), which it keeps alive.
+    // SAFETY: CPython calls a method with the GIL held.
+    unsafe {
+        guarded(|py| {
+            // SAFETY: the method descriptor has checked that `self` is a `CoreLoop` (or a
+            // subclass's instance), which it keeps alive.
+            let slf = pyo3::Borrowed::from_ptr(py, slf).cast_unchecked::<CoreLoop>();
+            body(py, &slf)
+        })
+    }
+}
+
+/// Runs `body` as a C function's call from CPython: its error becomes the raised exception,
+/// and a panic (a bug) a `RuntimeError` instead of unwinding into the interpreter.
+///
+/// # Safety
+/// Called from CPython, with the GIL held.
+pub(crate) unsafe fn guarded(
+    body: impl for<'py> FnOnce(Python<'py>) -> PyResult<Object>,
+) -> Object {
+    // SAFETY: the caller holds the GIL.
     let py = unsafe { Python::assume_attached() };
-    // SAFETY: as above.
-    let slf = unsafe { pyo3::Borrowed::from_ptr(py, slf).cast_unchecked::<CoreLoop>() };
-    match catch_unwind(AssertUnwindSafe(|| body(py, &slf))) {
+    match catch_unwind(AssertUnwindSafe(|| body(py))) {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => {
             e.restore(py);
             null_mut()
         }
         Err(_) => {
-            PyRuntimeError::new_err("asyncio_rs: internal error (a panic) in a loop method")
+            PyRuntimeError::new_err("asyncio_rs: internal error (a panic) in a native method")
                 .restore(py);
             null_mut()
         }
@@ -347,8 +363,17 @@ pub(crate) fn install(py: Python<'_>) -> PyResult<()> {
 
 /// Sets `CoreLoop.<name>` to a method descriptor of `def`.
 pub(crate) fn add(py: Python<'_>, name: &CStr, def: ffi::PyMethodDef) -> PyResult<()> {
-    let ty = py.get_type::<CoreLoop>();
-    // The descriptor points at its definition for as long as the type lives: the type is
+    add_to(&py.get_type::<CoreLoop>(), name, def)
+}
+
+/// Sets `ty.<name>` to a method descriptor of `def`, whose `self` must be a `ty`.
+pub(crate) fn add_to(
+    ty: &Bound<'_, pyo3::types::PyType>,
+    name: &CStr,
+    def: ffi::PyMethodDef,
+) -> PyResult<()> {
+    let py = ty.py();
+    // The descriptor points at its definition for as long as the type lives: the types are
     // made once per process, so the few bytes are leaked on purpose.
     let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(def));
     // SAFETY: the GIL is held, `ty` is a type object and `def` a complete method definition

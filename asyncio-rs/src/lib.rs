@@ -8,6 +8,7 @@ mod fast_tasks;
 mod handle;
 mod loop_core;
 mod sock;
+mod streams;
 mod thread_bound;
 mod transport;
 
@@ -26,5 +27,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<transport::DatagramTransport>()?;
     m.add_class::<transport::PipeTransport>()?;
     m.add_class::<transport::Acceptor>()?;
+    streams::register(m)?;
     Ok(())
 }

@@ -41,8 +41,11 @@ queue, timer wheel, reactor and cross-thread door):
   ``_native.Acceptor``); ``ssl=`` and ``start_tls`` put asyncio's ``SSLProtocol`` over the
   native transport (``_make_ssl_transport``);
 - for asyncio's own ``StreamReaderProtocol``, the transport feeds its ``StreamReader``
-  itself (``feed_data``'s append, wake-up and pause), without the Python calls; the streams
-  classes users see are asyncio's, unchanged.
+  itself (``feed_data``'s append, wake-up and pause), without the Python calls, and gives an
+  exact ``asyncio.StreamReader`` (and a server's exact ``asyncio.StreamWriter``) native
+  ``read``, ``write`` and ``drain`` by setting its ``__class__`` to ``_streams``' subclass
+  (no new state; asyncio's other methods run on the same attributes; subclasses and
+  patched classes are left alone).
 
 What delegates to asyncio's pure-Python classes (``BaseEventLoop`` and the Unix selector
 loop), running on those native pieces:
@@ -67,6 +70,7 @@ import socket
 from asyncio import base_events, events, futures, unix_events
 
 from . import _native, _server
+from . import _streams  # noqa: F401 (installs the streams fast path)
 from ._transport import _SocketTransport
 from ._datagram import _DatagramTransport
 from ._pipe import _ReadPipeTransport, _WritePipeTransport

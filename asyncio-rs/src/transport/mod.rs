@@ -45,6 +45,13 @@ impl Transport for Conn {
     fn set_protocol(&self, protocol: &Bound<'_, PyAny>) -> PyResult<()> {
         Conn::set_protocol(self, protocol)
     }
+
+    /// Reading starts, and asyncio's streams get their native methods (`stream_feed`).
+    fn start_reading(&self, py: Python<'_>) -> PyResult<()> {
+        self.started.set(true);
+        self.wake();
+        stream_feed::connection_made(py, self)
+    }
 }
 
 shell_methods!(SocketTransport);

@@ -6,11 +6,13 @@
 //! end of file, no reader) goes through `data_received` as before, so asyncio's streams
 //! behave as they do on asyncio's loop; so does a program that replaced either method.
 
+use crate::streams::Attrs;
+use crate::transport::conn::{Conn, Reader};
 use pyo3::exceptions::PyNotImplementedError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyType};
+use pyo3::types::{PyByteArray, PyBytes, PyType, PyWeakrefReference};
 
 pub(crate) struct StreamFeed {
     protocol: Py<PyAny>,
@@ -39,6 +41,11 @@ impl StreamFeed {
                 return Ok(None);
             }
         }
+        // The native read (and write and drain, once `connection_made` has made the
+        // writer) for asyncio's own reader.
+        if let Some(reader) = reader_of(protocol)? {
+            crate::streams::swap_reader(&reader)?;
+        }
         Ok(Some(StreamFeed {
             protocol: protocol.clone().unbind(),
             reader_type: reader_type.clone().into_any().unbind(),
@@ -59,22 +66,22 @@ impl StreamFeed {
 
     /// `protocol.data_received(data)`, done here; `false` when it must be called instead.
     pub(crate) fn feed(&self, py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<bool> {
-        let protocol = self.protocol.bind(py);
-        let weak = protocol.getattr(intern!(py, "_stream_reader_wr"))?;
-        if weak.is_none() {
+        let Some(reader) = reader_of(self.protocol.bind(py))? else {
             return Ok(true); // no reader: data_received drops the data
-        }
-        let reader = weak.call0()?;
-        if reader.is_none() {
-            return Ok(true);
-        }
-        if !reader.get_type().is(self.reader_type.bind(py))
-            || reader.getattr(intern!(py, "_eof"))?.is_truthy()?
-            || data.as_bytes().is_empty()
+        };
+        let reader_type = reader.get_type();
+        if !(reader_type.is(self.reader_type.bind(py))
+            || crate::streams::is_native_reader(&reader_type))
         {
             return Ok(false);
         }
-        let buffer = reader.getattr(intern!(py, "_buffer"))?;
+        // The reader's attributes, in its instance dictionary (asyncio's `StreamReader`
+        // defines no descriptor of those names).
+        let attrs = Attrs::of(&reader);
+        if attrs.get(intern!(py, "_eof"))?.is_truthy()? || data.as_bytes().is_empty() {
+            return Ok(false);
+        }
+        let buffer = attrs.get(intern!(py, "_buffer"))?;
         let Ok(buffer) = buffer.cast::<PyByteArray>() else {
             return Ok(false);
         };
@@ -87,27 +94,55 @@ impl StreamFeed {
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), buffer.data().add(old), bytes.len());
         }
-        let waiter = reader.getattr(intern!(py, "_waiter"))?;
+        let waiter = attrs.get(intern!(py, "_waiter"))?;
         if !waiter.is_none() {
-            reader.setattr(intern!(py, "_waiter"), py.None())?;
+            attrs.set(intern!(py, "_waiter"), py.None())?;
             if !waiter.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
                 waiter.call_method1(intern!(py, "set_result"), (py.None(),))?;
             }
         }
-        let transport = reader.getattr(intern!(py, "_transport"))?;
-        if transport.is_none() || reader.getattr(intern!(py, "_paused"))?.is_truthy()? {
+        let transport = attrs.get(intern!(py, "_transport"))?;
+        if transport.is_none() || attrs.get(intern!(py, "_paused"))?.is_truthy()? {
             return Ok(true);
         }
-        let limit: usize = reader.getattr(intern!(py, "_limit"))?.extract()?;
+        let limit: usize = attrs.get(intern!(py, "_limit"))?.extract()?;
         if buffer.len() > limit.saturating_mul(2) {
             match transport.call_method0(intern!(py, "pause_reading")) {
-                Ok(_) => reader.setattr(intern!(py, "_paused"), true)?,
+                Ok(_) => attrs.set(intern!(py, "_paused"), true)?,
                 Err(e) if e.is_instance_of::<PyNotImplementedError>(py) => {
-                    reader.setattr(intern!(py, "_transport"), py.None())?
+                    attrs.set(intern!(py, "_transport"), py.None())?
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(true)
+    }
+}
+
+/// The protocol's reader (`_stream_reader_wr()`), if it has one still alive.
+fn reader_of<'py>(protocol: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = protocol.py();
+    let weak = Attrs::of(protocol).get(intern!(py, "_stream_reader_wr"))?;
+    if weak.is_none() {
+        return Ok(None);
+    }
+    if let Ok(weak) = weak.cast_exact::<PyWeakrefReference>() {
+        return weak.upgrade().map_or(Ok(None), |r| Ok(Some(r)));
+    }
+    let reader = weak.call0()?;
+    Ok((!reader.is_none()).then_some(reader))
+}
+
+/// After `connection_made`: a server's `StreamReaderProtocol` has made its `StreamWriter`,
+/// which gets the native `write` and `drain`. (A client's is made by `open_connection`
+/// after the transport: it stays asyncio's.)
+pub(crate) fn connection_made(py: Python<'_>, conn: &Conn) -> PyResult<()> {
+    let protocol = match &*conn.reader.borrow() {
+        Some(Reader::Data(_, Some(feed))) => feed.protocol.clone_ref(py),
+        _ => return Ok(()),
+    };
+    match crate::streams::server_writer(protocol.bind(py))? {
+        Some(writer) => crate::streams::swap_writer(&writer),
+        None => Ok(()),
     }
 }

@@ -64,6 +64,26 @@ class Scheduling(LoopTestCase):
         self.loop.run_until_complete(asyncio.sleep(0.05))
         self.assertEqual(seen, ["a", "b"])
 
+    def test_a_due_timer_runs_before_a_stop_queued_after_it_as_in_asyncio(self):
+        # asyncio's _run_once moves every timer whose time has come to the ready queue
+        # before it runs that queue, so call_later(0) (or call_at(time())) runs in the same
+        # iteration as a stop() queued after it, and before what the ready callbacks queue.
+        def outcome(loop):
+            seen = []
+            for _ in range(10):  # several tries: one could fall on an edge of the clock
+                loop.call_later(0, seen.append, "later")
+                loop.call_at(loop.time(), seen.append, "at")
+                loop.call_soon(lambda: loop.call_soon(seen.append, "queued by soon"))
+                loop.call_soon(loop.stop)
+                loop.run_forever()
+                seen.append("stopped")
+            loop.close()
+            return seen
+
+        want = outcome(asyncio.new_event_loop())
+        self.assertEqual(want[:3], ["later", "at", "stopped"])
+        self.assertEqual(outcome(asyncio_rs.new_event_loop()), want)
+
     def test_call_later_none_delay_is_a_type_error(self):
         with self.assertRaises(TypeError):
             self.loop.call_later(None, print)

@@ -331,9 +331,10 @@ impl Core {
         }
     }
 
-    /// Arms a timer that fires at the first tick at or after `deadline_ns`.
+    /// Arms a timer that fires at the first tick at or after `deadline_ns`, or at the next
+    /// turn if that deadline is reached already.
     pub(crate) fn add_timer(&self, deadline_ns: u64, action: TimerAction) -> Key {
-        let tick = self.clock().tick_at_or_after(deadline_ns);
+        let tick = self.clock().tick_due_at(deadline_ns);
         self.timers.borrow_mut().insert(tick, action)
     }
 

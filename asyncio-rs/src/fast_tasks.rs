@@ -15,14 +15,13 @@
 //! source traceback, bad arguments' `TypeError`) is `BaseEventLoop.create_task` itself,
 //! called with the same arguments.
 
-use crate::fast_methods::{add, method, Object};
+use crate::fast_methods::{add_fast, add_noargs, method, Object};
 use crate::loop_core::CoreLoop;
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple};
-use std::ffi::CStr;
 use std::ptr::null_mut;
 
 /// What the methods call, looked up once (asyncio's classes are not replaced at run time).
@@ -204,26 +203,17 @@ unsafe extern "C" fn create_task(
 
 /// Installs the methods on `CoreLoop`, replacing `BaseEventLoop`'s for its subclasses.
 pub(crate) fn install(py: Python<'_>) -> PyResult<()> {
-    let name = c"create_task";
-    let doc: &CStr = c"create_task($self, coro, *, name=None, context=None)\n--\n\n\
-        Schedules the coroutine coro as a Task of the loop; returns the task.";
-    let def = ffi::PyMethodDef {
-        ml_name: name.as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionFastWithKeywords: create_task,
-        },
-        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-        ml_doc: doc.as_ptr(),
-    };
-    add(py, name, def)?;
-    let name = c"create_future";
-    let def = ffi::PyMethodDef {
-        ml_name: name.as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: create_future,
-        },
-        ml_flags: ffi::METH_NOARGS,
-        ml_doc: c"create_future($self, /)\n--\n\nA new Future attached to the loop.".as_ptr(),
-    };
-    add(py, name, def)
+    add_fast(
+        py,
+        c"create_task",
+        create_task,
+        c"create_task($self, coro, *, name=None, context=None)\n--\n\n\
+          Schedules the coroutine coro as a Task of the loop; returns the task.",
+    )?;
+    add_noargs(
+        py,
+        c"create_future",
+        create_future,
+        c"create_future($self, /)\n--\n\nA new Future attached to the loop.",
+    )
 }

@@ -119,6 +119,22 @@ fn release_gil(wait: &mut dyn FnMut()) {
     });
 }
 
+/// Runs a `Handle` that `call_soon` queued as a token (or, with `run` false, drops it: the loop
+/// closed first).
+fn run_queued(local: &Weak<Local>, token: usize, run: bool) {
+    // SAFETY: the loop runs and drops its queue's entries in its turns and its close, which
+    // hold the GIL (released around the wait for I/O only, where none runs).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: the tokens of this loop are queued by `call_soon_impl` alone: each is a
+    // `Handle`'s pointer with a reference of its own, which the queue gives back here once.
+    let handle = unsafe {
+        Bound::from_owned_ptr(py, token as *mut pyo3::ffi::PyObject).cast_into_unchecked::<Handle>()
+    };
+    if run {
+        dispatch(local, handle.unbind());
+    }
+}
+
 fn closed_error() -> PyErr {
     PyRuntimeError::new_err("Event loop is closed")
 }
@@ -190,6 +206,31 @@ impl CoreLoop {
         Ok(())
     }
 
+    /// What a new handle of this loop calls: `context` is a copy of the current one when not
+    /// given, and in debug mode the handle keeps where it was made.
+    #[inline]
+    fn new_callback(
+        slf: &Bound<'_, Self>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Callback> {
+        let debug = slf.get().debug.load(Ordering::Relaxed);
+        Callback::new(slf.py(), slf.as_any(), callback, args, context, debug)
+    }
+
+    /// A new `Handle` of this loop (`call_soon`, `add_reader`), not queued yet.
+    #[inline]
+    fn new_handle(
+        slf: &Bound<'_, Self>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<Handle>> {
+        let cb = Self::new_callback(slf, callback, args, context)?;
+        Py::new(slf.py(), Handle { cb })
+    }
+
     fn watch(
         slf: &Bound<'_, Self>,
         fd: &Bound<'_, PyAny>,
@@ -202,15 +243,7 @@ impl CoreLoop {
         let local = Self::local_of(slf)?;
         let fd = fileobj_to_fd(fd)?;
         let py = slf.py();
-        let cb = Callback::new(
-            py,
-            slf.as_any(),
-            callback,
-            args,
-            None,
-            this.debug.load(Ordering::Relaxed),
-        )?;
-        let handle = Py::new(py, Handle { cb })?;
+        let handle = Self::new_handle(slf, callback, args, None)?;
         let weak = Rc::downgrade(local);
         let run = handle.clone_ref(py);
         let on_ready = move || {
@@ -238,20 +271,26 @@ impl CoreLoop {
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let lp = EmbeddedLoop::new().map_err(os_error)?;
+        let remote = lp.handle();
         let debug = Arc::new(AtomicBool::new(false));
-        Ok(CoreLoop {
-            remote: lp.handle(),
-            closed: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
-            debug: debug.clone(),
-            local: ThreadBound::new(Rc::new(Local {
+        let local = Rc::new_cyclic(|weak: &Weak<Local>| {
+            let weak = weak.clone();
+            lp.set_dispatch(move |token, run| run_queued(&weak, token, run));
+            Local {
                 lp,
                 pending: RefCell::new(None),
                 closed: Cell::new(false),
-                debug,
+                debug: debug.clone(),
                 watchers: RefCell::new(HashMap::new()),
                 spare_read: RefCell::new(None),
-            })),
+            }
+        });
+        Ok(CoreLoop {
+            remote,
+            closed: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            debug,
+            local: ThreadBound::new(local),
         })
     }
 
@@ -306,15 +345,7 @@ impl CoreLoop {
             slf.call_method1("_check_callback", (&callback, "call_soon_threadsafe"))?;
         }
         let py = slf.py();
-        let cb = Callback::new(
-            py,
-            slf.as_any(),
-            callback,
-            args,
-            context,
-            this.debug.load(Ordering::Relaxed),
-        )?;
-        let handle = Py::new(py, Handle { cb })?;
+        let handle = Self::new_handle(slf, callback, args, context)?;
         let queued = handle.clone_ref(py);
         let owner: Py<CoreLoop> = slf.clone().unbind();
         this.remote
@@ -450,18 +481,10 @@ impl CoreLoop {
         Self::debug_checks(slf, &callback, "call_soon")?;
         let local = Self::local_of(slf)?;
         let py = slf.py();
-        let cb = Callback::new(
-            py,
-            slf.as_any(),
-            callback,
-            args,
-            context,
-            this.debug.load(Ordering::Relaxed),
-        )?;
-        let handle = Py::new(py, Handle { cb })?;
-        let queued = handle.clone_ref(py);
-        let weak = Rc::downgrade(local);
-        local.lp.call_soon(move || dispatch(&weak, queued));
+        let handle = Self::new_handle(slf, callback, args, context)?;
+        // The queue's reference, as a token that `run_queued` takes back.
+        let queued = handle.clone_ref(py).into_ptr();
+        local.lp.call_soon_token(queued as usize);
         Ok(handle)
     }
 
@@ -503,14 +526,7 @@ impl CoreLoop {
         Self::debug_checks(slf, &callback, what)?;
         let local = Self::local_of(slf)?;
         let py = slf.py();
-        let cb = Callback::new(
-            py,
-            slf.as_any(),
-            callback,
-            args,
-            context,
-            this.debug.load(Ordering::Relaxed),
-        )?;
+        let cb = Self::new_callback(slf, callback, args, context)?;
         let handle = Py::new(
             py,
             TimerHandle {

@@ -4,7 +4,7 @@
 //! (`asyncio_rs/_loop.py`): the methods here shadow asyncio's hot ones and its selector
 //! hooks, and asyncio's pure-Python code does the rest on top of them.
 
-use crate::handle::{dispatch, Callback, Handle, TimerHandle};
+use crate::handle::{dispatch, Callback, Handle, Parts, TimerHandle};
 use crate::thread_bound::ThreadBound;
 use asyncio::embed::EmbeddedLoop;
 use asyncio::LoopHandle;
@@ -17,6 +17,9 @@ use std::os::fd::RawFd;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// Emptied `Handle`s a loop keeps for its next `call_soon`s.
+const SPARE_HANDLES: usize = 16;
 
 /// Busy turns (which did not wait for I/O) between looks at pending signals.
 const SIGNAL_CHECK_INTERVAL: u32 = 64;
@@ -36,6 +39,8 @@ pub(crate) struct Local {
     /// The native transports' spare read buffer, a `bytes` nothing else references
     /// (`transport::io::recv_bytes`).
     pub(crate) spare_read: RefCell<Option<Py<PyAny>>>,
+    /// `Handle`s run and let go, emptied, for `call_soon` to fill again (`run_queued`).
+    spare_handles: RefCell<Vec<Py<Handle>>>,
 }
 
 /// The owner of one direction of an fd's watch: an `add_reader` / `add_writer` handle, or a
@@ -130,9 +135,25 @@ fn run_queued(local: &Weak<Local>, token: usize, run: bool) {
     let handle = unsafe {
         Bound::from_owned_ptr(py, token as *mut pyo3::ffi::PyObject).cast_into_unchecked::<Handle>()
     };
-    if run {
-        dispatch(local, handle.unbind());
+    if !run {
+        return;
     }
+    dispatch(local, handle.clone().unbind());
+    // A handle that nobody else holds (the caller of `call_soon` let it go) is emptied and kept
+    // for a next `call_soon`: making and freeing a Python object costs as much as the rest of
+    // the call.
+    // SAFETY: the GIL is held and `handle` is a live object.
+    if unsafe { pyo3::ffi::Py_REFCNT(handle.as_ptr()) } != 1 {
+        return;
+    }
+    let Some(local) = local.upgrade() else { return };
+    if local.spare_handles.borrow().len() >= SPARE_HANDLES || local.closed.get() {
+        return;
+    }
+    // SAFETY: the only reference is `handle`, and nothing of its is borrowed; emptying it may
+    // run finalizers, which find no spare taken from or given to the list meanwhile.
+    unsafe { handle.get().cb.refill(Parts::empty(handle.py())) };
+    local.spare_handles.borrow_mut().push(handle.unbind());
 }
 
 fn closed_error() -> PyErr {
@@ -215,8 +236,18 @@ impl CoreLoop {
         args: Bound<'_, PyTuple>,
         context: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Callback> {
+        Self::new_parts(slf, callback, args, context).map(Callback::from)
+    }
+
+    #[inline]
+    fn new_parts(
+        slf: &Bound<'_, Self>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Parts> {
         let debug = slf.get().debug.load(Ordering::Relaxed);
-        Callback::new(slf.py(), slf.as_any(), callback, args, context, debug)
+        Parts::new(slf.py(), slf.as_any(), callback, args, context, debug)
     }
 
     /// A new `Handle` of this loop (`call_soon`, `add_reader`), not queued yet.
@@ -283,6 +314,7 @@ impl CoreLoop {
                 debug: debug.clone(),
                 watchers: RefCell::new(HashMap::new()),
                 spare_read: RefCell::new(None),
+                spare_handles: RefCell::new(Vec::new()),
             }
         });
         Ok(CoreLoop {
@@ -454,6 +486,8 @@ impl CoreLoop {
         }
         local.lp.close();
         local.pending.borrow_mut().take();
+        let spare = std::mem::take(&mut *local.spare_handles.borrow_mut());
+        drop(spare);
         Ok(())
     }
 }
@@ -481,7 +515,17 @@ impl CoreLoop {
         Self::debug_checks(slf, &callback, "call_soon")?;
         let local = Self::local_of(slf)?;
         let py = slf.py();
-        let handle = Self::new_handle(slf, callback, args, context)?;
+        let parts = Self::new_parts(slf, callback, args, context)?;
+        let spare = local.spare_handles.borrow_mut().pop();
+        let handle = match spare {
+            Some(handle) => {
+                // SAFETY: a spare handle has no other reference (see `run_queued`), and
+                // nothing of its is borrowed.
+                unsafe { handle.get().cb.refill(parts) };
+                handle
+            }
+            None => Py::new(py, Handle { cb: parts.into() })?,
+        };
         // The queue's reference, as a token that `run_queued` takes back.
         let queued = handle.clone_ref(py).into_ptr();
         local.lp.call_soon_token(queued as usize);

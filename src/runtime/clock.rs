@@ -95,7 +95,11 @@ impl Clock {
             return tick;
         }
         let now = self.now_ns();
-        if ns <= now { tick.min(now / TICK_NS) } else { tick }
+        if ns <= now {
+            tick.min(now / TICK_NS)
+        } else {
+            tick
+        }
     }
 
     /// `CLOCK_MONOTONIC` at the loop time `ns`: what a timerfd is armed with.
@@ -143,7 +147,10 @@ mod tests {
         let now = clock.now_ns();
         for ns in [0, now.saturating_sub(TICK_NS + 1), now] {
             let tick = clock.tick_due_at(ns);
-            assert!(tick <= clock.now_tick() && tick >= ns / TICK_NS, "{ns} -> {tick}");
+            assert!(
+                tick <= clock.now_tick() && tick >= ns / TICK_NS,
+                "{ns} -> {tick}"
+            );
         }
         let later = now + 10 * TICK_NS + 1;
         assert_eq!(clock.tick_due_at(later), clock.tick_at_or_after(later));

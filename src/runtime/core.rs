@@ -354,6 +354,14 @@ impl Core {
         self.timers.borrow_mut().insert(tick, action)
     }
 
+    /// [`add_timer`](Core::add_timer) for a deadline known to be after now (the caller just
+    /// read the clock), which rounds up without a second look at the clock.
+    #[inline]
+    pub(crate) fn add_timer_ahead(&self, deadline_ns: u64, action: TimerAction) -> Key {
+        let tick = self.clock().tick_at_or_after(deadline_ns);
+        self.timers.borrow_mut().insert(tick, action)
+    }
+
     /// One turn of the loop.
     pub(crate) fn turn(&self) {
         let turn = self.turns.get().wrapping_add(1);

@@ -174,12 +174,18 @@ impl Sleep {
         match &self.state {
             State::Idle(_) | State::At(_) => {
                 let core = context::current_core().expect("sleep: no running event loop");
-                let deadline = match self.state {
-                    State::Idle(delay) => core.clock().now_ns().saturating_add(duration_ns(delay)),
-                    State::At(when) => when,
+                let action = TimerAction::Wake(cx.waker().clone());
+                let key = match self.state {
+                    // A deadline past now: no need to look at the clock again to see
+                    // whether it is reached already.
+                    State::Idle(delay) if !delay.is_zero() => {
+                        let deadline = core.clock().now_ns().saturating_add(duration_ns(delay));
+                        core.add_timer_ahead(deadline, action)
+                    }
+                    State::Idle(_) => core.add_timer(core.clock().now_ns(), action),
+                    State::At(when) => core.add_timer(when, action),
                     _ => unreachable!(),
                 };
-                let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
                 self.state = State::Armed(key, core.shared.id, Arc::downgrade(&core.shared));
                 crate::task::waiting::note(cx.waker(), crate::task::waiting::Waiting::Sleep);
                 Poll::Pending

@@ -4,7 +4,7 @@
 //! (`asyncio_rs/_loop.py`): the methods here shadow asyncio's hot ones and its selector
 //! hooks, and asyncio's pure-Python code does the rest on top of them.
 
-use crate::handle::{dispatch, Callback, Handle, Parts, TimerHandle};
+use crate::handle::{dispatch, Handle, Parts, TimerHandle};
 use crate::thread_bound::ThreadBound;
 use asyncio::embed::EmbeddedLoop;
 use asyncio::LoopHandle;
@@ -230,16 +230,6 @@ impl CoreLoop {
     /// What a new handle of this loop calls: `context` is a copy of the current one when not
     /// given, and in debug mode the handle keeps where it was made.
     #[inline]
-    fn new_callback(
-        slf: &Bound<'_, Self>,
-        callback: Bound<'_, PyAny>,
-        args: Bound<'_, PyTuple>,
-        context: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Callback> {
-        Self::new_parts(slf, callback, args, context).map(Callback::from)
-    }
-
-    #[inline]
     fn new_parts(
         slf: &Bound<'_, Self>,
         callback: Bound<'_, PyAny>,
@@ -250,16 +240,10 @@ impl CoreLoop {
         Parts::new(slf.py(), slf.as_any(), callback, args, context, debug)
     }
 
-    /// A new `Handle` of this loop (`call_soon`, `add_reader`), not queued yet.
+    /// A new `Handle` of this loop (`call_soon`, `add_reader`) for `parts`, not queued yet.
     #[inline]
-    fn new_handle(
-        slf: &Bound<'_, Self>,
-        callback: Bound<'_, PyAny>,
-        args: Bound<'_, PyTuple>,
-        context: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Py<Handle>> {
-        let cb = Self::new_callback(slf, callback, args, context)?;
-        Py::new(slf.py(), Handle { cb })
+    fn new_handle(py: Python<'_>, parts: Parts) -> PyResult<Py<Handle>> {
+        Py::new(py, Handle { cb: parts.into() })
     }
 
     fn watch(
@@ -274,7 +258,7 @@ impl CoreLoop {
         let local = Self::local_of(slf)?;
         let fd = fileobj_to_fd(fd)?;
         let py = slf.py();
-        let handle = Self::new_handle(slf, callback, args, None)?;
+        let handle = Self::new_handle(py, Self::new_parts(slf, callback, args, None)?)?;
         let weak = Rc::downgrade(local);
         let run = handle.clone_ref(py);
         let on_ready = move || {
@@ -377,7 +361,7 @@ impl CoreLoop {
             slf.call_method1("_check_callback", (&callback, "call_soon_threadsafe"))?;
         }
         let py = slf.py();
-        let handle = Self::new_handle(slf, callback, args, context)?;
+        let handle = Self::new_handle(py, Self::new_parts(slf, callback, args, context)?)?;
         let queued = handle.clone_ref(py);
         let owner: Py<CoreLoop> = slf.clone().unbind();
         this.remote
@@ -524,7 +508,7 @@ impl CoreLoop {
                 unsafe { handle.get().cb.refill(parts) };
                 handle
             }
-            None => Py::new(py, Handle { cb: parts.into() })?,
+            None => Self::new_handle(py, parts)?,
         };
         // The queue's reference, as a token that `run_queued` takes back.
         let queued = handle.clone_ref(py).into_ptr();
@@ -570,7 +554,7 @@ impl CoreLoop {
         Self::debug_checks(slf, &callback, what)?;
         let local = Self::local_of(slf)?;
         let py = slf.py();
-        let cb = Self::new_callback(slf, callback, args, context)?;
+        let cb = Self::new_parts(slf, callback, args, context)?.into();
         let handle = Py::new(
             py,
             TimerHandle {

@@ -176,13 +176,17 @@ impl Sleep {
                 let core = context::current_core().expect("sleep: no running event loop");
                 let action = TimerAction::Wake(cx.waker().clone());
                 let key = match self.state {
-                    // A deadline past now: no need to look at the clock again to see
-                    // whether it is reached already.
-                    State::Idle(delay) if !delay.is_zero() => {
-                        let deadline = core.clock().now_ns().saturating_add(duration_ns(delay));
-                        core.add_timer_ahead(deadline, action)
+                    State::Idle(delay) => {
+                        let now = core.clock().now_ns();
+                        let deadline = now.saturating_add(duration_ns(delay));
+                        // A deadline past now needs no second look at the clock to see
+                        // whether it is reached already.
+                        if deadline > now {
+                            core.add_timer_ahead(deadline, action)
+                        } else {
+                            core.add_timer(deadline, action)
+                        }
                     }
-                    State::Idle(_) => core.add_timer(core.clock().now_ns(), action),
                     State::At(when) => core.add_timer(when, action),
                     _ => unreachable!(),
                 };

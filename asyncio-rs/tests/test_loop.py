@@ -413,6 +413,32 @@ class NoLeaks(LoopTestCase):
         after = len(gc.get_objects())
         self.assertLess(abs(after - before), 50, (before, after))
 
+    def test_a_handle_let_go_releases_its_callback_and_one_kept_stays_itself(self):
+        # The loop keeps the handles it ran and nobody holds, emptied, for later call_soons:
+        # their callbacks must be released as a freed handle's are, and a handle the caller
+        # kept must never be filled again.
+        seen = []
+
+        class Target:
+            def method(self):
+                seen.append("ran")
+
+        target = Target()
+        gone = weakref.ref(target)
+        self.loop.call_soon(target.method)
+        kept = self.loop.call_soon(seen.append, "kept")
+        self.loop.call_soon(seen.append, "cancelled").cancel()
+        del target
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.assertEqual(seen, ["ran", "kept"])
+        self.assertIsNone(gone())
+        later = [self.loop.call_soon(seen.append, i) for i in range(20)]
+        self.assertNotIn(kept, later)
+        self.assertEqual((kept._callback, kept._args), (seen.append, ("kept",)))
+        self.assertFalse(any(h.cancelled() for h in later))
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.assertEqual(seen[2:], list(range(20)))
+
 
 def noop(*args):
     pass

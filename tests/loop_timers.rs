@@ -244,3 +244,38 @@ async fn other_threads_reach_the_loop_during_precise_waits() {
     sleep(0).await;
     assert_eq!(calls.load(Ordering::Relaxed), 100);
 }
+
+/// asyncio's `_run_once` moves every timer whose `when` is reached to the ready queue before
+/// it runs that queue: a timer already due when it is made (`call_later(0)`, `call_at(now)`)
+/// runs in the next turn, after the callbacks queued before that turn and before those they
+/// queue. `a` queues `b`; a timer made after `a` runs between them.
+async fn due_timers_run_at_the_next_turn() {
+    let lp = get_running_loop();
+    // Several rounds: on the real clock, one round could end up right on a tick's edge.
+    for round in 0..10 {
+        let log: Log = Default::default();
+        let queued_by_a = log.clone();
+        lp.call_soon(move || {
+            queued_by_a.borrow_mut().push((0.0, "a"));
+            get_running_loop().call_soon(record(&queued_by_a, "b"));
+        });
+        if round % 2 == 0 {
+            lp.call_later(std::time::Duration::ZERO, record(&log, "timer"));
+        } else {
+            lp.call_at(lp.time(), record(&log, "timer"));
+        }
+        sleep(0.01).await;
+        let order: Vec<_> = log.borrow().iter().map(|(_, what)| *what).collect();
+        assert_eq!(order, ["a", "timer", "b"], "round {round}");
+    }
+}
+
+#[asyncio::test(virtual_time)]
+async fn a_due_timer_runs_at_the_next_turn_on_the_virtual_clock() {
+    due_timers_run_at_the_next_turn().await;
+}
+
+#[asyncio::test]
+async fn a_due_timer_runs_at_the_next_turn_on_the_real_clock() {
+    due_timers_run_at_the_next_turn().await;
+}

@@ -244,21 +244,47 @@ unsafe extern "C" fn call_soon(
     }
 }
 
+/// `call_later(delay, ...)` and `call_at(when, ...)`: the time first, then as `call_soon`.
+///
+/// # Safety
+/// As [`method`], with the method's vectorcall arguments.
+unsafe fn timer_method(
+    slf: Object,
+    (args, nargs, kwnames): (*const Object, ffi::Py_ssize_t, Object),
+    name: &str,
+    required: [&str; 2],
+    schedule: Schedule,
+) -> Object {
+    // SAFETY: as the caller promised.
+    unsafe {
+        method(slf, |py, slf| {
+            let a = Args::parse(py, name, &required, args, nargs, kwnames)?;
+            let time = a.at(0).extract()?;
+            let handle = schedule(slf, time, a.at(1), a.rest(2)?, a.context)?;
+            Ok(handle.into_ptr())
+        })
+    }
+}
+
+type Schedule = for<'py> fn(
+    &Bound<'py, CoreLoop>,
+    Option<f64>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyTuple>,
+    Option<Bound<'py, PyAny>>,
+) -> PyResult<Py<crate::handle::TimerHandle>>;
+
 unsafe extern "C" fn call_later(
     slf: Object,
     args: *const Object,
     nargs: ffi::Py_ssize_t,
     kwnames: Object,
 ) -> Object {
+    let required = ["delay", "callback"];
     // SAFETY: called by CPython as a method, with its vectorcall arguments.
     unsafe {
-        method(slf, |py, slf| {
-            let required = ["delay", "callback"];
-            let a = Args::parse(py, "call_later", &required, args, nargs, kwnames)?;
-            let delay = a.at(0).extract()?;
-            let handle = CoreLoop::call_later_impl(slf, delay, a.at(1), a.rest(2)?, a.context)?;
-            Ok(handle.into_ptr())
-        })
+        let call = (args, nargs, kwnames);
+        timer_method(slf, call, "call_later", required, CoreLoop::call_later_impl)
     }
 }
 
@@ -268,15 +294,16 @@ unsafe extern "C" fn call_at(
     nargs: ffi::Py_ssize_t,
     kwnames: Object,
 ) -> Object {
+    let required = ["when", "callback"];
     // SAFETY: called by CPython as a method, with its vectorcall arguments.
     unsafe {
-        method(slf, |py, slf| {
-            let required = ["when", "callback"];
-            let a = Args::parse(py, "call_at", &required, args, nargs, kwnames)?;
-            let when = a.at(0).extract()?;
-            let handle = CoreLoop::call_at_impl(slf, when, a.at(1), a.rest(2)?, a.context)?;
-            Ok(handle.into_ptr())
-        })
+        timer_method(
+            slf,
+            (args, nargs, kwnames),
+            "call_at",
+            required,
+            CoreLoop::call_at_impl,
+        )
     }
 }
 
@@ -302,77 +329,92 @@ unsafe extern "C" fn time(slf: Object, _: Object) -> Object {
     }
 }
 
-type Fast = unsafe extern "C" fn(Object, *const Object, ffi::Py_ssize_t, Object) -> Object;
-
 /// Installs the methods on `CoreLoop`, replacing PyO3's of the same names.
 pub(crate) fn install(py: Python<'_>) -> PyResult<()> {
-    let fast: [(&CStr, Fast, &CStr); 3] = [
-        (
-            c"call_soon",
-            call_soon,
-            c"call_soon($self, callback, *args, context=None)\n--\n\n\
-              Calls callback(*args) at the next turn of the loop, in context.",
-        ),
-        (
-            c"call_later",
-            call_later,
-            c"call_later($self, delay, callback, *args, context=None)\n--\n\n\
-              Calls callback(*args) after delay seconds.",
-        ),
-        (
-            c"call_at",
-            call_at,
-            c"call_at($self, when, callback, *args, context=None)\n--\n\n\
-              Calls callback(*args) at the loop time when.",
-        ),
-    ];
-    for (name, meth, doc) in fast {
-        let def = ffi::PyMethodDef {
-            ml_name: name.as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer {
-                PyCFunctionFastWithKeywords: meth,
-            },
-            ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-            ml_doc: doc.as_ptr(),
-        };
-        add(py, name, def)?;
-    }
-    let noargs: [(&CStr, ffi::PyCFunction, &CStr); 2] = [
-        (
-            c"get_debug",
-            get_debug,
-            c"get_debug($self, /)\n--\n\nWhether the loop is in debug mode.",
-        ),
-        (
-            c"time",
-            time,
-            c"time($self, /)\n--\n\nThe loop's monotonic clock, in seconds.",
-        ),
-    ];
-    for (name, meth, doc) in noargs {
-        let def = ffi::PyMethodDef {
-            ml_name: name.as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
-            ml_flags: ffi::METH_NOARGS,
-            ml_doc: doc.as_ptr(),
-        };
-        add(py, name, def)?;
-    }
-    Ok(())
+    add(
+        py,
+        c"call_soon",
+        Meth::Fast(call_soon),
+        c"call_soon($self, callback, *args, context=None)\n--\n\n\
+          Calls callback(*args) at the next turn of the loop, in context.",
+    )?;
+    add(
+        py,
+        c"call_later",
+        Meth::Fast(call_later),
+        c"call_later($self, delay, callback, *args, context=None)\n--\n\n\
+          Calls callback(*args) after delay seconds.",
+    )?;
+    add(
+        py,
+        c"call_at",
+        Meth::Fast(call_at),
+        c"call_at($self, when, callback, *args, context=None)\n--\n\n\
+          Calls callback(*args) at the loop time when.",
+    )?;
+    add(
+        py,
+        c"get_debug",
+        Meth::NoArgs(get_debug),
+        c"get_debug($self, /)\n--\n\nWhether the loop is in debug mode.",
+    )?;
+    add(
+        py,
+        c"time",
+        Meth::NoArgs(time),
+        c"time($self, /)\n--\n\nThe loop's monotonic clock, in seconds.",
+    )
 }
 
-/// Sets `CoreLoop.<name>` to a method descriptor of `def`.
-pub(crate) fn add(py: Python<'_>, name: &CStr, def: ffi::PyMethodDef) -> PyResult<()> {
-    add_to(&py.get_type::<CoreLoop>(), name, def)
+/// A `METH_FASTCALL | METH_KEYWORDS` method.
+pub(crate) type Fast =
+    unsafe extern "C" fn(Object, *const Object, ffi::Py_ssize_t, Object) -> Object;
+
+/// A C method: its calling convention, with its function.
+pub(crate) enum Meth {
+    /// `METH_FASTCALL | METH_KEYWORDS`.
+    Fast(Fast),
+    /// `METH_O`: one positional argument.
+    O(ffi::PyCFunction),
+    /// `METH_NOARGS`.
+    NoArgs(ffi::PyCFunction),
 }
 
-/// Sets `ty.<name>` to a method descriptor of `def`, whose `self` must be a `ty`.
+/// Sets `CoreLoop.<name>` to the C method `meth`; `doc` starts with its text signature.
+pub(crate) fn add(
+    py: Python<'_>,
+    name: &'static CStr,
+    meth: Meth,
+    doc: &'static CStr,
+) -> PyResult<()> {
+    add_to(&py.get_type::<CoreLoop>(), name, meth, doc)
+}
+
+/// Sets `ty.<name>` to the C method `meth`, whose `self` must be a `ty`; `doc` starts with
+/// its text signature.
 pub(crate) fn add_to(
     ty: &Bound<'_, pyo3::types::PyType>,
-    name: &CStr,
-    def: ffi::PyMethodDef,
+    name: &'static CStr,
+    meth: Meth,
+    doc: &'static CStr,
 ) -> PyResult<()> {
     let py = ty.py();
+    let (ml_meth, ml_flags) = match meth {
+        Meth::Fast(f) => (
+            ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: f,
+            },
+            ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ),
+        Meth::O(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_O),
+        Meth::NoArgs(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_NOARGS),
+    };
+    let def = ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth,
+        ml_flags,
+        ml_doc: doc.as_ptr(),
+    };
     // The descriptor points at its definition for as long as the type lives: the types are
     // made once per process, so the few bytes are leaked on purpose.
     let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(def));

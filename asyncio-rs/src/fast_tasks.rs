@@ -15,7 +15,7 @@
 //! source traceback, bad arguments' `TypeError`) is `BaseEventLoop.create_task` itself,
 //! called with the same arguments.
 
-use crate::fast_methods::{add, method, Object};
+use crate::fast_methods::{add, method, Meth, Object};
 use crate::loop_core::CoreLoop;
 use pyo3::exceptions::PyAttributeError;
 use pyo3::ffi;
@@ -23,7 +23,6 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use std::ffi::CStr;
 use std::ptr::null_mut;
 
 /// What the methods call, looked up once.
@@ -230,26 +229,17 @@ unsafe extern "C" fn create_task(
 
 /// Installs the methods on `CoreLoop`, replacing `BaseEventLoop`'s for its subclasses.
 pub(crate) fn install(py: Python<'_>) -> PyResult<()> {
-    let name = c"create_task";
-    let doc: &CStr = c"create_task($self, coro, *, name=None, context=None)\n--\n\n\
-        Schedules the coroutine coro as a Task of the loop; returns the task.";
-    let def = ffi::PyMethodDef {
-        ml_name: name.as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionFastWithKeywords: create_task,
-        },
-        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-        ml_doc: doc.as_ptr(),
-    };
-    add(py, name, def)?;
-    let name = c"create_future";
-    let def = ffi::PyMethodDef {
-        ml_name: name.as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: create_future,
-        },
-        ml_flags: ffi::METH_NOARGS,
-        ml_doc: c"create_future($self, /)\n--\n\nA new Future attached to the loop.".as_ptr(),
-    };
-    add(py, name, def)
+    add(
+        py,
+        c"create_task",
+        Meth::Fast(create_task),
+        c"create_task($self, coro, *, name=None, context=None)\n--\n\n\
+          Schedules the coroutine coro as a Task of the loop; returns the task.",
+    )?;
+    add(
+        py,
+        c"create_future",
+        Meth::NoArgs(create_future),
+        c"create_future($self, /)\n--\n\nA new Future attached to the loop.",
+    )
 }

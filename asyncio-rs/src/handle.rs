@@ -6,7 +6,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
-use std::cell::RefCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::os::raw::c_int;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,16 +51,72 @@ pub(crate) fn copy_context(py: Python<'_>) -> PyResult<Py<PyAny>> {
 
 /// What a handle calls: `callback(*args)` inside `context`.
 pub(crate) struct Callback {
+    /// Read through `Deref`; replaced only by [`refill`](Callback::refill).
+    parts: UnsafeCell<Parts>,
+    cancelled: AtomicBool,
+}
+
+/// A callback's objects.
+pub(crate) struct Parts {
     callback: Py<PyAny>,
     args: Py<PyTuple>,
     context: Py<PyAny>,
     loop_: Py<PyAny>,
-    cancelled: AtomicBool,
     /// Where the handle was made, in debug mode (asyncio's `_source_traceback`).
     source_traceback: Option<Py<PyAny>>,
 }
 
+// SAFETY: `parts` is written by `refill` alone, whose caller holds the one reference to the
+// handle around it: no other thread, and no borrow of ours, can be reading it then. Otherwise
+// it is only read, as the plain fields it holds would be.
+unsafe impl Sync for Callback {}
+
+impl std::ops::Deref for Callback {
+    type Target = Parts;
+
+    #[inline]
+    fn deref(&self) -> &Parts {
+        // SAFETY: see `Sync`: no write happens while a reference to the handle is shared.
+        unsafe { &*self.parts.get() }
+    }
+}
+
+impl From<Parts> for Callback {
+    fn from(parts: Parts) -> Callback {
+        Callback {
+            parts: UnsafeCell::new(parts),
+            cancelled: AtomicBool::new(false),
+        }
+    }
+}
+
 impl Callback {
+    /// Gives a spare handle's callback new objects (the old ones are released), not cancelled.
+    ///
+    /// # Safety
+    /// The caller holds the only reference to the handle, and borrows nothing of its parts.
+    pub(crate) unsafe fn refill(&self, parts: Parts) {
+        self.cancelled.store(false, Ordering::Relaxed);
+        // SAFETY: as the caller promised, nothing else reads or writes `parts` meanwhile; the
+        // old objects are released after the write, and their finalizers may look at the
+        // handle (through the garbage collector) again.
+        let old = unsafe { std::mem::replace(&mut *self.parts.get(), parts) };
+        drop(old);
+    }
+}
+
+impl Parts {
+    /// What a spare handle holds: nothing of a callback's.
+    pub(crate) fn empty(py: Python<'_>) -> Parts {
+        Parts {
+            callback: py.None(),
+            args: PyTuple::empty(py).unbind(),
+            context: py.None(),
+            loop_: py.None(),
+            source_traceback: None,
+        }
+    }
+
     /// `context` is `contextvars.copy_context()` when not given, as in asyncio.
     pub(crate) fn new(
         py: Python<'_>,
@@ -69,7 +125,7 @@ impl Callback {
         args: Bound<'_, PyTuple>,
         context: Option<Bound<'_, PyAny>>,
         debug: bool,
-    ) -> PyResult<Callback> {
+    ) -> PyResult<Parts> {
         let context = match context {
             Some(c) if !c.is_none() => c.unbind(),
             _ => copy_context(py)?,
@@ -83,16 +139,17 @@ impl Callback {
         } else {
             None
         };
-        Ok(Callback {
+        Ok(Parts {
             source_traceback,
             callback: callback.unbind(),
             args: args.unbind(),
             context,
             loop_: loop_.clone().unbind(),
-            cancelled: AtomicBool::new(false),
         })
     }
+}
 
+impl Callback {
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
     }

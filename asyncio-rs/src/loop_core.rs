@@ -4,7 +4,7 @@
 //! (`asyncio_rs/_loop.py`): the methods here shadow asyncio's hot ones and its selector
 //! hooks, and asyncio's pure-Python code does the rest on top of them.
 
-use crate::handle::{dispatch, Callback, Handle, TimerHandle};
+use crate::handle::{dispatch, Handle, Parts, TimerHandle};
 use crate::thread_bound::ThreadBound;
 use asyncio::embed::EmbeddedLoop;
 use asyncio::LoopHandle;
@@ -17,6 +17,9 @@ use std::os::fd::RawFd;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// Emptied `Handle`s a loop keeps for its next `call_soon`s.
+const SPARE_HANDLES: usize = 16;
 
 /// Busy turns (which did not wait for I/O) between looks at pending signals.
 const SIGNAL_CHECK_INTERVAL: u32 = 64;
@@ -36,6 +39,8 @@ pub(crate) struct Local {
     /// The native transports' spare read buffer, a `bytes` nothing else references
     /// (`transport::io::recv_bytes`).
     pub(crate) spare_read: RefCell<Option<Py<PyAny>>>,
+    /// `Handle`s run and let go, emptied, for `call_soon` to fill again (`run_queued`).
+    spare_handles: RefCell<Vec<Py<Handle>>>,
 }
 
 /// The owner of one direction of an fd's watch: an `add_reader` / `add_writer` handle, or a
@@ -119,6 +124,38 @@ fn release_gil(wait: &mut dyn FnMut()) {
     });
 }
 
+/// Runs a `Handle` that `call_soon` queued as a token (or, with `run` false, drops it: the loop
+/// closed first).
+fn run_queued(local: &Weak<Local>, token: usize, run: bool) {
+    // SAFETY: the loop runs and drops its queue's entries in its turns and its close, which
+    // hold the GIL (released around the wait for I/O only, where none runs).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: the tokens of this loop are queued by `call_soon_impl` alone: each is a
+    // `Handle`'s pointer with a reference of its own, which the queue gives back here once.
+    let handle = unsafe {
+        Bound::from_owned_ptr(py, token as *mut pyo3::ffi::PyObject).cast_into_unchecked::<Handle>()
+    };
+    if !run {
+        return;
+    }
+    dispatch(local, handle.clone().unbind());
+    // A handle that nobody else holds (the caller of `call_soon` let it go) is emptied and kept
+    // for a next `call_soon`: making and freeing a Python object costs as much as the rest of
+    // the call.
+    // SAFETY: the GIL is held and `handle` is a live object.
+    if unsafe { pyo3::ffi::Py_REFCNT(handle.as_ptr()) } != 1 {
+        return;
+    }
+    let Some(local) = local.upgrade() else { return };
+    if local.spare_handles.borrow().len() >= SPARE_HANDLES || local.closed.get() {
+        return;
+    }
+    // SAFETY: the only reference is `handle`, and nothing of its is borrowed; emptying it may
+    // run finalizers, which find no spare taken from or given to the list meanwhile.
+    unsafe { handle.get().cb.refill(Parts::empty(handle.py())) };
+    local.spare_handles.borrow_mut().push(handle.unbind());
+}
+
 fn closed_error() -> PyErr {
     PyRuntimeError::new_err("Event loop is closed")
 }
@@ -190,6 +227,25 @@ impl CoreLoop {
         Ok(())
     }
 
+    /// What a new handle of this loop calls: `context` is a copy of the current one when not
+    /// given, and in debug mode the handle keeps where it was made.
+    #[inline]
+    fn new_parts(
+        slf: &Bound<'_, Self>,
+        callback: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Parts> {
+        let debug = slf.get().debug.load(Ordering::Relaxed);
+        Parts::new(slf.py(), slf.as_any(), callback, args, context, debug)
+    }
+
+    /// A new `Handle` of this loop (`call_soon`, `add_reader`) for `parts`, not queued yet.
+    #[inline]
+    fn new_handle(py: Python<'_>, parts: Parts) -> PyResult<Py<Handle>> {
+        Py::new(py, Handle { cb: parts.into() })
+    }
+
     fn watch(
         slf: &Bound<'_, Self>,
         fd: &Bound<'_, PyAny>,
@@ -202,15 +258,7 @@ impl CoreLoop {
         let local = Self::local_of(slf)?;
         let fd = fileobj_to_fd(fd)?;
         let py = slf.py();
-        let cb = Callback::new(
-            py,
-            slf.as_any(),
-            callback,
-            args,
-            None,
-            this.debug.load(Ordering::Relaxed),
-        )?;
-        let handle = Py::new(py, Handle { cb })?;
+        let handle = Self::new_handle(py, Self::new_parts(slf, callback, args, None)?)?;
         let weak = Rc::downgrade(local);
         let run = handle.clone_ref(py);
         let on_ready = move || {
@@ -238,20 +286,27 @@ impl CoreLoop {
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let lp = EmbeddedLoop::new().map_err(os_error)?;
+        let remote = lp.handle();
         let debug = Arc::new(AtomicBool::new(false));
-        Ok(CoreLoop {
-            remote: lp.handle(),
-            closed: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
-            debug: debug.clone(),
-            local: ThreadBound::new(Rc::new(Local {
+        let local = Rc::new_cyclic(|weak: &Weak<Local>| {
+            let weak = weak.clone();
+            lp.set_dispatch(move |token, run| run_queued(&weak, token, run));
+            Local {
                 lp,
                 pending: RefCell::new(None),
                 closed: Cell::new(false),
-                debug,
+                debug: debug.clone(),
                 watchers: RefCell::new(HashMap::new()),
                 spare_read: RefCell::new(None),
-            })),
+                spare_handles: RefCell::new(Vec::new()),
+            }
+        });
+        Ok(CoreLoop {
+            remote,
+            closed: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            debug,
+            local: ThreadBound::new(local),
         })
     }
 
@@ -306,15 +361,7 @@ impl CoreLoop {
             slf.call_method1("_check_callback", (&callback, "call_soon_threadsafe"))?;
         }
         let py = slf.py();
-        let cb = Callback::new(
-            py,
-            slf.as_any(),
-            callback,
-            args,
-            context,
-            this.debug.load(Ordering::Relaxed),
-        )?;
-        let handle = Py::new(py, Handle { cb })?;
+        let handle = Self::new_handle(py, Self::new_parts(slf, callback, args, context)?)?;
         let queued = handle.clone_ref(py);
         let owner: Py<CoreLoop> = slf.clone().unbind();
         this.remote
@@ -423,6 +470,8 @@ impl CoreLoop {
         }
         local.lp.close();
         local.pending.borrow_mut().take();
+        let spare = std::mem::take(&mut *local.spare_handles.borrow_mut());
+        drop(spare);
         Ok(())
     }
 }
@@ -450,18 +499,20 @@ impl CoreLoop {
         Self::debug_checks(slf, &callback, "call_soon")?;
         let local = Self::local_of(slf)?;
         let py = slf.py();
-        let cb = Callback::new(
-            py,
-            slf.as_any(),
-            callback,
-            args,
-            context,
-            this.debug.load(Ordering::Relaxed),
-        )?;
-        let handle = Py::new(py, Handle { cb })?;
-        let queued = handle.clone_ref(py);
-        let weak = Rc::downgrade(local);
-        local.lp.call_soon(move || dispatch(&weak, queued));
+        let parts = Self::new_parts(slf, callback, args, context)?;
+        let spare = local.spare_handles.borrow_mut().pop();
+        let handle = match spare {
+            Some(handle) => {
+                // SAFETY: a spare handle has no other reference (see `run_queued`), and
+                // nothing of its is borrowed.
+                unsafe { handle.get().cb.refill(parts) };
+                handle
+            }
+            None => Self::new_handle(py, parts)?,
+        };
+        // The queue's reference, as a token that `run_queued` takes back.
+        let queued = handle.clone_ref(py).into_ptr();
+        local.lp.call_soon_token(queued as usize);
         Ok(handle)
     }
 
@@ -503,14 +554,7 @@ impl CoreLoop {
         Self::debug_checks(slf, &callback, what)?;
         let local = Self::local_of(slf)?;
         let py = slf.py();
-        let cb = Callback::new(
-            py,
-            slf.as_any(),
-            callback,
-            args,
-            context,
-            this.debug.load(Ordering::Relaxed),
-        )?;
+        let cb = Self::new_parts(slf, callback, args, context)?.into();
         let handle = Py::new(
             py,
             TimerHandle {

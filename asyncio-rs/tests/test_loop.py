@@ -57,6 +57,26 @@ class Scheduling(LoopTestCase):
         self.loop.run_until_complete(asyncio.sleep(0.05))
         self.assertEqual(seen, ["a", "b"])
 
+    def test_a_due_timer_runs_before_a_stop_queued_after_it_as_in_asyncio(self):
+        # asyncio's _run_once moves every timer whose time has come to the ready queue
+        # before it runs that queue, so call_later(0) (or call_at(time())) runs in the same
+        # iteration as a stop() queued after it, and before what the ready callbacks queue.
+        def outcome(loop):
+            seen = []
+            for _ in range(10):  # several tries: one could fall on an edge of the clock
+                loop.call_later(0, seen.append, "later")
+                loop.call_at(loop.time(), seen.append, "at")
+                loop.call_soon(lambda: loop.call_soon(seen.append, "queued by soon"))
+                loop.call_soon(loop.stop)
+                loop.run_forever()
+                seen.append("stopped")
+            loop.close()
+            return seen
+
+        want = outcome(asyncio.new_event_loop())
+        self.assertEqual(want[:3], ["later", "at", "stopped"])
+        self.assertEqual(outcome(asyncio_rs.new_event_loop()), want)
+
     def test_call_later_none_delay_is_a_type_error(self):
         with self.assertRaises(TypeError):
             self.loop.call_later(None, print)
@@ -413,6 +433,32 @@ class NoLeaks(LoopTestCase):
         gc.collect()
         after = len(gc.get_objects())
         self.assertLess(abs(after - before), 50, (before, after))
+
+    def test_a_handle_let_go_releases_its_callback_and_one_kept_stays_itself(self):
+        # The loop keeps the handles it ran and nobody holds, emptied, for later call_soons:
+        # their callbacks must be released as a freed handle's are, and a handle the caller
+        # kept must never be filled again.
+        seen = []
+
+        class Target:
+            def method(self):
+                seen.append("ran")
+
+        target = Target()
+        gone = weakref.ref(target)
+        self.loop.call_soon(target.method)
+        kept = self.loop.call_soon(seen.append, "kept")
+        self.loop.call_soon(seen.append, "cancelled").cancel()
+        del target
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.assertEqual(seen, ["ran", "kept"])
+        self.assertIsNone(gone())
+        later = [self.loop.call_soon(seen.append, i) for i in range(20)]
+        self.assertNotIn(kept, later)
+        self.assertEqual((kept._callback, kept._args), (seen.append, ("kept",)))
+        self.assertFalse(any(h.cancelled() for h in later))
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.assertEqual(seen[2:], list(range(20)))
 
 
 def noop(*args):

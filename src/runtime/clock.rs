@@ -83,6 +83,25 @@ impl Clock {
         }
     }
 
+    /// The tick at which a timer due at `ns` fires: [`tick_at_or_after`](Self::tick_at_or_after),
+    /// except that a deadline reached already (`call_later(0)`, `call_at(time())`) is due by
+    /// the tick begun, so the next turn runs it, as asyncio's `_run_once` moves every timer
+    /// whose `when` has come to the ready queue. Rounded up to the next tick instead, it would
+    /// wait up to a tick, and turns in between would run without it.
+    #[inline]
+    pub(crate) fn tick_due_at(&self, ns: u64) -> u64 {
+        let tick = self.tick_at_or_after(ns);
+        if tick_start_ns(tick) == ns {
+            return tick;
+        }
+        let now = self.now_ns();
+        if ns <= now {
+            tick.min(now / TICK_NS)
+        } else {
+            tick
+        }
+    }
+
     /// `CLOCK_MONOTONIC` at the loop time `ns`: what a timerfd is armed with.
     pub(crate) fn monotonic_at(&self, ns: u64) -> u64 {
         self.epoch.saturating_add(ns)
@@ -120,6 +139,21 @@ mod tests {
             u64::MAX.div_ceil(TICK_NS),
             "no overflow"
         );
+    }
+
+    #[test]
+    fn a_reached_deadline_is_due_by_the_tick_begun_a_later_one_rounds_up() {
+        let clock = Clock::new(false);
+        let now = clock.now_ns();
+        for ns in [0, now.saturating_sub(TICK_NS + 1), now] {
+            let tick = clock.tick_due_at(ns);
+            assert!(
+                tick <= clock.now_tick() && tick >= ns / TICK_NS,
+                "{ns} -> {tick}"
+            );
+        }
+        let later = now + 10 * TICK_NS + 1;
+        assert_eq!(clock.tick_due_at(later), clock.tick_at_or_after(later));
     }
 
     #[test]

@@ -57,7 +57,14 @@ enum Ready {
     Task(u64),
     /// A callback, and its handle's cancelled flag if it has a handle.
     Call(Callback, Option<Rc<Cell<bool>>>),
+    /// An embedding's callback, a word its [`Dispatch`] runs (see `embed`): no box to
+    /// allocate per call.
+    Token(usize),
 }
+
+/// How an embedding runs its [`Ready::Token`]s: `(token, true)` to run one, `(token, false)`
+/// to drop one the loop will not run (the loop closed first).
+pub(crate) type Dispatch = Box<dyn Fn(usize, bool)>;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -73,6 +80,8 @@ pub(crate) struct Core {
     pub(crate) task_factory: super::task_factory::FactorySlot,
     this: Weak<Core>,
     ready: RefCell<VecDeque<Ready>>,
+    /// The embedding's runner of tokens, set once (see `embed`).
+    pub(crate) dispatch: OnceCell<Dispatch>,
     /// The most the ready queue held at the start of a run since the last shrink check.
     ready_peak: Cell<usize>,
     /// The contexts of the tasks that have one (see `contextvars`), kept out of the task so
@@ -112,6 +121,7 @@ impl Core {
             task_factory: Default::default(),
             this: this.clone(),
             ready: RefCell::new(VecDeque::new()),
+            dispatch: OnceCell::new(),
             ready_peak: Cell::new(0),
             task_contexts: RefCell::default(),
             lazy_main_context: RefCell::default(),
@@ -194,6 +204,12 @@ impl Core {
         self.ready
             .borrow_mut()
             .push_back(Ready::Call(callback, cancelled));
+    }
+
+    /// Queues an embedding's token (run by its [`Dispatch`]).
+    #[inline]
+    pub(crate) fn call_soon_token(&self, token: usize) {
+        self.ready.borrow_mut().push_back(Ready::Token(token));
     }
 
     pub(crate) fn enter_task(&self, key: u64) -> Option<u64> {
@@ -331,8 +347,17 @@ impl Core {
         }
     }
 
-    /// Arms a timer that fires at the first tick at or after `deadline_ns`.
+    /// Arms a timer that fires at the first tick at or after `deadline_ns`, or at the next
+    /// turn if that deadline is reached already.
     pub(crate) fn add_timer(&self, deadline_ns: u64, action: TimerAction) -> Key {
+        let tick = self.clock().tick_due_at(deadline_ns);
+        self.timers.borrow_mut().insert(tick, action)
+    }
+
+    /// [`add_timer`](Core::add_timer) for a deadline known to be after now (the caller just
+    /// read the clock), which rounds up without a second look at the clock.
+    #[inline]
+    pub(crate) fn add_timer_ahead(&self, deadline_ns: u64, action: TimerAction) -> Key {
         let tick = self.clock().tick_at_or_after(deadline_ns);
         self.timers.borrow_mut().insert(tick, action)
     }
@@ -538,7 +563,19 @@ impl Core {
                         drop(crate::contextvars::leave(None));
                     }
                 }
+                Some(Ready::Token(token)) => self.run_token(token, true),
                 None => break,
+            }
+        }
+    }
+
+    /// Runs (`run`) or drops an embedding's token; a panic is reported as a callback's.
+    #[inline]
+    fn run_token(&self, token: usize, run: bool) {
+        if let Some(dispatch) = self.dispatch.get() {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| dispatch(token, run))) {
+                let p = crate::error::PanicError::new(p);
+                super::exception_handler::report_panic("Exception in callback", p);
             }
         }
     }
@@ -652,7 +689,10 @@ impl Core {
         }
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         for item in ready {
-            drop_logged(item, "a callback the loop closed before running");
+            match item {
+                Ready::Token(token) => self.run_token(token, false),
+                item => drop_logged(item, "a callback the loop closed before running"),
+            }
         }
     }
 }

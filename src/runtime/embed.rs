@@ -188,6 +188,40 @@ impl EmbeddedLoop {
         self.core.call_soon(Box::new(callback), None);
     }
 
+    /// Sets how the loop runs the tokens of [`call_soon_token`](Self::call_soon_token):
+    /// `dispatch(token, true)` runs one, `dispatch(token, false)` drops one that the loop
+    /// did not run before it shut down (a close runs what is ready first, as its last turn).
+    /// Only the first call sets it.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let lp = asyncio::embed::EmbeddedLoop::new()?;
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let log = seen.clone();
+    /// lp.set_dispatch(move |token, run| log.borrow_mut().push((token, run)));
+    /// lp.call_soon_token(7);
+    /// lp.turn(false, None);
+    /// assert_eq!(*seen.borrow(), [(7, true)]);
+    /// lp.close();
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn set_dispatch(&self, dispatch: impl Fn(usize, bool) + 'static) {
+        let _ = self.core.dispatch.set(Box::new(dispatch));
+    }
+
+    /// Queues `token` as [`call_soon`](Self::call_soon) queues a callback, for the
+    /// dispatch set by [`set_dispatch`](Self::set_dispatch) to run: a word instead of a boxed
+    /// closure, so queueing allocates nothing (the Python front's `call_soon` hands its
+    /// `Handle` over this way). A token queued with no dispatch set is dropped unrun.
+    #[inline]
+    pub fn call_soon_token(&self, token: usize) {
+        if self.core.shared.remote.is_notified() {
+            self.core.drain_remote();
+        }
+        self.core.call_soon_token(token);
+    }
+
     /// Runs `fut` as one of the loop's tasks, from the next turn on; it is dropped unfinished
     /// when the loop closes.
     pub fn spawn(&self, fut: impl std::future::Future<Output = ()> + 'static) {

@@ -174,12 +174,23 @@ impl Sleep {
         match &self.state {
             State::Idle(_) | State::At(_) => {
                 let core = context::current_core().expect("sleep: no running event loop");
-                let deadline = match self.state {
-                    State::Idle(delay) => core.clock().now_ns().saturating_add(duration_ns(delay)),
-                    State::At(when) => when,
+                let (deadline, ahead) = match self.state {
+                    State::Idle(delay) => {
+                        let now = core.clock().now_ns();
+                        let deadline = now.saturating_add(duration_ns(delay));
+                        (deadline, deadline > now)
+                    }
+                    State::At(when) => (when, false),
                     _ => unreachable!(),
                 };
-                let key = core.add_timer(deadline, TimerAction::Wake(cx.waker().clone()));
+                let action = TimerAction::Wake(cx.waker().clone());
+                // A deadline past now needs no second look at the clock to see whether it is
+                // reached already.
+                let key = if ahead {
+                    core.add_timer_ahead(deadline, action)
+                } else {
+                    core.add_timer(deadline, action)
+                };
                 self.state = State::Armed(key, core.shared.id, Arc::downgrade(&core.shared));
                 crate::task::waiting::note(cx.waker(), crate::task::waiting::Waiting::Sleep);
                 Poll::Pending

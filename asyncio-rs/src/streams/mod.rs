@@ -14,7 +14,7 @@ mod awaitable;
 mod slots;
 mod steps;
 
-use crate::fast_methods::{add_to, guarded, Object};
+use crate::fast_methods::{add_to, guarded, Meth, Object};
 use awaitable::StreamAwaitable;
 use pyo3::ffi;
 use pyo3::intern;
@@ -178,22 +178,22 @@ pub(crate) fn install_streams(
     add_to(
         reader,
         c"read",
-        method_def(
-            c"read",
-            Meth::Fast(read_method),
-            c"read($self, n=-1)\n--\n\nReads up to n bytes (asyncio's StreamReader.read).",
-        ),
+        Meth::Fast(read_method),
+        c"read($self, n=-1)\n--\n\nReads up to n bytes (asyncio's StreamReader.read).",
     )?;
     add_to(
         writer,
         c"write",
-        method_def(
-            c"write",
-            Meth::O(write_method),
-            c"write($self, data, /)\n--\n\nWrites data to the transport.",
-        ),
+        Meth::O(write_method),
+        c"write($self, data, /)\n--\n\nWrites data to the transport.",
     )?;
-    add_to(writer, c"drain", method_def(c"drain", Meth::NoArgs(drain_method), c"drain($self, /)\n--\n\nWaits until the transport's write buffer is below its high-water mark."))?;
+    add_to(
+        writer,
+        c"drain",
+        Meth::NoArgs(drain_method),
+        c"drain($self, /)\n--\n\n\
+          Waits until the transport's write buffer is below its high-water mark.",
+    )?;
     let _ = CLASSES.set(
         py,
         Classes {
@@ -209,35 +209,6 @@ pub(crate) fn install_streams(
         },
     );
     Ok(())
-}
-
-enum Meth {
-    Fast(unsafe extern "C" fn(Object, *const Object, ffi::Py_ssize_t, Object) -> Object),
-    O(ffi::PyCFunction),
-    NoArgs(ffi::PyCFunction),
-}
-
-fn method_def(
-    name: &'static std::ffi::CStr,
-    meth: Meth,
-    doc: &'static std::ffi::CStr,
-) -> ffi::PyMethodDef {
-    let (ml_meth, ml_flags) = match meth {
-        Meth::Fast(f) => (
-            ffi::PyMethodDefPointer {
-                PyCFunctionFastWithKeywords: f,
-            },
-            ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-        ),
-        Meth::O(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_O),
-        Meth::NoArgs(f) => (ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_NOARGS),
-    };
-    ffi::PyMethodDef {
-        ml_name: name.as_ptr(),
-        ml_meth,
-        ml_flags,
-        ml_doc: doc.as_ptr(),
-    }
 }
 
 /// The `n` of `read(n)` / `read(n=n)` / `read()` when it is an `int` in range; `None` for

@@ -9,6 +9,7 @@ use crate::thread_bound::ThreadBound;
 use asyncio::embed::EmbeddedLoop;
 use asyncio::LoopHandle;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyTuple};
 use std::cell::{Cell, RefCell};
@@ -103,6 +104,10 @@ impl Local {
 #[pyclass(subclass, frozen, module = "asyncio_rs._native")]
 pub(crate) struct CoreLoop {
     remote: LoopHandle,
+    /// `time.monotonic()` at the Rust loop's time 0: added to that time, `time()` reads the
+    /// clock `time.monotonic()` reads, as asyncio's `loop.time()` does, so that
+    /// `call_at(time.monotonic() + d)` waits `d`.
+    epoch: f64,
     closed: AtomicBool,
     stopping: AtomicBool,
     debug: Arc<AtomicBool>,
@@ -284,9 +289,22 @@ impl CoreLoop {
 impl CoreLoop {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         let lp = EmbeddedLoop::new().map_err(os_error)?;
         let remote = lp.handle();
+        // Read after the loop's own time, so that the epoch errs late by the gap between the
+        // two reads: a `when` taken from `time.monotonic()` is then never ahead of the loop,
+        // and one already reached runs at the next turn.
+        let started = remote.time();
+        let monotonic: f64 = py
+            .import(intern!(py, "time"))?
+            .call_method0(intern!(py, "monotonic"))?
+            .extract()?;
+        let epoch = monotonic - started;
         let debug = Arc::new(AtomicBool::new(false));
         let local = Rc::new_cyclic(|weak: &Weak<Local>| {
             let weak = weak.clone();
@@ -303,6 +321,7 @@ impl CoreLoop {
         });
         Ok(CoreLoop {
             remote,
+            epoch,
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             debug,
@@ -484,7 +503,7 @@ impl CoreLoop {
 
     /// The loop's monotonic clock, in seconds (`time()`).
     pub(crate) fn time(&self) -> f64 {
-        self.remote.time()
+        self.remote.time() + self.epoch
     }
 
     /// `call_soon(callback, *args, context=None)` (installed by `fast_methods`).
@@ -525,7 +544,7 @@ impl CoreLoop {
         context: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<TimerHandle>> {
         let delay = delay.ok_or_else(|| PyTypeError::new_err("delay must not be None"))?;
-        let when = slf.get().remote.time() + delay;
+        let when = slf.get().time() + delay;
         Self::schedule_at(slf, when, callback, args, context, "call_later")
     }
 
@@ -565,7 +584,9 @@ impl CoreLoop {
         )?;
         let queued = handle.clone_ref(py);
         let weak: Weak<Local> = Rc::downgrade(local);
-        let timer = local.lp.call_at(when, move || dispatch(&weak, queued));
+        let timer = local
+            .lp
+            .call_at(when - this.epoch, move || dispatch(&weak, queued));
         if let Ok(slot) = handle.get().timer.get() {
             *slot.borrow_mut() = Some(timer);
         }

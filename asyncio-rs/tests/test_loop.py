@@ -77,6 +77,23 @@ class Scheduling(LoopTestCase):
         self.assertEqual(want[:3], ["later", "at", "stopped"])
         self.assertEqual(outcome(asyncio_rs.new_event_loop()), want)
 
+    def test_time_reads_time_monotonic_as_asyncio_s_does(self):
+        # asyncio's loop.time() is time.monotonic(), and programs mix the two:
+        # call_at(time.monotonic() + d) must wait d, not as long as the machine has been up.
+        loop = asyncio_rs.new_event_loop()
+        self.addCleanup(loop.close)
+        before = time.monotonic()
+        now = loop.time()
+        after = time.monotonic()
+        self.assertLessEqual(before - 0.01, now)
+        self.assertLessEqual(now, after + 0.01)
+        seen = []
+        loop.call_at(time.monotonic(), seen.append, "due")
+        loop.call_at(time.monotonic() + 3600, seen.append, "in an hour")
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        self.assertEqual(seen, ["due"])
+
     def test_call_later_none_delay_is_a_type_error(self):
         with self.assertRaises(TypeError):
             self.loop.call_later(None, print)

@@ -4,6 +4,9 @@
 # Ir(2N) - Ir(N), divided by N, so start-up and imports cancel out.
 # Usage: asyncio-rs/bench/accept_callgrind.sh [PYTHON] [N] [LOOPS]
 set -euo pipefail
+# One hash seed for every run: with a random one, start-up's cost (dict layouts, string
+# hashes) moves by millions of instructions from run to run, which Ir(2N) - Ir(N) would keep.
+export PYTHONHASHSEED=0
 PY=$(realpath -s "${1:-$(dirname "$0")/../../target/pyvenv/bin/python}")
 cd "$(dirname "$0")"
 N=${2:-500}

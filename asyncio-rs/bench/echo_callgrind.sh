@@ -6,6 +6,9 @@
 # Usage: asyncio-rs/bench/echo_callgrind.sh [PYTHON] [N] [CONNS] [SIZES] [LOOPS]
 # (KINDS="streams" or "protocol" runs one of the two servers; both by default)
 set -euo pipefail
+# One hash seed for every run: with a random one, start-up's cost (dict layouts, string
+# hashes) moves by millions of instructions from run to run, which Ir(2N) - Ir(N) would keep.
+export PYTHONHASHSEED=0
 PY=$(realpath -s "${1:-$(dirname "$0")/../../target/pyvenv/bin/python}")
 cd "$(dirname "$0")"
 N=${2:-100}

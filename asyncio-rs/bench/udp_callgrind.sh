@@ -4,6 +4,9 @@
 # so the interpreter's start-up and imports cancel out.
 # Usage: asyncio-rs/bench/udp_callgrind.sh [PYTHON] [N]
 set -euo pipefail
+# One hash seed for every run: with a random one, start-up's cost (dict layouts, string
+# hashes) moves by millions of instructions from run to run, which Ir(2N) - Ir(N) would keep.
+export PYTHONHASHSEED=0
 cd "$(dirname "$0")"
 PY=${1:-../../target/pyvenv/bin/python}
 N=${2:-5000}

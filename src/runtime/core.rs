@@ -456,15 +456,18 @@ impl Core {
         let mut events = self.events.borrow_mut();
         // A wait that may sleep is timed, for the busy ratio and debug mode's log of it.
         let waits = timeout != Some(Duration::ZERO);
-        let started = waits.then(std::time::Instant::now);
+        // The counter-based clock, not `Instant`: two `clock_gettime` cost as much as the
+        // rest of a turn that waits; the real clock either way, even on a virtual one.
+        let started = waits.then(super::tsc::now_ns);
         // An embedding (the Python front) may wrap a wait that can block: see `embed`.
         let polled = super::embed::around_wait(timeout, || {
             self.poll.borrow_mut().poll(&mut events, timeout)
         });
         if let Some(started) = started {
-            let waited = started.elapsed();
-            self.metrics.add_idle(waited);
+            let waited_ns = super::tsc::now_ns().saturating_sub(started);
+            self.metrics.add_idle_ns(waited_ns);
             if self.debug.on() {
+                let waited = Duration::from_nanos(waited_ns);
                 super::debug::poll_took(timeout, waited, events.iter().count());
             }
         }

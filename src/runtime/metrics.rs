@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 pub(crate) struct Metrics {
     polls: Cell<u64>,
     slow_steps: Cell<u64>,
-    idle: Cell<Duration>,
+    /// Nanoseconds spent in blocking waits (a `Duration` costs a normalization per add).
+    idle_ns: Cell<u64>,
     born: Instant,
 }
 
@@ -19,7 +20,7 @@ impl Metrics {
         Metrics {
             polls: Cell::new(0),
             slow_steps: Cell::new(0),
-            idle: Cell::new(Duration::ZERO),
+            idle_ns: Cell::new(0),
             born: Instant::now(),
         }
     }
@@ -33,8 +34,9 @@ impl Metrics {
         self.slow_steps.set(self.slow_steps.get() + 1);
     }
 
-    pub(crate) fn add_idle(&self, waited: Duration) {
-        self.idle.set(self.idle.get().saturating_add(waited));
+    pub(crate) fn add_idle_ns(&self, waited_ns: u64) {
+        self.idle_ns
+            .set(self.idle_ns.get().saturating_add(waited_ns));
     }
 
     pub(crate) fn polls(&self) -> u64 {
@@ -48,6 +50,9 @@ impl Metrics {
     /// Time since the loop was made, and how much of it was not spent waiting for I/O.
     pub(crate) fn uptime_and_busy(&self) -> (Duration, Duration) {
         let uptime = self.born.elapsed();
-        (uptime, uptime.saturating_sub(self.idle.get()))
+        (
+            uptime,
+            uptime.saturating_sub(Duration::from_nanos(self.idle_ns.get())),
+        )
     }
 }

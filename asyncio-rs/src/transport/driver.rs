@@ -84,18 +84,18 @@ impl<T: Drive> Future for Driver<T> {
         if local.closed.get() {
             return Poll::Ready(());
         }
-        Python::attach(|py| {
-            if local.pending.borrow().is_some() {
-                // A KeyboardInterrupt is on its way out of run_forever: the protocol is
-                // called at the next run, in order.
-                cx.waker().wake_by_ref();
-                return;
-            }
-            let outcome = this.turn(py, &local);
-            if let Err(e) = outcome {
-                *local.pending.borrow_mut() = Some(e);
-            }
-        });
+        // SAFETY: the loop polls its tasks in its turns alone, and those run inside
+        // `_run_once` and `_close_native`, which hold the GIL (released around the wait for
+        // I/O only, where no task runs). `Python::attach` would only count one more
+        // attachment (thread-local reads and writes at each of the transport's turns).
+        let py = unsafe { Python::assume_attached() };
+        if local.pending.borrow().is_some() {
+            // A KeyboardInterrupt is on its way out of run_forever: the protocol is called
+            // at the next run, in order.
+            cx.waker().wake_by_ref();
+        } else if let Err(e) = this.turn(py, &local) {
+            *local.pending.borrow_mut() = Some(e);
+        }
         if conn.finished.get() {
             return Poll::Ready(());
         }

@@ -10,21 +10,9 @@ LOOP: asyncio, asyncio_rs, uvloop, rloop; the second word: create_future or crea
 import asyncio
 import sys
 
-import asyncio_rs
+from _loops import loops
 
-LOOPS = {"asyncio": asyncio.new_event_loop, "asyncio_rs": asyncio_rs.new_event_loop}
-try:
-    import uvloop
-
-    LOOPS["uvloop"] = uvloop.new_event_loop
-except ImportError:
-    pass
-try:
-    import rloop
-
-    LOOPS["rloop"] = rloop.new_event_loop
-except ImportError:
-    pass
+LOOPS = loops()
 
 
 async def nop():

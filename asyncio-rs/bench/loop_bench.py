@@ -14,21 +14,9 @@ import asyncio
 import sys
 import time
 
-import asyncio_rs
+from _loops import loops
 
-LOOPS = {"asyncio": asyncio.new_event_loop, "asyncio_rs": asyncio_rs.new_event_loop}
-try:
-    import uvloop
-
-    LOOPS["uvloop"] = uvloop.new_event_loop
-except ImportError:
-    pass
-try:
-    import rloop
-
-    LOOPS["rloop"] = rloop.new_event_loop
-except ImportError:
-    pass
+LOOPS = loops()
 
 
 def call_soon_chain(loop, n):

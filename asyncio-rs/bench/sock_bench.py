@@ -18,6 +18,7 @@ import time
 from asyncio import selector_events
 
 import asyncio_rs
+from _loops import loops
 
 _PY_SOCK = ("sock_recv", "sock_recv_into", "sock_recvfrom", "sock_recvfrom_into",
             "sock_sendall", "sock_sendto", "sock_connect", "sock_accept")
@@ -30,20 +31,7 @@ class PySockLoop(asyncio_rs.EventLoop):
 for _name in _PY_SOCK:
     setattr(PySockLoop, _name, getattr(selector_events.BaseSelectorEventLoop, _name))
 
-LOOPS = {"asyncio": asyncio.new_event_loop, "asyncio_rs": asyncio_rs.new_event_loop,
-         "asyncio_rs-py": PySockLoop}
-try:
-    import uvloop
-
-    LOOPS["uvloop"] = uvloop.new_event_loop
-except ImportError:
-    pass
-try:
-    import rloop
-
-    LOOPS["rloop"] = rloop.new_event_loop
-except ImportError:
-    pass
+LOOPS = loops(**{"asyncio_rs-py": PySockLoop})
 
 PAYLOAD = b"x" * 64
 

@@ -14,6 +14,7 @@ import time
 from asyncio import selector_events
 
 import asyncio_rs
+from _loops import loops
 
 
 class _PyDatagramLoop(asyncio_rs.EventLoop):
@@ -24,21 +25,7 @@ class _PyDatagramLoop(asyncio_rs.EventLoop):
             self, sock, protocol, address, waiter, extra)
 
 
-LOOPS = {
-    "asyncio": asyncio.new_event_loop,
-    "asyncio_rs": asyncio_rs.new_event_loop,
-    "asyncio_rs-py": _PyDatagramLoop,
-}
-try:
-    import uvloop
-    LOOPS["uvloop"] = uvloop.new_event_loop
-except ImportError:
-    pass
-try:
-    import rloop
-    LOOPS["rloop"] = rloop.new_event_loop
-except ImportError:
-    pass
+LOOPS = loops(**{"asyncio_rs-py": _PyDatagramLoop})
 
 SIZE = 64
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 /// Emptied `Handle`s a loop keeps for its next `call_soon`s.
 const SPARE_HANDLES: usize = 16;
 
-/// Busy turns (which did not wait for I/O) between looks at pending signals.
+/// Turns between looks at pending signals, besides the looks after a wait a signal interrupted.
 const SIGNAL_CHECK_INTERVAL: u32 = 64;
 
 /// The loop's thread-bound state.
@@ -425,15 +425,17 @@ impl CoreLoop {
         let mut first = true;
         let mut turns = 0u32;
         let mut signalled = Ok(());
-        local.lp.run(Some(release_gil), |waited| {
+        local.lp.run(Some(release_gil), |interrupted| {
             if !first {
                 if local.pending.borrow().is_some() {
                     return None;
                 }
                 // A signal that came while Python code ran was handled there, by the
-                // interpreter; one that interrupted the wait is looked at here. Busy turns
-                // that run native work only look every so often.
-                if waited || turns % SIGNAL_CHECK_INTERVAL == 0 {
+                // interpreter's eval breaker (a callback's first bytecode looks); one that
+                // interrupted the wait is looked at here, as the selectors module does on
+                // `EINTR`. Turns that ran no Python code are caught by the look every so
+                // many turns (each look costs as much as a tenth of a one-callback turn).
+                if interrupted || turns % SIGNAL_CHECK_INTERVAL == 0 {
                     signalled = py.check_signals();
                 }
                 if signalled.is_err() || this.stopping.load(Ordering::Relaxed) {

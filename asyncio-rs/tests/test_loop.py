@@ -3,6 +3,8 @@ CPython's error or warning, never a crash."""
 
 import asyncio
 import contextvars
+import ctypes
+import functools
 import gc
 import inspect
 import os
@@ -372,6 +374,46 @@ class CtrlC(unittest.TestCase):
         want = self.run_interrupted("cpython")
         self.assertEqual(want[1:], ("main cancelled\n", ["KeyboardInterrupt"]))
         self.assertEqual(self.run_interrupted("ours"), want)
+
+
+class Signals(LoopTestCase):
+    """A Python signal handler (``signal.signal``) runs on our loop as on asyncio's: when a
+    signal interrupts the loop's wait, and when one comes while only native callbacks run."""
+
+    def setUp(self):
+        super().setUp()
+        self.order = []
+        old = signal.signal(signal.SIGUSR1, lambda *_: self.on_signal())
+        self.addCleanup(signal.signal, signal.SIGUSR1, old)
+
+    def on_signal(self):
+        self.order.append("handler")
+        self.loop.stop()
+
+    def test_a_signal_that_interrupts_the_wait_runs_its_handler_at_once(self):
+        main = threading.main_thread().ident
+        # Sent once the loop waits for its only timer, with the GIL released.
+        sender = threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGUSR1))
+        self.loop.call_soon(sender.start)
+        self.loop.call_later(10, self.order.append, "timer")
+        self.loop.call_later(10, self.loop.stop)
+        self.loop.run_forever()
+        sender.join()
+        self.assertEqual(self.order, ["handler"])
+
+    def test_a_signal_sent_from_native_callbacks_is_handled_within_a_few_turns(self):
+        # libc's kill through ctypes trips the signal without running its handler (os.kill
+        # runs it at once), and functools.partial links run no bytecode: nothing but the
+        # loop's own look at pending signals can run the handler before the chain's end.
+        kill = ctypes.CDLL(None).kill
+        end = functools.partial(self.order.append, "end")
+        for _ in range(100):
+            end = functools.partial(self.loop.call_soon, end)
+        self.loop.call_soon(kill, os.getpid(), signal.SIGUSR1)
+        self.loop.call_soon(end)
+        self.loop.call_later(10, self.loop.stop)
+        self.loop.run_forever()
+        self.assertEqual(self.order, ["handler"])
 
 
 class SlowCallbacks(LoopTestCase):

@@ -116,7 +116,8 @@ class Basics(TransportTestCase):
         sent = bytearray()
 
         async def send():
-            for size in (100_000, 3, 70_000, 1, 448, 449, 65_536, 10):
+            # Each side of the sizes where a read is copied out of the spare buffer.
+            for size in (100_000, 3, 70_000, 1, 448, 449, 1024, 4096, 4097, 65_536, 10):
                 chunk = os.urandom(size)
                 sent.extend(chunk)
                 await self.loop.sock_sendall(self.peer, chunk)

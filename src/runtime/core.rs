@@ -104,6 +104,9 @@ pub(crate) struct Core {
     timer_buf: RefCell<Vec<TimerAction>>,
     current: Cell<Option<u64>>,
     turns: Cell<u64>,
+    /// A signal interrupted a wait for I/O since [`take_interrupted`](Self::take_interrupted)
+    /// last looked: an embedding runs the interpreter's signal handlers then.
+    interrupted: Cell<bool>,
     pub(crate) pool: RefCell<Option<Pool>>,
 }
 
@@ -136,6 +139,7 @@ impl Core {
             timer_buf: RefCell::new(Vec::new()),
             current: Cell::new(None),
             turns: Cell::new(0),
+            interrupted: Cell::new(false),
             pool: RefCell::new(None),
         });
         if debug || crate::introspection::serving_all() {
@@ -452,6 +456,11 @@ impl Core {
         }
     }
 
+    /// Whether a signal interrupted a wait for I/O since the last call.
+    pub(crate) fn take_interrupted(&self) -> bool {
+        self.interrupted.replace(false)
+    }
+
     pub(crate) fn poll_io(&self, timeout: Option<Duration>) {
         let mut events = self.events.borrow_mut();
         // A wait that may sleep is timed, for the busy ratio and debug mode's log of it.
@@ -472,7 +481,9 @@ impl Core {
             }
         }
         if let Err(e) = polled {
-            if e.kind() != std::io::ErrorKind::Interrupted {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                self.interrupted.set(true);
+            } else {
                 log::error!("event loop poll failed: {e}");
             }
             return;

@@ -129,8 +129,9 @@ impl EmbeddedLoop {
     }
 
     /// Turns the loop as [`turn`](Self::turn) does while `next` says so: before each turn
-    /// `next` answers `Some(may_block)` to turn, or `None` to return; it is told whether the
-    /// turn before it may have waited for I/O (where a signal interrupts the wait). The loop
+    /// `next` answers `Some(may_block)` to turn, or `None` to return; it is told whether a
+    /// signal interrupted the turn before it in its wait for I/O (an interpreter runs its
+    /// signal handlers then: the wait was `epoll_wait`, not its own code). The loop
     /// is entered, and `hook` installed, once for the whole run instead of at each turn (that
     /// costs as much as the turn itself when one callback is ready): asyncio's
     /// `run_forever` is this.
@@ -143,7 +144,7 @@ impl EmbeddedLoop {
     /// let count = calls.clone();
     /// lp.call_soon(move || count.set(count.get() + 1));
     /// let mut turns = 0;
-    /// lp.run(None, |_waited| {
+    /// lp.run(None, |_interrupted| {
     ///     turns += 1;
     ///     (turns <= 3).then_some(false)
     /// });
@@ -154,29 +155,25 @@ impl EmbeddedLoop {
     pub fn run(&self, hook: Option<WaitHook>, mut next: impl FnMut(bool) -> Option<bool>) {
         let _hook = HookSet::new(hook);
         self.entered(|| {
-            let mut waited = false;
-            while let Some(may_block) = next(waited) {
-                waited = self.turn_entered(may_block);
+            let mut interrupted = self.core.take_interrupted();
+            while let Some(may_block) = next(interrupted) {
+                self.turn_entered(may_block);
+                interrupted = self.core.take_interrupted();
             }
         });
     }
 
-    /// One turn, in the loop; whether it may have waited for I/O.
-    fn turn_entered(&self, may_block: bool) -> bool {
-        let may_wait = if self.core.has_ready() {
+    /// One turn, in the loop.
+    fn turn_entered(&self, may_block: bool) {
+        if self.core.has_ready() {
             self.core.poll_io(Some(std::time::Duration::ZERO));
-            false
         } else if !may_block {
             // Something ready makes the turn poll without waiting.
             self.core.call_soon(Box::new(|| {}), None);
-            false
-        } else {
-            true
-        };
+        }
         self.core.shared.running.store(true, Ordering::Release);
         self.core.turn();
         self.core.shared.running.store(false, Ordering::Release);
-        may_wait
     }
 
     /// Queues `callback` for the next turn, after what other threads sent before (as

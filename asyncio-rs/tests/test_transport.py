@@ -136,8 +136,12 @@ class Basics(TransportTestCase):
         tr.write(memoryview(b"xcdx")[1:3])
         tr.writelines([b"e", bytearray(b"f"), memoryview(b"g")])
         self.assertEqual(self.read_peer(7), b"abcdefg")
-        with self.assertRaisesRegex(TypeError, "bytes-like object, not 'str'"):
+        # asyncio's own words (3.14 changed them): its write checks the type first.
+        with self.assertRaises(TypeError) as want:
+            asyncio.selector_events._SelectorSocketTransport.write(None, "text")
+        with self.assertRaises(TypeError) as got:
             tr.write("text")
+        self.assertEqual(str(got.exception), str(want.exception))
         tr.close()
         self.turns()
 

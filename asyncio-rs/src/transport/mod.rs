@@ -98,8 +98,14 @@ impl SocketTransport {
             owned = PyBytes::new(py, b"").call_method1(intern!(py, "join"), ((data,),))?;
             owned.cast::<PyBytes>()?.as_bytes()
         } else {
+            // asyncio's wording, which 3.14 changed.
+            let what = if py.version_info() >= (3, 14) {
+                "a bytes, bytearray, or memoryview object"
+            } else {
+                "a bytes-like object"
+            };
             return Err(PyTypeError::new_err(format!(
-                "data argument must be a bytes-like object, not '{}'",
+                "data argument must be {what}, not '{}'",
                 data.get_type().name()?
             )));
         };

@@ -95,17 +95,36 @@ impl Callback {
     ///
     /// # Safety
     /// The caller holds the only reference to the handle, and borrows nothing of its parts.
-    pub(crate) unsafe fn refill(&self, parts: Parts) {
+    pub(crate) unsafe fn refill(&self, py: Python<'_>, parts: Parts) {
         self.cancelled.store(false, Ordering::Relaxed);
         // SAFETY: as the caller promised, nothing else reads or writes `parts` meanwhile; the
         // old objects are released after the write, and their finalizers may look at the
         // handle (through the garbage collector) again.
         let old = unsafe { std::mem::replace(&mut *self.parts.get(), parts) };
-        drop(old);
+        old.release(py);
     }
 }
 
 impl Parts {
+    /// Releases the objects now, as dropping them would, without PyO3's look at whether this
+    /// thread holds the GIL (a thread-local read; two per reused handle's `call_soon`).
+    fn release(self, py: Python<'_>) {
+        let Parts {
+            callback,
+            args,
+            context,
+            loop_,
+            source_traceback,
+        } = self;
+        callback.drop_ref(py);
+        args.drop_ref(py);
+        context.drop_ref(py);
+        loop_.drop_ref(py);
+        if let Some(traceback) = source_traceback {
+            traceback.drop_ref(py);
+        }
+    }
+
     /// What a spare handle holds: nothing of a callback's.
     pub(crate) fn empty(py: Python<'_>) -> Parts {
         Parts {

@@ -165,7 +165,12 @@ fn run_queued(local: &Weak<Local>, token: usize, run: bool) {
     }
     // SAFETY: the only reference is `handle`, and nothing of its is borrowed; emptying it may
     // run finalizers, which find no spare taken from or given to the list meanwhile.
-    unsafe { handle.get().cb.refill(Parts::empty(handle.py())) };
+    unsafe {
+        handle
+            .get()
+            .cb
+            .refill(handle.py(), Parts::empty(handle.py()))
+    };
     local.spare_handles.borrow_mut().push(handle.unbind());
 }
 
@@ -534,7 +539,7 @@ impl CoreLoop {
             Some(handle) => {
                 // SAFETY: a spare handle has no other reference (see `run_queued`), and
                 // nothing of its is borrowed.
-                unsafe { handle.get().cb.refill(parts) };
+                unsafe { handle.get().cb.refill(py, parts) };
                 handle
             }
             None => Self::new_handle(py, parts)?,

@@ -561,25 +561,32 @@ impl Core {
                         release_task(task);
                     }
                 }
-                Some(Ready::Call(f, cancelled)) => {
-                    if cancelled.is_some_and(|c| c.get()) {
-                        drop_logged(f, "a cancelled callback");
-                        continue;
-                    }
-                    if self.debug.on() {
-                        self.run_callback_timed(f);
-                    } else {
-                        run_callback(f);
-                    }
-                    // A callback scheduled with no context that set a variable: Python ran it
-                    // in a copy of the loop's context, so the value goes with it.
-                    if crate::contextvars::entered() {
-                        drop(crate::contextvars::leave(None));
-                    }
-                }
+                Some(Ready::Call(f, cancelled)) => self.run_call(f, cancelled),
                 Some(Ready::Token(token)) => self.run_token(token, true),
                 None => break,
             }
+        }
+    }
+
+    /// Runs a `call_soon` callback. Not inlined into `run_ready`: there the compiler would
+    /// look up the context's thread-locals before the loop, at every turn, even a turn of
+    /// tasks and tokens alone (two `__tls_get_addr` calls where the crate is a shared
+    /// library, as in the Python front).
+    #[inline(never)]
+    fn run_call(&self, f: Callback, cancelled: Option<Rc<Cell<bool>>>) {
+        if cancelled.is_some_and(|c| c.get()) {
+            drop_logged(f, "a cancelled callback");
+            return;
+        }
+        if self.debug.on() {
+            self.run_callback_timed(f);
+        } else {
+            run_callback(f);
+        }
+        // A callback scheduled with no context that set a variable: Python ran it in a copy
+        // of the loop's context, so the value goes with it.
+        if crate::contextvars::entered() {
+            drop(crate::contextvars::leave(None));
         }
     }
 

@@ -6,12 +6,10 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::os::raw::c_int;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use crate::thread_bound::ThreadBound;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 extern "C" {
     // Public CPython API (cpython/context.h) since 3.7; declared here as not every PyO3
@@ -302,6 +300,9 @@ where
     let Some(local) = local.upgrade() else { return };
     let cb = handle.get().callback();
     if local.closed.get() || cb.is_cancelled() {
+        // Released now, as a `Bound`: a `Py`'s drop would look at PyO3's count of attached
+        // calls, which the loop's turns do not raise, and defer the release to PyO3's pool.
+        drop(handle.into_bound(py));
         return;
     }
     if local.pending.borrow().is_some() {
@@ -421,14 +422,19 @@ impl Handle {
     }
 }
 
-/// asyncio's `TimerHandle`: made by `call_later` and `call_at`. Cancelling it takes its
-/// timer off the loop's wheel at once.
+/// asyncio's `TimerHandle`: made by `call_later` and `call_at`. Its timer is a token on the
+/// Rust loop's wheel (see `loop_core::schedule_at`); cancelling it on the loop's thread takes
+/// the timer off the wheel at once.
 #[pyclass(frozen, module = "asyncio_rs._native")]
 pub(crate) struct TimerHandle {
     pub(crate) cb: Callback,
     pub(crate) when: f64,
-    pub(crate) timer: ThreadBound<RefCell<Option<asyncio::TimerHandle>>>,
+    /// The wheel's key of its timer (`TimerKey::to_raw`) while it is there, else `NO_TIMER`.
+    pub(crate) timer: AtomicU64,
 }
+
+/// A `TimerHandle` whose timer is not on the wheel: it fired, was cancelled, or never was.
+pub(crate) const NO_TIMER: u64 = u64::MAX;
 
 impl HasCallback for TimerHandle {
     fn callback(&self) -> &Callback {
@@ -438,13 +444,10 @@ impl HasCallback for TimerHandle {
 
 #[pymethods]
 impl TimerHandle {
-    fn cancel(&self) {
+    fn cancel(&self, py: Python<'_>) {
         self.cb.cancelled.store(true, Ordering::Relaxed);
-        // From another thread only the flag is set; the timer then fires as a no-op.
-        if let Some(timer) = self.timer.try_get() {
-            if let Some(timer) = timer.borrow_mut().take() {
-                timer.cancel();
-            }
+        if self.timer.load(Ordering::Relaxed) != NO_TIMER {
+            crate::loop_core::cancel_timer(py, &self.cb.loop_, &self.timer);
         }
     }
 

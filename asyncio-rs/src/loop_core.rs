@@ -4,9 +4,9 @@
 //! (`asyncio_rs/_loop.py`): the methods here shadow asyncio's hot ones and its selector
 //! hooks, and asyncio's pure-Python code does the rest on top of them.
 
-use crate::handle::{dispatch, Handle, Parts, TimerHandle};
+use crate::handle::{dispatch, Handle, Parts, TimerHandle, NO_TIMER};
 use crate::thread_bound::ThreadBound;
-use asyncio::embed::EmbeddedLoop;
+use asyncio::embed::{EmbeddedLoop, TimerKey};
 use asyncio::LoopHandle;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -16,7 +16,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Emptied `Handle`s a loop keeps for its next `call_soon`s.
@@ -137,12 +137,54 @@ fn release_gil(wait: &mut dyn FnMut()) {
     wait();
 }
 
-/// Runs a `Handle` that `call_soon` queued as a token (or, with `run` false, drops it: the loop
-/// closed first).
+/// Marks a token that is a `TimerHandle`'s (objects are aligned, so a pointer's low bit is 0).
+const TIMER_TAG: usize = 1;
+
+/// Gives back the reference of a `TimerHandle`'s token that will not run.
+fn release_timer_token(py: Python<'_>, token: usize) {
+    // SAFETY: a timer token is a `TimerHandle`'s pointer, tagged, with a reference of its own
+    // (made in `schedule_at`), which its holder hands over here once.
+    drop(unsafe { Bound::from_owned_ptr(py, (token & !TIMER_TAG) as *mut pyo3::ffi::PyObject) });
+}
+
+/// Takes a `TimerHandle`'s timer off the wheel of `loop_`, its loop, and releases the wheel's
+/// reference. From another thread than the loop's, nothing is done: the handle is marked
+/// cancelled already, and its timer fires as a no-op.
+pub(crate) fn cancel_timer(py: Python<'_>, loop_: &Py<PyAny>, timer: &AtomicU64) {
+    let Ok(core) = loop_.bind(py).cast::<CoreLoop>() else {
+        return;
+    };
+    let Some(local) = core.get().local.try_get() else {
+        return;
+    };
+    let key = timer.swap(NO_TIMER, Ordering::Relaxed);
+    if key == NO_TIMER {
+        return;
+    }
+    if let Some(token) = local.lp.cancel_timer_token(TimerKey::from_raw(key)) {
+        release_timer_token(py, token);
+    }
+}
+
+/// Runs a `Handle` that `call_soon` queued as a token, or a `TimerHandle` whose timer fired
+/// (or, with `run` false, drops it: the loop closed first).
 fn run_queued(local: &Weak<Local>, token: usize, run: bool) {
     // SAFETY: the loop runs and drops its queue's entries in its turns and its close, which
     // hold the GIL (released around the wait for I/O only, where none runs).
     let py = unsafe { Python::assume_attached() };
+    if token & TIMER_TAG != 0 {
+        // SAFETY: as in `release_timer_token`; the wheel, then the ready queue, hand the
+        // reference over here once.
+        let handle = unsafe {
+            Bound::from_owned_ptr(py, (token & !TIMER_TAG) as *mut pyo3::ffi::PyObject)
+                .cast_into_unchecked::<TimerHandle>()
+        };
+        handle.get().timer.store(NO_TIMER, Ordering::Relaxed);
+        if run {
+            dispatch(local, handle.unbind());
+        }
+        return;
+    }
     // SAFETY: the tokens of this loop are queued by `call_soon_impl` alone: each is a
     // `Handle`'s pointer with a reference of its own, which the queue gives back here once.
     let handle = unsafe {
@@ -589,21 +631,14 @@ impl CoreLoop {
         let local = Self::local_of(slf)?;
         let py = slf.py();
         let cb = Self::new_parts(slf, callback, args, context)?.into();
-        let handle = Py::new(
-            py,
-            TimerHandle {
-                cb,
-                when,
-                timer: ThreadBound::follow(&this.local, RefCell::new(None)),
-            },
-        )?;
-        let queued = handle.clone_ref(py);
-        let weak: Weak<Local> = Rc::downgrade(local);
-        let timer = local
-            .lp
-            .call_at(when - this.epoch, move || dispatch(&weak, queued));
-        if let Ok(slot) = handle.get().timer.get() {
-            *slot.borrow_mut() = Some(timer);
+        let timer = AtomicU64::new(NO_TIMER);
+        let handle = Py::new(py, TimerHandle { cb, when, timer })?;
+        // The wheel's reference, as a tagged token that `run_queued` or `cancel_timer` takes
+        // back: no boxed closure, no handle of the Rust loop's.
+        let token = handle.clone_ref(py).into_ptr() as usize | TIMER_TAG;
+        match local.lp.call_at_token(when - this.epoch, token) {
+            Some(key) => handle.get().timer.store(key.to_raw(), Ordering::Relaxed),
+            None => release_timer_token(py, token),
         }
         Ok(handle)
     }

@@ -514,6 +514,66 @@ class NoLeaks(LoopTestCase):
         self.assertEqual(seen[2:], list(range(20)))
 
 
+class TimerReferences(LoopTestCase):
+    """A timer's reference to its handle (a token on the Rust loop's wheel) is given back
+    when it fires, when it is cancelled, and when the loop closes first: the callback's
+    objects go as soon as nothing else holds the handle."""
+
+    class Target:
+        def method(self):
+            pass
+
+    def scheduled(self, loop, delay):
+        target = self.Target()
+        return loop.call_later(delay, target.method), weakref.ref(target)
+
+    def test_cancelled_on_the_loop_s_thread(self):
+        handle, gone = self.scheduled(self.loop, 3600)
+        handle.cancel()
+        del handle
+        self.assertIsNone(gone())
+
+    def test_fired(self):
+        handle, gone = self.scheduled(self.loop, 0)
+        self.loop.run_until_complete(asyncio.sleep(0.01))
+        handle.cancel()  # after it ran: nothing to take off the wheel
+        del handle
+        self.assertIsNone(gone())
+
+    def test_cancelled_from_another_thread_then_fired_as_a_no_op(self):
+        seen = []
+        handle = self.loop.call_later(0.001, seen.append, "ran")
+        other, gone = self.scheduled(self.loop, 0.001)
+        for h in (handle, other):
+            thread = threading.Thread(target=h.cancel)
+            thread.start()
+            thread.join()
+        del other, h
+        self.assertIsNotNone(gone())  # the wheel holds it until it fires
+        self.loop.run_until_complete(asyncio.sleep(0.01))
+        self.assertEqual(seen, [])
+        self.assertTrue(handle.cancelled())
+        self.assertIsNone(gone())
+
+    def test_pending_when_the_loop_closes(self):
+        loop = asyncio_rs.new_event_loop()
+        handle, gone = self.scheduled(loop, 3600)
+        del handle
+        self.assertIsNotNone(gone())
+        loop.close()
+        self.assertIsNone(gone())
+
+    def test_never_due(self):
+        target = self.Target()
+        gone = weakref.ref(target)
+        handle = self.loop.call_at(float("inf"), target.method)
+        del target
+        self.assertEqual(handle.when(), float("inf"))
+        self.loop.run_until_complete(asyncio.sleep(0))
+        del handle
+        self.assertIsNone(gone())
+
+
 def assert_bursts_leave_nothing(test, burst):
     """Runs ``burst()`` twice (the first warms caches): the second must leave the number of
     objects the garbage collector tracks within 50 of what it was."""

@@ -70,6 +70,8 @@ pub(crate) type Dispatch = Box<dyn Fn(usize, bool)>;
 pub(crate) enum TimerAction {
     Wake(Waker),
     Call(Callback, Rc<Cell<bool>>),
+    /// An embedding's token, queued as a [`Ready::Token`] when due (see `embed`).
+    Token(usize),
 }
 
 pub(crate) struct Core {
@@ -537,6 +539,7 @@ impl Core {
             match action {
                 TimerAction::Wake(waker) => waker.wake(),
                 TimerAction::Call(f, cancelled) => self.call_soon(f, Some(cancelled)),
+                TimerAction::Token(token) => self.call_soon_token(token),
             }
         }
         *self.timer_buf.borrow_mut() = due;
@@ -706,7 +709,10 @@ impl Core {
         }
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
         for action in timers.into_values() {
-            drop_logged(action, "a timer callback the loop closed before running");
+            match action {
+                TimerAction::Token(token) => self.run_token(token, false),
+                action => drop_logged(action, "a timer callback the loop closed before running"),
+            }
         }
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         for item in ready {

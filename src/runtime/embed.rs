@@ -11,7 +11,7 @@
 //! This is not a stable API: it is public for the workspace's Python package only.
 
 use super::context::{self, Enter};
-use super::core::Core;
+use super::core::{Core, TimerAction};
 use super::handle::{LoopHandle, TimerHandle};
 use crate::reactor::{Direction, Registration};
 use std::cell::Cell;
@@ -52,6 +52,24 @@ pub(crate) fn around_wait<R>(timeout: Option<Duration>, wait: impl FnOnce() -> R
             // rather than lose the turn.
             out.unwrap_or_else(|| (wait.take().expect("not called"))())
         }
+    }
+}
+
+/// A timer of [`EmbeddedLoop::call_at_token`], to take it off the wheel with
+/// [`EmbeddedLoop::cancel_timer_token`]. Its raw form is a word an embedding may keep in an
+/// atomic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerKey(u64);
+
+impl TimerKey {
+    /// The key as a word.
+    pub fn to_raw(self) -> u64 {
+        self.0
+    }
+
+    /// The key a word from [`to_raw`](Self::to_raw) stands for.
+    pub fn from_raw(raw: u64) -> TimerKey {
+        TimerKey(raw)
     }
 }
 
@@ -217,6 +235,55 @@ impl EmbeddedLoop {
             self.core.drain_remote();
         }
         self.core.call_soon_token(token);
+    }
+
+    /// Queues `token` as [`call_soon_token`](Self::call_soon_token) does once the loop time
+    /// reaches `when` (seconds, as [`LoopHandle::time`]): a word on the timer wheel instead
+    /// of a boxed closure and its handle (the Python front's `call_later` and `call_at`). A
+    /// `when` that is NaN or infinite arms nothing and returns `None`: the token stays the
+    /// caller's. A timer the loop closed before it fired goes to the dispatch as not run.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let lp = asyncio::embed::EmbeddedLoop::new()?;
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let log = seen.clone();
+    /// lp.set_dispatch(move |token, run| log.borrow_mut().push((token, run)));
+    /// let now = lp.handle().time();
+    /// lp.call_at_token(now, 1).unwrap();
+    /// let far = lp.call_at_token(now + 3600.0, 2).unwrap();
+    /// lp.call_at_token(now + 7200.0, 3).unwrap();
+    /// assert_eq!(lp.call_at_token(f64::NAN, 4), None);
+    /// lp.turn(false, None);
+    /// assert_eq!(lp.cancel_timer_token(far), Some(2));
+    /// assert_eq!(lp.cancel_timer_token(far), None);
+    /// lp.close();
+    /// assert_eq!(*seen.borrow(), [(1, true), (3, false)]);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn call_at_token(&self, when: f64, token: usize) -> Option<TimerKey> {
+        if !when.is_finite() {
+            return None;
+        }
+        let deadline_ns = (when.max(0.0) * 1e9).min(u64::MAX as f64) as u64;
+        let key = self.core.add_timer(deadline_ns, TimerAction::Token(token));
+        Some(TimerKey(key.to_u64()))
+    }
+
+    /// Takes a timer of [`call_at_token`](Self::call_at_token) off the wheel and gives its
+    /// token back, for the caller to release; `None` when it fired (its token is queued or
+    /// was run) or was taken off already.
+    pub fn cancel_timer_token(&self, key: TimerKey) -> Option<usize> {
+        let key = crate::util::slab::Key::from_u64(key.0);
+        let mut timers = self.core.timers.borrow_mut();
+        if !matches!(timers.get_mut(key), Some(TimerAction::Token(_))) {
+            return None;
+        }
+        match timers.remove(key) {
+            Some(TimerAction::Token(token)) => Some(token),
+            _ => None,
+        }
     }
 
     /// Runs `fut` as one of the loop's tasks, from the next turn on; it is dropped unfinished

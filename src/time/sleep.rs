@@ -210,7 +210,9 @@ impl Sleep {
                             );
                             true
                         }
-                        Some(TimerAction::Call(..)) => unreachable!("a sleep's timer wakes"),
+                        Some(TimerAction::Call(..) | TimerAction::Token(_)) => {
+                            unreachable!("a sleep's timer wakes")
+                        }
                     }
                 });
                 match armed {

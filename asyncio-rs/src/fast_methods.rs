@@ -176,7 +176,7 @@ impl<'a, 'py> Args<'a, 'py> {
     fn rest(&self, from: usize) -> PyResult<Bound<'py, PyTuple>> {
         let items = &self.positional[from..];
         if items.is_empty() {
-            return Ok(PyTuple::empty(self.py));
+            return Ok(crate::handle::empty_tuple(self.py));
         }
         let n = ffi::Py_ssize_t::try_from(items.len()).unwrap_or(ffi::Py_ssize_t::MAX);
         // SAFETY: a new tuple of `n` items (the shared empty one when `n` is 0), or NULL with

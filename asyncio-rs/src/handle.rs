@@ -19,6 +19,16 @@ extern "C" {
     fn PyContext_CopyCurrent() -> *mut ffi::PyObject;
 }
 
+/// The empty tuple, the `args` of a callback given none: kept here, since PyO3's
+/// `PyTuple::empty` calls `PyTuple_New(0)`, which costs as much again as taking a reference.
+pub(crate) fn empty_tuple(py: Python<'_>) -> Bound<'_, PyTuple> {
+    static EMPTY: PyOnceLock<Py<PyTuple>> = PyOnceLock::new();
+    EMPTY
+        .get_or_init(py, || PyTuple::empty(py).unbind())
+        .bind(py)
+        .clone()
+}
+
 /// Calls `f` inside the context `ctx` (a `contextvars.Context`), which must not be entered
 /// already.
 pub(crate) fn in_context<R>(
@@ -127,7 +137,7 @@ impl Parts {
     pub(crate) fn empty(py: Python<'_>) -> Parts {
         Parts {
             callback: py.None(),
-            args: PyTuple::empty(py).unbind(),
+            args: empty_tuple(py).unbind(),
             context: py.None(),
             loop_: py.None(),
             source_traceback: None,

@@ -58,6 +58,19 @@ pub(crate) fn around_wait<R>(timeout: Option<Duration>, wait: impl FnOnce() -> R
 /// A timer of [`EmbeddedLoop::call_at_token`], to take it off the wheel with
 /// [`EmbeddedLoop::cancel_timer_token`]. Its raw form is a word an embedding may keep in an
 /// atomic.
+///
+/// # Examples
+/// ```
+/// use asyncio::embed::{EmbeddedLoop, TimerKey};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// let lp = EmbeddedLoop::new()?;
+/// let key = lp.call_at_token(lp.handle().time() + 60.0, 7).unwrap();
+/// let kept = AtomicU64::new(key.to_raw());
+/// let key = TimerKey::from_raw(kept.load(Ordering::Relaxed));
+/// assert_eq!(lp.cancel_timer_token(key), Some(7));
+/// lp.close();
+/// # std::io::Result::Ok(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerKey(u64);
 

@@ -105,8 +105,9 @@ def pinned(core, argv):
     return (["taskset", "-c", core] if shutil.which("taskset") else []) + argv
 
 
-def one(client, name, kind, conns, size, secs):
-    """(requests per second, server CPU µs per request), or None when the server failed."""
+def measured(client, name, kind, conns, size, secs, sample):
+    """(requests, seconds, sample(server pid) at the window's start and at its end) of one
+    server under the client, or None when the server failed."""
     server = subprocess.Popen(pinned("1", [sys.executable, __file__, "serve", name, kind]),
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -118,19 +119,35 @@ def one(client, name, kind, conns, size, secs):
         try:
             if cl.stdout.readline().strip() != "start":
                 return None
-            c0 = cpu_ns(server.pid)
+            before = sample(server.pid)
             line = cl.stdout.readline().split()
-            c1 = cpu_ns(server.pid)
+            after = sample(server.pid)
             if not line or line[0] != "done":
                 return None
-            ops, elapsed = int(line[1]), float(line[2])
-            return ops / elapsed, (c1 - c0) / 1e3 / max(ops, 1)
+            return int(line[1]), float(line[2]), before, after
         finally:
             cl.kill()
             cl.wait()
     finally:
         server.kill()
         server.wait()
+
+
+def one(client, name, kind, conns, size, secs):
+    """(requests per second, server CPU µs per request), or None when the server failed."""
+    got = measured(client, name, kind, conns, size, secs, cpu_ns)
+    if got is None:
+        return None
+    ops, elapsed, c0, c1 = got
+    return ops / elapsed, (c1 - c0) / 1e3 / max(ops, 1)
+
+
+def build_client():
+    """The load client, compiled from echo_client.c; its path."""
+    client = os.path.join(os.environ.get("TMPDIR", "/tmp"), "asyncio-rs-echo-client")
+    subprocess.run(["cc", "-O2", "-pthread", "-o", client, os.path.join(HERE, "echo_client.c")],
+                   check=True)
+    return client
 
 
 def main(args):
@@ -140,9 +157,7 @@ def main(args):
     conns = int(opts.get("conns", 64))
     sizes = [int(s) for s in opts.get("sizes", "64,16384").split(",")]
     loops = opts.get("loops", "ours,uvloop,rloop,asyncio").split(",")
-    client = os.path.join(os.environ.get("TMPDIR", "/tmp"), "asyncio-rs-echo-client")
-    subprocess.run(["cc", "-O2", "-pthread", "-o", client, os.path.join(HERE, "echo_client.c")],
-                   check=True)
+    client = build_client()
     print(f"{conns} connections, {secs} s windows, median of {reps}; "
           "server CPU per request (lower is better) and the ratio of each loop's to ours")
     print(f"{'server':<9} {'size':>6} {'loop':<8} {'req/s':>9} {'CPU µs/req':>11} {'× ours':>7}")

@@ -331,39 +331,40 @@ unsafe extern "C" fn time(slf: Object, _: Object) -> Object {
 
 /// Installs the methods on `CoreLoop`, replacing PyO3's of the same names.
 pub(crate) fn install(py: Python<'_>) -> PyResult<()> {
-    add(
-        py,
-        c"call_soon",
-        Meth::Fast(call_soon),
-        c"call_soon($self, callback, *args, context=None)\n--\n\n\
-          Calls callback(*args) at the next turn of the loop, in context.",
-    )?;
-    add(
-        py,
-        c"call_later",
-        Meth::Fast(call_later),
-        c"call_later($self, delay, callback, *args, context=None)\n--\n\n\
-          Calls callback(*args) after delay seconds.",
-    )?;
-    add(
-        py,
-        c"call_at",
-        Meth::Fast(call_at),
-        c"call_at($self, when, callback, *args, context=None)\n--\n\n\
-          Calls callback(*args) at the loop time when.",
-    )?;
-    add(
-        py,
-        c"get_debug",
-        Meth::NoArgs(get_debug),
-        c"get_debug($self, /)\n--\n\nWhether the loop is in debug mode.",
-    )?;
-    add(
-        py,
-        c"time",
-        Meth::NoArgs(time),
-        c"time($self, /)\n--\n\nThe loop's monotonic clock, in seconds.",
-    )
+    let methods = [
+        (
+            c"call_soon",
+            Meth::Fast(call_soon),
+            c"call_soon($self, callback, *args, context=None)\n--\n\n\
+              Calls callback(*args) at the next turn of the loop, in context.",
+        ),
+        (
+            c"call_later",
+            Meth::Fast(call_later),
+            c"call_later($self, delay, callback, *args, context=None)\n--\n\n\
+              Calls callback(*args) after delay seconds.",
+        ),
+        (
+            c"call_at",
+            Meth::Fast(call_at),
+            c"call_at($self, when, callback, *args, context=None)\n--\n\n\
+              Calls callback(*args) at the loop time when.",
+        ),
+        (
+            c"get_debug",
+            Meth::NoArgs(get_debug),
+            c"get_debug($self, /)\n--\n\nWhether the loop is in debug mode.",
+        ),
+        (
+            c"time",
+            Meth::NoArgs(time),
+            c"time($self, /)\n--\n\nThe loop's monotonic clock, in seconds.",
+        ),
+    ];
+    for (name, meth, doc) in methods {
+        add(py, name, meth, doc)?;
+    }
+    Ok(())
 }
 
 /// A `METH_FASTCALL | METH_KEYWORDS` method.

@@ -140,11 +140,20 @@ fn release_gil(wait: &mut dyn FnMut()) {
 /// Marks a token that is a `TimerHandle`'s (objects are aligned, so a pointer's low bit is 0).
 const TIMER_TAG: usize = 1;
 
+/// The `TimerHandle` of a timer token, with the token's reference.
+fn timer_of_token(py: Python<'_>, token: usize) -> Bound<'_, TimerHandle> {
+    // SAFETY: a timer token is a `TimerHandle`'s pointer, tagged, with a reference of its own
+    // (made in `schedule_at`), which its holder (the caller, the wheel, then the ready queue)
+    // hands over here once.
+    unsafe {
+        Bound::from_owned_ptr(py, (token & !TIMER_TAG) as *mut pyo3::ffi::PyObject)
+            .cast_into_unchecked::<TimerHandle>()
+    }
+}
+
 /// Gives back the reference of a `TimerHandle`'s token that will not run.
 fn release_timer_token(py: Python<'_>, token: usize) {
-    // SAFETY: a timer token is a `TimerHandle`'s pointer, tagged, with a reference of its own
-    // (made in `schedule_at`), which its holder hands over here once.
-    drop(unsafe { Bound::from_owned_ptr(py, (token & !TIMER_TAG) as *mut pyo3::ffi::PyObject) });
+    drop(timer_of_token(py, token));
 }
 
 /// Takes a `TimerHandle`'s timer off the wheel of `loop_`, its loop, and releases the wheel's
@@ -173,12 +182,7 @@ fn run_queued(local: &Weak<Local>, token: usize, run: bool) {
     // hold the GIL (released around the wait for I/O only, where none runs).
     let py = unsafe { Python::assume_attached() };
     if token & TIMER_TAG != 0 {
-        // SAFETY: as in `release_timer_token`; the wheel, then the ready queue, hand the
-        // reference over here once.
-        let handle = unsafe {
-            Bound::from_owned_ptr(py, (token & !TIMER_TAG) as *mut pyo3::ffi::PyObject)
-                .cast_into_unchecked::<TimerHandle>()
-        };
+        let handle = timer_of_token(py, token);
         handle.get().timer.store(NO_TIMER, Ordering::Relaxed);
         if run {
             dispatch(local, handle.unbind());
@@ -601,8 +605,12 @@ impl CoreLoop {
         context: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<TimerHandle>> {
         let delay = delay.ok_or_else(|| PyTypeError::new_err("delay must not be None"))?;
-        let when = slf.get().time() + delay;
-        Self::schedule_at(slf, when, callback, args, context, "call_later")
+        let this = slf.get();
+        // One clock reading serves `when` and the wheel's look at whether it is due.
+        let now = this.remote.time();
+        let when = now + this.epoch + delay;
+        let at = (now + delay, Some(now));
+        Self::schedule_at(slf, when, at, callback, args, context, "call_later")
     }
 
     /// `call_at(when, callback, *args, context=None)`.
@@ -614,12 +622,16 @@ impl CoreLoop {
         context: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<TimerHandle>> {
         let when = when.ok_or_else(|| PyTypeError::new_err("when cannot be None"))?;
-        Self::schedule_at(slf, when, callback, args, context, "call_at")
+        let at = (when - slf.get().epoch, None);
+        Self::schedule_at(slf, when, at, callback, args, context, "call_at")
     }
 
+    /// A `TimerHandle` for `when`; `at` is that time on the Rust loop's clock, and the loop
+    /// time the caller has just read, if it did.
     fn schedule_at(
         slf: &Bound<'_, Self>,
         when: f64,
+        at: (f64, Option<f64>),
         callback: Bound<'_, PyAny>,
         args: Bound<'_, PyTuple>,
         context: Option<Bound<'_, PyAny>>,
@@ -636,7 +648,7 @@ impl CoreLoop {
         // The wheel's reference, as a tagged token that `run_queued` or `cancel_timer` takes
         // back: no boxed closure, no handle of the Rust loop's.
         let token = handle.clone_ref(py).into_ptr() as usize | TIMER_TAG;
-        match local.lp.call_at_token(when - this.epoch, token) {
+        match local.lp.call_at_token(at.0, token, at.1) {
             Some(key) => handle.get().timer.store(key.to_raw(), Ordering::Relaxed),
             None => release_timer_token(py, token),
         }

@@ -90,11 +90,18 @@ impl Clock {
     /// wait up to a tick, and turns in between would run without it.
     #[inline]
     pub(crate) fn tick_due_at(&self, ns: u64) -> u64 {
+        self.tick_due_by(ns, || self.now_ns())
+    }
+
+    /// [`tick_due_at`](Self::tick_due_at) with `now` the loop time in nanoseconds, read when
+    /// needed (a caller that has just read the clock passes that reading).
+    #[inline]
+    pub(crate) fn tick_due_by(&self, ns: u64, now: impl FnOnce() -> u64) -> u64 {
         let tick = self.tick_at_or_after(ns);
         if tick_start_ns(tick) == ns {
             return tick;
         }
-        let now = self.now_ns();
+        let now = now();
         if ns <= now {
             tick.min(now / TICK_NS)
         } else {

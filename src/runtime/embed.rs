@@ -13,6 +13,7 @@
 use super::context::{self, Enter};
 use super::core::{Core, TimerAction};
 use super::handle::{LoopHandle, TimerHandle};
+use crate::combinators::deadline::secs_to_ns;
 use crate::reactor::{Direction, Registration};
 use std::cell::Cell;
 use std::io;
@@ -64,7 +65,7 @@ pub(crate) fn around_wait<R>(timeout: Option<Duration>, wait: impl FnOnce() -> R
 /// use asyncio::embed::{EmbeddedLoop, TimerKey};
 /// use std::sync::atomic::{AtomicU64, Ordering};
 /// let lp = EmbeddedLoop::new()?;
-/// let key = lp.call_at_token(lp.handle().time() + 60.0, 7).unwrap();
+/// let key = lp.call_at_token(lp.handle().time() + 60.0, 7, None).unwrap();
 /// let kept = AtomicU64::new(key.to_raw());
 /// let key = TimerKey::from_raw(kept.load(Ordering::Relaxed));
 /// assert_eq!(lp.cancel_timer_token(key), Some(7));
@@ -255,6 +256,8 @@ impl EmbeddedLoop {
     /// of a boxed closure and its handle (the Python front's `call_later` and `call_at`). A
     /// `when` that is NaN or infinite arms nothing and returns `None`: the token stays the
     /// caller's. A timer the loop closed before it fired goes to the dispatch as not run.
+    /// `now` is the loop time the caller has just read, if it did (`call_later` adds its delay
+    /// to it): the loop then does not read its clock again to tell whether `when` is reached.
     ///
     /// # Examples
     /// ```
@@ -264,10 +267,10 @@ impl EmbeddedLoop {
     /// let log = seen.clone();
     /// lp.set_dispatch(move |token, run| log.borrow_mut().push((token, run)));
     /// let now = lp.handle().time();
-    /// lp.call_at_token(now, 1).unwrap();
-    /// let far = lp.call_at_token(now + 3600.0, 2).unwrap();
-    /// lp.call_at_token(now + 7200.0, 3).unwrap();
-    /// assert_eq!(lp.call_at_token(f64::NAN, 4), None);
+    /// lp.call_at_token(now, 1, Some(now)).unwrap();
+    /// let far = lp.call_at_token(now + 3600.0, 2, None).unwrap();
+    /// lp.call_at_token(now + 7200.0, 3, None).unwrap();
+    /// assert_eq!(lp.call_at_token(f64::NAN, 4, None), None);
     /// lp.turn(false, None);
     /// assert_eq!(lp.cancel_timer_token(far), Some(2));
     /// assert_eq!(lp.cancel_timer_token(far), None);
@@ -275,12 +278,21 @@ impl EmbeddedLoop {
     /// assert_eq!(*seen.borrow(), [(1, true), (3, false)]);
     /// # std::io::Result::Ok(())
     /// ```
-    pub fn call_at_token(&self, when: f64, token: usize) -> Option<TimerKey> {
+    pub fn call_at_token(&self, when: f64, token: usize, now: Option<f64>) -> Option<TimerKey> {
         if !when.is_finite() {
             return None;
         }
-        let deadline_ns = (when.max(0.0) * 1e9).min(u64::MAX as f64) as u64;
-        let key = self.core.add_timer(deadline_ns, TimerAction::Token(token));
+        let deadline_ns = secs_to_ns(when);
+        let clock = self.core.clock();
+        let tick = match now {
+            Some(now) => clock.tick_due_by(deadline_ns, || secs_to_ns(now)),
+            None => clock.tick_due_at(deadline_ns),
+        };
+        let key = self
+            .core
+            .timers
+            .borrow_mut()
+            .insert(tick, TimerAction::Token(token));
         Some(TimerKey(key.to_u64()))
     }
 
@@ -289,11 +301,8 @@ impl EmbeddedLoop {
     /// was run) or was taken off already.
     pub fn cancel_timer_token(&self, key: TimerKey) -> Option<usize> {
         let key = crate::util::slab::Key::from_u64(key.0);
-        let mut timers = self.core.timers.borrow_mut();
-        if !matches!(timers.get_mut(key), Some(TimerAction::Token(_))) {
-            return None;
-        }
-        match timers.remove(key) {
+        let is_token = |action: &TimerAction| matches!(action, TimerAction::Token(_));
+        match self.core.timers.borrow_mut().remove_if(key, is_token) {
             Some(TimerAction::Token(token)) => Some(token),
             _ => None,
         }

@@ -286,7 +286,7 @@ impl LoopHandle {
         let core = self.local_core("call_at");
         let cancelled = Rc::new(Cell::new(false));
         let key = if when.is_finite() {
-            let deadline_ns = (when.max(0.0) * 1e9).min(u64::MAX as f64) as u64;
+            let deadline_ns = crate::combinators::deadline::secs_to_ns(when);
             let callback = super::debug::with_site(&core, in_context(ctx, callback));
             let action = TimerAction::Call(callback, cancelled.clone());
             Some(core.add_timer(deadline_ns, action))

@@ -88,7 +88,14 @@ impl<T> Wheel<T> {
 
     /// Cancels an entry; `None` if it already fired or was removed.
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
-        self.entries.get(key)?;
+        self.remove_if(key, |_| true)
+    }
+
+    /// [`remove`](Wheel::remove), of an entry whose value `wanted` accepts only.
+    pub(crate) fn remove_if(&mut self, key: Key, wanted: impl FnOnce(&T) -> bool) -> Option<T> {
+        if !wanted(&self.entries.get(key)?.value) {
+            return None;
+        }
         self.unlink(key);
         self.entries.remove(key).map(|e| e.value)
     }
